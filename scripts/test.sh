@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# One command that installs, builds and runs the whole test suite:
+#   (a) the release build, with the active instruction set and with each one forced
+#       (RV_SIMD=scalar, sse2, avx2, and avx512 where this CPU has it);
+#   (b) an AddressSanitizer + UndefinedBehaviorSanitizer build;
+#   (c) the libFuzzer target for JPEG decoding, briefly, when clang is present;
+#   (d) the NEON kernels' equivalence tests under qemu-aarch64, when the cross tools are present.
+# Warnings are errors when CI=true. Build directories: build/, build-asan/, build-fuzz/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-deps.sh --test
+
+JOBS=$(nproc)
+WERROR=OFF
+if [ "${CI:-}" = "true" ]; then WERROR=ON; fi
+fail=0
+
+step() { echo; echo "=== $* ==="; }
+
+step "release build"
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DRS_WERROR=$WERROR >/dev/null
+cmake --build build -j"$JOBS"
+
+step "tests (release, instruction set: auto)"
+(cd build && ctest --output-on-failure -j"$JOBS") || fail=1
+
+best=$(./build/bin/reman-inspect --simd-best 2>/dev/null || echo avx2)
+for isa in scalar sse2 avx2 avx512; do
+  case "$best:$isa" in
+    sse2:avx2|sse2:avx512|avx2:avx512) echo "tests with RV_SIMD=$isa: skipped, this CPU lacks $isa"; continue;;
+  esac
+  step "tests (release, RV_SIMD=$isa)"
+  (cd build && RV_SIMD=$isa ctest --output-on-failure -j"$JOBS") || fail=1
+done
+
+step "AddressSanitizer + UndefinedBehaviorSanitizer build"
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DRS_SANITIZE=ON -DRS_WERROR=$WERROR >/dev/null
+cmake --build build-asan -j"$JOBS"
+step "tests (ASan + UBSan)"
+(cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+   LSAN_OPTIONS=suppressions=$PWD/../tests/lsan.supp:print_suppressions=0 \
+   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+   ctest --output-on-failure -j"$JOBS") || fail=1
+
+if command -v clang >/dev/null && command -v clang++ >/dev/null; then
+  step "libFuzzer: JPEG decode, 60 s"
+  cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DRS_FUZZ=ON -DRS_BUILD_TESTS=ON \
+    -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ >/dev/null
+  cmake --build build-fuzz -j"$JOBS" --target fuzz_jpeg
+  corpus=$(mktemp -d)
+  cp assets/cores/*.jpg "$corpus"/ 2>/dev/null || true
+  (ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp \
+     ./build-fuzz/fuzz/fuzz_jpeg -max_total_time=60 -rss_limit_mb=4096 -print_final_stats=1 \
+     "$corpus" 2>&1 | tail -n 12) || fail=1
+  rm -rf "$corpus"
+else
+  echo "libFuzzer: skipped, clang is not installed"
+fi
+
+step "NEON kernels under qemu-aarch64"
+bash scripts/neon-check.sh || fail=1
+
+echo
+if [ $fail -ne 0 ]; then echo "test.sh: FAILED"; exit 1; fi
+echo "test.sh: all passed"
