@@ -1,0 +1,483 @@
+/* reman_bench.c - reman-bench: speed of the station's vision against this machine's
+ * memory bandwidth and against the idiomatic OpenCV way of doing the same work, in the
+ * same process. Single thread; every figure is the median of --reps runs (at least 20).
+ *
+ *   reman-bench            a readable table
+ *   reman-bench --json     one {"figure": NAME, "value": X, "unit": U} object per line
+ *
+ * Images are generated cores (app/ra_gencore) of 2, 5 and 12 MP. */
+#include "bench_opencv.h"
+#include "ra/ra_gencore.h"
+#include "ra/ra_version.h"
+#include "rv/rv.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <turbojpeg.h>
+
+/* --- figures ----------------------------------------------------------------------- */
+
+typedef struct {
+    char name[96];
+    double value;
+    const char *unit;
+} s_figure_t;
+
+static s_figure_t s_figs[512];
+static int s_nfigs;
+static int s_json;
+
+static void s_fig(const char *unit, double value, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void s_fig(const char *unit, double value, const char *fmt, ...)
+{
+    if (s_nfigs >= (int) (sizeof s_figs / sizeof s_figs[0]))
+        return;
+    s_figure_t *f = &s_figs[s_nfigs++];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(f->name, sizeof f->name, fmt, ap);
+    va_end(ap);
+    f->value = value;
+    f->unit = unit;
+    if (s_json) {
+        printf("{\"figure\": \"%s\", \"value\": %.6g, \"unit\": \"%s\"}\n", f->name, value, unit);
+        fflush(stdout);
+    }
+}
+
+static void s_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void s_say(const char *fmt, ...)
+{
+    if (s_json)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vprintf(fmt, ap);
+    va_end(ap);
+    fflush(stdout);
+}
+
+/* --- timing ------------------------------------------------------------------------ */
+
+static double s_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static int s_cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *) a, y = *(const double *) b;
+    return (x > y) - (x < y);
+}
+
+static double s_median(double *v, int n)
+{
+    qsort(v, (size_t) n, sizeof *v, s_cmp_double);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+static int s_reps = 21;
+
+/* --- memory bandwidth -------------------------------------------------------------- */
+
+/* Single-core read bandwidth: sum a 256 MiB buffer (far larger than any cache) with
+ * independent 64-bit accumulators, so the loop is limited by memory, not by additions. */
+static double s_membw_gbs(void)
+{
+    size_t n = (size_t) 256 << 20;
+    uint64_t *buf = aligned_alloc(64, n);
+    if (!buf)
+        return 0;
+    memset(buf, 1, n);
+    size_t words = n / 8;
+    double t[40];
+    volatile uint64_t sink = 0;
+    int reps = s_reps < 40 ? s_reps : 40;
+    for (int r = 0; r < reps; r++) {
+        double t0 = s_now_ms();
+        uint64_t a = 0, b = 0, c = 0, d = 0, e = 0, f = 0, g = 0, h = 0;
+        for (size_t i = 0; i < words; i += 8) {
+            a += buf[i];
+            b += buf[i + 1];
+            c += buf[i + 2];
+            d += buf[i + 3];
+            e += buf[i + 4];
+            f += buf[i + 5];
+            g += buf[i + 6];
+            h += buf[i + 7];
+        }
+        sink += a + b + c + d + e + f + g + h;
+        t[r] = s_now_ms() - t0;
+    }
+    (void) sink;
+    free(buf);
+    return (double) n / (s_median(t, reps) * 1e6);
+}
+
+/* --- kernels per instruction set ------------------------------------------------------ */
+
+typedef struct {
+    const rv_view_t *rgb, *gray, *gray2, *out, *out2, *lo, *hi;
+} s_imgs_t;
+
+typedef struct {
+    const char *name;
+    double bytes_per_px; /* read + written */
+    const char *opencv;  /* rsb_cv_time_op name, or NULL */
+    int opencv_on_rgb;
+} s_kernel_t;
+
+static const s_kernel_t s_kernels[] = {
+    {"gray", 4, "gray", 1},         {"rust", 4, "hsv_inrange", 1}, {"front", 5, NULL, 0},
+    {"absdiff", 3, "absdiff", 0},   {"threshold", 2, "threshold", 0}, {"band", 4, NULL, 0},
+    {"gauss5", 2, "gauss5", 0},     {"box15", 2, "box15", 0},     {"sobel", 2, "sobel", 0},
+    {"dilate15", 2, "dilate15", 0}, {"blackhat15", 2, "blackhat15", 0},
+    {"blackhat15_thr", 2, NULL, 0}, {"hist", 1, NULL, 0},          {"integral", 5, NULL, 0},
+};
+#define S_NKERNELS (int) (sizeof s_kernels / sizeof s_kernels[0])
+
+static int s_run_kernel(const char *name, const s_imgs_t *im, uint32_t *ibuf)
+{
+    size_t cnt = 0;
+    if (!strcmp(name, "gray"))
+        return rv_gray_from_rgb(im->rgb, im->out);
+    if (!strcmp(name, "rust"))
+        return rv_rust(im->rgb, im->out);
+    if (!strcmp(name, "front"))
+        return rv_front(im->rgb, im->out, im->out2, 96, &cnt);
+    if (!strcmp(name, "absdiff"))
+        return rv_absdiff(im->gray, im->gray2, im->out);
+    if (!strcmp(name, "threshold"))
+        return rv_threshold(im->gray, im->out, 128, &cnt);
+    if (!strcmp(name, "band"))
+        return rv_band_threshold(im->gray, im->lo, im->hi, im->out, &cnt);
+    if (!strcmp(name, "gauss5"))
+        return rv_gauss5(im->gray, im->out);
+    if (!strcmp(name, "box15"))
+        return rv_box_blur(im->gray, im->out, 15);
+    if (!strcmp(name, "sobel"))
+        return rv_sobel_mag(im->gray, im->out);
+    if (!strcmp(name, "dilate15"))
+        return rv_dilate_rect(im->gray, im->out, 15, 15);
+    if (!strcmp(name, "blackhat15"))
+        return rv_blackhat_disc(im->gray, im->out, 15);
+    if (!strcmp(name, "blackhat15_thr"))
+        return rv_blackhat_disc_threshold(im->gray, im->out, 15, 24, &cnt);
+    if (!strcmp(name, "hist")) {
+        uint32_t h[256];
+        return rv_histogram(im->gray, h);
+    }
+    if (!strcmp(name, "integral"))
+        return rv_integral(im->gray, ibuf, (size_t) im->gray->width);
+    return RV_EINVAL;
+}
+
+static double s_time_kernel(const char *name, const s_imgs_t *im, uint32_t *ibuf)
+{
+    double t[256];
+    int reps = s_reps < 256 ? s_reps : 256;
+    if (s_run_kernel(name, im, ibuf) != RV_OK) { /* warm-up, and a check that it runs */
+        fprintf(stderr, "reman-bench: %s: %s\n", name, rv_last_error());
+        return -1;
+    }
+    for (int r = 0; r < reps; r++) {
+        double t0 = s_now_ms();
+        s_run_kernel(name, im, ibuf);
+        t[r] = s_now_ms() - t0;
+    }
+    return s_median(t, reps);
+}
+
+/* --- JPEG decode against raw TurboJPEG --------------------------------------------- */
+
+static void s_bench_jpeg(const uint8_t *jpeg, size_t len, int w, int h)
+{
+    tjhandle tj = tjInitDecompress();
+    size_t stride = ((size_t) w * 3 + 63) & ~(size_t) 63;
+    uint8_t *raw = aligned_alloc(64, stride * (size_t) h);
+    double ours[256], theirs[256], cv = 0;
+    int reps = s_reps < 256 ? s_reps : 256;
+    /* interleaved, so drifts of a shared machine hit both sides alike */
+    for (int r = -1; r < reps; r++) {
+        double t0 = s_now_ms();
+        int ww, hh, samp, cs;
+        tjDecompressHeader3(tj, jpeg, (unsigned long) len, &ww, &hh, &samp, &cs);
+        tjDecompress2(tj, jpeg, (unsigned long) len, raw, w, (int) stride, h, TJPF_RGB,
+                      TJFLAG_STOPONWARNING);
+        double t1 = s_now_ms();
+        rv_image_t *img = rv_jpeg_decode(jpeg, len, RV_RGB8, 1);
+        double t2 = s_now_ms();
+        rv_image_destroy(&img);
+        if (r >= 0) {
+            theirs[r] = t1 - t0;
+            ours[r] = t2 - t1;
+        }
+    }
+    double mo = s_median(ours, reps), mt = s_median(theirs, reps);
+    rsb_cv_time_imdecode(jpeg, len, reps, &cv);
+    s_fig("ms", mt, "jpeg_decode_5mp_turbojpeg_ms");
+    s_fig("ms", mo, "jpeg_decode_5mp_ms");
+    s_fig("ms", cv, "jpeg_decode_5mp_opencv_imdecode_ms");
+    s_fig("%", (mo - mt) / mt * 100.0, "jpeg_decode_5mp_overhead_pct");
+    s_say("\nJPEG decode, 5 MP RGB (%zu bytes): raw TurboJPEG %.2f ms, rv_jpeg_decode %.2f ms "
+          "(overhead %+.1f %%), OpenCV imdecode %.2f ms\n",
+          len, mt, mo, (mo - mt) / mt * 100.0, cv);
+    free(raw);
+    tjDestroy(tj);
+}
+
+/* --- the whole front end against OpenCV -------------------------------------------- */
+
+static ra_gencore_t *s_core(int w, int h, int reference)
+{
+    ra_gencore_params_t p;
+    ra_gencore_params_init(&p);
+    p.seed = 20261123;
+    p.shape = RA_GENCORE_DISC;
+    p.width = w;
+    p.height = h;
+    p.defects = reference ? 0 : RA_GENCORE_DEFECTS_ALL;
+    p.reference = reference;
+    return ra_gencore_render(&p);
+}
+
+static int s_bench_frontend(const char *label, int w, int h)
+{
+    ra_gencore_t *core = s_core(w, h, 0), *ref = s_core(w, h, 1);
+    if (!core || !ref) {
+        fprintf(stderr, "reman-bench: cannot render a %dx%d core: %s\n", w, h, rv_last_error());
+        ra_gencore_destroy(&core);
+        ra_gencore_destroy(&ref);
+        return -1;
+    }
+    size_t len;
+    const uint8_t *jpeg = ra_gencore_jpeg(core, &len);
+    rv_image_t *rgb = rv_jpeg_decode(jpeg, len, RV_RGB8, 1);
+    size_t rlen;
+    const uint8_t *rjpeg = ra_gencore_jpeg(ref, &rlen);
+    rv_image_t *refgray = rv_jpeg_decode(rjpeg, rlen, RV_GRAY8, 1);
+    rv_image_t *lo = rv_image_new(w, h, RV_GRAY8), *hi = rv_image_new(w, h, RV_GRAY8);
+    rv_frontend_t *fe = rv_frontend_new(w, h);
+    int rc = -1;
+    if (!rgb || !refgray || !lo || !hi || !fe) {
+        fprintf(stderr, "reman-bench: %s\n", rv_last_error());
+        goto out;
+    }
+    /* the learned reference band: reference gray +- 40 (what training would store) */
+    rv_view_t rv = rv_image_view(refgray), lv = rv_image_view(lo), hv = rv_image_view(hi);
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) {
+            int g = rv_view_row(&rv, y)[x];
+            rv_view_row(&lv, y)[x] = (uint8_t) (g > 40 ? g - 40 : 0);
+            rv_view_row(&hv, y)[x] = (uint8_t) (g < 215 ? g + 40 : 255);
+        }
+    rv_view_t in = rv_image_view(rgb);
+    rv_frontend_params_t params;
+    rv_frontend_params_init(&params);
+    int reps = s_reps < 256 ? s_reps : 256;
+    double ours[256], cv[256], cvdec[256];
+    rv_frontend_result_t res, last = {0};
+    rsb_cv_times_t ct = {0};
+    for (int r = -1; r < reps; r++) {
+        if (rv_frontend_run(fe, &in, &lv, &hv, &params, &res) != RV_OK) {
+            fprintf(stderr, "reman-bench: front end: %s\n", rv_last_error());
+            goto out;
+        }
+        if (r >= 0)
+            ours[r] = res.ms_total;
+        rv_frontend_result_free(&last);
+        last = res;
+        if (rsb_cv_frontend(jpeg, len, rv.data, w, h, rv.stride, 24, &ct) != 0) {
+            fprintf(stderr, "reman-bench: OpenCV front end failed\n");
+            goto out;
+        }
+        if (r >= 0) {
+            cv[r] = ct.total_nodecode_ms;
+            cvdec[r] = ct.total_ms;
+        }
+    }
+    double mo = s_median(ours, reps), mc = s_median(cv, reps), mcd = s_median(cvdec, reps);
+    s_fig("ms", mo, "frontend_%s_ms", label);
+    s_fig("ms", mc, "frontend_%s_opencv_ms", label);
+    s_fig("ms", mcd, "frontend_%s_opencv_with_decode_ms", label);
+    s_fig("x", mc / mo, "frontend_%s_speedup_vs_opencv", label);
+    s_say("\nFront end, %s (%dx%d), decode excluded: station %.2f ms, OpenCV %.2f ms -> %.1fx\n",
+          label, w, h, mo, mc, mc / mo);
+    s_say("  station stages (last run): gray+rust %.2f, blur %.2f, black-hat+thr %.2f, "
+          "dark blobs %.2f, change %.2f, edges %.2f, edge chains %.2f ms\n",
+          last.ms_gray_rust, last.ms_blur, last.ms_blackhat, last.ms_dark_blobs, last.ms_change,
+          last.ms_edges, last.ms_edge_chains);
+    s_say("  OpenCV stages (last run): gray %.2f, blur %.2f, black-hat %.2f, thr %.2f, cc %.2f, "
+          "hsv %.2f, inRange %.2f, absdiff %.2f, thr %.2f, Canny %.2f, contours %.2f ms\n",
+          ct.gray_ms, ct.blur_ms, ct.blackhat_ms, ct.thresh_ms, ct.cc_ms, ct.hsv_ms,
+          ct.inrange_ms, ct.absdiff_ms, ct.thresh2_ms, ct.canny_ms, ct.contours_ms);
+    s_say("  outputs: station %zu dark blobs, %zu rust px, %zu change px, %zu edge chains; "
+          "OpenCV %d blobs, %ld rust px, %ld diff px, %d contours\n",
+          last.dark.count, last.rust_px, last.change_px, last.edges.count, ct.n_components,
+          ct.rust_pixels, ct.diff_pixels, ct.n_contours);
+    rc = 0;
+out:
+    rv_frontend_result_free(&last);
+    rv_frontend_destroy(&fe);
+    rv_image_destroy(&lo);
+    rv_image_destroy(&hi);
+    rv_image_destroy(&rgb);
+    rv_image_destroy(&refgray);
+    ra_gencore_destroy(&core);
+    ra_gencore_destroy(&ref);
+    return rc;
+}
+
+/* --- main -------------------------------------------------------------------------- */
+
+static void s_usage(FILE *f)
+{
+    fprintf(f,
+            "usage: reman-bench [--json] [--reps N] [--only kernels|jpeg|frontend]\n"
+            "Measures, on this machine, single thread, median of N runs (N >= 20, default 21):\n"
+            "  membw_read_gbs                      single-core memory read bandwidth\n"
+            "  kernel.<name>.<isa>.{ms,pct_membw}  each kernel on a 5 MP image, per instruction set\n"
+            "  kernel.<name>.opencv.ms and kernel.<name>.speedup_vs_opencv\n"
+            "  jpeg_decode_5mp_overhead_pct        rv_jpeg_decode against raw TurboJPEG\n"
+            "  frontend_<2|5|12>mp_speedup_vs_opencv  the detection front end against OpenCV\n"
+            "Exit status: 0 when every figure was measured, 1 otherwise, 2 for a usage error.\n");
+}
+
+int main(int argc, char **argv)
+{
+    const char *only = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--json"))
+            s_json = 1;
+        else if (!strcmp(argv[i], "--reps") && i + 1 < argc) {
+            s_reps = atoi(argv[++i]);
+            if (s_reps < 20) {
+                fprintf(stderr, "reman-bench: --reps must be at least 20\n");
+                return 2;
+            }
+        } else if (!strcmp(argv[i], "--only") && i + 1 < argc)
+            only = argv[++i];
+        else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            s_usage(stdout);
+            return 0;
+        } else if (!strcmp(argv[i], "--version")) {
+            printf("%s\n", ra_version());
+            return 0;
+        } else {
+            fprintf(stderr, "reman-bench: unknown argument '%s'\n", argv[i]);
+            s_usage(stderr);
+            return 2;
+        }
+    }
+    if (rv_init() != RV_OK || rsb_cv_init() != 0) {
+        fprintf(stderr, "reman-bench: set-up failed: %s\n", rv_last_error());
+        return 1;
+    }
+    int failed = 0;
+    s_say("%s, %s\n%s\nsingle thread, medians of %d runs\n", ra_version(), rv_describe(),
+          rsb_cv_info(), s_reps);
+
+    double bw = s_membw_gbs();
+    s_fig("GB/s", bw, "membw_read_gbs");
+    s_say("\nmemory read bandwidth (one core, 256 MiB): %.2f GB/s\n", bw);
+
+    const char *isas[] = {"scalar", "sse2", "avx2", "avx512"};
+    const int nisa = 4;
+    if (!only || !strcmp(only, "kernels")) {
+        ra_gencore_t *core = s_core(2592, 1944, 0);
+        if (!core) {
+            fprintf(stderr, "reman-bench: %s\n", rv_last_error());
+            return 1;
+        }
+        rv_view_t rgb = rv_image_view(ra_gencore_rgb(core));
+        int w = rgb.width, h = rgb.height;
+        rv_image_t *g = rv_image_new(w, h, RV_GRAY8), *g2 = rv_image_new(w, h, RV_GRAY8),
+                   *o = rv_image_new(w, h, RV_GRAY8), *o2 = rv_image_new(w, h, RV_GRAY8),
+                   *lo = rv_image_new_filled(w, h, RV_GRAY8, 60),
+                   *hi = rv_image_new_filled(w, h, RV_GRAY8, 180);
+        rv_view_t gv = rv_image_view(g), g2v = rv_image_view(g2), ov = rv_image_view(o),
+                  o2v = rv_image_view(o2), lov = rv_image_view(lo), hiv = rv_image_view(hi);
+        rv_gray_from_rgb(&rgb, &gv);
+        rv_gauss5(&gv, &g2v);
+        uint32_t *ibuf = malloc(sizeof(uint32_t) * (size_t) w * h);
+        s_imgs_t im = {&rgb, &gv, &g2v, &ov, &o2v, &lov, &hiv};
+        double npx = (double) w * h;
+        s_say("\nkernels on a 5 MP core (%dx%d): ms (GB/s moved, %% of read bandwidth)\n", w, h);
+        s_say("%-16s", "kernel");
+        for (int i = 0; i < nisa; i++)
+            s_say("%22s", isas[i]);
+        s_say("%12s%10s\n", "OpenCV", "speed-up");
+        for (int k = 0; k < S_NKERNELS; k++) {
+            const s_kernel_t *kd = &s_kernels[k];
+            s_say("%-16s", kd->name);
+            double best = 0;
+            for (int i = 0; i < nisa; i++) {
+                if (rv_simd_force(isas[i]) != RV_OK) {
+                    s_say("%22s", "n/a");
+                    continue;
+                }
+                double ms = s_time_kernel(kd->name, &im, ibuf);
+                if (ms < 0) {
+                    failed = 1;
+                    s_say("%22s", "failed");
+                    continue;
+                }
+                double gbs = kd->bytes_per_px * npx / (ms * 1e6);
+                s_fig("ms", ms, "kernel.%s.%s.ms", kd->name, isas[i]);
+                s_fig("%", gbs / bw * 100.0, "kernel.%s.%s.pct_membw", kd->name, isas[i]);
+                char cell[32];
+                snprintf(cell, sizeof cell, "%.3f (%.1f, %3.0f%%)", ms, gbs, gbs / bw * 100);
+                s_say("%22s", cell);
+                best = ms; /* the highest set is last */
+            }
+            rv_simd_force(rv_simd_best());
+            if (kd->opencv) {
+                double cvms = 0;
+                if (rsb_cv_time_op(kd->opencv, kd->opencv_on_rgb ? &rgb : &gv, s_reps, &cvms) == 0 &&
+                    best > 0) {
+                    s_fig("ms", cvms, "kernel.%s.opencv.ms", kd->name);
+                    s_fig("x", cvms / best, "kernel.%s.speedup_vs_opencv", kd->name);
+                    s_say("%12.3f%9.1fx", cvms, cvms / best);
+                }
+            }
+            s_say("\n");
+        }
+        free(ibuf);
+        rv_image_destroy(&g);
+        rv_image_destroy(&g2);
+        rv_image_destroy(&o);
+        rv_image_destroy(&o2);
+        rv_image_destroy(&lo);
+        rv_image_destroy(&hi);
+        ra_gencore_destroy(&core);
+    }
+    rv_simd_force(rv_simd_best());
+
+    if (!only || !strcmp(only, "jpeg")) {
+        ra_gencore_t *core = s_core(2592, 1944, 0);
+        if (core) {
+            size_t len;
+            const uint8_t *jpeg = ra_gencore_jpeg(core, &len);
+            s_bench_jpeg(jpeg, len, 2592, 1944);
+            ra_gencore_destroy(&core);
+        } else
+            failed = 1;
+    }
+
+    if (!only || !strcmp(only, "frontend")) {
+        if (s_bench_frontend("2mp", 1600, 1200) != 0)
+            failed = 1;
+        if (s_bench_frontend("5mp", 2592, 1944) != 0)
+            failed = 1;
+        if (s_bench_frontend("12mp", 4000, 3000) != 0)
+            failed = 1;
+    }
+    return failed;
+}
