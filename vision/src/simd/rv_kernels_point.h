@@ -1,6 +1,10 @@
 /* rv_kernels_point.h - pointwise row kernels: one output pixel from the same pixel of
  * the inputs. Semantics are given exactly; every instruction set must match them
- * bit for bit. */
+ * bit for bit.
+ *
+ * A kernel reads only in[0 .. n-1] (rgb[0 .. 3n-1]) and writes only dst[0 .. n-1]; n may
+ * be 0. (Prefetch hints may point further ahead: they never fault and read nothing.) An output may be the very same buffer as an input of the same pixel format
+ * (in-place), but must not otherwise overlap one. */
 #ifndef RV_KERNELS_POINT_H
 #define RV_KERNELS_POINT_H
 
@@ -38,9 +42,26 @@ typedef struct rv_point_kernels {
     /* hist[v] += number of i with src[i] == v. */
     void (*hist)(const uint8_t *src, size_t n, uint32_t hist[256]);
 
-    /* One row of an integral image: dst[i] = above[i] + src[0] + ... + src[i]
+    /* One row of an integral image: dst[i] = above[i] + src[0] + ... + src[i], modulo 2^32
      * (above may equal dst for in-place use; pass a zero row for the first row). */
     void (*integral_row)(const uint8_t *src, const uint32_t *above, uint32_t *dst, size_t n);
 } rv_point_kernels_t;
+
+/* The scalar kernels (the specification, rv_kernels_point_scalar.c), exported so the
+ * vector files can finish the tail of a row with them. */
+void rv__gray_from_rgb_scalar(const uint8_t *rgb, uint8_t *gray, size_t n);
+void rv__absdiff_scalar(const uint8_t *a, const uint8_t *b, uint8_t *dst, size_t n);
+void rv__max_scalar(const uint8_t *a, const uint8_t *b, uint8_t *dst, size_t n);
+void rv__min_scalar(const uint8_t *a, const uint8_t *b, uint8_t *dst, size_t n);
+void rv__sub_sat_scalar(const uint8_t *a, const uint8_t *b, uint8_t *dst, size_t n);
+size_t rv__threshold_scalar(const uint8_t *src, uint8_t *dst, size_t n, uint8_t thr);
+size_t rv__band_scalar(const uint8_t *src, const uint8_t *lo, const uint8_t *hi, uint8_t *dst,
+                       size_t n);
+void rv__rust_scalar(const uint8_t *rgb, uint8_t *dst, size_t n);
+size_t rv__front_scalar(const uint8_t *rgb, uint8_t *gray, uint8_t *rust, size_t n,
+                        uint8_t thr);
+void rv__hist_scalar(const uint8_t *src, size_t n, uint32_t hist[256]);
+void rv__integral_row_scalar(const uint8_t *src, const uint32_t *above, uint32_t *dst,
+                             size_t n);
 
 #endif
