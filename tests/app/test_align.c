@@ -1,0 +1,194 @@
+/* test_align.c - registration of generated cores to a reference: known transforms are
+ * recovered, other poses of the same part are aligned, and views that must not be
+ * graded (blank, saturated, empty fixture, wrong part, tiny) are refused with a reason. */
+#include "rs_test.h"
+#include "cv/rv_cv.h"
+#include "ra/ra_gencore.h"
+#include "rv/rv.h"
+#include "rv/rv_align.h"
+
+#include <math.h>
+
+static ra_gencore_t *s_render(ra_gencore_shape_t shape, uint64_t seed, int reference)
+{
+    ra_gencore_params_t p;
+    ra_gencore_params_init(&p);
+    p.shape = shape;
+    p.seed = seed;
+    p.width = 1280;
+    p.height = 960;
+    p.reference = reference;
+    p.defects = reference ? 0 : RA_GENCORE_DEFECTS_ALL;
+    return ra_gencore_render(&p);
+}
+
+static rv_image_t *s_gray(const ra_gencore_t *core)
+{
+    size_t len;
+    const uint8_t *jpeg = ra_gencore_jpeg(core, &len);
+    return rv_jpeg_decode(jpeg, len, RV_GRAY8, 1);
+}
+
+/* 255 where the label image says part (any label but background). */
+static rv_image_t *s_part_mask(const ra_gencore_t *core)
+{
+    rv_view_t l = rv_image_view(ra_gencore_labels(core));
+    rv_image_t *m = rv_image_new(l.width, l.height, RV_GRAY8);
+    rv_view_t mv = rv_image_view(m);
+    for (int y = 0; y < l.height; y++)
+        for (int x = 0; x < l.width; x++)
+            rv_view_row(&mv, y)[x] = rv_view_row(&l, y)[x] != RA_LABEL_BACKGROUND ? 255 : 0;
+    return m;
+}
+
+static double s_iou(const rv_view_t *a, const rv_view_t *b)
+{
+    size_t inter = 0, uni = 0;
+    for (int y = 0; y < a->height; y++)
+        for (int x = 0; x < a->width; x++) {
+            int p = rv_view_row(a, y)[x] > 127, q = rv_view_row(b, y)[x] > 127;
+            inter += p && q;
+            uni += p || q;
+        }
+    return uni ? (double) inter / uni : 0;
+}
+
+static void test_known_transform(const rv_align_ref_t *ref, const rv_view_t *refgray)
+{
+    /* move the reference by a known similarity: the view is the reference seen rotated by
+     * 4 degrees, scaled by 1/1.05 and shifted; alignment must give back the inverse */
+    double a = 4.0 * M_PI / 180, s = 1.05, tx = 23.5, ty = -17.25;
+    double fwd[2][3] = {{s * cos(a), -s * sin(a), tx}, {s * sin(a), s * cos(a), ty}};
+    /* fwd maps view -> reference; warp the reference by fwd^-1 to make the view */
+    double det = fwd[0][0] * fwd[1][1] - fwd[0][1] * fwd[1][0];
+    double inv[2][3];
+    inv[0][0] = fwd[1][1] / det;
+    inv[0][1] = -fwd[0][1] / det;
+    inv[1][0] = -fwd[1][0] / det;
+    inv[1][1] = fwd[0][0] / det;
+    inv[0][2] = -(inv[0][0] * tx + inv[0][1] * ty);
+    inv[1][2] = -(inv[1][0] * tx + inv[1][1] * ty);
+    rv_image_t *view = rv_image_new(refgray->width, refgray->height, RV_GRAY8);
+    rv_view_t vv = rv_image_view(view);
+    RS_CHECK_EQ(rv_cv_warp_affine(refgray, &vv, inv, RV_CV_INTER_LINEAR), RV_OK);
+    rv_align_result_t r;
+    int rc = rv_align(ref, &vv, &r);
+    RS_CHECKF(rc == RV_OK, "%s", rv_last_error());
+    if (rc == RV_OK) {
+        /* compare where the transforms send the corners and centre of the frame */
+        double worst = 0;
+        double pts[5][2] = {{0, 0}, {1279, 0}, {0, 959}, {1279, 959}, {640, 480}};
+        for (int k = 0; k < 5; k++) {
+            double x = pts[k][0], y = pts[k][1];
+            double ex = fwd[0][0] * x + fwd[0][1] * y + fwd[0][2];
+            double ey = fwd[1][0] * x + fwd[1][1] * y + fwd[1][2];
+            double gx = r.m[0][0] * x + r.m[0][1] * y + r.m[0][2];
+            double gy = r.m[1][0] * x + r.m[1][1] * y + r.m[1][2];
+            worst = fmax(worst, hypot(gx - ex, gy - ey));
+        }
+        printf("known transform: %s, scale %.4f (true %.4f), angle %.2f (true 4.00), worst "
+               "corner error %.2f px, IoU %.3f\n",
+               r.method, r.scale, s, r.angle_deg, worst, r.iou);
+        RS_CHECKF(worst < 2.0, "corner error %.2f px", worst);
+        RS_CHECK(fabs(r.scale - s) < 0.005);
+        RS_CHECK(fabs(r.angle_deg - 4.0) < 0.2);
+    }
+    rv_image_destroy(&view);
+}
+
+int main(void)
+{
+    rv_init();
+    for (int shape = 0; shape < RA_GENCORE_NSHAPES; shape++) {
+        ra_gencore_t *refcore = s_render((ra_gencore_shape_t) shape, 100, 1);
+        rv_image_t *refgray = s_gray(refcore), *refmask = s_part_mask(refcore);
+        rv_view_t rg = rv_image_view(refgray), rm = rv_image_view(refmask);
+        rv_align_ref_t *ref = rv_align_ref_new(&rg, &rm, NULL);
+        RS_CHECK(ref != NULL);
+        if (shape == 0)
+            test_known_transform(ref, &rg);
+
+        /* other seeds: other pose, lighting, texture, defects; after alignment the part's
+         * silhouette must lie on the reference's */
+        for (uint64_t seed = 1; seed <= 4; seed++) {
+            ra_gencore_t *core = s_render((ra_gencore_shape_t) shape, seed, 0);
+            rv_image_t *g = s_gray(core), *mask = s_part_mask(core);
+            rv_view_t gv = rv_image_view(g), mv = rv_image_view(mask);
+            rv_align_result_t r;
+            int rc = rv_align(ref, &gv, &r);
+            RS_CHECKF(rc == RV_OK, "%s seed %llu: %s", ra_gencore_shape_name(shape),
+                      (unsigned long long) seed, rv_last_error());
+            if (rc == RV_OK) {
+                rv_image_t *warped = rv_image_new(rm.width, rm.height, RV_GRAY8);
+                rv_view_t wv = rv_image_view(warped);
+                RS_CHECK_EQ(rv_align_warp(&mv, &r, &wv), RV_OK);
+                double iou = s_iou(&wv, &rm);
+                printf("%s seed %llu: %s, angle %.2f, scale %.3f, inliers %d, residual %.2f px, "
+                       "silhouette IoU %.4f\n",
+                       ra_gencore_shape_name(shape), (unsigned long long) seed, r.method,
+                       r.angle_deg, r.scale, r.inliers, r.residual_px, iou);
+                /* thin parts lose more overlap per pixel of error: the shaft is ~100 px
+                 * tall here, so 0.90 is about 2-3 px at its long edges */
+                double need = shape == RA_GENCORE_SHAFT ? 0.90 : 0.97;
+                RS_CHECKF(iou > need, "IoU %.4f", iou);
+                rv_image_destroy(&warped);
+            }
+            rv_image_destroy(&g);
+            rv_image_destroy(&mask);
+            ra_gencore_destroy(&core);
+        }
+
+        /* the wrong part: another shape against this reference */
+        ra_gencore_t *other = s_render((ra_gencore_shape_t) ((shape + 1) % RA_GENCORE_NSHAPES), 7, 0);
+        rv_image_t *og = s_gray(other);
+        rv_view_t ov = rv_image_view(og);
+        rv_align_result_t r;
+        RS_CHECK_EQ(rv_align(ref, &ov, &r), RV_EFORMAT);
+        RS_CHECK_MSG(rv_last_error(), "wrong part");
+        rv_image_destroy(&og);
+        ra_gencore_destroy(&other);
+
+        rv_align_ref_destroy(&ref);
+        RS_CHECK(ref == NULL);
+        rv_image_destroy(&refgray);
+        rv_image_destroy(&refmask);
+        ra_gencore_destroy(&refcore);
+    }
+
+    /* views that must be refused */
+    ra_gencore_t *refcore = s_render(RA_GENCORE_DISC, 100, 1);
+    rv_image_t *refgray = s_gray(refcore);
+    rv_view_t rg = rv_image_view(refgray);
+    rv_align_ref_t *ref = rv_align_ref_new(&rg, NULL, NULL); /* silhouette by Otsu */
+    RS_CHECK(ref != NULL);
+    rv_align_result_t r;
+    rv_image_t *flat = rv_image_new_filled(1280, 960, RV_GRAY8, 128);
+    rv_view_t fv = rv_image_view(flat);
+    RS_CHECK_EQ(rv_align(ref, &fv, &r), RV_EFORMAT);
+    RS_CHECK_MSG(rv_last_error(), "blank or saturated");
+    rv_view_fill(&fv, 255);
+    RS_CHECK_EQ(rv_align(ref, &fv, &r), RV_EFORMAT);
+    RS_CHECK_MSG(rv_last_error(), "blank or saturated");
+    /* an empty fixture: dark textured background with no part */
+    uint64_t s = 5;
+    for (int y = 0; y < fv.height; y++)
+        for (int x = 0; x < fv.width; x++)
+            rv_view_row(&fv, y)[x] = (uint8_t) (40 + (rs_rand(&s) >> 59) + (x % 37 == 0 ? 25 : 0));
+    int rc = rv_align(ref, &fv, &r);
+    RS_CHECK_EQ(rc, RV_EFORMAT);
+    printf("empty fixture: %s\n", rv_last_error());
+    rv_image_t *tiny = rv_image_new_filled(1, 1, RV_GRAY8, 100);
+    rv_view_t tv = rv_image_view(tiny);
+    RS_CHECK_EQ(rv_align(ref, &tv, &r), RV_EFORMAT);
+    RS_CHECK_MSG(rv_last_error(), "too small");
+    rv_image_t *rgb = rv_image_new_filled(64, 64, RV_RGB8, 100);
+    rv_view_t cv = rv_image_view(rgb);
+    RS_CHECK_EQ(rv_align(ref, &cv, &r), RV_EINVAL);
+    rv_image_destroy(&rgb);
+    rv_image_destroy(&tiny);
+    rv_image_destroy(&flat);
+    rv_align_ref_destroy(&ref);
+    rv_image_destroy(&refgray);
+    ra_gencore_destroy(&refcore);
+    return rs_test_end("app.align");
+}

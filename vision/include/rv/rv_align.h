@@ -1,0 +1,68 @@
+/* rv_align.h - registers a view of a part to its family's reference view.
+ *
+ * Estimation works on downscaled copies (work width ~512 px) of the part's silhouette
+ * (Otsu threshold; a part on a contrasting fixture): its moments give translation and
+ * scale, its angular signature around the centroid gives rotation (holes and flanges
+ * break the symmetry), and ECC on the softened silhouettes refines the whole transform
+ * (affine) to sub-pixel. Silhouettes, not textures, so that instances of a part with
+ * different surfaces and lighting align alike. The result is checked against the reference
+ * silhouette (IoU after the transform): a view that does not match is refused with a
+ * reason (no part, blank or saturated image, wrong part, wrong view or pose) instead of
+ * being graded. Ownership: rv_align_ref_t is immutable once built; share it between
+ * threads. */
+#ifndef RV_ALIGN_H
+#define RV_ALIGN_H
+
+#include "rv/rv_image.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct rv_align_params {
+    int work_width;     /* px of the downscaled copies (default 512) */
+    double min_iou;     /* silhouette overlap after the transform (default 0.85) */
+    double min_scale;   /* accepted scale range, reference / view (default 0.8 .. 1.25) */
+    double max_scale;
+    double min_part;    /* smallest part area, fraction of the view (default 0.03) */
+    double min_std;     /* smallest gray standard deviation of a usable view (default 4) */
+} rv_align_params_t;
+
+typedef struct rv_align_result {
+    double m[2][3];     /* view px -> reference px */
+    double scale;       /* reference / view */
+    double angle_deg;   /* rotation of the view relative to the reference */
+    double tx, ty;      /* px, reference frame */
+    double iou;         /* silhouette overlap after the transform */
+    double residual_px; /* reserved: -1 (the silhouette overlap is the quality figure) */
+    int inliers;        /* reserved: 0 */
+    const char *method; /* "silhouette" or "silhouette+ecc" (refined) */
+    int identity;       /* 1 when the transform moves no pixel by more than 0.05 px */
+} rv_align_result_t;
+
+typedef struct rv_align_ref rv_align_ref_t;
+
+void rv_align_params_init(rv_align_params_t *p);
+
+/* Prepare a reference from its gray view (GRAY8). Its silhouette is found the same way
+ * as a view's (Otsu), so that the two compare; ref_part is reserved and may be NULL.
+ * NULL on failure. */
+rv_align_ref_t *rv_align_ref_new(const rv_view_t *ref_gray, const rv_view_t *ref_part,
+                                 const rv_align_params_t *params);
+void rv_align_ref_destroy(rv_align_ref_t **self_p);
+int rv_align_ref_width(const rv_align_ref_t *self);
+int rv_align_ref_height(const rv_align_ref_t *self);
+
+/* Register gray (GRAY8, any size) to the reference. 0 with *out filled; RV_EFORMAT with a
+ * reason in rv_last_error() when the view cannot be aligned (the caller must not grade
+ * it); other negative codes for bad arguments or memory. */
+int rv_align(const rv_align_ref_t *ref, const rv_view_t *gray, rv_align_result_t *out);
+
+/* Resample src (GRAY8 or RGB8) into dst, a view of the reference size and the same
+ * format, bilinear; copies when the transform is the identity. */
+int rv_align_warp(const rv_view_t *src, const rv_align_result_t *r, const rv_view_t *dst);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
