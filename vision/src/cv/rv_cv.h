@@ -301,6 +301,18 @@ void rv_cv_codes_free(rv_cv_codes_t *codes);
  * modules on every side. */
 int rv_cv_qr_encode(const char *text, int module_px, int quiet, rv_image_t **out);
 
+/* ---- image files (rv_cv_io.cpp) ------------------------------------------------------ */
+
+/* Read an image file (PNG, JPEG, PGM, BMP... whatever imgcodecs reads) as a new GRAY8
+ * image (*out, destroy with rv_image_destroy); colour files are converted to luma, 16-bit
+ * files scaled to 8 bits. Files over 256 MiB or images over RV_JPEG_DEFAULT_MAX_PIXELS
+ * are refused (RV_ELIMIT); a missing file is RV_EIO, undecodable bytes RV_EFORMAT. */
+int rv_cv_read_gray(const char *path, rv_image_t **out);
+
+/* Write a GRAY8 or RGB8 view to a file; the format follows the extension (.png, .ppm,
+ * .pgm, .jpg). RV_EIO when the file cannot be written. */
+int rv_cv_write_image(const char *path, const rv_view_t *view);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,925 @@
+/* reman_eval.c - reman-eval: measures the surface anomaly model (rv_surface.h) on real
+ * defect sets laid out like ../shared/datasets (one folder per set, each with
+ * manifest.csv), and prints one JSON object per set.
+ *
+ * It trains on the defect-free images of the training side only, scores every test
+ * image and reports image AUROC, the recall at 2 % false alarms (overall and per defect
+ * class), the pixel AUROC where masks exist, the model's own k-fold threshold as measured
+ * on the test images, and the time per image. See docs/eval.md for the method and split.
+ *
+ * The sets are read at run time and never copied: plots and overlays go only to the
+ * folder given with --plot. */
+#include "ra/ra_version.h"
+#include "rv/rv.h"
+#include "rv/rv_surface.h"
+/* the OpenCV shim is internal to vision; its image-file functions read the PNG masks */
+#include "rv/rv_io.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+enum { EXIT_FAILED = 1, EXIT_USAGE = 2, EXIT_SETUP = 3 };
+
+#define MAX_FILE_BYTES ((size_t) 64 << 20)
+#define FA_TARGET 0.02
+#define NBINS 65536
+
+static double s_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static void s_usage(FILE *f)
+{
+    fprintf(f,
+            "usage: reman-eval --datasets DIR [options]\n"
+            "       reman-eval --train DIR --test DIR [options]\n"
+            "Measures the surface anomaly model (trained on defect-free images only) on real\n"
+            "defect sets laid out like ../shared/datasets (SET/manifest.csv per set) and\n"
+            "prints one JSON object per set.\n"
+            "\n"
+            "  --datasets DIR   split each set of DIR itself, by a hash of the image path:\n"
+            "                   good images 50 %% train, 10 %% validation, 40 %% test;\n"
+            "                   defective images 20 %% validation, 80 %% test\n"
+            "  --train DIR      train on every defect-free image of DIR's sets, and\n"
+            "  --test DIR       test on every image of DIR's sets\n"
+            "  --on SIDE        with --datasets: report on 'test' (default) or on\n"
+            "                   'validation' (for tuning; never tune on the test side)\n"
+            "  --sets A,B       only these sets (default magnetic_tile,casting_impeller_seg,\n"
+            "                   neu_det)\n"
+            "  --json           one compact JSON object per line (default: indented)\n"
+            "  --plot DIR       write each set's ROC curve (SVG) and a few overlays (PNG) there\n"
+            "  --model DIR      save each set's trained model there (SET.rvsurf)\n"
+            "  --scores FILE    append one CSV line per test image: set,image,class,score\n"
+            "  --scale N --pool N --smooth N --quantile Q --aligned 0|1 --grid N\n"
+            "  --compress 0|1 --border N --features KIND:SIZE,...\n"
+            "                   override the per-set model parameters (for tuning); kinds:\n"
+            "                   localdev lowfreq bhdisc thdisc bhv thv bhh sobel contrast\n"
+            "  --help, --version\n"
+            "\n"
+            "A set whose folder is absent is skipped with a notice on stderr.\n"
+            "exit status: 0 done (sets may have been skipped); 1 a set failed; 2 usage error;\n"
+            "3 set-up failure.\n");
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* manifests */
+
+typedef struct item {
+    char *image, *mask; /* absolute-ish paths (set folder + manifest path); mask may be NULL */
+    char *key;          /* the manifest path, hashed for the split */
+    char *cls;          /* defect classes ("crack", "chipping;holes"), "good" for good */
+    int defective;
+} item_t;
+
+typedef struct set {
+    const char *name;
+    item_t *items;
+    size_t n;
+} set_t;
+
+static void s_set_free(set_t *s)
+{
+    for (size_t i = 0; i < s->n; i++) {
+        free(s->items[i].image);
+        free(s->items[i].mask);
+        free(s->items[i].key);
+        free(s->items[i].cls);
+    }
+    free(s->items);
+    s->items = NULL;
+    s->n = 0;
+}
+
+static char *s_join(const char *a, const char *b)
+{
+    size_t n = strlen(a) + strlen(b) + 2;
+    char *p = malloc(n);
+    if (p)
+        snprintf(p, n, "%s/%s", a, b);
+    return p;
+}
+
+/* Split a CSV line (no quoting in these manifests) into at most max fields, in place. */
+static int s_fields(char *line, char **f, int max)
+{
+    int n = 0;
+    line[strcspn(line, "\r\n")] = 0;
+    char *p = line;
+    while (n < max) {
+        f[n++] = p;
+        char *c = strchr(p, ',');
+        if (!c)
+            break;
+        *c = 0;
+        p = c + 1;
+    }
+    return n;
+}
+
+static int s_col(char **hdr, int n, const char *name)
+{
+    for (int i = 0; i < n; i++)
+        if (!strcmp(hdr[i], name))
+            return i;
+    return -1;
+}
+
+/* Read DIR/SET/manifest.csv. 1 = read, 0 = the set is absent, -1 = error. */
+static int s_read_set(const char *dir, const char *name, set_t *out)
+{
+    memset(out, 0, sizeof *out);
+    out->name = name;
+    char *sdir = s_join(dir, name), *man = sdir ? s_join(sdir, "manifest.csv") : NULL;
+    struct stat st;
+    int rc = -1;
+    FILE *f = NULL;
+    if (!man)
+        goto done;
+    if (stat(man, &st) != 0) {
+        rc = 0;
+        goto done;
+    }
+    f = fopen(man, "r");
+    if (!f) {
+        fprintf(stderr, "reman-eval: %s: %s\n", man, strerror(errno));
+        goto done;
+    }
+    char line[4096];
+    char *hdr[32], hbuf[4096];
+    if (!fgets(hbuf, sizeof hbuf, f)) {
+        fprintf(stderr, "reman-eval: %s: empty manifest\n", man);
+        goto done;
+    }
+    int nh = s_fields(hbuf, hdr, 32);
+    int c_img = s_col(hdr, nh, "image");
+    int c_mask = s_col(hdr, nh, "mask") >= 0 ? s_col(hdr, nh, "mask") : s_col(hdr, nh, "mask_png");
+    int c_def = s_col(hdr, nh, "defective"), c_label = s_col(hdr, nh, "label");
+    int c_cls = s_col(hdr, nh, "defect_classes_in_mask") >= 0
+                    ? s_col(hdr, nh, "defect_classes_in_mask")
+                    : s_col(hdr, nh, "class");
+    if (c_img < 0) {
+        fprintf(stderr, "reman-eval: %s: no 'image' column\n", man);
+        goto done;
+    }
+    size_t cap = 0;
+    while (fgets(line, sizeof line, f)) {
+        char *fl[32];
+        int nf = s_fields(line, fl, 32);
+        if (nf <= c_img || !*fl[c_img])
+            continue;
+        item_t it = {0};
+        const char *cls = c_cls >= 0 && c_cls < nf ? fl[c_cls] : "";
+        if (c_def >= 0 && c_def < nf)
+            it.defective = !strcmp(fl[c_def], "1");
+        else if (c_label >= 0 && c_label < nf)
+            it.defective = !strcmp(fl[c_label], "def");
+        else /* no good/defect column (NEU): every image shows a defect */
+            it.defective = 1;
+        if (!it.defective)
+            cls = "good";
+        else if (!*cls)
+            cls = "unlabelled";
+        it.image = s_join(sdir, fl[c_img]);
+        it.key = strdup(fl[c_img]);
+        it.cls = strdup(cls);
+        if (c_mask >= 0 && c_mask < nf && *fl[c_mask])
+            it.mask = s_join(sdir, fl[c_mask]);
+        if (out->n == cap) {
+            cap = cap ? cap * 2 : 256;
+            item_t *q = realloc(out->items, cap * sizeof *q);
+            if (!q)
+                goto done;
+            out->items = q;
+        }
+        out->items[out->n++] = it;
+    }
+    rc = 1;
+done:
+    if (f)
+        fclose(f);
+    free(sdir);
+    free(man);
+    return rc;
+}
+
+/* The split role of a manifest path: a hash, so it is the same on every machine. */
+enum { ROLE_TRAIN, ROLE_VALID, ROLE_TEST };
+
+static int s_role(const item_t *it)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (const char *p = it->key; *p; p++)
+        h = (h ^ (uint8_t) *p) * 1099511628211ULL;
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+    int b = (int) (h % 10);
+    if (!it->defective)
+        return b < 5 ? ROLE_TRAIN : b == 5 ? ROLE_VALID : ROLE_TEST;
+    return b < 2 ? ROLE_VALID : ROLE_TEST;
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* metrics */
+
+static int s_cmp_dbl(const void *a, const void *b)
+{
+    double x = *(const double *) a, y = *(const double *) b;
+    return (x > y) - (x < y);
+}
+
+/* AUROC (Mann-Whitney, ties count half) of positives pos[np] against negatives neg[nn]. */
+static double s_auroc(const double *pos, size_t np, const double *neg, size_t nn)
+{
+    if (!np || !nn)
+        return NAN;
+    double *a = malloc(np * sizeof *a), *b = malloc(nn * sizeof *b);
+    memcpy(a, pos, np * sizeof *a);
+    memcpy(b, neg, nn * sizeof *b);
+    qsort(a, np, sizeof *a, s_cmp_dbl);
+    qsort(b, nn, sizeof *b, s_cmp_dbl);
+    double u = 0;
+    size_t lo = 0, hi = 0; /* b[0..lo) < x, b[0..hi) <= x */
+    for (size_t i = 0; i < np; i++) {
+        while (lo < nn && b[lo] < a[i])
+            lo++;
+        while (hi < nn && b[hi] <= a[i])
+            hi++;
+        u += (double) lo + 0.5 * (double) (hi - lo);
+    }
+    free(a);
+    free(b);
+    return u / ((double) np * (double) nn);
+}
+
+/* Threshold with at most floor(fa * nn) negatives strictly above it. */
+static double s_threshold_at_fa(const double *neg, size_t nn, double fa)
+{
+    double *b = malloc(nn * sizeof *b);
+    memcpy(b, neg, nn * sizeof *b);
+    qsort(b, nn, sizeof *b, s_cmp_dbl);
+    size_t k = (size_t) floor(fa * (double) nn); /* allowed above */
+    double t = b[nn - 1 - (k < nn ? k : nn - 1)];
+    free(b);
+    return t;
+}
+
+/* Pixel AUROC from two histograms of binned map values. */
+static double s_auroc_hist(const uint64_t *pos, const uint64_t *neg)
+{
+    double np = 0, nn = 0, u = 0, below = 0;
+    for (int i = 0; i < NBINS; i++) {
+        np += (double) pos[i];
+        nn += (double) neg[i];
+    }
+    if (np == 0 || nn == 0)
+        return NAN;
+    for (int i = 0; i < NBINS; i++) {
+        u += (double) pos[i] * (below + 0.5 * (double) neg[i]);
+        below += (double) neg[i];
+    }
+    return u / (np * nn);
+}
+
+/* A monotone map of any real onto the bins (asinh keeps resolution near 0 and range). */
+static int s_bin(float v)
+{
+    double b = (asinh((double) v) + 16.0) * 2000.0;
+    return b <= 0 ? 0 : b >= NBINS - 1 ? NBINS - 1 : (int) b;
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* images */
+
+static rv_image_t *s_load_gray(const char *path)
+{
+    uint8_t *bytes = NULL;
+    size_t len = 0;
+    if (rv_file_read(path, MAX_FILE_BYTES, &bytes, &len) != RV_OK)
+        return NULL;
+    rv_image_t *img = rv_jpeg_decode(bytes, len, RV_GRAY8, 1);
+    free(bytes);
+    if (!img) /* not a JPEG: let imgcodecs try */
+        img = rv_image_read_gray(path);
+    return img;
+}
+
+/* 1 where the mask marks a defect. */
+static int s_mask_is_defect(const char *set, uint8_t v)
+{
+    if (!strcmp(set, "casting_impeller_seg"))
+        return v >= 1 && v <= 3; /* 1 chipping, 2 burr, 3 hole; 4 is the part disc */
+    return v > 127;
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* plots (to the user's folder only) */
+
+static void s_write_roc(const char *dir, const char *set, const double *pos, size_t np,
+                        const double *neg, size_t nn, double auroc)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s_roc.svg", dir, set);
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        fprintf(stderr, "reman-eval: %s: %s\n", path, strerror(errno));
+        return;
+    }
+    /* all thresholds: sort every score descending, step through */
+    size_t n = np + nn;
+    double (*all)[2] = malloc(n * sizeof *all);
+    for (size_t i = 0; i < np; i++) {
+        all[i][0] = pos[i];
+        all[i][1] = 1;
+    }
+    for (size_t i = 0; i < nn; i++) {
+        all[np + i][0] = neg[i];
+        all[np + i][1] = 0;
+    }
+    qsort(all, n, sizeof *all, s_cmp_dbl); /* sorts by the first double */
+    const int S = 400, M = 50;
+    fprintf(f,
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
+            "font-family=\"sans-serif\" font-size=\"12\">\n"
+            "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"none\" stroke=\"#000\"/>\n"
+            "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#bbb\" "
+            "stroke-dasharray=\"4 4\"/>\n"
+            "<line x1=\"%g\" y1=\"%d\" x2=\"%g\" y2=\"%d\" stroke=\"#d33\" "
+            "stroke-dasharray=\"2 3\"/>\n",
+            S + 2 * M, S + 2 * M, M, M, S, S, M, M + S, M + S, M, M + FA_TARGET * S, M,
+            M + FA_TARGET * S, M + S);
+    fprintf(f, "<polyline fill=\"none\" stroke=\"#15c\" stroke-width=\"2\" points=\"%d,%d",
+            M, M + S);
+    double tp = 0, fp = 0;
+    for (size_t i = n; i-- > 0;) {
+        if (all[i][1] > 0)
+            tp++;
+        else
+            fp++;
+        if (i == 0 || all[i - 1][0] != all[i][0])
+            fprintf(f, " %.1f,%.1f", M + S * fp / (double) nn, M + S - S * tp / (double) np);
+    }
+    fprintf(f, "\"/>\n");
+    fprintf(f,
+            "<text x=\"%d\" y=\"%d\">%s: image ROC, AUROC %.4f (%zu defective, %zu good)"
+            "</text>\n<text x=\"%d\" y=\"%d\">false-alarm rate (red: 2 %%)</text>\n"
+            "<text x=\"12\" y=\"%d\" transform=\"rotate(-90 12 %d)\">recall</text>\n</svg>\n",
+            M, M - 15, set, auroc, np, nn, M + S / 2 - 80, M + S + 30, M + S / 2, M + S / 2);
+    fclose(f);
+    free(all);
+}
+
+/* Gray | gray with the suspect region (map > threshold) in red and the mask outline in
+ * green | the anomaly map (black 0, white at the threshold), side by side. */
+static void s_write_overlay(const char *dir, const char *set, size_t idx, const char *tag,
+                            const rv_view_t *g, const float *map, double thr,
+                            const rv_view_t *mask)
+{
+    int w = g->width, h = g->height;
+    rv_image_t *o = rv_image_new(3 * w, h, RV_RGB8), *mg = rv_image_new(w, h, RV_GRAY8);
+    if (!o || !mg) {
+        rv_image_destroy(&o);
+        rv_image_destroy(&mg);
+        return;
+    }
+    rv_view_t ov = rv_image_view(o), mgv = rv_image_view(mg);
+    rv_surface_map_to_gray(map, (size_t) w, 0, thr > 0 ? thr : 1, &mgv);
+    for (int y = 0; y < h; y++) {
+        const uint8_t *s = rv_view_row(g, y);
+        uint8_t *d = rv_view_row(&ov, y);
+        for (int x = 0; x < w; x++) {
+            uint8_t v = s[x];
+            uint8_t *l = d + 3 * x, *r = d + 3 * (w + x), *m3 = d + 3 * (2 * w + x);
+            l[0] = l[1] = l[2] = v;
+            m3[0] = m3[1] = m3[2] = rv_view_row(&mgv, y)[x];
+            r[0] = r[1] = r[2] = v;
+            if (map[(size_t) y * w + x] > thr) {
+                r[0] = 255;
+                r[1] = (uint8_t) (v / 2);
+                r[2] = (uint8_t) (v / 2);
+            }
+            if (mask) {
+                int me = s_mask_is_defect(set, rv_view_row(mask, y)[x]);
+                int edge = 0;
+                for (int k = 0; k < 4 && me && !edge; k++) {
+                    int xx = x + (k == 0) - (k == 1), yy = y + (k == 2) - (k == 3);
+                    if (xx < 0 || yy < 0 || xx >= w || yy >= h ||
+                        !s_mask_is_defect(set, rv_view_row(mask, yy)[xx]))
+                        edge = 1;
+                }
+                if (edge) {
+                    r[0] = 0;
+                    r[1] = 255;
+                    r[2] = 0;
+                }
+            }
+        }
+    }
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s_%s_%03zu.png", dir, set, tag, idx);
+    if (rv_image_write(path, &ov) != RV_OK)
+        fprintf(stderr, "reman-eval: %s\n", rv_last_error());
+    rv_image_destroy(&o);
+    rv_image_destroy(&mg);
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* one set */
+
+typedef struct opts {
+    const char *datasets, *train, *test, *plot, *model, *scores;
+    int on_validation, json;
+    int scale, pool, smooth, aligned, grid, compress, border; /* -1 = per-set default */
+    rv_surface_params_t feats; /* nfeatures 0 = per-set default */
+    double quantile;                        /* < 0 = per-set default */
+} opts_t;
+
+static void s_params_for(const char *set, const opts_t *o, rv_surface_params_t *p)
+{
+    /* Per-set choices, made on the VALIDATION side of --datasets only (docs/eval.md). */
+    rv_surface_params_default(p);
+    if (!strcmp(set, "magnetic_tile")) {
+        /* the vertical-line black-hat alone (dark details short along y: blowholes,
+         * cracks across the grinding) beat the 12-feature default on validation */
+        p->nfeatures = 1;
+        p->features[0] = (rv_sf_def_t) {RV_SF_BLACKHAT_VLINE, 45};
+        p->border = 8;
+    }
+    if (!strcmp(set, "casting_impeller_seg")) {
+        /* 512x512 whole parts: half resolution; the aligned statistics did not beat the
+         * plain model on validation (0.67 against 0.71, 7 good images), so off */
+        p->scale = 2;
+        p->aligned = 0;
+        p->grid = 32;
+    }
+    if (o->scale >= 0)
+        p->scale = o->scale;
+    if (o->pool >= 0)
+        p->pool = o->pool;
+    if (o->smooth >= 0)
+        p->smooth = o->smooth;
+    if (o->aligned >= 0)
+        p->aligned = o->aligned;
+    if (o->grid >= 0)
+        p->grid = o->grid;
+    if (o->quantile >= 0)
+        p->quantile = o->quantile;
+    if (o->compress >= 0)
+        p->compress = o->compress;
+    if (o->border >= 0)
+        p->border = o->border;
+    if (o->feats.nfeatures > 0) {
+        p->nfeatures = o->feats.nfeatures;
+        memcpy(p->features, o->feats.features, sizeof p->features);
+    }
+}
+
+/* "bhdisc:11,sobel:0,..." into p->features. 0 or -1. */
+static int s_parse_features(const char *text, rv_surface_params_t *p)
+{
+    static const char *const names[] = {NULL,    "localdev", "lowfreq", "bhdisc",  "thdisc",
+                                        "bhv",   "thv",      "bhh",     "sobel",   "contrast"};
+    char buf[1024];
+    snprintf(buf, sizeof buf, "%s", text);
+    p->nfeatures = 0;
+    char *save = NULL;
+    for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        char *colon = strchr(tok, ':');
+        int size = colon ? atoi(colon + 1) : 0;
+        if (colon)
+            *colon = 0;
+        int kind = -1;
+        for (int k = 1; k <= RV_SF_CONTRAST; k++)
+            if (!strcmp(tok, names[k]))
+                kind = k;
+        if (kind < 0 || p->nfeatures >= RV_SURFACE_MAX_FEATURES)
+            return -1;
+        p->features[p->nfeatures].kind = (uint16_t) kind;
+        p->features[p->nfeatures].size = (uint16_t) size;
+        p->nfeatures++;
+    }
+    return p->nfeatures > 0 ? 0 : -1;
+}
+
+static json_t *s_num(double v)
+{
+    return isfinite(v) ? json_real(v) : json_null();
+}
+
+/* Evaluate one set; prints its object. 0 ok, -1 failed. */
+static int s_eval_set(const opts_t *o, const set_t *tr, const set_t *te)
+{
+    const char *name = tr->name;
+    int rc = -1;
+    /* which items train, which test */
+    size_t ntr = 0, nte = 0;
+    const item_t **train = malloc((tr->n + 1) * sizeof *train);
+    const item_t **test = malloc((te->n + 1) * sizeof *test);
+    for (size_t i = 0; i < tr->n; i++) {
+        const item_t *it = &tr->items[i];
+        if (!it->defective && (o->datasets == NULL || s_role(it) == ROLE_TRAIN))
+            train[ntr++] = it;
+    }
+    for (size_t i = 0; i < te->n; i++) {
+        const item_t *it = &te->items[i];
+        int want = o->on_validation ? ROLE_VALID : ROLE_TEST;
+        if (o->datasets == NULL || s_role(it) == want)
+            test[nte++] = it;
+    }
+    json_t *obj = json_object();
+    json_object_set_new(obj, "set", json_string(name));
+    json_object_set_new(obj, "n_train", json_integer((json_int_t) ntr));
+    json_object_set_new(obj, "n_test", json_integer((json_int_t) nte));
+    if (o->on_validation)
+        json_object_set_new(obj, "side", json_string("validation"));
+    rv_image_t **timg = NULL;
+    rv_view_t *tv = NULL;
+    rv_surface_model_t *model = NULL;
+    double *pos = NULL, *neg = NULL;
+    uint64_t *hpos = NULL, *hneg = NULL;
+    size_t npos = 0, nneg = 0;
+    float *map = NULL;
+    size_t map_cap = 0;
+    if (ntr < 2) {
+        fprintf(stderr, "reman-eval: %s: %zu defect-free training images: no model can be "
+                        "learnt from good images only; figures are null\n", name, ntr);
+        json_object_set_new(obj, "note",
+                            json_string("no defect-free images to learn from: the set has "
+                                        "only defective images"));
+        const char *keys[] = {"image_auroc", "recall_at_2pct_fa", "pixel_auroc",
+                              "per_class_recall", "ms_per_image"};
+        for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++)
+            json_object_set_new(obj, keys[k], json_null());
+        rc = 0;
+        goto print;
+    }
+    /* train */
+    timg = calloc(ntr, sizeof *timg);
+    tv = calloc(ntr, sizeof *tv);
+    double t0 = s_now_ms();
+    for (size_t i = 0; i < ntr; i++) {
+        if (!(timg[i] = s_load_gray(train[i]->image))) {
+            fprintf(stderr, "reman-eval: %s: %s\n", train[i]->image, rv_last_error());
+            goto fail;
+        }
+        tv[i] = rv_image_view(timg[i]);
+    }
+    rv_surface_params_t p;
+    s_params_for(name, o, &p);
+    if (p.aligned) /* aligned statistics need one size: keep the commonest (all, here) */
+        for (size_t i = 1; i < ntr; i++)
+            if (tv[i].width != tv[0].width || tv[i].height != tv[0].height) {
+                p.aligned = 0;
+                fprintf(stderr, "reman-eval: %s: sizes differ, aligned statistics off\n",
+                        name);
+                break;
+            }
+    double t1 = s_now_ms();
+    model = rv_surface_model_train(tv, ntr, &p);
+    double t2 = s_now_ms();
+    for (size_t i = 0; i < ntr; i++)
+        rv_image_destroy(&timg[i]);
+    if (!model) {
+        fprintf(stderr, "reman-eval: %s: training failed: %s\n", name, rv_last_error());
+        goto fail;
+    }
+    if (o->model) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s.rvsurf", o->model, name);
+        if (rv_surface_model_save(model, path) != RV_OK)
+            fprintf(stderr, "reman-eval: %s\n", rv_last_error());
+    }
+    double thr = rv_surface_model_threshold(model);
+    /* test */
+    pos = malloc((nte + 1) * sizeof *pos);
+    neg = malloc((nte + 1) * sizeof *neg);
+    double *score_of = malloc((nte + 1) * sizeof *score_of);
+    hpos = calloc(NBINS, sizeof *hpos);
+    hneg = calloc(NBINS, sizeof *hneg);
+    double ms_decode = 0, ms_score = 0;
+    size_t nmask = 0, nplot_def = 0, nplot_good = 0, nscored = 0;
+    for (size_t i = 0; i < nte; i++) {
+        const item_t *it = test[i];
+        double a = s_now_ms();
+        rv_image_t *img = s_load_gray(it->image);
+        double b = s_now_ms();
+        if (!img) {
+            fprintf(stderr, "reman-eval: %s: %s (skipped)\n", it->image, rv_last_error());
+            score_of[i] = NAN;
+            continue;
+        }
+        rv_view_t v = rv_image_view(img);
+        size_t need = (size_t) v.width * v.height;
+        if (need > map_cap) {
+            free(map);
+            map = malloc(need * sizeof *map);
+            map_cap = need;
+        }
+        double s = 0;
+        int src = rv_surface_model_score(model, &v, map, (size_t) v.width, &s);
+        double c = s_now_ms();
+        if (src != RV_OK) {
+            fprintf(stderr, "reman-eval: %s: %s (skipped)\n", it->image, rv_last_error());
+            rv_image_destroy(&img);
+            score_of[i] = NAN;
+            continue;
+        }
+        ms_decode += b - a;
+        ms_score += c - b;
+        nscored++;
+        score_of[i] = s;
+        if (it->defective)
+            pos[npos++] = s;
+        else
+            neg[nneg++] = s;
+        rv_image_t *mask = NULL;
+        if (it->mask) {
+            if (!(mask = rv_image_read_gray(it->mask))) {
+                fprintf(stderr, "reman-eval: mask %s\n", rv_last_error());
+            } else if (rv_image_width(mask) != v.width || rv_image_height(mask) != v.height) {
+                fprintf(stderr, "reman-eval: %s: mask %dx%d, image %dx%d (mask ignored)\n",
+                        it->mask, rv_image_width(mask), rv_image_height(mask), v.width,
+                        v.height);
+                rv_image_destroy(&mask);
+            } else {
+                rv_view_t mv = rv_image_view(mask);
+                for (int y = 0; y < v.height; y++) {
+                    const uint8_t *mr = rv_view_row(&mv, y);
+                    const float *r = map + (size_t) y * v.width;
+                    for (int x = 0; x < v.width; x++) {
+                        if (s_mask_is_defect(name, mr[x]))
+                            hpos[s_bin(r[x])]++;
+                        else
+                            hneg[s_bin(r[x])]++;
+                    }
+                }
+                nmask++;
+            }
+        }
+        if (o->plot && ((it->defective && nplot_def < 6) || (!it->defective && nplot_good < 2))) {
+            rv_view_t mv = mask ? rv_image_view(mask) : (rv_view_t) {0};
+            s_write_overlay(o->plot, name, i, it->defective ? "defective" : "good", &v, map,
+                            thr, mask ? &mv : NULL);
+            if (it->defective)
+                nplot_def++;
+            else
+                nplot_good++;
+        }
+        rv_image_destroy(&mask);
+        rv_image_destroy(&img);
+    }
+    double auroc = s_auroc(pos, npos, neg, nneg);
+    json_object_set_new(obj, "image_auroc", s_num(auroc));
+    double t_fa = nneg ? s_threshold_at_fa(neg, nneg, FA_TARGET) : NAN;
+    size_t hit = 0;
+    for (size_t i = 0; i < npos; i++)
+        hit += pos[i] > t_fa;
+    json_object_set_new(obj, "recall_at_2pct_fa", s_num(npos && nneg ? (double) hit / npos : NAN));
+    json_object_set_new(obj, "pixel_auroc", s_num(nmask ? s_auroc_hist(hpos, hneg) : NAN));
+    /* per class: an image counts for each class it lists ("chipping;holes") */
+    json_t *pc = json_object(), *pcc = json_object(), *pcn = json_object();
+    for (size_t i = 0; i < nte; i++) {
+        const item_t *it = test[i];
+        if (!it->defective || isnan(score_of[i]))
+            continue;
+        char buf[256];
+        snprintf(buf, sizeof buf, "%s", it->cls);
+        for (char *tok = strtok(buf, ";"); tok; tok = strtok(NULL, ";")) {
+            if (json_object_get(pcn, tok))
+                continue;
+            size_t n = 0, h = 0, hc = 0;
+            for (size_t j = 0; j < nte; j++) {
+                const item_t *jt = test[j];
+                if (!jt->defective || isnan(score_of[j]))
+                    continue;
+                char b2[256];
+                snprintf(b2, sizeof b2, ";%s;", jt->cls);
+                char needle[260];
+                snprintf(needle, sizeof needle, ";%s;", tok);
+                if (!strstr(b2, needle))
+                    continue;
+                n++;
+                h += score_of[j] > t_fa;
+                hc += score_of[j] > thr;
+            }
+            json_object_set_new(pc, tok, s_num(nneg ? (double) h / n : NAN));
+            json_object_set_new(pcc, tok, json_real((double) hc / n));
+            json_object_set_new(pcn, tok, json_integer((json_int_t) n));
+        }
+    }
+    json_object_set_new(obj, "per_class_recall", pc);
+    json_object_set_new(obj, "ms_per_image", s_num(nscored ? ms_score / nscored : NAN));
+    json_object_set_new(obj, "n_test_good", json_integer((json_int_t) nneg));
+    json_object_set_new(obj, "n_test_defective", json_integer((json_int_t) npos));
+    json_object_set_new(obj, "per_class_n", pcn);
+    /* the model's own operating point: its k-fold threshold from training goods */
+    size_t fa_n = 0, rc_n = 0;
+    for (size_t i = 0; i < nneg; i++)
+        fa_n += neg[i] > thr;
+    for (size_t i = 0; i < npos; i++)
+        rc_n += pos[i] > thr;
+    json_object_set_new(
+        obj, "kfold_threshold",
+        json_pack("{s:f, s:i, s:o, s:o, s:o}", "threshold", thr, "folds",
+                  rv_surface_model_folds(model), "false_alarm_rate",
+                  s_num(nneg ? (double) fa_n / nneg : NAN), "recall",
+                  s_num(npos ? (double) rc_n / npos : NAN), "per_class_recall", pcc));
+    const rv_surface_params_t *mp = rv_surface_model_params(model);
+    json_object_set_new(obj, "model",
+                        json_pack("{s:i, s:i, s:i, s:i, s:f, s:i, s:i, s:i}", "features",
+                                  mp->nfeatures, "scale", mp->scale, "pool", mp->pool,
+                                  "smooth", mp->smooth, "quantile", mp->quantile, "aligned",
+                                  mp->aligned, "compress", mp->compress, "border", mp->border));
+    json_object_set_new(obj, "ms_decode_per_image", s_num(nscored ? ms_decode / nscored : NAN));
+    json_object_set_new(obj, "train_s", json_real((t2 - t1) / 1e3));
+    json_object_set_new(obj, "train_load_s", json_real((t1 - t0) / 1e3));
+    json_object_set_new(obj, "pixel_auroc_images", json_integer((json_int_t) nmask));
+    if (o->scores) {
+        FILE *sf = fopen(o->scores, "a");
+        if (!sf) {
+            fprintf(stderr, "reman-eval: %s: %s\n", o->scores, strerror(errno));
+        } else {
+            for (size_t i = 0; i < nte; i++)
+                fprintf(sf, "%s,%s,%s,%.6g\n", name, test[i]->key, test[i]->cls, score_of[i]);
+            fclose(sf);
+        }
+    }
+    free(score_of);
+    if (o->plot)
+        s_write_roc(o->plot, name, pos, npos, neg, nneg, auroc);
+    rc = 0;
+    goto print;
+fail:
+    json_object_set_new(obj, "error", json_string(rv_last_error()));
+print:;
+    char *text = json_dumps(obj, (o->json ? JSON_COMPACT : JSON_INDENT(2)) | JSON_PRESERVE_ORDER |
+                                     JSON_REAL_PRECISION(5));
+    if (text) {
+        puts(text);
+        fflush(stdout);
+        free(text);
+    }
+    json_decref(obj);
+    if (timg)
+        for (size_t i = 0; i < ntr; i++)
+            rv_image_destroy(&timg[i]);
+    free(timg);
+    free(tv);
+    free(train);
+    free(test);
+    free(pos);
+    free(neg);
+    free(hpos);
+    free(hneg);
+    free(map);
+    rv_surface_model_destroy(&model);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------------------ */
+
+static int s_int_arg(const char *s, int lo, int hi, int *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || *end || end == s || v < lo || v > hi)
+        return -1;
+    *out = (int) v;
+    return 0;
+}
+
+static int s_is_dir(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+int main(int argc, char **argv)
+{
+    opts_t o = {0};
+    o.scale = o.pool = o.smooth = o.aligned = o.grid = o.compress = o.border = -1;
+    o.quantile = -1;
+    const char *sets = "magnetic_tile,casting_impeller_seg,neu_det";
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        int bad = 0;
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            s_usage(stdout);
+            return 0;
+        } else if (!strcmp(a, "--version")) {
+            rv_init();
+            printf("%s (%s)\n", ra_version(), rv_describe());
+            return 0;
+        } else if (!strcmp(a, "--json")) {
+            o.json = 1;
+            continue;
+        }
+        if (!v) {
+            fprintf(stderr, "reman-eval: %s needs a value (or is unknown; see --help)\n", a);
+            return EXIT_USAGE;
+        }
+        i++;
+        if (!strcmp(a, "--datasets"))
+            o.datasets = v;
+        else if (!strcmp(a, "--train"))
+            o.train = v;
+        else if (!strcmp(a, "--test"))
+            o.test = v;
+        else if (!strcmp(a, "--plot"))
+            o.plot = v;
+        else if (!strcmp(a, "--model"))
+            o.model = v;
+        else if (!strcmp(a, "--scores"))
+            o.scores = v;
+        else if (!strcmp(a, "--sets"))
+            sets = v;
+        else if (!strcmp(a, "--on")) {
+            if (!strcmp(v, "validation"))
+                o.on_validation = 1;
+            else if (strcmp(v, "test"))
+                bad = 1;
+        } else if (!strcmp(a, "--scale"))
+            bad = s_int_arg(v, 1, 8, &o.scale);
+        else if (!strcmp(a, "--pool"))
+            bad = s_int_arg(v, 0, 8, &o.pool);
+        else if (!strcmp(a, "--smooth"))
+            bad = s_int_arg(v, 0, 16, &o.smooth);
+        else if (!strcmp(a, "--aligned"))
+            bad = s_int_arg(v, 0, 1, &o.aligned);
+        else if (!strcmp(a, "--compress"))
+            bad = s_int_arg(v, 0, 1, &o.compress);
+        else if (!strcmp(a, "--border"))
+            bad = s_int_arg(v, 0, 64, &o.border);
+        else if (!strcmp(a, "--features"))
+            bad = s_parse_features(v, &o.feats);
+        else if (!strcmp(a, "--grid"))
+            bad = s_int_arg(v, 4, 256, &o.grid);
+        else if (!strcmp(a, "--quantile")) {
+            char *end;
+            o.quantile = strtod(v, &end);
+            bad = *end || !(o.quantile >= 0.5 && o.quantile <= 1);
+        } else {
+            fprintf(stderr, "reman-eval: unknown option %s (see --help)\n", a);
+            return EXIT_USAGE;
+        }
+        if (bad) {
+            fprintf(stderr, "reman-eval: bad value '%s' for %s\n", v, a);
+            return EXIT_USAGE;
+        }
+    }
+    if (!!o.datasets == !!(o.train || o.test) || (!o.datasets && !(o.train && o.test))) {
+        fprintf(stderr, "reman-eval: give --datasets DIR, or both --train DIR and --test DIR\n");
+        s_usage(stderr);
+        return EXIT_USAGE;
+    }
+    if (o.on_validation && !o.datasets) {
+        fprintf(stderr, "reman-eval: --on validation needs --datasets\n");
+        return EXIT_USAGE;
+    }
+    if (o.plot && !s_is_dir(o.plot)) {
+        fprintf(stderr, "reman-eval: --plot %s: not a folder\n", o.plot);
+        return EXIT_USAGE;
+    }
+    if (o.model && !s_is_dir(o.model)) {
+        fprintf(stderr, "reman-eval: --model %s: not a folder\n", o.model);
+        return EXIT_USAGE;
+    }
+    if (rv_init() != RV_OK) {
+        fprintf(stderr, "reman-eval: set-up failed: %s\n", rv_last_error());
+        return EXIT_SETUP;
+    }
+    const char *trdir = o.datasets ? o.datasets : o.train;
+    const char *tedir = o.datasets ? o.datasets : o.test;
+    int status = 0;
+    char list[1024];
+    snprintf(list, sizeof list, "%s", sets);
+    char *save = NULL;
+    for (char *name = strtok_r(list, ",", &save); name; name = strtok_r(NULL, ",", &save)) {
+        set_t tr = {0}, te = {0};
+        int a = s_read_set(trdir, name, &tr);
+        int b = a > 0 ? (tedir == trdir ? 1 : s_read_set(tedir, name, &te)) : 0;
+        if (a < 0 || b < 0) {
+            status = EXIT_FAILED;
+        } else if (a == 0 || b == 0) {
+            fprintf(stderr, "reman-eval: skipping %s: no %s/%s/manifest.csv\n", name,
+                    a == 0 ? trdir : tedir, name);
+        } else if (s_eval_set(&o, &tr, tedir == trdir ? &tr : &te) != 0) {
+            status = EXIT_FAILED;
+        }
+        s_set_free(&te);
+        s_set_free(&tr);
+    }
+    return status;
+}

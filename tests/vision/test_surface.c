@@ -1,0 +1,299 @@
+/* test_surface.c - the surface anomaly model on images generated here: a vertical
+ * grinding texture with noise and uneven light, defects painted in (thin dark cracks,
+ * blowholes, a brighter uneven patch). Never uses the real datasets. */
+#include "rs_test.h"
+#include "rv/rv.h"
+#include "rv/rv_surface.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define W 128
+#define H 128
+
+static double s_uniform(uint64_t *s)
+{
+    return (double) (rs_rand(s) >> 11) / 9007199254740992.0;
+}
+
+static double s_gauss(uint64_t *s)
+{
+    double u = s_uniform(s) + 1e-12, v = s_uniform(s);
+    return sqrt(-2 * log(u)) * cos(6.283185307179586 * v);
+}
+
+/* A good surface: per-column streaks (the grinding), pixel noise, a light gradient and a
+ * soft bright spot of random strength and place. */
+static void s_surface(float *img, uint64_t *s)
+{
+    float col[W];
+    for (int x = 0; x < W; x++)
+        col[x] = (float) (8 * s_gauss(s));
+    double gx = 0.4 * (s_uniform(s) - 0.5), gy = 0.4 * (s_uniform(s) - 0.5);
+    double bx = W * s_uniform(s), by = H * s_uniform(s), ba = 25 * s_uniform(s);
+    double base = 90 + 40 * s_uniform(s);
+    for (int y = 0; y < H; y++)
+        for (int x = 0; x < W; x++) {
+            double d2 = ((x - bx) * (x - bx) + (y - by) * (y - by)) / (60.0 * 60.0);
+            img[y * W + x] = (float) (base + gx * (x - W / 2) + gy * (y - H / 2) +
+                                      ba * exp(-d2) + col[x] + 4 * s_gauss(s));
+        }
+}
+
+/* kind 0: a thin dark crack (not vertical); 1: a blowhole; 2: a brighter uneven patch */
+static void s_defect(float *img, int kind, uint64_t *s)
+{
+    int cx = 24 + (int) (80 * s_uniform(s)), cy = 24 + (int) (80 * s_uniform(s));
+    if (kind == 0) {
+        double a = (s_uniform(s) - 0.5) * 1.6; /* within about 45 degrees of x */
+        double len = 30 + 20 * s_uniform(s), px = cx, py = cy;
+        for (int i = 0; i < (int) len; i++) {
+            a += 0.15 * s_gauss(s);
+            px += cos(a);
+            py += sin(a);
+            for (int j = 0; j <= 1; j++) {
+                int x = (int) px, y = (int) py + j;
+                if (x >= 0 && x < W && y >= 0 && y < H)
+                    img[y * W + x] -= 45;
+            }
+        }
+    } else if (kind == 1) {
+        double r = 3 + 2 * s_uniform(s);
+        for (int y = 0; y < H; y++)
+            for (int x = 0; x < W; x++) {
+                double d = hypot(x - cx, y - cy);
+                if (d < r + 1)
+                    img[y * W + x] -= (float) (50 * (d < r ? 1 : r + 1 - d));
+            }
+    } else {
+        for (int y = 0; y < H; y++)
+            for (int x = 0; x < W; x++) {
+                double d = hypot((x - cx) * 1.3, y - cy);
+                if (d < 14)
+                    img[y * W + x] += (float) (35 + 10 * s_gauss(s));
+            }
+    }
+}
+
+static rv_image_t *s_to_image(const float *img)
+{
+    rv_image_t *im = rv_image_new(W, H, RV_GRAY8);
+    rv_view_t v = rv_image_view(im);
+    for (int y = 0; y < H; y++)
+        for (int x = 0; x < W; x++) {
+            float f = img[y * W + x];
+            rv_view_row(&v, y)[x] = (uint8_t) (f < 0 ? 0 : f > 255 ? 255 : f + 0.5f);
+        }
+    return im;
+}
+
+static rv_image_t *s_make(int kind, uint64_t *s)
+{
+    float *img = malloc(sizeof(float) * W * H);
+    s_surface(img, s);
+    if (kind >= 0)
+        s_defect(img, kind, s);
+    rv_image_t *im = s_to_image(img);
+    free(img);
+    return im;
+}
+
+static double s_auroc(const double *pos, int np, const double *neg, int nn)
+{
+    double u = 0;
+    for (int i = 0; i < np; i++)
+        for (int j = 0; j < nn; j++)
+            u += pos[i] > neg[j] ? 1 : pos[i] == neg[j] ? 0.5 : 0;
+    return u / ((double) np * nn);
+}
+
+static uint32_t s_crc32(const uint8_t *p, size_t n)
+{
+    uint32_t c = 0xFFFFFFFFu;
+    for (size_t i = 0; i < n; i++) {
+        c ^= p[i];
+        for (int k = 0; k < 8; k++)
+            c = (c >> 1) ^ (0xEDB88320u & (0u - (c & 1u)));
+    }
+    return ~c;
+}
+
+static void s_put32(uint8_t *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (uint8_t) (v >> (8 * i));
+}
+
+static void s_fix_crc(uint8_t *buf, size_t len)
+{
+    s_put32(buf + len - 4, s_crc32(buf, len - 4));
+}
+
+static uint8_t *s_slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    uint8_t *b = malloc((size_t) n);
+    *len = fread(b, 1, (size_t) n, f);
+    fclose(f);
+    return b;
+}
+
+/* A malformed copy must be refused with a message containing `text`. */
+static void s_expect_refused(const uint8_t *buf, size_t len, const char *text)
+{
+    rv_surface_model_t *m = rv_surface_model_load_mem(buf, len);
+    RS_CHECKF(m == NULL, "malformed model accepted (expected \"%s\")", text);
+    RS_CHECK_MSG(rv_last_error(), text);
+    rv_surface_model_destroy(&m);
+}
+
+int main(void)
+{
+    RS_CHECK_EQ(rv_init(), RV_OK);
+    uint64_t seed = 20240611;
+    enum { NTRAIN = 30, NGOOD = 24, NDEF = 24 };
+    rv_image_t *train[NTRAIN];
+    rv_view_t tv[NTRAIN];
+    for (int i = 0; i < NTRAIN; i++) {
+        train[i] = s_make(-1, &seed);
+        tv[i] = rv_image_view(train[i]);
+    }
+    rv_surface_params_t p;
+    rv_surface_params_default(&p);
+    rv_surface_model_t *m = rv_surface_model_train(tv, NTRAIN, &p);
+    RS_CHECKF(m != NULL, "training failed: %s", rv_last_error());
+    if (!m)
+        return rs_test_end("vision.surface");
+    RS_CHECK_EQ(rv_surface_model_folds(m), 5);
+    RS_CHECK_EQ(rv_surface_model_ntrain(m), NTRAIN);
+    double thr = rv_surface_model_threshold(m);
+    RS_CHECK(thr > 0);
+
+    /* held-out images: defect images must score above the good ones */
+    double good[NGOOD], bad[NDEF], by_kind[3][NDEF / 3];
+    for (int i = 0; i < NGOOD; i++) {
+        rv_image_t *im = s_make(-1, &seed);
+        rv_view_t v = rv_image_view(im);
+        RS_CHECK_EQ(rv_surface_model_score(m, &v, NULL, 0, &good[i]), RV_OK);
+        rv_image_destroy(&im);
+    }
+    float *map = malloc(sizeof(float) * W * H);
+    for (int i = 0; i < NDEF; i++) {
+        rv_image_t *im = s_make(i % 3, &seed);
+        rv_view_t v = rv_image_view(im);
+        RS_CHECK_EQ(rv_surface_model_score(m, &v, map, W, &bad[i]), RV_OK);
+        by_kind[i % 3][i / 3] = bad[i];
+        rv_image_destroy(&im);
+    }
+    double auc = s_auroc(bad, NDEF, good, NGOOD);
+    printf("synthetic held-out AUROC %.4f (threshold %.3f)\n", auc, thr);
+    RS_CHECKF(auc >= 0.95, "AUROC %.4f", auc);
+    for (int k = 0; k < 3; k++) {
+        double ak = s_auroc(by_kind[k], NDEF / 3, good, NGOOD);
+        printf("  kind %d (crack, blowhole, uneven) AUROC %.4f\n", k, ak);
+        RS_CHECKF(ak >= 0.9, "kind %d AUROC %.4f", k, ak);
+    }
+    int fa = 0;
+    for (int i = 0; i < NGOOD; i++)
+        fa += good[i] > thr;
+    RS_CHECKF(fa <= 3, "%d of %d good images over the k-fold threshold", fa, NGOOD);
+
+    /* save / load round trip: identical scores and maps */
+    char path[256];
+    snprintf(path, sizeof path, "/tmp/test_surface_%d.rvsurf", (int) getpid());
+    RS_CHECK_EQ(rv_surface_model_save(m, path), RV_OK);
+    rv_surface_model_t *m2 = rv_surface_model_load(path);
+    RS_CHECKF(m2 != NULL, "load failed: %s", rv_last_error());
+    if (m2) {
+        RS_CHECK(rv_surface_model_threshold(m2) == thr);
+        float *map2 = malloc(sizeof(float) * W * H);
+        uint64_t s2 = 99;
+        for (int i = 0; i < 4; i++) {
+            rv_image_t *im = s_make(i % 2 ? 0 : -1, &s2);
+            rv_view_t v = rv_image_view(im);
+            double a = 0, b = 1;
+            RS_CHECK_EQ(rv_surface_model_score(m, &v, map, W, &a), RV_OK);
+            RS_CHECK_EQ(rv_surface_model_score(m2, &v, map2, W, &b), RV_OK);
+            RS_CHECKF(a == b, "score %.9g after load %.9g", a, b);
+            RS_CHECK(memcmp(map, map2, sizeof(float) * W * H) == 0);
+            rv_image_destroy(&im);
+        }
+        free(map2);
+    }
+    rv_surface_model_destroy(&m2);
+
+    /* hostile files */
+    size_t len = 0;
+    uint8_t *buf = s_slurp(path, &len);
+    RS_CHECK(buf != NULL && len > 100);
+    if (buf) {
+        uint8_t *c = malloc(len);
+        s_expect_refused(buf, 0, "empty");
+        s_expect_refused(buf, 5, "magic");
+        s_expect_refused(buf, len / 2, "truncated");
+        s_expect_refused(buf, len - 1, "truncated");
+        memcpy(c, buf, len);
+        c[0] = 'X';
+        s_expect_refused(c, len, "wrong magic");
+        memcpy(c, buf, len);
+        s_put32(c + 8, 7);
+        s_expect_refused(c, len, "version 7");
+        memcpy(c, buf, len);
+        c[len - 20] ^= 0x40; /* inside the covariance */
+        s_expect_refused(c, len, "bad checksum");
+        memcpy(c, buf, len);
+        s_put32(c + 12, 100000); /* feature count */
+        s_fix_crc(c, len);
+        s_expect_refused(c, len, "absurd feature count 100000");
+        memcpy(c, buf, len);
+        size_t grid_off = 12 + 4 + 4 * (size_t) p.nfeatures + 4 * 4;
+        s_put32(c + grid_off, 1u << 30); /* grid */
+        s_fix_crc(c, len);
+        s_expect_refused(c, len, "grid");
+        memcpy(c, buf, len);
+        s_put32(c + 16, 77); /* first feature: kind 77 */
+        s_fix_crc(c, len);
+        s_expect_refused(c, len, "unknown kind 77");
+        /* a covariance that is not positive definite: diagonal entry 0 -> -1 */
+        memcpy(c, buf, len);
+        size_t d = (size_t) p.nfeatures;
+        size_t cov_off = len - 4 - 8 * d * d;
+        double neg = -1.0;
+        memcpy(c + cov_off, &neg, 8);
+        s_fix_crc(c, len);
+        s_expect_refused(c, len, "positive definite");
+        free(c);
+        free(buf);
+    }
+    RS_CHECK(rv_surface_model_load("/nonexistent/dir/model.rvsurf") == NULL);
+    RS_CHECK_MSG(rv_last_error(), "No such file");
+    remove(path);
+
+    /* bad arguments */
+    RS_CHECK(rv_surface_model_train(tv, 1, NULL) == NULL);
+    RS_CHECK_MSG(rv_last_error(), "2 good images");
+    rv_surface_params_t bp = p;
+    bp.fa = 0.9;
+    RS_CHECK(rv_surface_model_train(tv, NTRAIN, &bp) == NULL);
+    RS_CHECK_MSG(rv_last_error(), "false-alarm rate");
+    rv_image_t *tiny = rv_image_new(8, 8, RV_GRAY8);
+    rv_view_t tiv = rv_image_view(tiny);
+    double sc;
+    RS_CHECK(rv_surface_model_score(m, &tiv, NULL, 0, &sc) < 0);
+    RS_CHECK_MSG(rv_last_error(), "too small");
+    rv_image_destroy(&tiny);
+
+    free(map);
+    rv_surface_model_destroy(&m);
+    for (int i = 0; i < NTRAIN; i++)
+        rv_image_destroy(&train[i]);
+    return rs_test_end("vision.surface");
+}

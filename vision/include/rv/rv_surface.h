@@ -1,0 +1,132 @@
+/* rv_surface.h - surface anomaly model learnt from defect-free images only.
+ *
+ * For surface crops that need no alignment or zones (ground tiles, steel strip patches,
+ * a whole part on a fixture). Each pixel of a GRAY8 view gets a vector of hand-made
+ * features computed with the SIMD filters of rv_filter.h at a few scales: local
+ * deviation and low-frequency brightness (box blurs), black-hat and top-hat with small
+ * discs, black-hat and top-hat with a VERTICAL line element (dark or bright details that
+ * are short along y: a vertical grinding texture gives almost nothing there, a crack
+ * across it or a blowhole does), a horizontal-line black-hat, the Sobel gradient and the
+ * local contrast. Every feature is normalised per image with its median and MAD, so
+ * uneven light and exposure do not dominate, then pooled over a small box.
+ *
+ * Training fits one Gaussian (mean + covariance, shrunk towards its diagonal) to the
+ * feature vectors of a deterministic sample of the pixels of the good images; the
+ * anomaly map is the Mahalanobis distance of each pixel (PaDiM with hand-made features),
+ * smoothed; the image score is a high quantile (default: the maximum) of that map.
+ * With params.aligned, the model also learns where the good parts are usually unusual
+ * (mean and spread of the map per cell of a coarse grid, dilated by one cell so small
+ * shifts do not matter) and the map becomes a z-score against them: for whole parts on a
+ * fixture, roughly centred (the cast impeller).
+ *
+ * The decision threshold comes from good images only: k-fold over the training images
+ * (fit on k-1 folds, score the held-out fold); the threshold is the (1 - fa) quantile of
+ * the held-out scores, so about fa of good parts are flagged. No defect sample is needed.
+ *
+ * Ownership: _new/_train/_load return an owned model, _destroy frees it and NULLs the
+ * caller's pointer. Thread-safety: a trained model is read-only; _score may run on
+ * distinct threads at once. */
+#ifndef RV_SURFACE_H
+#define RV_SURFACE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rv/rv_image.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Feature kinds (their numbers are part of the model file format: never renumber). */
+typedef enum rv_sf_kind {
+    RV_SF_LOCALDEV = 1,      /* B - box_k(B), signed (B = Gaussian 5x5 of the input) */
+    RV_SF_LOWFREQ = 2,       /* box_k(B): slow brightness changes */
+    RV_SF_BLACKHAT_DISC = 3, /* closing(B, disc k) - B: dark details narrower than k */
+    RV_SF_TOPHAT_DISC = 4,   /* B - opening(B, disc k): bright details */
+    RV_SF_BLACKHAT_VLINE = 5, /* black-hat with a 1 x k (vertical) line: dark, short in y */
+    RV_SF_TOPHAT_VLINE = 6,   /* top-hat with a 1 x k line: bright, short in y */
+    RV_SF_BLACKHAT_HLINE = 7, /* black-hat with a k x 1 (horizontal) line: short in x */
+    RV_SF_SOBEL = 8,          /* Sobel gradient magnitude (k unused, 0) */
+    RV_SF_CONTRAST = 9        /* box_k(|B - box_k(B)|): local contrast */
+} rv_sf_kind_t;
+
+#define RV_SURFACE_MAX_FEATURES 24
+
+typedef struct rv_sf_def {
+    uint16_t kind; /* rv_sf_kind_t */
+    uint16_t size; /* odd window size; 0 for RV_SF_SOBEL */
+} rv_sf_def_t;
+
+typedef struct rv_surface_params {
+    int nfeatures;                                 /* 0 = the default feature set */
+    rv_sf_def_t features[RV_SURFACE_MAX_FEATURES];
+    int scale;         /* work at 1/scale of the input size (mean of scale x scale), 1..8 */
+    int pool;          /* box radius pooling each normalised feature (0 = none), 0..8 */
+    int smooth;        /* box radius smoothing the anomaly map, 0..16 */
+    double quantile;   /* image score = this quantile of the smoothed map (1 = max) */
+    int aligned;       /* 1: also learn per-cell statistics of the map (see above) */
+    int grid;          /* aligned: cells per side of the statistics grid, 4..256 */
+    int samples;       /* training pixels sampled per image, 256..1000000 */
+    int folds;         /* k of the k-fold threshold, 2..20 (fewer images: no threshold) */
+    double fa;         /* target false-alarm rate of the threshold, (0, 0.5] */
+    int compress;      /* 1: each normalised feature becomes sign(x) log(1 + |x|), taming
+                          the heavy tails of texture (bright grinding streaks), 0..1 */
+    int border;        /* working pixels along each side left out of the image score
+                          (filter borders, the crop's edges), 0..64 */
+} rv_surface_params_t;
+
+/* Defaults: the default feature set (12 features), scale 1, pool 1, smooth 2, quantile 1,
+ * not aligned, grid 32, 4096 samples, 5 folds, fa 0.02, compress 1, border 4. */
+void rv_surface_params_default(rv_surface_params_t *p);
+
+typedef struct rv_surface_model rv_surface_model_t;
+
+/* Learn from n GRAY8 (or RGB8, converted) views of defect-free surfaces; params NULL =
+ * defaults. Needs n >= 2; the k-fold threshold needs n >= 2 * folds (otherwise the
+ * threshold is the maximum training score and rv_surface_model_folds() says 0).
+ * Views may differ in size (not in aligned mode: there every view must have the size
+ * of the first). NULL on failure (rv_last_error()). */
+rv_surface_model_t *rv_surface_model_train(const rv_view_t *views, size_t n,
+                                           const rv_surface_params_t *params);
+
+void rv_surface_model_destroy(rv_surface_model_t **self_p);
+
+/* Score one view. map (may be NULL) receives the anomaly map at the input's full size:
+ * view->height rows of view->width floats, map_stride floats apart (>= width); larger
+ * is more anomalous; with a threshold t, pixels whose map exceeds t are the suspect
+ * region. *score (may be NULL) gets the image score. */
+int rv_surface_model_score(const rv_surface_model_t *self, const rv_view_t *view, float *map,
+                           size_t map_stride, double *score);
+
+/* The threshold for the model's false-alarm rate: score > threshold flags the image. */
+double rv_surface_model_threshold(const rv_surface_model_t *self);
+/* Set another threshold (e.g. from a site's own calibration). */
+void rv_surface_model_set_threshold(rv_surface_model_t *self, double threshold);
+
+/* The parameters the model was trained with (feature set filled in). */
+const rv_surface_params_t *rv_surface_model_params(const rv_surface_model_t *self);
+/* Training images, folds actually used for the threshold (0 = none). */
+size_t rv_surface_model_ntrain(const rv_surface_model_t *self);
+int rv_surface_model_folds(const rv_surface_model_t *self);
+
+/* A small versioned binary file: magic "RVSURF\r\n", version, parameters and the
+ * feature definition, the Gaussian (mean and covariance), the aligned statistics when
+ * there are any, the threshold, and a CRC-32 of everything before it. */
+int rv_surface_model_save(const rv_surface_model_t *self, const char *path);
+/* Refuses (NULL, RV_EFORMAT or RV_EIO, the message says what) truncated files, another
+ * magic or version, a bad checksum, unknown features, absurd dimensions or parameters
+ * and a covariance that is not positive definite. */
+rv_surface_model_t *rv_surface_model_load(const char *path);
+/* The same from memory. */
+rv_surface_model_t *rv_surface_model_load_mem(const uint8_t *buf, size_t len);
+
+/* A GRAY8 rendering of a map (same size as the view): 0 at or below lo, 255 at or
+ * above hi, linear between. */
+int rv_surface_map_to_gray(const float *map, size_t map_stride, double lo, double hi,
+                           const rv_view_t *dst);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,875 @@
+/* rv_surface.c - the surface anomaly model: features, Gaussian fit, k-fold threshold,
+ * scoring. The file format lives in rv_surface_io.c. See rv_surface.h for the method. */
+#include "rv/rv_surface.h"
+#include "rv/rv_error.h"
+#include "rv/rv_filter.h"
+#include "rv/rv_point.h"
+#include "rv_surface_internal.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DOMAIN "rv_surface"
+
+/* The default feature set: a general mix of scales and directions (reman-eval picks
+ * per-set sets on a validation split, docs/eval.md; never on test images). */
+static const rv_sf_def_t s_default_features[] = {
+    {RV_SF_LOCALDEV, 15},      {RV_SF_LOWFREQ, 31},       {RV_SF_BLACKHAT_DISC, 5},
+    {RV_SF_BLACKHAT_DISC, 11}, {RV_SF_BLACKHAT_DISC, 21}, {RV_SF_TOPHAT_DISC, 5},
+    {RV_SF_TOPHAT_DISC, 11},   {RV_SF_BLACKHAT_VLINE, 15}, {RV_SF_TOPHAT_VLINE, 15},
+    {RV_SF_BLACKHAT_HLINE, 9}, {RV_SF_SOBEL, 0},          {RV_SF_CONTRAST, 7},
+};
+
+void rv_surface_params_default(rv_surface_params_t *p)
+{
+    memset(p, 0, sizeof *p);
+    p->nfeatures = (int) (sizeof s_default_features / sizeof s_default_features[0]);
+    memcpy(p->features, s_default_features, sizeof s_default_features);
+    p->scale = 1;
+    p->pool = 1;
+    p->smooth = 2;
+    p->quantile = 1.0;
+    p->aligned = 0;
+    p->grid = 32;
+    p->samples = 4096;
+    p->folds = 5;
+    p->fa = 0.02;
+    p->compress = 1;
+    p->border = 4;
+}
+
+int rv_surface_check_params(const rv_surface_params_t *p, const char *domain)
+{
+    if (p->nfeatures < 1 || p->nfeatures > RV_SURFACE_MAX_FEATURES)
+        return rv_fail(RV_EINVAL, domain, "%d features, need 1..%d", p->nfeatures,
+                       RV_SURFACE_MAX_FEATURES);
+    for (int i = 0; i < p->nfeatures; i++) {
+        int kind = p->features[i].kind, size = p->features[i].size;
+        if (kind < RV_SF_LOCALDEV || kind > RV_SF_CONTRAST)
+            return rv_fail(RV_EINVAL, domain, "feature %d: unknown kind %d", i, kind);
+        if (kind == RV_SF_SOBEL) {
+            if (size != 0)
+                return rv_fail(RV_EINVAL, domain, "feature %d: sobel takes size 0, not %d", i,
+                               size);
+        } else if (size < 3 || size > 255 || size % 2 == 0) {
+            return rv_fail(RV_EINVAL, domain, "feature %d: size %d, need odd 3..255", i, size);
+        }
+    }
+    if (p->scale < 1 || p->scale > 8)
+        return rv_fail(RV_EINVAL, domain, "scale %d, need 1..8", p->scale);
+    if (p->pool < 0 || p->pool > 8)
+        return rv_fail(RV_EINVAL, domain, "pool %d, need 0..8", p->pool);
+    if (p->smooth < 0 || p->smooth > 16)
+        return rv_fail(RV_EINVAL, domain, "smooth %d, need 0..16", p->smooth);
+    if (!(p->quantile >= 0.5 && p->quantile <= 1.0))
+        return rv_fail(RV_EINVAL, domain, "quantile %g, need 0.5..1", p->quantile);
+    if (p->aligned != 0 && p->aligned != 1)
+        return rv_fail(RV_EINVAL, domain, "aligned %d, need 0 or 1", p->aligned);
+    if (p->grid < 4 || p->grid > 256)
+        return rv_fail(RV_EINVAL, domain, "grid %d, need 4..256", p->grid);
+    if (p->samples < 256 || p->samples > 1000000)
+        return rv_fail(RV_EINVAL, domain, "samples %d, need 256..1000000", p->samples);
+    if (p->folds < 2 || p->folds > 20)
+        return rv_fail(RV_EINVAL, domain, "folds %d, need 2..20", p->folds);
+    if (p->compress != 0 && p->compress != 1)
+        return rv_fail(RV_EINVAL, domain, "compress %d, need 0 or 1", p->compress);
+    if (p->border < 0 || p->border > 64)
+        return rv_fail(RV_EINVAL, domain, "border %d, need 0..64", p->border);
+    if (!(p->fa > 0 && p->fa <= 0.5))
+        return rv_fail(RV_EINVAL, domain, "false-alarm rate %g, need (0, 0.5]", p->fa);
+    return RV_OK;
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* small numeric helpers */
+
+/* Box mean over (2r+1)^2 with replicated borders; src and dst may be the same; tmp holds
+ * w * h + w floats. */
+static void s_box_f(const float *src, float *dst, float *tmp, int w, int h, int r)
+{
+    if (r <= 0) {
+        if (dst != src)
+            memcpy(dst, src, (size_t) w * h * sizeof *dst);
+        return;
+    }
+    float inv = 1.0f / (float) (2 * r + 1);
+    for (int y = 0; y < h; y++) {
+        const float *s = src + (size_t) y * w;
+        float *t = tmp + (size_t) y * w;
+        float acc = 0;
+        for (int i = -r; i <= r; i++)
+            acc += s[i < 0 ? 0 : i >= w ? w - 1 : i];
+        for (int x = 0; x < w; x++) {
+            t[x] = acc * inv;
+            int out = x - r, in = x + r + 1;
+            acc += s[in >= w ? w - 1 : in] - s[out < 0 ? 0 : out];
+        }
+    }
+    /* vertical: running sums per column, row by row */
+    float *col = tmp + (size_t) w * h;
+    for (int x = 0; x < w; x++)
+        col[x] = 0;
+    for (int i = -r; i <= r; i++) {
+        const float *t = tmp + (size_t) (i < 0 ? 0 : i >= h ? h - 1 : i) * w;
+        for (int x = 0; x < w; x++)
+            col[x] += t[x];
+    }
+    for (int y = 0; y < h; y++) {
+        float *d = dst + (size_t) y * w;
+        for (int x = 0; x < w; x++)
+            d[x] = col[x] * inv;
+        int out = y - r, in = y + r + 1;
+        const float *to = tmp + (size_t) (out < 0 ? 0 : out) * w;
+        const float *ti = tmp + (size_t) (in >= h ? h - 1 : in) * w;
+        for (int x = 0; x < w; x++)
+            col[x] += ti[x] - to[x];
+    }
+}
+
+static int s_cmp_float(const void *a, const void *b)
+{
+    float x = *(const float *) a, y = *(const float *) b;
+    return (x > y) - (x < y);
+}
+
+/* The k-th smallest of v[0..n) (0-based); reorders v. */
+static float s_select(float *v, size_t n, size_t k)
+{
+    size_t lo = 0, hi = n - 1;
+    while (lo < hi) {
+        float pivot = v[lo + (hi - lo) / 2];
+        size_t i = lo, j = hi;
+        while (i <= j) {
+            while (v[i] < pivot)
+                i++;
+            while (v[j] > pivot)
+                j--;
+            if (i <= j) {
+                float t = v[i];
+                v[i] = v[j];
+                v[j] = t;
+                i++;
+                if (j == 0)
+                    break;
+                j--;
+            }
+        }
+        if (k <= j)
+            hi = j;
+        else if (k >= i)
+            lo = i;
+        else
+            return v[k];
+    }
+    return v[k];
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* features */
+
+typedef struct s_feats {
+    int w, h;     /* working size */
+    float *plane; /* d planes of w*h floats */
+} s_feats_t;
+
+static void s_feats_free(s_feats_t *f)
+{
+    free(f->plane);
+    f->plane = NULL;
+}
+
+/* The working GRAY8 image: gray, reduced by scale (block means). */
+static rv_image_t *s_working_gray(const rv_view_t *view, int scale)
+{
+    rv_image_t *gray = NULL;
+    rv_view_t g = *view;
+    if (view->fmt == RV_RGB8) {
+        gray = rv_image_new(view->width, view->height, RV_GRAY8);
+        if (!gray)
+            return NULL;
+        g = rv_image_view(gray);
+        if (rv_gray_from_rgb(view, &g) != RV_OK) {
+            rv_image_destroy(&gray);
+            return NULL;
+        }
+    }
+    int ws = g.width / scale, hs = g.height / scale;
+    rv_image_t *out = rv_image_new(ws, hs, RV_GRAY8);
+    if (out) {
+        rv_view_t o = rv_image_view(out);
+        if (scale == 1) {
+            rv_view_t src = g;
+            rv_view_copy(&src, &o);
+        } else {
+            int n = scale * scale;
+            for (int y = 0; y < hs; y++) {
+                uint8_t *d = rv_view_row(&o, y);
+                for (int x = 0; x < ws; x++) {
+                    int s = 0;
+                    for (int j = 0; j < scale; j++) {
+                        const uint8_t *r = rv_view_row(&g, y * scale + j) + x * scale;
+                        for (int i = 0; i < scale; i++)
+                            s += r[i];
+                    }
+                    d[x] = (uint8_t) ((s + n / 2) / n);
+                }
+            }
+        }
+    }
+    rv_image_destroy(&gray);
+    return out;
+}
+
+/* Median and MAD of a plane from a strided subsample. */
+static void s_median_mad(const float *p, size_t n, float *scratch, float *med, float *mad)
+{
+    size_t step = n / 16384 + 1, m = 0;
+    for (size_t i = 0; i < n; i += step)
+        scratch[m++] = p[i];
+    float md = s_select(scratch, m, m / 2);
+    for (size_t i = 0; i < m; i++)
+        scratch[i] = fabsf(scratch[i] - md);
+    *med = md;
+    *mad = s_select(scratch, m, m / 2);
+}
+
+/* Features of one view at working resolution, normalised and pooled. */
+static int s_extract(const rv_surface_params_t *p, const rv_view_t *view, s_feats_t *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!view || !view->data || (view->fmt != RV_GRAY8 && view->fmt != RV_RGB8))
+        return rv_fail(RV_EINVAL, DOMAIN, "view missing or not GRAY8/RGB8");
+    if (view->width / p->scale < 16 || view->height / p->scale < 16)
+        return rv_fail(RV_EINVAL, DOMAIN, "view %dx%d too small at scale %d (16x16 needed)",
+                       view->width, view->height, p->scale);
+    int rc = RV_ENOMEM;
+    rv_image_t *g = s_working_gray(view, p->scale);
+    if (!g)
+        return rv_fail(RV_ENOMEM, DOMAIN, "no memory for the working image");
+    int w = rv_image_width(g), h = rv_image_height(g), d = p->nfeatures;
+    size_t n = (size_t) w * h;
+    rv_image_t *b = rv_image_new(w, h, RV_GRAY8), *t1 = rv_image_new(w, h, RV_GRAY8),
+               *t2 = rv_image_new(w, h, RV_GRAY8);
+    float *plane = malloc(n * (size_t) d * sizeof *plane);
+    float *tmp = malloc(n * sizeof *tmp);
+    if (!b || !t1 || !t2 || !plane || !tmp) {
+        rv_fail(RV_ENOMEM, DOMAIN, "no memory for %d feature planes of %dx%d", d, w, h);
+        goto done;
+    }
+    rv_view_t gv = rv_image_view(g), bv = rv_image_view(b), v1 = rv_image_view(t1),
+              v2 = rv_image_view(t2);
+    if ((rc = rv_gauss5(&gv, &bv)) != RV_OK)
+        goto done;
+    for (int f = 0; f < d; f++) {
+        int k = p->features[f].size, kind = p->features[f].kind;
+        const rv_view_t *res = &v1, *base = NULL; /* value = res - base */
+        switch (kind) {
+        case RV_SF_LOCALDEV:
+            rc = rv_box_blur(&bv, &v1, k);
+            res = &bv;
+            base = &v1;
+            break;
+        case RV_SF_LOWFREQ: rc = rv_box_blur(&bv, &v1, k); break;
+        case RV_SF_BLACKHAT_DISC: rc = rv_blackhat_disc(&bv, &v1, k); break;
+        case RV_SF_TOPHAT_DISC: rc = rv_tophat_disc(&bv, &v1, k); break;
+        case RV_SF_BLACKHAT_VLINE:
+        case RV_SF_BLACKHAT_HLINE: {
+            int kw = kind == RV_SF_BLACKHAT_VLINE ? 1 : k, kh = kw == 1 ? k : 1;
+            rc = rv_dilate_rect(&bv, &v2, kw, kh);
+            if (!rc)
+                rc = rv_erode_rect(&v2, &v1, kw, kh);
+            base = &bv;
+            break;
+        }
+        case RV_SF_TOPHAT_VLINE:
+            rc = rv_erode_rect(&bv, &v2, 1, k);
+            if (!rc)
+                rc = rv_dilate_rect(&v2, &v1, 1, k);
+            res = &bv;
+            base = &v1;
+            break;
+        case RV_SF_SOBEL: rc = rv_sobel_mag(&bv, &v1); break;
+        case RV_SF_CONTRAST:
+            rc = rv_box_blur(&bv, &v1, k);
+            if (!rc)
+                rc = rv_absdiff(&bv, &v1, &v2);
+            if (!rc)
+                rc = rv_box_blur(&v2, &v1, k);
+            break;
+        default: rc = rv_fail(RV_EINVAL, DOMAIN, "unknown feature kind %d", kind);
+        }
+        if (rc)
+            goto done;
+        float *pl = plane + (size_t) f * n;
+        for (int y = 0; y < h; y++) {
+            const uint8_t *r = rv_view_row(res, y);
+            float *o = pl + (size_t) y * w;
+            if (base) {
+                const uint8_t *q = rv_view_row(base, y);
+                for (int x = 0; x < w; x++)
+                    o[x] = (float) ((int) r[x] - (int) q[x]);
+            } else {
+                for (int x = 0; x < w; x++)
+                    o[x] = (float) r[x];
+            }
+        }
+        /* robust per-image normalisation: uneven light and exposure drop out */
+        float med, mad;
+        s_median_mad(pl, n, tmp, &med, &mad);
+        float inv = 1.0f / (1.4826f * mad + 0.5f);
+        if (p->compress)
+            for (size_t i = 0; i < n; i++) {
+                float z = (pl[i] - med) * inv;
+                pl[i] = z >= 0 ? log1pf(z) : -log1pf(-z);
+            }
+        else
+            for (size_t i = 0; i < n; i++)
+                pl[i] = (pl[i] - med) * inv;
+        if (p->pool > 0) {
+            float *t = malloc((n + (size_t) w) * sizeof *t);
+            if (!t) {
+                rc = rv_fail(RV_ENOMEM, DOMAIN, "no memory for pooling");
+                goto done;
+            }
+            s_box_f(pl, pl, t, w, h, p->pool);
+            free(t);
+        }
+    }
+    out->w = w;
+    out->h = h;
+    out->plane = plane;
+    plane = NULL;
+    rc = RV_OK;
+done:
+    free(plane);
+    free(tmp);
+    rv_image_destroy(&b);
+    rv_image_destroy(&t1);
+    rv_image_destroy(&t2);
+    rv_image_destroy(&g);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* the Gaussian */
+
+/* Cholesky of the covariance, then W = L^-1 (lower triangular), in place of the model's
+ * whitening matrix. Fails when the covariance is not positive definite. */
+int rv_surface_prepare(rv_surface_model_t *m, const char *domain)
+{
+    int d = m->p.nfeatures;
+    double L[RV_SURFACE_MAX_FEATURES * RV_SURFACE_MAX_FEATURES] = {0};
+    for (int i = 0; i < d; i++) {
+        for (int j = 0; j <= i; j++) {
+            double s = m->cov[i * d + j];
+            for (int k = 0; k < j; k++)
+                s -= L[i * d + k] * L[j * d + k];
+            if (i == j) {
+                if (!(s > 1e-12) || !isfinite(s))
+                    return rv_fail(RV_EFORMAT, domain,
+                                   "covariance is not positive definite (pivot %d = %g)", i, s);
+                L[i * d + i] = sqrt(s);
+            } else {
+                L[i * d + j] = s / L[j * d + j];
+            }
+        }
+    }
+    /* W = L^-1 by forward substitution, column by column */
+    double W[RV_SURFACE_MAX_FEATURES * RV_SURFACE_MAX_FEATURES] = {0};
+    for (int c = 0; c < d; c++) {
+        for (int i = c; i < d; i++) {
+            double s = i == c ? 1.0 : 0.0;
+            for (int k = c; k < i; k++)
+                s -= L[i * d + k] * W[k * d + c];
+            W[i * d + c] = s / L[i * d + i];
+        }
+    }
+    for (int i = 0; i < d * d; i++)
+        m->wf[i] = (float) W[i];
+    for (int i = 0; i < d; i++)
+        m->mf[i] = (float) m->mean[i];
+    return RV_OK;
+}
+
+/* Deterministic sample positions: xorshift from a seed. */
+static uint64_t s_next(uint64_t *s)
+{
+    uint64_t x = *s;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    *s = x;
+    return x * 0x2545F4914F6CDD1DULL;
+}
+
+/* Fit mean and covariance to the samples of the images with use[i] != 0. */
+static int s_fit(rv_surface_model_t *m, const float *samples, const int *nsamp, size_t nimg,
+                 const unsigned char *use)
+{
+    int d = m->p.nfeatures, S = m->p.samples;
+    double sum[RV_SURFACE_MAX_FEATURES] = {0};
+    double *sxx = calloc((size_t) d * d, sizeof *sxx);
+    if (!sxx)
+        return rv_fail(RV_ENOMEM, DOMAIN, "no memory");
+    double cnt = 0;
+    /* two passes for accuracy: mean first */
+    for (size_t i = 0; i < nimg; i++) {
+        if (!use[i])
+            continue;
+        const float *s = samples + i * (size_t) S * d;
+        for (int k = 0; k < nsamp[i]; k++)
+            for (int a = 0; a < d; a++)
+                sum[a] += s[(size_t) k * d + a];
+        cnt += nsamp[i];
+    }
+    if (cnt < 2) {
+        free(sxx);
+        return rv_fail(RV_EINVAL, DOMAIN, "too few training samples");
+    }
+    for (int a = 0; a < d; a++)
+        m->mean[a] = sum[a] / cnt;
+    for (size_t i = 0; i < nimg; i++) {
+        if (!use[i])
+            continue;
+        const float *s = samples + i * (size_t) S * d;
+        for (int k = 0; k < nsamp[i]; k++) {
+            double v[RV_SURFACE_MAX_FEATURES];
+            for (int a = 0; a < d; a++)
+                v[a] = s[(size_t) k * d + a] - m->mean[a];
+            for (int a = 0; a < d; a++)
+                for (int b = 0; b <= a; b++)
+                    sxx[a * d + b] += v[a] * v[b];
+        }
+    }
+    double tr = 0;
+    for (int a = 0; a < d; a++)
+        for (int b = 0; b <= a; b++) {
+            double c = sxx[a * d + b] / (cnt - 1);
+            m->cov[a * d + b] = m->cov[b * d + a] = c;
+            if (a == b)
+                tr += c;
+        }
+    /* shrink towards the diagonal, plus a floor: features may be nearly collinear */
+    const double shrink = 0.05, floor = 1e-3 * tr / d + 1e-9;
+    for (int a = 0; a < d; a++)
+        for (int b = 0; b < d; b++)
+            if (a != b)
+                m->cov[a * d + b] *= 1.0 - shrink;
+            else
+                m->cov[a * d + b] += floor;
+    free(sxx);
+    return rv_surface_prepare(m, DOMAIN);
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* maps and scores */
+
+/* Mahalanobis distance per working pixel, smoothed; then the aligned z-score. */
+static int s_map(const rv_surface_model_t *m, const s_feats_t *f, int use_aligned, float *out)
+{
+    int d = m->p.nfeatures, w = f->w, h = f->h;
+    size_t n = (size_t) w * h;
+    for (size_t i = 0; i < n; i++) {
+        float v[RV_SURFACE_MAX_FEATURES];
+        for (int a = 0; a < d; a++)
+            v[a] = f->plane[(size_t) a * n + i] - m->mf[a];
+        float d2 = 0;
+        for (int a = 0; a < d; a++) {
+            const float *wr = m->wf + a * d;
+            float y = 0;
+            for (int b = 0; b <= a; b++)
+                y += wr[b] * v[b];
+            d2 += y * y;
+        }
+        out[i] = sqrtf(d2);
+    }
+    if (m->p.smooth > 0) {
+        float *t = malloc((n + (size_t) w) * sizeof *t);
+        if (!t)
+            return rv_fail(RV_ENOMEM, DOMAIN, "no memory");
+        s_box_f(out, out, t, w, h, m->p.smooth);
+        free(t);
+    }
+    if (use_aligned && m->amu) {
+        int g = m->p.grid;
+        for (int y = 0; y < h; y++) {
+            int cy = (int) ((int64_t) y * g / h);
+            for (int x = 0; x < w; x++) {
+                int c = cy * g + (int) ((int64_t) x * g / w);
+                float *o = out + (size_t) y * w + x;
+                *o = (*o - m->amu[c]) / (m->asd[c] + m->asd_floor);
+            }
+        }
+    }
+    return RV_OK;
+}
+
+/* The image score over the map without its border (w x h working pixels). */
+static double s_image_score(const rv_surface_model_t *m, const float *map, int w, int h,
+                            float *scratch)
+{
+    int b = m->p.border;
+    if (2 * b >= w - 2 || 2 * b >= h - 2)
+        b = 0;
+    size_t n = 0;
+    for (int y = b; y < h - b; y++)
+        for (int x = b; x < w - b; x++)
+            scratch[n++] = map[(size_t) y * w + x];
+    if (m->p.quantile >= 1.0) {
+        float mx = scratch[0];
+        for (size_t i = 1; i < n; i++)
+            if (scratch[i] > mx)
+                mx = scratch[i];
+        return mx;
+    }
+    size_t k = (size_t) floor(m->p.quantile * (double) (n - 1));
+    return s_select(scratch, n, k);
+}
+
+/* Learn the aligned statistics from the images with use[i]: cell means of their maps. */
+static int s_fit_aligned(rv_surface_model_t *m, const rv_view_t *views, size_t nimg,
+                         const unsigned char *use)
+{
+    int g = m->p.grid, rc = RV_OK;
+    size_t gc = (size_t) g * g;
+    double *s1 = calloc(gc, sizeof *s1), *s2 = calloc(gc, sizeof *s2);
+    float *cell = malloc(gc * sizeof *cell);
+    if (!m->amu)
+        m->amu = malloc(gc * sizeof *m->amu);
+    if (!m->asd)
+        m->asd = malloc(gc * sizeof *m->asd);
+    if (!s1 || !s2 || !cell || !m->amu || !m->asd) {
+        rc = rv_fail(RV_ENOMEM, DOMAIN, "no memory for the aligned statistics");
+        goto done;
+    }
+    size_t cnt = 0;
+    for (size_t i = 0; i < nimg; i++) {
+        if (!use[i])
+            continue;
+        s_feats_t f;
+        if ((rc = s_extract(&m->p, &views[i], &f)) != RV_OK)
+            goto done;
+        float *map = malloc((size_t) f.w * f.h * sizeof *map);
+        if (!map) {
+            s_feats_free(&f);
+            rc = rv_fail(RV_ENOMEM, DOMAIN, "no memory");
+            goto done;
+        }
+        rc = s_map(m, &f, 0, map);
+        if (!rc) {
+            double *acc = calloc(gc, sizeof *acc);
+            int *num = calloc(gc, sizeof *num);
+            if (!acc || !num) {
+                rc = rv_fail(RV_ENOMEM, DOMAIN, "no memory");
+            } else {
+                for (int y = 0; y < f.h; y++) {
+                    int cy = (int) ((int64_t) y * g / f.h);
+                    for (int x = 0; x < f.w; x++) {
+                        int c = cy * g + (int) ((int64_t) x * g / f.w);
+                        acc[c] += map[(size_t) y * f.w + x];
+                        num[c]++;
+                    }
+                }
+                for (size_t c = 0; c < gc; c++) {
+                    double v = num[c] ? acc[c] / num[c] : 0;
+                    s1[c] += v;
+                    s2[c] += v * v;
+                }
+            }
+            free(acc);
+            free(num);
+        }
+        free(map);
+        s_feats_free(&f);
+        if (rc)
+            goto done;
+        cnt++;
+    }
+    if (cnt < 2) {
+        rc = rv_fail(RV_EINVAL, DOMAIN, "aligned statistics need 2 images or more");
+        goto done;
+    }
+    double sdsum = 0;
+    for (size_t c = 0; c < gc; c++) {
+        double mu = s1[c] / cnt, var = s2[c] / cnt - mu * mu;
+        m->amu[c] = (float) mu;
+        cell[c] = (float) sqrt(var > 0 ? var : 0);
+        sdsum += cell[c];
+    }
+    /* dilate both by one cell: a part a little off centre stays within its statistics */
+    float *mu2 = malloc(gc * sizeof *mu2);
+    if (!mu2) {
+        rc = rv_fail(RV_ENOMEM, DOMAIN, "no memory");
+        goto done;
+    }
+    for (int y = 0; y < g; y++)
+        for (int x = 0; x < g; x++) {
+            float a = -INFINITY, b = -INFINITY;
+            for (int j = -1; j <= 1; j++)
+                for (int i = -1; i <= 1; i++) {
+                    int yy = y + j, xx = x + i;
+                    if (yy < 0 || yy >= g || xx < 0 || xx >= g)
+                        continue;
+                    a = fmaxf(a, m->amu[yy * g + xx]);
+                    b = fmaxf(b, cell[yy * g + xx]);
+                }
+            mu2[y * g + x] = a;
+            m->asd[y * g + x] = b;
+        }
+    memcpy(m->amu, mu2, gc * sizeof *mu2);
+    free(mu2);
+    m->asd_floor = (float) (0.5 * sdsum / gc + 1e-3);
+done:
+    free(s1);
+    free(s2);
+    free(cell);
+    return rc;
+}
+
+/* Score of one view (features extracted here). */
+static int s_score_view(const rv_surface_model_t *m, const rv_view_t *view, double *score)
+{
+    s_feats_t f;
+    int rc = s_extract(&m->p, view, &f);
+    if (rc)
+        return rc;
+    size_t n = (size_t) f.w * f.h;
+    float *map = malloc(n * sizeof *map), *scratch = malloc(n * sizeof *scratch);
+    if (!map || !scratch)
+        rc = rv_fail(RV_ENOMEM, DOMAIN, "no memory");
+    else if ((rc = s_map(m, &f, 1, map)) == RV_OK)
+        *score = s_image_score(m, map, f.w, f.h, scratch);
+    free(map);
+    free(scratch);
+    s_feats_free(&f);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* public */
+
+rv_surface_model_t *rv_surface_model_new_empty(void)
+{
+    rv_surface_model_t *m = calloc(1, sizeof *m);
+    if (!m)
+        rv_fail(RV_ENOMEM, DOMAIN, "no memory for the model");
+    return m;
+}
+
+void rv_surface_model_destroy(rv_surface_model_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    rv_surface_model_t *m = *self_p;
+    free(m->amu);
+    free(m->asd);
+    free(m);
+    *self_p = NULL;
+}
+
+rv_surface_model_t *rv_surface_model_train(const rv_view_t *views, size_t n,
+                                           const rv_surface_params_t *params)
+{
+    rv_surface_params_t p;
+    if (params) {
+        p = *params;
+        if (p.nfeatures == 0) {
+            rv_surface_params_t def;
+            rv_surface_params_default(&def);
+            p.nfeatures = def.nfeatures;
+            memcpy(p.features, def.features, sizeof def.features);
+        }
+    } else {
+        rv_surface_params_default(&p);
+    }
+    if (rv_surface_check_params(&p, DOMAIN) != RV_OK)
+        return NULL;
+    if (!views || n < 2) {
+        rv_fail(RV_EINVAL, DOMAIN, "training needs 2 good images or more, got %zu", n);
+        return NULL;
+    }
+    if (p.aligned)
+        for (size_t i = 1; i < n; i++)
+            if (views[i].width != views[0].width || views[i].height != views[0].height) {
+                rv_fail(RV_EINVAL, DOMAIN,
+                        "aligned model: image %zu is %dx%d, the first is %dx%d", i,
+                        views[i].width, views[i].height, views[0].width, views[0].height);
+                return NULL;
+            }
+    rv_surface_model_t *m = rv_surface_model_new_empty();
+    if (!m)
+        return NULL;
+    m->p = p;
+    m->ntrain = n;
+    int d = p.nfeatures, S = p.samples;
+    float *samples = malloc(n * (size_t) S * d * sizeof *samples);
+    int *nsamp = calloc(n, sizeof *nsamp);
+    unsigned char *use = malloc(n);
+    double *scores = malloc(n * sizeof *scores);
+    if (!samples || !nsamp || !use || !scores) {
+        rv_fail(RV_ENOMEM, DOMAIN, "no memory for %zu x %d training samples", n, S);
+        goto fail;
+    }
+    /* 1. features of every image, a deterministic sample of their pixels */
+    for (size_t i = 0; i < n; i++) {
+        s_feats_t f;
+        if (s_extract(&p, &views[i], &f) != RV_OK) {
+            char msg[256];
+            snprintf(msg, sizeof msg, "%s", rv_last_error());
+            rv_fail(RV_EINVAL, DOMAIN, "training image %zu: %s", i, msg);
+            goto fail;
+        }
+        size_t np = (size_t) f.w * f.h;
+        int k = np < (size_t) S ? (int) np : S;
+        uint64_t st = 0x9E3779B97F4A7C15ULL ^ (i + 1);
+        float *dst = samples + i * (size_t) S * d;
+        for (int s = 0; s < k; s++) {
+            size_t pix = np <= (size_t) S ? (size_t) s : (size_t) (s_next(&st) % np);
+            for (int a = 0; a < d; a++)
+                dst[(size_t) s * d + a] = f.plane[(size_t) a * np + pix];
+        }
+        nsamp[i] = k;
+        s_feats_free(&f);
+    }
+    /* 2. k-fold threshold from held-out good images */
+    int folds = (size_t) p.folds * 2 <= n ? p.folds : 0;
+    if (folds) {
+        for (int fo = 0; fo < folds; fo++) {
+            for (size_t i = 0; i < n; i++)
+                use[i] = (int) (i % (size_t) folds) != fo;
+            if (s_fit(m, samples, nsamp, n, use) != RV_OK)
+                goto fail;
+            if (p.aligned && s_fit_aligned(m, views, n, use) != RV_OK)
+                goto fail;
+            for (size_t i = 0; i < n; i++)
+                if (!use[i] && s_score_view(m, &views[i], &scores[i]) != RV_OK)
+                    goto fail;
+        }
+    }
+    /* 3. the final model on every image */
+    memset(use, 1, n);
+    if (s_fit(m, samples, nsamp, n, use) != RV_OK)
+        goto fail;
+    if (p.aligned && s_fit_aligned(m, views, n, use) != RV_OK)
+        goto fail;
+    if (!folds)
+        for (size_t i = 0; i < n; i++)
+            if (s_score_view(m, &views[i], &scores[i]) != RV_OK)
+                goto fail;
+    {
+        float *sorted = malloc(n * sizeof *sorted);
+        if (!sorted) {
+            rv_fail(RV_ENOMEM, DOMAIN, "no memory");
+            goto fail;
+        }
+        for (size_t i = 0; i < n; i++)
+            sorted[i] = (float) scores[i];
+        qsort(sorted, n, sizeof *sorted, s_cmp_float);
+        /* the (1 - fa) quantile: at most floor(fa n) held-out scores lie above it */
+        double q = ceil((1.0 - p.fa) * (double) n);
+        size_t idx = q < 1 ? 0 : (size_t) q - 1;
+        if (idx >= n)
+            idx = n - 1;
+        m->threshold = folds ? sorted[idx] : sorted[n - 1];
+        free(sorted);
+    }
+    m->folds_used = folds;
+    free(samples);
+    free(nsamp);
+    free(use);
+    free(scores);
+    return m;
+fail:
+    free(samples);
+    free(nsamp);
+    free(use);
+    free(scores);
+    rv_surface_model_destroy(&m);
+    return NULL;
+}
+
+int rv_surface_model_score(const rv_surface_model_t *self, const rv_view_t *view, float *map,
+                           size_t map_stride, double *score)
+{
+    if (!self)
+        return rv_fail(RV_EINVAL, DOMAIN, "no model");
+    if (map && map_stride < (size_t) (view ? view->width : 0))
+        return rv_fail(RV_EINVAL, DOMAIN, "map stride %zu is less than the width", map_stride);
+    s_feats_t f;
+    int rc = s_extract(&self->p, view, &f);
+    if (rc)
+        return rc;
+    size_t n = (size_t) f.w * f.h;
+    float *m = malloc(n * sizeof *m), *scratch = malloc(n * sizeof *scratch);
+    if (!m || !scratch) {
+        rc = rv_fail(RV_ENOMEM, DOMAIN, "no memory");
+        goto done;
+    }
+    if ((rc = s_map(self, &f, 1, m)) != RV_OK)
+        goto done;
+    if (score)
+        *score = s_image_score(self, m, f.w, f.h, scratch);
+    if (map) {
+        int s = self->p.scale;
+        for (int y = 0; y < view->height; y++) {
+            int wy = y / s < f.h ? y / s : f.h - 1;
+            const float *src = m + (size_t) wy * f.w;
+            float *dst = map + (size_t) y * map_stride;
+            for (int x = 0; x < view->width; x++)
+                dst[x] = src[x / s < f.w ? x / s : f.w - 1];
+        }
+    }
+done:
+    free(m);
+    free(scratch);
+    s_feats_free(&f);
+    return rc;
+}
+
+double rv_surface_model_threshold(const rv_surface_model_t *self)
+{
+    return self ? self->threshold : 0;
+}
+
+void rv_surface_model_set_threshold(rv_surface_model_t *self, double threshold)
+{
+    if (self)
+        self->threshold = threshold;
+}
+
+const rv_surface_params_t *rv_surface_model_params(const rv_surface_model_t *self)
+{
+    return self ? &self->p : NULL;
+}
+
+size_t rv_surface_model_ntrain(const rv_surface_model_t *self)
+{
+    return self ? self->ntrain : 0;
+}
+
+int rv_surface_model_folds(const rv_surface_model_t *self)
+{
+    return self ? self->folds_used : 0;
+}
+
+int rv_surface_map_to_gray(const float *map, size_t map_stride, double lo, double hi,
+                           const rv_view_t *dst)
+{
+    if (!map || !dst || !dst->data || dst->fmt != RV_GRAY8)
+        return rv_fail(RV_EINVAL, "rv_surface_map_to_gray", "need a map and a GRAY8 view");
+    if (map_stride < (size_t) dst->width || !(hi > lo))
+        return rv_fail(RV_EINVAL, "rv_surface_map_to_gray", "bad stride or range");
+    double k = 255.0 / (hi - lo);
+    for (int y = 0; y < dst->height; y++) {
+        const float *s = map + (size_t) y * map_stride;
+        uint8_t *d = rv_view_row(dst, y);
+        for (int x = 0; x < dst->width; x++) {
+            double v = (s[x] - lo) * k;
+            d[x] = (uint8_t) (v <= 0 ? 0 : v >= 255 ? 255 : v + 0.5);
+        }
+    }
+    return RV_OK;
+}

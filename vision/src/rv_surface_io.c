@@ -1,0 +1,370 @@
+/* rv_surface_io.c - the surface model's file: small, versioned, checksummed, and read as
+ * hostile input (every length is checked before it is used).
+ *
+ * Layout (all integers little-endian, reals IEEE-754 binary64 unless said otherwise):
+ *   "RVSURF\r\n"                  8 bytes of magic
+ *   u32 version                   1
+ *   u32 nfeatures                 1..24, then nfeatures x (u16 kind, u16 size)
+ *   i32 scale, pool, smooth, aligned, grid, samples, folds, folds_used, compress, border
+ *   f64 quantile, fa, threshold
+ *   u64 ntrain
+ *   f64 mean[d], f64 cov[d * d]
+ *   aligned only: f32 mu[grid * grid], f32 sd[grid * grid], f32 sd_floor
+ *   u32 CRC-32 (IEEE 802.3) of every byte before it */
+#include "rv/rv_error.h"
+#include "rv/rv_surface.h"
+#include "rv_surface_internal.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAGIC "RVSURF\r\n"
+#define VERSION 1u
+#define MAX_FILE ((size_t) 4 << 20)
+
+static uint32_t s_crc32(const uint8_t *p, size_t n)
+{
+    uint32_t c = 0xFFFFFFFFu;
+    for (size_t i = 0; i < n; i++) {
+        c ^= p[i];
+        for (int k = 0; k < 8; k++)
+            c = (c >> 1) ^ (0xEDB88320u & (0u - (c & 1u)));
+    }
+    return ~c;
+}
+
+/* ---- writing ---------------------------------------------------------------------- */
+
+typedef struct s_buf {
+    uint8_t *p;
+    size_t len, cap;
+    int oom;
+} s_buf_t;
+
+static void s_put(s_buf_t *b, const void *src, size_t n)
+{
+    if (b->oom)
+        return;
+    if (b->len + n > b->cap) {
+        size_t cap = b->cap ? b->cap * 2 : 4096;
+        while (cap < b->len + n)
+            cap *= 2;
+        uint8_t *q = realloc(b->p, cap);
+        if (!q) {
+            b->oom = 1;
+            return;
+        }
+        b->p = q;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->len, src, n);
+    b->len += n;
+}
+
+static void s_put_u(s_buf_t *b, uint64_t v, int bytes)
+{
+    uint8_t t[8];
+    for (int i = 0; i < bytes; i++)
+        t[i] = (uint8_t) (v >> (8 * i));
+    s_put(b, t, (size_t) bytes);
+}
+
+static void s_put_f64(s_buf_t *b, double v)
+{
+    uint64_t u;
+    memcpy(&u, &v, sizeof u);
+    s_put_u(b, u, 8);
+}
+
+static void s_put_f32(s_buf_t *b, float v)
+{
+    uint32_t u;
+    memcpy(&u, &v, sizeof u);
+    s_put_u(b, u, 4);
+}
+
+int rv_surface_model_save(const rv_surface_model_t *self, const char *path)
+{
+    const char *dom = "rv_surface_model_save";
+    if (!self || !path)
+        return rv_fail(RV_EINVAL, dom, "no model or no path");
+    const rv_surface_params_t *p = &self->p;
+    int d = p->nfeatures;
+    s_buf_t b = {0};
+    s_put(&b, MAGIC, 8);
+    s_put_u(&b, VERSION, 4);
+    s_put_u(&b, (uint32_t) d, 4);
+    for (int i = 0; i < d; i++) {
+        s_put_u(&b, p->features[i].kind, 2);
+        s_put_u(&b, p->features[i].size, 2);
+    }
+    int ints[10] = {p->scale, p->pool,    p->smooth, p->aligned && self->amu, p->grid,
+                    p->samples, p->folds, self->folds_used, p->compress, p->border};
+    for (int i = 0; i < 10; i++)
+        s_put_u(&b, (uint32_t) ints[i], 4);
+    s_put_f64(&b, p->quantile);
+    s_put_f64(&b, p->fa);
+    s_put_f64(&b, self->threshold);
+    s_put_u(&b, (uint64_t) self->ntrain, 8);
+    for (int i = 0; i < d; i++)
+        s_put_f64(&b, self->mean[i]);
+    for (int i = 0; i < d * d; i++)
+        s_put_f64(&b, self->cov[i]);
+    if (p->aligned && self->amu) {
+        size_t gc = (size_t) p->grid * p->grid;
+        for (size_t i = 0; i < gc; i++)
+            s_put_f32(&b, self->amu[i]);
+        for (size_t i = 0; i < gc; i++)
+            s_put_f32(&b, self->asd[i]);
+        s_put_f32(&b, self->asd_floor);
+    }
+    if (!b.oom)
+        s_put_u(&b, s_crc32(b.p, b.len), 4);
+    if (b.oom) {
+        free(b.p);
+        return rv_fail(RV_ENOMEM, dom, "no memory");
+    }
+    /* write beside, then rename: a crash never leaves half a model under the name */
+    size_t plen = strlen(path);
+    char *tmp = malloc(plen + 8);
+    if (!tmp) {
+        free(b.p);
+        return rv_fail(RV_ENOMEM, dom, "no memory");
+    }
+    snprintf(tmp, plen + 8, "%s.tmp", path);
+    int rc = RV_OK;
+    FILE *f = fopen(tmp, "wb");
+    if (!f) {
+        rc = rv_fail(RV_EIO, dom, "%s: %s", tmp, strerror(errno));
+    } else {
+        size_t wrote = fwrite(b.p, 1, b.len, f);
+        int closed = fclose(f);
+        if (wrote != b.len || closed != 0)
+            rc = rv_fail(RV_EIO, dom, "%s: write failed", tmp);
+        else if (rename(tmp, path) != 0)
+            rc = rv_fail(RV_EIO, dom, "%s: %s", path, strerror(errno));
+        if (rc)
+            remove(tmp);
+    }
+    free(tmp);
+    free(b.p);
+    return rc;
+}
+
+/* ---- reading ---------------------------------------------------------------------- */
+
+typedef struct s_rd {
+    const uint8_t *p;
+    size_t len, off;
+    int bad; /* set at the first read past the end */
+} s_rd_t;
+
+static const char *s_dom = "rv_surface_model_load";
+
+static int s_need(s_rd_t *r, size_t n, const char *what)
+{
+    if (r->bad)
+        return 0;
+    if (r->len - r->off < n) {
+        r->bad = 1;
+        rv_fail(RV_EFORMAT, s_dom, "truncated: %s needs %zu bytes at offset %zu, %zu left", what,
+                n, r->off, r->len - r->off);
+        return 0;
+    }
+    return 1;
+}
+
+static uint64_t s_get_u(s_rd_t *r, int bytes, const char *what)
+{
+    if (!s_need(r, (size_t) bytes, what))
+        return 0;
+    uint64_t v = 0;
+    for (int i = 0; i < bytes; i++)
+        v |= (uint64_t) r->p[r->off + (size_t) i] << (8 * i);
+    r->off += (size_t) bytes;
+    return v;
+}
+
+static double s_get_f64(s_rd_t *r, const char *what)
+{
+    uint64_t u = s_get_u(r, 8, what);
+    double v;
+    memcpy(&v, &u, sizeof v);
+    return v;
+}
+
+static float s_get_f32(s_rd_t *r, const char *what)
+{
+    uint32_t u = (uint32_t) s_get_u(r, 4, what);
+    float v;
+    memcpy(&v, &u, sizeof v);
+    return v;
+}
+
+rv_surface_model_t *rv_surface_model_load_mem(const uint8_t *buf, size_t len)
+{
+    if (!buf || len == 0) {
+        rv_fail(RV_EFORMAT, s_dom, "empty model");
+        return NULL;
+    }
+    if (len < 8 || memcmp(buf, MAGIC, 8) != 0) {
+        rv_fail(RV_EFORMAT, s_dom, "not a surface model (wrong magic)");
+        return NULL;
+    }
+    s_rd_t r = {buf, len, 8, 0};
+    uint32_t version = (uint32_t) s_get_u(&r, 4, "version");
+    if (r.bad)
+        return NULL;
+    if (version != VERSION) {
+        rv_fail(RV_EFORMAT, s_dom, "version %u, this build reads version %u", version, VERSION);
+        return NULL;
+    }
+    /* the checksum covers everything: check it before trusting any field */
+    if (len < 8 + 4 + 4) {
+        rv_fail(RV_EFORMAT, s_dom, "truncated: %zu bytes", len);
+        return NULL;
+    }
+    uint32_t stored = (uint32_t) buf[len - 4] | (uint32_t) buf[len - 3] << 8 |
+                      (uint32_t) buf[len - 2] << 16 | (uint32_t) buf[len - 1] << 24;
+    uint32_t crc = s_crc32(buf, len - 4);
+    r.len = len - 4; /* the fields end before the checksum */
+
+    rv_surface_model_t *m = rv_surface_model_new_empty();
+    if (!m)
+        return NULL;
+    rv_surface_params_t *p = &m->p;
+    uint32_t d = (uint32_t) s_get_u(&r, 4, "nfeatures");
+    if (!r.bad && (d < 1 || d > RV_SURFACE_MAX_FEATURES)) {
+        rv_fail(RV_EFORMAT, s_dom, "absurd feature count %u (1..%d)", d,
+                RV_SURFACE_MAX_FEATURES);
+        goto fail;
+    }
+    p->nfeatures = (int) d;
+    for (uint32_t i = 0; i < d && !r.bad; i++) {
+        p->features[i].kind = (uint16_t) s_get_u(&r, 2, "feature kind");
+        p->features[i].size = (uint16_t) s_get_u(&r, 2, "feature size");
+    }
+    int32_t ints[10];
+    for (int i = 0; i < 10; i++)
+        ints[i] = (int32_t) (uint32_t) s_get_u(&r, 4, "parameters");
+    p->quantile = s_get_f64(&r, "quantile");
+    p->fa = s_get_f64(&r, "false-alarm rate");
+    m->threshold = s_get_f64(&r, "threshold");
+    uint64_t ntrain = s_get_u(&r, 8, "ntrain");
+    if (r.bad)
+        goto fail;
+    p->scale = ints[0];
+    p->pool = ints[1];
+    p->smooth = ints[2];
+    p->aligned = ints[3];
+    p->grid = ints[4];
+    p->samples = ints[5];
+    p->folds = ints[6];
+    m->folds_used = ints[7];
+    p->compress = ints[8];
+    p->border = ints[9];
+    m->ntrain = (size_t) ntrain;
+    if (rv_surface_check_params(p, s_dom) != RV_OK) {
+        char msg[256];
+        snprintf(msg, sizeof msg, "%s", rv_last_error());
+        rv_fail(RV_EFORMAT, "rv_surface_model_load", "bad parameters: %s", msg);
+        goto fail;
+    }
+    if (m->folds_used < 0 || m->folds_used > 20 || ntrain > ((uint64_t) 1 << 40) ||
+        !isfinite(m->threshold)) {
+        rv_fail(RV_EFORMAT, s_dom, "absurd folds %d, training count or threshold",
+                m->folds_used);
+        goto fail;
+    }
+    for (uint32_t i = 0; i < d; i++)
+        m->mean[i] = s_get_f64(&r, "mean");
+    for (uint32_t i = 0; i < d * d; i++)
+        m->cov[i] = s_get_f64(&r, "covariance");
+    if (r.bad)
+        goto fail;
+    if (p->aligned) {
+        size_t gc = (size_t) p->grid * (size_t) p->grid;
+        if (!s_need(&r, gc * 8 + 4, "aligned statistics"))
+            goto fail;
+        m->amu = malloc(gc * sizeof *m->amu);
+        m->asd = malloc(gc * sizeof *m->asd);
+        if (!m->amu || !m->asd) {
+            rv_fail(RV_ENOMEM, s_dom, "no memory");
+            goto fail;
+        }
+        for (size_t i = 0; i < gc; i++)
+            m->amu[i] = s_get_f32(&r, "aligned mean");
+        for (size_t i = 0; i < gc; i++)
+            m->asd[i] = s_get_f32(&r, "aligned spread");
+        m->asd_floor = s_get_f32(&r, "aligned floor");
+        for (size_t i = 0; i < gc; i++)
+            if (!isfinite(m->amu[i]) || !(m->asd[i] >= 0) || !isfinite(m->asd[i])) {
+                rv_fail(RV_EFORMAT, s_dom, "aligned statistics: bad value at cell %zu", i);
+                goto fail;
+            }
+        if (!(m->asd_floor > 0) || !isfinite(m->asd_floor)) {
+            rv_fail(RV_EFORMAT, s_dom, "aligned statistics: bad floor");
+            goto fail;
+        }
+    }
+    if (r.off != r.len) {
+        rv_fail(RV_EFORMAT, s_dom, "%zu unexpected bytes after the model", r.len - r.off);
+        goto fail;
+    }
+    if (crc != stored) {
+        rv_fail(RV_EFORMAT, s_dom, "bad checksum (stored %08x, computed %08x)", stored, crc);
+        goto fail;
+    }
+    for (uint32_t i = 0; i < d; i++)
+        if (!isfinite(m->mean[i])) {
+            rv_fail(RV_EFORMAT, s_dom, "mean %u is not finite", i);
+            goto fail;
+        }
+    for (uint32_t i = 0; i < d; i++)
+        for (uint32_t j = 0; j < d; j++)
+            if (!isfinite(m->cov[i * d + j]) || m->cov[i * d + j] != m->cov[j * d + i]) {
+                rv_fail(RV_EFORMAT, s_dom, "covariance is not finite and symmetric at %u,%u",
+                        i, j);
+                goto fail;
+            }
+    if (rv_surface_prepare(m, s_dom) != RV_OK)
+        goto fail;
+    return m;
+fail:
+    rv_surface_model_destroy(&m);
+    return NULL;
+}
+
+rv_surface_model_t *rv_surface_model_load(const char *path)
+{
+    if (!path) {
+        rv_fail(RV_EINVAL, s_dom, "no path");
+        return NULL;
+    }
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        rv_fail(RV_EIO, s_dom, "%s: %s", path, strerror(errno));
+        return NULL;
+    }
+    uint8_t *buf = malloc(MAX_FILE + 1);
+    if (!buf) {
+        fclose(f);
+        rv_fail(RV_ENOMEM, s_dom, "no memory");
+        return NULL;
+    }
+    size_t n = fread(buf, 1, MAX_FILE + 1, f);
+    int err = ferror(f);
+    fclose(f);
+    rv_surface_model_t *m = NULL;
+    if (err)
+        rv_fail(RV_EIO, s_dom, "%s: read error", path);
+    else if (n > MAX_FILE)
+        rv_fail(RV_ELIMIT, s_dom, "%s: larger than %zu bytes", path, MAX_FILE);
+    else
+        m = rv_surface_model_load_mem(buf, n);
+    free(buf);
+    return m;
+}
