@@ -1,0 +1,256 @@
+/* rv_det_missing.c - breaks, chips, missing material against the nominal outline.
+ *
+ * Pixels inside the reference part (and the zone) but outside this view's part mask are
+ * material that should be there. They are opened with a small square (the outline of an
+ * aligned view wobbles by a pixel or so: that is not a chip) and grouped; each component
+ * of at least min_area_mm2 is reported with its area, box and depth (how far it reaches
+ * into the nominal outline, from a chamfer distance on the component's neighbourhood).
+ * Without ctx->part, material is missing where the blurred gray falls well below the
+ * learned mean (a shadowed bevel is dark in the reference too), or, without a learned
+ * mean, below Otsu's threshold between the dark fixture and the part (part_thr overrides
+ * it); dark spots inside the part (rust scale, pits, cracks) then qualify too, so only
+ * components that touch the reference outline count. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rv/rv_blobs.h"
+#include "rv/rv_detect.h"
+#include "rv/rv_error.h"
+#include "rv/rv_filter.h"
+#include "rv/rv_point.h"
+#include "rv_detect_util.h"
+
+static const char *s_domain = "rv_detect_missing";
+
+typedef struct s_params {
+    double min_area_mm2; /* smaller gaps are not reported */
+    double open_mm;      /* opening disc: outline jitter is not a chip */
+    double part_thr;     /* grey level between fixture and part without ctx->part; 0: Otsu */
+    double min_drop;     /* without ctx->part: grey levels below the learned mean */
+} s_params_t;
+
+#define K(name, def, lo, hi, integer) {#name, offsetof(s_params_t, name), def, lo, hi, integer}
+static const rv_det_key_t s_keys[] = {
+    K(min_area_mm2, 2.0, 0, 1e6, 0),
+    K(open_mm, 1.0, 0, 100, 0),
+    K(part_thr, 0, 0, 254, 1),
+    K(min_drop, 24, 0, 254, 1),
+};
+#undef K
+
+static int s_configure(void *params, const rv_param_t *kv, size_t n)
+{
+    return rv_det_configure(s_domain, s_keys, sizeof s_keys / sizeof s_keys[0], params, kv, n);
+}
+
+/* Otsu's threshold of a histogram: the level that maximises the between-class variance. */
+static int s_otsu(const uint32_t hist[256])
+{
+    double total = 0, sum = 0;
+    for (int i = 0; i < 256; i++)
+        total += hist[i], sum += (double) i * hist[i];
+    double w0 = 0, s0 = 0, best = -1;
+    int t = 127;
+    for (int i = 0; i < 255; i++) {
+        w0 += hist[i];
+        s0 += (double) i * hist[i];
+        double w1 = total - w0;
+        if (w0 <= 0 || w1 <= 0)
+            continue;
+        double m0 = s0 / w0, m1 = (sum - s0) / w1, v = w0 * w1 * (m0 - m1) * (m0 - m1);
+        if (v > best)
+            best = v, t = i;
+    }
+    return t;
+}
+
+/* 1 when a pixel of the component has a reference-background 4-neighbour. */
+static int s_touches_outline(const rv_view_t *ref, const rv_blobs_t *blobs,
+                             const uint32_t *order, uint32_t begin, uint32_t end)
+{
+    for (uint32_t k = begin; k < end; k++) {
+        const rv_run_t *r = &blobs->runs[order[k]];
+        for (int dy = -1; dy <= 1; dy++) {
+            int y = r->y + dy;
+            if (y < 0 || y >= ref->height)
+                return 1;
+            const uint8_t *p = rv_view_row(ref, y);
+            int a = dy ? r->x0 : r->x0 - 1, b = dy ? r->x1 - 1 : r->x1;
+            if (a < 0 || b >= ref->width)
+                return 1;
+            for (int x = a; x <= b; x += dy ? 1 : b - a)
+                if (!p[x])
+                    return 1;
+        }
+    }
+    return 0;
+}
+
+/* Deepest pixel of the component, in px from the nearest reference-background pixel:
+ * chamfer 3-4 distances on the component's box grown by half its size (the outline it
+ * bit into lies within that). */
+static double s_depth(const rv_view_t *ref, const rv_blob_t *b, const rv_blobs_t *blobs,
+                      const uint32_t *order, uint32_t begin, uint32_t end)
+{
+    int g = (b->x1 - b->x0 > b->y1 - b->y0 ? b->x1 - b->x0 : b->y1 - b->y0) / 2 + 3;
+    int x0 = b->x0 - g < 0 ? 0 : b->x0 - g, y0 = b->y0 - g < 0 ? 0 : b->y0 - g;
+    int x1 = b->x1 + g + 1 > ref->width ? ref->width : b->x1 + g + 1;
+    int y1 = b->y1 + g + 1 > ref->height ? ref->height : b->y1 + g + 1;
+    int w = x1 - x0, h = y1 - y0;
+    int32_t *d = malloc((size_t) w * h * sizeof *d);
+    if (!d)
+        return 0;
+    const int32_t inf = 1 << 28;
+    for (int y = 0; y < h; y++) {
+        const uint8_t *p = rv_view_row(ref, y + y0) + x0;
+        for (int x = 0; x < w; x++)
+            d[(size_t) y * w + x] = p[x] ? inf : 0;
+    }
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) {
+            int32_t *c = d + (size_t) y * w + x, v = *c;
+            if (x > 0 && c[-1] + 3 < v)
+                v = c[-1] + 3;
+            if (y > 0) {
+                if (c[-w] + 3 < v)
+                    v = c[-w] + 3;
+                if (x > 0 && c[-w - 1] + 4 < v)
+                    v = c[-w - 1] + 4;
+                if (x < w - 1 && c[-w + 1] + 4 < v)
+                    v = c[-w + 1] + 4;
+            }
+            *c = v;
+        }
+    for (int y = h - 1; y >= 0; y--)
+        for (int x = w - 1; x >= 0; x--) {
+            int32_t *c = d + (size_t) y * w + x, v = *c;
+            if (x < w - 1 && c[1] + 3 < v)
+                v = c[1] + 3;
+            if (y < h - 1) {
+                if (c[w] + 3 < v)
+                    v = c[w] + 3;
+                if (x < w - 1 && c[w + 1] + 4 < v)
+                    v = c[w + 1] + 4;
+                if (x > 0 && c[w - 1] + 4 < v)
+                    v = c[w - 1] + 4;
+            }
+            *c = v;
+        }
+    int32_t best = 0;
+    for (uint32_t k = begin; k < end; k++) {
+        const rv_run_t *r = &blobs->runs[order[k]];
+        for (int x = r->x0; x < r->x1; x++) {
+            int32_t v = d[(size_t) (r->y - y0) * w + (x - x0)];
+            if (v < inf && v > best)
+                best = v;
+        }
+    }
+    free(d);
+    /* chamfer units of 3 per pixel; the distance counts to the background pixel's centre,
+     * the outline lies half a pixel before it */
+    return best > 0 ? best / 3.0 - 0.5 : 0;
+}
+
+static int s_run(const void *params, const rv_detect_ctx_t *ctx, const rv_view_t *zone_mask,
+                 int zone, rv_findings_t *out)
+{
+    const s_params_t *p = params;
+    int rc = rv_det_check(s_domain, ctx, zone_mask);
+    if (rc < 0)
+        return rc;
+    if (!ctx->ref_part)
+        return RV_OK; /* no nominal outline to compare with */
+    int dopen = p->open_mm > 0 ? rv_det_odd(p->open_mm / ctx->mm_per_px, 1, RV_DISC_MAX) : 1;
+    int w = ctx->gray->width, h = ctx->gray->height, box[4];
+    if (!rv_det_mask_box(zone_mask ? zone_mask : ctx->ref_part, w, h, dopen + 2, box))
+        return RV_OK;
+    rv_image_t *mimg = NULL, *timg = NULL;
+    rv_blobs_t blobs = {0};
+    uint32_t *first = NULL, *order = NULL;
+    int bw = box[2] - box[0], bh = box[3] - box[1];
+    mimg = rv_image_new(bw, bh, RV_GRAY8);
+    timg = rv_image_new(bw, bh, RV_GRAY8);
+    if (!mimg || !timg) {
+        rc = rv_fail(RV_ENOMEM, s_domain, "scratch for %dx%d", bw, bh);
+        goto done;
+    }
+    rv_view_t mask = rv_image_view(mimg), tmp = rv_image_view(timg);
+    rv_view_t ref = rv_det_sub(ctx->ref_part, box);
+    if (ctx->part) {
+        rv_view_t part = rv_det_sub(ctx->part, box);
+        rc = rv_sub_sat(&ref, &part, &mask);
+    } else {
+        rv_view_t blur = rv_det_sub(ctx->blur, box);
+        int t = (int) p->part_thr;
+        if (t == 0 && ctx->ref_mean) {
+            t = 254; /* the drop below the learned mean decides (below) */
+        } else if (t == 0) {
+            uint32_t hist[256];
+            rc = rv_histogram(&blur, hist);
+            t = s_otsu(hist);
+        }
+        if (rc == RV_OK)
+            rc = rv_threshold(&blur, &tmp, (uint8_t) t, NULL);
+        if (rc == RV_OK)
+            rc = rv_sub_sat(&ref, &tmp, &mask);
+        if (rc == RV_OK && ctx->ref_mean) {
+            /* dark where the learned part was bright: shadowed bevels and dark design
+             * features are dark in the reference too, and are not missing material */
+            rv_view_t mean = rv_det_sub(ctx->ref_mean, box);
+            rc = rv_sub_sat(&mean, &blur, &tmp);
+            if (rc == RV_OK)
+                rc = rv_threshold(&tmp, &tmp, (uint8_t) p->min_drop, NULL);
+            if (rc == RV_OK)
+                rc = rv_min(&mask, &tmp, &mask);
+        }
+    }
+    if (rc == RV_OK && zone_mask) {
+        rv_view_t z = rv_det_sub(zone_mask, box);
+        rc = rv_min(&mask, &z, &mask);
+    }
+    /* opening with a square (van Herk: cost independent of its size) */
+    if (rc == RV_OK && dopen > 1 && (rc = rv_erode_rect(&mask, &tmp, dopen, dopen)) == RV_OK)
+        rc = rv_dilate_rect(&tmp, &mask, dopen, dopen);
+    if (rc < 0)
+        goto done;
+    double mm2 = ctx->mm_per_px * ctx->mm_per_px;
+    uint32_t min_area = (uint32_t) fmax(1, ceil(p->min_area_mm2 / mm2));
+    rc = rv_components(&mask, 8, min_area, &blobs);
+    if (rc == RV_OK)
+        rc = rv_det_runs_by_blob(&blobs, &first, &order);
+    size_t zone_px = blobs.count ? rv_det_zone_pixels(ctx, zone_mask ? zone_mask : ctx->ref_part,
+                                                       box, &tmp)
+                                 : 1;
+    for (size_t i = 0; rc == RV_OK && i < blobs.count; i++) {
+        const rv_blob_t *b = &blobs.items[i];
+        if (!ctx->part && !s_touches_outline(&ref, &blobs, order, first[i], first[i + 1]))
+            continue;
+        rv_finding_t f;
+        memset(&f, 0, sizeof f);
+        f.type = RV_FINDING_MISSING;
+        f.zone = zone;
+        f.bbox[0] = b->x0 + box[0];
+        f.bbox[1] = b->y0 + box[1];
+        f.bbox[2] = b->x1 - b->x0 + 1;
+        f.bbox[3] = b->y1 - b->y0 + 1;
+        f.npoints = 1;
+        f.points[0][0] = (float) (b->cx + box[0]);
+        f.points[0][1] = (float) (b->cy + box[1]);
+        f.area_mm2 = b->area * mm2;
+        f.zone_pct = 100.0 * b->area / (double) (zone_px ? zone_px : 1);
+        /* depth reuses length_mm: how far the gap reaches into the nominal outline */
+        f.length_mm = s_depth(&ref, b, &blobs, order, first[i], first[i + 1]) * ctx->mm_per_px;
+        f.score = 1.0;
+        rc = rv_findings_push(out, &f);
+    }
+done:
+    free(first);
+    free(order);
+    rv_blobs_free(&blobs);
+    rv_image_destroy(&mimg);
+    rv_image_destroy(&timg);
+    return rc;
+}
+
+const rv_detector_class_t rv_det_missing = {"missing", sizeof(s_params_t), s_configure, s_run};

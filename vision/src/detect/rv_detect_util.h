@@ -1,0 +1,135 @@
+/* rv_detect_util.h - what the detectors share: table-driven configure(), the region of
+ * interest a zone covers, scratch masks, per-component run indexes and moments, and a
+ * small thinning + longest-path tracer for line-like components.
+ *
+ * Internal to vision/src/detect. Nothing here keeps state between calls.
+ * Thread-safety: reentrant. */
+#ifndef RV_DETECT_UTIL_H
+#define RV_DETECT_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rv/rv_blobs.h"
+#include "rv/rv_detect.h"
+#include "rv/rv_image.h"
+
+/* The detector classes, one per file. */
+extern const rv_detector_class_t rv_det_crack;
+extern const rv_detector_class_t rv_det_corrosion;
+extern const rv_detector_class_t rv_det_pit;
+extern const rv_detector_class_t rv_det_missing;
+extern const rv_detector_class_t rv_det_wear;
+extern const rv_detector_class_t rv_det_dimension;
+
+/* One configure key: the params struct holds it as a double at offset; values outside
+ * [lo, hi] are refused. integer: the value must be a whole number. */
+typedef struct rv_det_key {
+    const char *key;
+    size_t offset;
+    double def, lo, hi;
+    int integer;
+} rv_det_key_t;
+
+/* Defaults for every key, then the pairs of kv; an unknown key or a value out of range
+ * fails with RV_EINVAL, "<domain>: ..." naming the key. */
+int rv_det_configure(const char *domain, const rv_det_key_t *keys, size_t nkeys, void *params,
+                     const rv_param_t *kv, size_t n);
+
+/* Check the context for a run: gray/blur present as GRAY8 of one size, zone (may be NULL)
+ * of that size, mm_per_px > 0. */
+int rv_det_check(const char *domain, const rv_detect_ctx_t *ctx, const rv_view_t *zone);
+
+/* The box [x0, y0, x1, y1) of the non-zero pixels of mask (whole view when mask is NULL),
+ * grown by margin and clipped to the view. 0 when the mask is empty. */
+int rv_det_mask_box(const rv_view_t *mask, int width, int height, int margin, int box[4]);
+
+/* Number of non-zero pixels of mask inside box (all pixels of the box when NULL). */
+size_t rv_det_mask_count(const rv_view_t *mask, const int box[4]);
+
+/* The view of src restricted to box (src may be NULL: result has data NULL). */
+rv_view_t rv_det_sub(const rv_view_t *src, const int box[4]);
+
+/* dst = a AND b for 0/255 masks (either may be NULL = all set; both NULL fills 255). */
+int rv_det_and(const rv_view_t *a, const rv_view_t *b, const rv_view_t *dst);
+
+/* Runs of each blob: runs of blob i are order[first[i] .. first[i + 1]) (indexes into
+ * blobs->runs). Both arrays are malloc'ed; free them. */
+int rv_det_runs_by_blob(const rv_blobs_t *blobs, uint32_t **first, uint32_t **order);
+
+/* Second moments of one blob from its runs: centroid, principal-axis standard deviations
+ * (px) and the angle of the major axis (degrees, 0 = x, 90 = y, 0 .. 180). */
+typedef struct rv_det_moments {
+    double n, cx, cy, major_sd, minor_sd, angle_deg;
+} rv_det_moments_t;
+
+void rv_det_moments(const rv_blobs_t *blobs, const uint32_t *order, uint32_t begin,
+                    uint32_t end, rv_det_moments_t *m);
+
+/* The longest simple path through the 8-connected skeleton of a binary patch (w x h,
+ * row-major, non-zero = set, modified: thinned in place). path receives up to max_path
+ * (x, y) pixel pairs in patch coordinates, ordered from one end to the other; returns its
+ * number of pixels (0 when the patch is empty), or RV_ENOMEM. */
+int rv_det_trace(uint8_t *patch, int w, int h, int *path, int max_path);
+
+/* Length (px) of a pixel path measured through samples every step pixels along it
+ * (removes the staircase of 8-connected paths). */
+double rv_det_path_length(const int *path, int n, int step);
+
+/* Put up to max_pts points evenly along the path (by index) into pts (x, y floats),
+ * offset by (ox, oy); returns their number. */
+int rv_det_path_points(const int *path, int n, float (*pts)[2], int max_pts, float ox,
+                       float oy);
+
+/* Mean of a GRAY8 map (same frame as the runs) over one blob's pixels; 0 when map NULL. */
+double rv_det_blob_mean(const rv_view_t *map, const rv_blobs_t *blobs, const uint32_t *order,
+                        uint32_t begin, uint32_t end);
+
+/* Where a detector may look: the box (grown by grow px, clipped) around the zone (or,
+ * without a zone, this view's part mask, else the reference part, else the whole view),
+ * and in *allowed (an image of that box's size, or NULL when every pixel is allowed) the
+ * zone AND the part eroded by erode_px (keeps the outline and hole rims out). Returns 1,
+ * or 0 when the zone is empty (nothing to do), or a negative status. */
+int rv_det_allowed(const rv_detect_ctx_t *ctx, const rv_view_t *zone, int erode_px, int grow,
+                   int box[4], rv_image_t **allowed);
+
+/* Pixels of the zone (zone_pct's denominator): the zone's non-zero pixels; without a
+ * zone, the part's (ctx->part, else ref_part), else the whole view. box holds every
+ * non-zero pixel of that mask; scratch (GRAY8, box-sized, overwritten) takes the SIMD
+ * threshold's output, whose count is the answer. */
+size_t rv_det_zone_pixels(const rv_detect_ctx_t *ctx, const rv_view_t *zone, const int box[4],
+                          const rv_view_t *scratch);
+
+/* One candidate component looked at closely: the black-hat (disc d) of the view and of
+ * the reference over its box grown by d, and its pixels that are darker than their
+ * surroundings by more than thr beyond what the reference shows at the same place
+ * (grooves, shadow lines, threads and rims of the nominal part are not defects), split
+ * into pieces (8-connected, at least min_area px) in the local frame at box. */
+typedef struct rv_det_local {
+    int box[4];              /* in the frame of blur */
+    rv_image_t *bh, *bh_ref; /* bh_ref NULL without a reference */
+    rv_image_t *patch;
+    rv_blobs_t pieces;
+    uint32_t *first, *order; /* rv_det_runs_by_blob of pieces */
+} rv_det_local_t;
+
+int rv_det_local_split(const rv_view_t *blur, const rv_view_t *ref, const rv_blobs_t *blobs,
+                       size_t blob, const uint32_t *order, uint32_t begin, uint32_t end, int d,
+                       int thr, uint32_t min_area, rv_det_local_t *l);
+void rv_det_local_free(rv_det_local_t *l);
+
+/* Sums over one piece of a local split: black-hat, reference black-hat, closing (local
+ * background), a map of the blur frame (may be NULL), and the pixels where black-hat >=
+ * frac * closing. */
+typedef struct rv_det_piece_sums {
+    double bh, bh_ref, close, map;
+    uint32_t n, n_frac;
+} rv_det_piece_sums_t;
+
+void rv_det_piece_sums(const rv_det_local_t *l, const rv_view_t *blur, const rv_view_t *map,
+                       size_t piece, double frac, rv_det_piece_sums_t *s);
+
+/* Ceil to odd, clamped to [lo, hi] (odd bounds). */
+int rv_det_odd(double v, int lo, int hi);
+
+#endif
