@@ -162,7 +162,10 @@ int gc_code_paint(gc_t *g)
     int found = 0;
     for (int tries = 0; tries < 400 && !found; tries++) {
         double u, v, a, x, y, s, c;
-        gc_code_candidate(g, &rng, &u, &v, &a);
+        if (tries == 0)
+            gc_code_nominal(g, &u, &v, &a); /* the family's marking place, when it fits */
+        else
+            gc_code_candidate(g, &rng, &u, &v, &a);
         gc_to_pixel(g, u, v, &x, &y);
         double deg = gc_round((a + g->ang) * 180.0 / GC_PI, 0.001);
         while (deg > 180)

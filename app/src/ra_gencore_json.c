@@ -104,6 +104,7 @@ int gc_json_build(gc_t *g)
     s_set(root, "serial", json_string(g->serial), &ok);
     s_set(root, "part_number", json_string(g->part_number), &ok);
     s_set(root, "reference", json_boolean(g->p.reference), &ok);
+    s_set(root, "canonical", json_boolean(g->p.canonical), &ok);
     s_set(root, "clean", json_boolean(g->ndefects == 0), &ok);
     s_set(root, "jpeg_quality", json_integer(g->p.quality), &ok);
 

@@ -231,6 +231,7 @@ void gc_outline_point(const gc_t *g, gc_rng_t *rng, double *u, double *v, double
 /* A random point of a wear region suited to the shape. */
 void gc_wear_pick(const gc_t *g, gc_rng_t *rng, gc_wear_t *w);
 /* A random candidate centre and angle for the code (part coordinates, radians). */
+void gc_code_nominal(const gc_t *g, double *u, double *v, double *angle);
 void gc_code_candidate(const gc_t *g, gc_rng_t *rng, double *u, double *v, double *angle);
 
 /* 1 when rectangles [x0,y0,x1,y1) overlap any registered box. */

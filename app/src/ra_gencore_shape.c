@@ -196,7 +196,10 @@ int gc_shape_setup(gc_t *g)
         ol.e[0] = ol.e[2] = -D_ROUT;
         ol.e[1] = ol.e[3] = D_ROUT;
         max_ang = 36.0; /* the bolt pattern repeats every 72 degrees */
-        double a0 = gc_rng_range(&pose, 0, 2 * GC_PI / 5);
+        /* the bolt circle sits at the same place relative to the part mark on every disc
+         * (the draw keeps the random stream as it was) */
+        (void) gc_rng_range(&pose, 0, 2 * GC_PI / 5);
+        double a0 = GC_PI / 10;
         for (int k = 0; k < 5; k++) {
             double s, c;
             gc_sincos(a0 + k * 2 * GC_PI / 5, &s, &c);
@@ -266,6 +269,8 @@ int gc_shape_setup(gc_t *g)
     /* Pose: a small rotation, the part scaled to span ~80 % of the frame, and an offset
      * that keeps it inside. mm_per_px is rounded (up) to 1e-6 so the JSON value is exact. */
     g->ang = gc_rng_range(&pose, -max_ang, max_ang) * GC_PI / 180.0;
+    if (g->p.canonical) /* the master pose the family's zones are drawn on */
+        g->ang = 0;
     /* a portrait frame gets the part's long side along its long side */
     if (g->h > g->w && g->p.shape != RA_GENCORE_DISC)
         g->ang += GC_PI / 2;
@@ -285,10 +290,11 @@ int gc_shape_setup(gc_t *g)
     g->mmpp = ceil(mmpp * 1e6) / 1e6;
     g->inv_mmpp = 1.0 / g->mmpp;
     double slack_x = g->w - rw * g->inv_mmpp, slack_y = g->h - rh * g->inv_mmpp;
-    g->cx = (g->w - 1) / 2.0 - (x0 + x1) / 2 * g->inv_mmpp +
-            gc_rng_range(&pose, -0.3, 0.3) * fmin(slack_x, 0.25 * g->w);
-    g->cy = (g->h - 1) / 2.0 - (y0 + y1) / 2 * g->inv_mmpp +
-            gc_rng_range(&pose, -0.3, 0.3) * fmin(slack_y, 0.25 * g->h);
+    double off_x = gc_rng_range(&pose, -0.3, 0.3), off_y = gc_rng_range(&pose, -0.3, 0.3);
+    if (g->p.canonical)
+        off_x = off_y = 0;
+    g->cx = (g->w - 1) / 2.0 - (x0 + x1) / 2 * g->inv_mmpp + off_x * fmin(slack_x, 0.25 * g->w);
+    g->cy = (g->h - 1) / 2.0 - (y0 + y1) / 2 * g->inv_mmpp + off_y * fmin(slack_y, 0.25 * g->h);
 
     /* Lighting: a lamp to the upper left, brighter towards it, with vignetting. */
     double la = gc_rng_range(&pose, 200, 250) * GC_PI / 180.0, ls, lc;
@@ -731,6 +737,29 @@ int gc_wear_inside(const gc_t *g, const gc_wear_t *w, double x, double y, double
     }
     *edge_px = e * g->inv_mmpp;
     return *edge_px >= 0;
+}
+
+void gc_code_nominal(const gc_t *g, double *u, double *v, double *angle)
+{
+    /* where the maker marks every part of the family: a fixed place in the part's frame,
+     * as direct part marks are in practice (the inspection then finds it in one place) */
+    switch (g->p.shape) {
+    case RA_GENCORE_DISC:
+        *u = 0;
+        *v = 111;
+        *angle = 0;
+        break;
+    case RA_GENCORE_HOUSING:
+        *u = g->pad_u;
+        *v = g->pad_v;
+        *angle = H_PAD_T + g->volute_t0 + GC_PI / 2;
+        break;
+    case RA_GENCORE_SHAFT:
+        *u = (s_sec[2].u0 + s_sec[2].u1) / 2;
+        *v = 0;
+        *angle = 0;
+        break;
+    }
 }
 
 void gc_code_candidate(const gc_t *g, gc_rng_t *rng, double *u, double *v, double *angle)

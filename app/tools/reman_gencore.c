@@ -32,6 +32,8 @@ static void s_help(FILE *f)
           "  --clean          same as --defects none\n"
           "  --per-type K     exactly K of each enabled defect type (1..8), where room allows\n"
           "  --reference      reference rendering: same pose, no defects, no sensor noise\n"
+          "  --canonical      the master pose: no rotation, centred (the pose the demo\n"
+          "                   families' zones are drawn on); with --reference, a master image\n"
           "  --quality Q      JPEG quality 1..100 (default 92)\n"
           "  --name NAME      file name stem for a single core\n"
           "                   (default <shape>-<seed>, -ref appended for a reference)\n"
@@ -102,6 +104,9 @@ int main(int argc, char **argv)
         } else if (strcmp(a, "--reference") == 0) {
             p.reference = 1;
             takes = 0;
+        } else if (strcmp(a, "--canonical") == 0) {
+            p.canonical = 1;
+            takes = 0;
         } else if (strcmp(a, "--quiet") == 0) {
             quiet = 1;
             takes = 0;
@@ -169,7 +174,8 @@ int main(int argc, char **argv)
             snprintf(stem, sizeof stem, "%s", name);
         else
             snprintf(stem, sizeof stem, "%s-%06llu%s", ra_gencore_shape_name(p.shape),
-                     (unsigned long long) p.seed, p.reference ? "-ref" : "");
+                     (unsigned long long) p.seed,
+                     p.canonical ? (p.reference ? "-master" : "-canonical") : p.reference ? "-ref" : "");
         double t0 = s_now();
         ra_gencore_t *core = ra_gencore_render(&p);
         if (!core) {

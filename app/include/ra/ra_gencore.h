@@ -82,6 +82,8 @@ typedef struct ra_gencore_params {
                                    * a defect that finds no free place is left out */
     int quality;                /* JPEG quality 1..100 */
     int reference;              /* 1: the reference rendering: no defects, no sensor noise */
+    int canonical;              /* 1: the master pose: no rotation, centred in the frame (the
+                                 * pose the demo families' zones are drawn on) */
 } ra_gencore_params_t;
 
 /* Defaults: seed 1, disc, 1280x960, every defect type, counts from the seed, quality 92. */
