@@ -7,6 +7,7 @@
 #include <opencv2/core/utility.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
+#include <opencv2/video/tracking.hpp>
 
 #include <algorithm>
 #include <chrono>
@@ -274,6 +275,73 @@ extern "C" int rsb_cv_time_imdecode(const uint8_t *jpeg, size_t len, int reps, d
             return rv_fail(RV_EFORMAT, domain, "cv::imdecode could not decode %zu bytes", len);
         cv::Mat dst;
         *median = median_ms(reps, [&] { dst = cv::imdecode(buf, cv::IMREAD_COLOR); });
+        return RV_OK;
+    });
+}
+
+/* The same work as the station's inspection of one part, the way an OpenCV user would
+ * write it: imdecode; register to the master by ECC (affine) on downscaled Otsu
+ * silhouettes; warpAffine the colour image into the master's frame; then the detection
+ * chain of rsb_cv_frontend on the aligned image (gray, blur, black-hat, threshold,
+ * components, HSV + inRange, absdiff against the learned mean + threshold, Canny,
+ * contours). The grading itself is the station's and costs microseconds either way. */
+extern "C" int rsb_cv_inspect(const uint8_t *jpeg, size_t len, const uint8_t *master_gray,
+                              const uint8_t *mean_gray, int w, int h, ptrdiff_t stride, int thr,
+                              double *total_ms, double *nodecode_ms)
+{
+    static const char *const domain = "rsb_cv_inspect";
+    if (!jpeg || !master_gray || !mean_gray || !total_ms || !nodecode_ms || len == 0 ||
+        len > (size_t) INT32_MAX || w <= 0 || h <= 0 || stride < w)
+        return rv_fail(RV_EINVAL, domain, "bad arguments");
+    return guard(domain, [&]() -> int {
+        cv::setNumThreads(1);
+        const cv::Mat buf(1, (int) len, CV_8UC1, const_cast<uint8_t *>(jpeg));
+        const cv::Mat master(h, w, CV_8UC1, const_cast<uint8_t *>(master_gray), (size_t) stride);
+        const cv::Mat mean(h, w, CV_8UC1, const_cast<uint8_t *>(mean_gray), (size_t) stride);
+        auto start = clock_type::now();
+        cv::Mat bgr = cv::imdecode(buf, cv::IMREAD_COLOR);
+        double dec = ms_since(start);
+        if (bgr.empty())
+            return rv_fail(RV_EFORMAT, domain, "cv::imdecode failed");
+        cv::Mat gray, small, msmall, sil, msil;
+        cv::cvtColor(bgr, gray, cv::COLOR_BGR2GRAY);
+        double f = 512.0 / gray.cols;
+        cv::resize(gray, small, cv::Size(), f, f, cv::INTER_AREA);
+        cv::resize(master, msmall, small.size(), 0, 0, cv::INTER_AREA);
+        cv::threshold(small, sil, 0, 255, cv::THRESH_BINARY | cv::THRESH_OTSU);
+        cv::threshold(msmall, msil, 0, 255, cv::THRESH_BINARY | cv::THRESH_OTSU);
+        cv::GaussianBlur(sil, sil, cv::Size(7, 7), 0);
+        cv::GaussianBlur(msil, msil, cv::Size(7, 7), 0);
+        cv::Mat warp = cv::Mat::eye(2, 3, CV_32F);
+        try {
+            cv::findTransformECC(msil, sil, warp, cv::MOTION_AFFINE,
+                                 cv::TermCriteria(cv::TermCriteria::COUNT | cv::TermCriteria::EPS,
+                                                  50, 1e-4),
+                                 cv::noArray(), 5);
+        } catch (const cv::Exception &) {
+            /* no convergence: keep the identity, as a user's code would fall through */
+        }
+        warp.at<float>(0, 2) /= (float) f;
+        warp.at<float>(1, 2) /= (float) f;
+        cv::Mat aligned;
+        cv::warpAffine(bgr, aligned, warp, cv::Size(w, h), cv::INTER_LINEAR | cv::WARP_INVERSE_MAP);
+        cv::Mat agray, blurred, blackhat, bin, labels, stats, centroids, hsv, rust, diff, diffbin,
+            edges;
+        cv::cvtColor(aligned, agray, cv::COLOR_BGR2GRAY);
+        cv::GaussianBlur(agray, blurred, cv::Size(5, 5), 0);
+        cv::morphologyEx(blurred, blackhat, cv::MORPH_BLACKHAT,
+                         cv::getStructuringElement(cv::MORPH_ELLIPSE, cv::Size(15, 15)));
+        cv::threshold(blackhat, bin, thr, 255, cv::THRESH_BINARY);
+        cv::connectedComponentsWithStats(bin, labels, stats, centroids, 8, CV_32S);
+        cv::cvtColor(aligned, hsv, cv::COLOR_BGR2HSV);
+        cv::inRange(hsv, kRustLo, kRustHi, rust);
+        cv::absdiff(blurred, mean, diff);
+        cv::threshold(diff, diffbin, thr, 255, cv::THRESH_BINARY);
+        cv::Canny(blurred, edges, 50, 150);
+        std::vector<std::vector<cv::Point>> contours;
+        cv::findContours(edges, contours, cv::RETR_EXTERNAL, cv::CHAIN_APPROX_SIMPLE);
+        *total_ms = ms_since(start);
+        *nodecode_ms = *total_ms - dec;
         return RV_OK;
     });
 }

@@ -76,6 +76,13 @@ int rsb_cv_time_op(const char *op, const rv_view_t *src, int reps, double *media
  * warm-up). */
 int rsb_cv_time_imdecode(const uint8_t *jpeg, size_t len, int reps, double *median_ms);
 
+/* The station's inspection done the OpenCV way (see bench_opencv.cpp): decode, ECC
+ * registration to the master, warp, the detection chain. master_gray and mean_gray are
+ * GRAY8 of w x h (the family's view) with one stride. Total and decode-excluded ms. */
+int rsb_cv_inspect(const uint8_t *jpeg, size_t len, const uint8_t *master_gray,
+                   const uint8_t *mean_gray, int w, int h, ptrdiff_t stride, int thr,
+                   double *total_ms, double *nodecode_ms);
+
 #ifdef __cplusplus
 }
 #endif

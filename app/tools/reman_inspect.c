@@ -1,21 +1,29 @@
 /* reman_inspect.c - reman-inspect: the headless inspection of core images.
  *
- * For each JPEG given (files, or folders of *.jpg / *.jpeg), it keeps the original bytes
- * (their SHA-256 is printed, the evidence hash), decodes them, runs the detection front
- * end and prints one JSON line per part on stdout. A file that cannot be inspected gets a
- * JSON line with "error" naming what was wrong, and the run goes on with the next one.
- *
- * Grading to a value-retention route comes with the part-family models; until then the
- * line carries the front end's measurements (candidate counts and areas), not a route. */
+ * For each JPEG given (files, or folders of *.jpg / *.jpeg): keep the original bytes (their
+ * SHA-256 is the evidence hash), read the DataMatrix on the part (serial, part number),
+ * choose the part family (--family, or the part number against the families' patterns;
+ * a code of another family is refused: nothing is graded under the wrong family), align
+ * to the family's master, run every detector per zone, grade, and print one JSON line per
+ * part. An image that cannot be graded gets a line naming why, and the run goes on. */
+#include "ra/ra_identify.h"
+#include "ra/ra_inspect.h"
+#include "ra/ra_reference.h"
 #include "ra/ra_version.h"
+#include "rm/rm_family.h"
+#include "rm/rm_grade.h"
+#include "rm/rm_registry.h"
 #include "rv/rv.h"
+#include "rv/rv_io.h"
 
 #include <dirent.h>
 #include <jansson.h>
+#include <math.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -23,6 +31,26 @@
 enum { EXIT_REFUSED = 1, EXIT_USAGE = 2, EXIT_SETUP = 3 };
 
 #define MAX_FILE_BYTES ((size_t) 256 << 20)
+#define MAX_INSPECTORS 32
+
+#ifndef RS_FAMILIES_DIR
+#define RS_FAMILIES_DIR "models/families"
+#endif
+
+typedef struct {
+    rm_registry_t *registry;
+    rm_family_t *forced; /* --family */
+    const char *references;
+    const char *overlay_dir;
+    int identify;
+    struct {
+        const rm_family_t *family;
+        ra_reference_t *ref;
+        ra_inspector_t *insp;
+        char error[512];
+    } cache[MAX_INSPECTORS];
+    int ncache;
+} s_ctx_t;
 
 static double s_now_ms(void)
 {
@@ -35,18 +63,26 @@ static void s_usage(FILE *f)
 {
     fprintf(f,
             "usage: reman-inspect [options] IMAGE|FOLDER...\n"
-            "Inspects JPEG images of returned cores and prints one JSON line per part.\n"
-            "Folders are searched for *.jpg and *.jpeg (not recursively), in name order.\n"
+            "Inspects JPEG images of returned cores and prints one JSON line per part: the\n"
+            "code read from the part, the family, the findings (in mm), the proposed route\n"
+            "(reuse, remanufacture, refurbish, repair, scrap, or review) with every reason,\n"
+            "the core credit and the value retained. Folders: *.jpg and *.jpeg, name order.\n"
             "\n"
             "options:\n"
-            "  --max-mp N     refuse images over N megapixels (default 100)\n"
-            "  --help         this text\n"
-            "  --version      the software and vision versions\n"
-            "  --simd-best    print the best instruction set of this CPU and exit\n"
+            "  --family FILE|ID   grade as this family (the code on the part must agree)\n"
+            "  --families DIR     family files (default %s)\n"
+            "  --references DIR   learned references, <family id>.ref (default\n"
+            "                     $XDG_DATA_HOME/reman-station/references); see reman-train\n"
+            "  --overlay DIR      write <image>.overlay.jpg with zones and findings drawn\n"
+            "  --no-identify      do not read the code on the part (needs --family)\n"
+            "  --max-mp N         refuse images over N megapixels (default 100)\n"
+            "  --help, --version\n"
+            "  --simd-best        print the best instruction set of this CPU and exit\n"
             "\n"
             "environment: RV_SIMD=scalar|sse2|avx2|avx512 caps the instruction set.\n"
-            "exit status: 0 every image inspected; 1 at least one image refused (its line\n"
-            "says why); 2 usage error; 3 set-up failure.\n");
+            "exit status: 0 every image graded; 1 at least one image refused (its line says\n"
+            "why); 2 usage error; 3 set-up failure (families, references).\n",
+            RS_FAMILIES_DIR);
 }
 
 static int s_has_jpeg_ext(const char *name)
@@ -55,126 +91,273 @@ static int s_has_jpeg_ext(const char *name)
     return dot && (!strcasecmp(dot, ".jpg") || !strcasecmp(dot, ".jpeg"));
 }
 
-static int s_cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(char *const *) a, *(char *const *) b);
-}
-
-/* Append path (a file) or the JPEGs of path (a folder) to *list. */
-static int s_collect(const char *path, char ***list, size_t *n, size_t *cap)
+static int s_collect(const char *path, char ***list, size_t *n)
 {
     struct stat st;
     if (stat(path, &st) != 0) {
         fprintf(stderr, "reman-inspect: %s: no such file or folder\n", path);
         return -1;
     }
-    char **names = NULL;
-    size_t nn = 0;
-    if (S_ISDIR(st.st_mode)) {
-        DIR *d = opendir(path);
-        if (!d) {
-            fprintf(stderr, "reman-inspect: %s: cannot open the folder\n", path);
-            return -1;
-        }
-        struct dirent *e;
-        while ((e = readdir(d))) {
-            if (e->d_name[0] == '.' || !s_has_jpeg_ext(e->d_name))
-                continue;
-            names = realloc(names, (nn + 1) * sizeof *names);
-            size_t len = strlen(path) + strlen(e->d_name) + 2;
-            names[nn] = malloc(len);
-            snprintf(names[nn], len, "%s/%s", path, e->d_name);
-            nn++;
-        }
-        closedir(d);
-        qsort(names, nn, sizeof *names, s_cmp_str);
-    } else {
-        names = malloc(sizeof *names);
-        names[0] = strdup(path);
-        nn = 1;
+    if (!S_ISDIR(st.st_mode)) {
+        *list = realloc(*list, (*n + 1) * sizeof **list);
+        (*list)[(*n)++] = strdup(path);
+        return 0;
     }
-    for (size_t i = 0; i < nn; i++) {
-        if (*n == *cap) {
-            *cap = *cap ? *cap * 2 : 64;
-            *list = realloc(*list, *cap * sizeof **list);
+    struct dirent **names = NULL;
+    int k = scandir(path, &names, NULL, alphasort);
+    for (int i = 0; i < k; i++) {
+        if (names[i]->d_name[0] != '.' && s_has_jpeg_ext(names[i]->d_name) &&
+            !strstr(names[i]->d_name, ".overlay.")) {
+            size_t len = strlen(path) + strlen(names[i]->d_name) + 2;
+            char *p = malloc(len);
+            snprintf(p, len, "%s/%s", path, names[i]->d_name);
+            *list = realloc(*list, (*n + 1) * sizeof **list);
+            (*list)[(*n)++] = p;
         }
-        (*list)[(*n)++] = names[i];
+        free(names[i]);
     }
     free(names);
-    return 0;
+    return k < 0 ? -1 : 0;
 }
 
-static json_t *s_blob_json(const rv_blob_t *b)
+/* The inspector of a family, made on first use (its reference loaded from --references). */
+static ra_inspector_t *s_inspector(s_ctx_t *c, const rm_family_t *family, char *why, size_t wsz)
 {
-    return json_pack("{s:[i,i,i,i], s:I, s:[f,f]}", "bbox", b->x0, b->y0, b->x1 - b->x0 + 1,
-                     b->y1 - b->y0 + 1, "area_px", (json_int_t) b->area, "centroid", b->cx,
-                     b->cy);
+    for (int i = 0; i < c->ncache; i++)
+        if (c->cache[i].family == family) {
+            if (!c->cache[i].insp)
+                snprintf(why, wsz, "%s", c->cache[i].error);
+            return c->cache[i].insp;
+        }
+    if (c->ncache == MAX_INSPECTORS) {
+        snprintf(why, wsz, "more than %d families in one run", MAX_INSPECTORS);
+        return NULL;
+    }
+    int i = c->ncache++;
+    c->cache[i].family = family;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s.ref", c->references, rm_family_id(family));
+    c->cache[i].ref = ra_reference_load(path);
+    if (!c->cache[i].ref) {
+        snprintf(c->cache[i].error, sizeof c->cache[i].error,
+                 "family %s has no usable learned reference (%s): run reman-train",
+                 rm_family_id(family), rv_last_error());
+    } else if (!(c->cache[i].insp = ra_inspector_new((rm_family_t *) family, c->cache[i].ref))) {
+        snprintf(c->cache[i].error, sizeof c->cache[i].error, "%s", rv_last_error());
+    }
+    if (!c->cache[i].insp)
+        snprintf(why, wsz, "%s", c->cache[i].error);
+    return c->cache[i].insp;
 }
 
-/* Inspect one file; prints its line. 0 when inspected, -1 when refused. */
-static int s_inspect(const char *path, rv_frontend_t **fe)
+static json_t *s_finding_json(const rm_family_t *fam, const rv_finding_t *f)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "type", json_string(rv_finding_type_name(f->type)));
+    const rm_zone_t *z = f->zone >= 0 ? rm_family_zone(fam, (size_t) f->zone) : NULL;
+    json_object_set_new(o, "zone", z ? json_string(rm_zone_name(z)) : json_null());
+    json_object_set_new(o, "bbox", json_pack("[i,i,i,i]", f->bbox[0], f->bbox[1], f->bbox[2], f->bbox[3]));
+    switch (f->type) {
+    case RV_FINDING_CRACK:
+        json_object_set_new(o, "length_mm", json_real(f->length_mm));
+        json_object_set_new(o, "width_mm", json_real(f->width_mm));
+        json_object_set_new(o, "orientation_deg", json_real(f->orientation_deg));
+        break;
+    case RV_FINDING_PIT:
+        json_object_set_new(o, "diameter_mm", json_real(f->diameter_mm));
+        break;
+    case RV_FINDING_DIMENSION:
+        json_object_set_new(o, "name", json_string(f->name));
+        json_object_set_new(o, "value_mm", json_real(f->value_mm));
+        break;
+    default:
+        json_object_set_new(o, "area_mm2", json_real(f->area_mm2));
+        json_object_set_new(o, "zone_pct", json_real(f->zone_pct));
+        break;
+    }
+    json_object_set_new(o, "score", json_real(f->score));
+    return o;
+}
+
+static json_t *s_grade_json(const rm_grade_t *g, json_t *line)
+{
+    json_object_set_new(line, "proposal", json_string(rm_grade_proposal(g)));
+    json_object_set_new(line, "route", json_string(rm_route_name(g->route)));
+    json_t *why = json_array();
+    if (g->review_why & RM_REVIEW_ROUTE)
+        json_array_append_new(why, json_string("measurement in guard band"));
+    if (g->review_why & RM_REVIEW_ANOMALY)
+        json_array_append_new(why, json_string("anomaly score in uncertain band"));
+    if (g->review_why & RM_REVIEW_CREDIT)
+        json_array_append_new(why, json_string("credit measurement in guard band"));
+    json_object_set_new(line, "review", json_boolean(g->review));
+    json_object_set_new(line, "review_why", why);
+    json_t *reasons = json_array();
+    for (size_t i = 0; i < g->nreasons; i++) {
+        const rm_reason_t *r = &g->reasons[i];
+        json_array_append_new(
+            reasons, json_pack("{s:s, s:s, s:b, s:b, s:f, s:f, s:f, s:s, s:s}", "rule", r->rule_id,
+                               "code", r->code, "fired", r->fired, "deciding", r->deciding,
+                               "value", r->value, "limit", r->limit, "guard", r->guard, "en",
+                               r->text_en, "zh", r->text_zh));
+    }
+    json_object_set_new(line, "reasons", reasons);
+    json_object_set_new(line, "credit", json_string(rm_credit_name(g->credit)));
+    json_object_set_new(line, "value_retained",
+                        json_pack("{s:f, s:f, s:f}", "fraction", g->retained_fraction,
+                                  "material_kg", g->material_avoided_kg, "co2e_kg",
+                                  g->co2e_avoided_kg));
+    return line;
+}
+
+static void s_overlay(s_ctx_t *c, ra_inspector_t *insp, ra_inspection_t *r, const char *path)
+{
+    if (!c->overlay_dir || !r->aligned)
+        return;
+    rv_view_t v = rv_image_view(r->aligned);
+    ra_inspection_overlay(insp, r, &v);
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    char out[4096];
+    snprintf(out, sizeof out, "%s/%.*s.overlay.jpg", c->overlay_dir,
+             (int) (strrchr(base, '.') ? strrchr(base, '.') - base : (long) strlen(base)), base);
+    uint8_t *jpeg = NULL;
+    size_t len = 0;
+    if (rv_jpeg_encode(&v, 90, &jpeg, &len) == RV_OK) {
+        FILE *f = fopen(out, "wb");
+        if (!f || fwrite(jpeg, 1, len, f) != len)
+            fprintf(stderr, "reman-inspect: cannot write %s\n", out);
+        if (f)
+            fclose(f);
+        rv_jpeg_free(&jpeg);
+    }
+}
+
+/* The code search's downscale: marks are about 1/200 of the short side per module; keep
+ * at least 4 px per module after shrinking. */
+static int s_shrink(const rv_view_t *v)
+{
+    int short_side = v->width < v->height ? v->width : v->height;
+    int s = short_side / 800;
+    return s < 1 ? 1 : s > 4 ? 4 : s;
+}
+
+/* Inspect one file; prints its line. 0 when graded, -1 when refused. */
+static int s_inspect(s_ctx_t *c, const char *path)
 {
     double t0 = s_now_ms();
     json_t *line = json_object();
+    json_object_set_new(line, "schema", json_string("reman.inspection/1"));
     json_object_set_new(line, "file", json_string(path));
     uint8_t *bytes = NULL;
     size_t len = 0;
-    rv_image_t *rgb = NULL;
-    rv_frontend_result_t res = {0};
+    rv_image_t *rgb = NULL, *gray = NULL;
+    ra_inspection_t r;
+    memset(&r, 0, sizeof r);
+    char why[700] = "";
     int rc = -1;
-    if (rv_file_read(path, MAX_FILE_BYTES, &bytes, &len) != RV_OK)
+    double t_dec = 0, t_id = 0;
+    rm_family_t *found = NULL; /* a reference taken by rm_registry_find */
+    if (rv_file_read(path, MAX_FILE_BYTES, &bytes, &len) != RV_OK) {
+        snprintf(why, sizeof why, "%s", rv_last_error());
         goto out;
-    double t_read = s_now_ms();
+    }
     unsigned char digest[crypto_hash_sha256_BYTES];
     char hex[2 * crypto_hash_sha256_BYTES + 1];
     crypto_hash_sha256(digest, bytes, len);
     sodium_bin2hex(hex, sizeof hex, digest, sizeof digest);
     json_object_set_new(line, "bytes", json_integer((json_int_t) len));
     json_object_set_new(line, "sha256", json_string(hex));
-
-    rgb = rv_jpeg_decode(bytes, len, RV_RGB8, 1);
-    if (!rgb)
+    t_dec = s_now_ms();
+    if (!(rgb = rv_jpeg_decode(bytes, len, RV_RGB8, 1))) {
+        snprintf(why, sizeof why, "%s", rv_last_error());
         goto out;
-    double t_decode = s_now_ms();
+    }
+    t_dec = s_now_ms() - t_dec;
     rv_view_t v = rv_image_view(rgb);
     json_object_set_new(line, "width", json_integer(v.width));
     json_object_set_new(line, "height", json_integer(v.height));
-    if (!*fe || rv_frontend_map(*fe, "gray")->width != v.width ||
-        rv_frontend_map(*fe, "gray")->height != v.height) {
-        rv_frontend_destroy(fe);
-        if (!(*fe = rv_frontend_new(v.width, v.height)))
-            goto out;
-    }
-    rv_frontend_params_t params;
-    rv_frontend_params_init(&params);
-    if (rv_frontend_run(*fe, &v, NULL, NULL, &params, &res) != RV_OK)
-        goto out;
-    double t_front = s_now_ms();
 
-    double npx = (double) v.width * v.height;
-    const rv_blob_t *largest = NULL;
-    for (size_t i = 0; i < res.dark.count; i++)
-        if (!largest || res.dark.items[i].area > largest->area)
-            largest = &res.dark.items[i];
-    json_t *front = json_pack("{s:I, s:I, s:I, s:f, s:I, s:I}", "dark_blobs",
-                              (json_int_t) res.dark.count, "dark_px", (json_int_t) res.dark_px,
-                              "rust_px", (json_int_t) res.rust_px, "rust_pct",
-                              100.0 * (double) res.rust_px / npx, "edge_px",
-                              (json_int_t) res.edge_px, "edge_chains",
-                              (json_int_t) res.edges.count);
-    if (largest)
-        json_object_set_new(front, "largest_dark_blob", s_blob_json(largest));
-    json_object_set_new(line, "front", front);
+    /* identify: the code on the part */
+    t_id = s_now_ms();
+    ra_code_t code;
+    int have_code = 0;
+    if (c->identify) {
+        gray = rv_image_new(v.width, v.height, RV_GRAY8);
+        rv_view_t gv = rv_image_view(gray);
+        if (gray && rv_gray_from_rgb(&v, &gv) == RV_OK &&
+            ra_identify_datamatrix(&gv, s_shrink(&v), 3000, &code) == RV_OK)
+            have_code = 1;
+    }
+    t_id = s_now_ms() - t_id;
+    json_object_set_new(line, "code",
+                        have_code ? json_pack("{s:s, s:s, s:s}", "text", code.text, "serial",
+                                              code.serial, "part_number", code.part_number)
+                                  : json_null());
+    const rm_family_t *family = c->forced;
+    if (have_code && code.part_number[0]) {
+        if (family && !rm_family_matches(family, code.part_number)) {
+            snprintf(why, sizeof why,
+                     "part number %s read from the part is not of family %s: not graded under the "
+                     "wrong family",
+                     code.part_number, rm_family_id(family));
+            goto out;
+        }
+        if (!family) {
+            if (rm_registry_find(c->registry, code.part_number, &found) != RV_OK) {
+                snprintf(why, sizeof why, "%s", rv_last_error());
+                goto out;
+            }
+            family = found;
+        }
+    }
+    if (!family) {
+        snprintf(why, sizeof why,
+                 "no part number could be read from the part (%s); give --family to grade it",
+                 have_code ? "the code carries none" : "no DataMatrix found");
+        goto out;
+    }
+    json_object_set_new(line, "family", json_string(rm_family_id(family)));
+    json_object_set_new(line, "family_revision", json_integer(rm_family_revision(family)));
+    json_object_set_new(line, "model_hash", json_string(rm_family_hash_hex(family)));
+    ra_inspector_t *insp = s_inspector(c, family, why, sizeof why);
+    if (!insp)
+        goto out;
+    if (ra_inspect_rgb(insp, &v, have_code ? &code : NULL, c->overlay_dir != NULL, &r) != RV_OK) {
+        snprintf(why, sizeof why, "%s", rv_last_error());
+        goto out;
+    }
+    json_object_set_new(line, "alignment",
+                        json_pack("{s:f, s:f, s:f, s:s}", "angle_deg", r.align.angle_deg, "scale",
+                                  r.align.scale, "iou", r.align.iou, "method",
+                                  r.align.method ? r.align.method : "none"));
+    if (r.refused) {
+        snprintf(why, sizeof why, "%s", r.refusal);
+        goto out;
+    }
+    s_grade_json(r.grade, line);
+    json_t *fa = json_array();
+    for (size_t i = 0; i < r.findings.count; i++)
+        json_array_append_new(fa, s_finding_json(family, &r.findings.items[i]));
+    json_object_set_new(line, "findings", fa);
+    json_object_set_new(line, "anomaly",
+                        json_pack("{s:f, s:o}", "area_mm2", r.anomaly_mm2, "score",
+                                  isnan(r.anomaly_score) ? json_null()
+                                                         : json_real(r.anomaly_score)));
+    s_overlay(c, insp, &r, path);
+    rc = 0;
+out:
+    if (rc != 0) {
+        json_object_set_new(line, "proposal", json_null());
+        json_object_set_new(line, "refused", json_string(why));
+    }
     json_object_set_new(line, "isa", json_string(rv_simd_isa()));
     json_object_set_new(line, "software", json_string(ra_version()));
     json_object_set_new(line, "ms",
-                        json_pack("{s:f, s:f, s:f, s:f}", "read", t_read - t0, "decode",
-                                  t_decode - t_read, "front", t_front - t_decode, "total",
-                                  t_front - t0));
-    rc = 0;
-out:
-    if (rc != 0)
-        json_object_set_new(line, "error", json_string(rv_last_error()));
+                        json_pack("{s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f}", "decode", t_dec,
+                                  "identify", t_id, "align", r.ms_align + r.ms_warp, "front",
+                                  r.ms_front, "detect", r.ms_detect, "anomaly", r.ms_anomaly,
+                                  "grade", r.ms_grade, "total", s_now_ms() - t0));
     char *text = json_dumps(line, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6));
     if (text) {
         puts(text);
@@ -182,8 +365,10 @@ out:
         free(text);
     }
     json_decref(line);
-    rv_frontend_result_free(&res);
+    rm_family_destroy(&found);
+    ra_inspection_free(&r);
     rv_image_destroy(&rgb);
+    rv_image_destroy(&gray);
     free(bytes);
     return rc;
 }
@@ -191,7 +376,19 @@ out:
 int main(int argc, char **argv)
 {
     char **files = NULL;
-    size_t nfiles = 0, cap = 0;
+    size_t nfiles = 0;
+    const char *family_arg = NULL, *families_dir = RS_FAMILIES_DIR;
+    char refdir[4096];
+    const char *xdg = getenv("XDG_DATA_HOME"), *home = getenv("HOME");
+    if (xdg && *xdg)
+        snprintf(refdir, sizeof refdir, "%s/reman-station/references", xdg);
+    else
+        snprintf(refdir, sizeof refdir, "%s/.local/share/reman-station/references",
+                 home ? home : ".");
+    s_ctx_t c;
+    memset(&c, 0, sizeof c);
+    c.references = refdir;
+    c.identify = 1;
     int usage_error = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -205,18 +402,28 @@ int main(int argc, char **argv)
         } else if (!strcmp(a, "--simd-best")) {
             printf("%s\n", rv_simd_best());
             return 0;
-        } else if (!strcmp(a, "--max-mp")) {
+        } else if (!strcmp(a, "--family") && i + 1 < argc) {
+            family_arg = argv[++i];
+        } else if (!strcmp(a, "--families") && i + 1 < argc) {
+            families_dir = argv[++i];
+        } else if (!strcmp(a, "--references") && i + 1 < argc) {
+            c.references = argv[++i];
+        } else if (!strcmp(a, "--overlay") && i + 1 < argc) {
+            c.overlay_dir = argv[++i];
+        } else if (!strcmp(a, "--no-identify")) {
+            c.identify = 0;
+        } else if (!strcmp(a, "--max-mp") && i + 1 < argc) {
             char *end = NULL;
-            double mp = i + 1 < argc ? strtod(argv[++i], &end) : 0;
+            double mp = strtod(argv[++i], &end);
             if (!end || *end || mp <= 0 || mp > 1000) {
                 fprintf(stderr, "reman-inspect: --max-mp needs a number of megapixels (0-1000]\n");
                 return EXIT_USAGE;
             }
             rv_jpeg_set_max_pixels((uint64_t) (mp * 1e6));
         } else if (a[0] == '-' && a[1]) {
-            fprintf(stderr, "reman-inspect: unknown option '%s' (see --help)\n", a);
+            fprintf(stderr, "reman-inspect: unknown option or missing value: %s (see --help)\n", a);
             return EXIT_USAGE;
-        } else if (s_collect(a, &files, &nfiles, &cap) != 0) {
+        } else if (s_collect(a, &files, &nfiles) != 0) {
             usage_error = 1;
         }
     }
@@ -226,25 +433,61 @@ int main(int argc, char **argv)
         fprintf(stderr, "reman-inspect: no images given (see --help)\n");
         return EXIT_USAGE;
     }
+    if (!c.identify && !family_arg) {
+        fprintf(stderr, "reman-inspect: --no-identify needs --family\n");
+        return EXIT_USAGE;
+    }
     if (sodium_init() < 0 || rv_init() != RV_OK) {
         fprintf(stderr, "reman-inspect: set-up failed: %s\n", rv_last_error());
         return EXIT_SETUP;
     }
+    int code = 0;
+    c.registry = rm_registry_load_dir(families_dir);
+    if (!c.registry) {
+        fprintf(stderr, "reman-inspect: families: %s\n", rv_last_error());
+        code = EXIT_SETUP;
+        goto done;
+    }
+    if (family_arg) {
+        if (strchr(family_arg, '/') || strstr(family_arg, ".json"))
+            c.forced = rm_family_load(family_arg);
+        else if ((c.forced = (rm_family_t *) rm_registry_get(c.registry, family_arg)))
+            c.forced = rm_family_ref(c.forced);
+        if (!c.forced) {
+            fprintf(stderr, "reman-inspect: family %s: %s\n", family_arg,
+                    rv_last_error()[0] ? rv_last_error() : "not found");
+            code = EXIT_SETUP;
+            goto done;
+        }
+    }
+    if (c.overlay_dir && mkdir(c.overlay_dir, 0777) != 0 && access(c.overlay_dir, W_OK) != 0) {
+        fprintf(stderr, "reman-inspect: cannot write to %s\n", c.overlay_dir);
+        code = EXIT_SETUP;
+        goto done;
+    }
     int refused = 0;
     int tty = isatty(STDERR_FILENO) && !isatty(STDOUT_FILENO);
-    rv_frontend_t *fe = NULL;
     for (size_t i = 0; i < nfiles; i++) {
         if (tty)
             fprintf(stderr, "\r[%zu/%zu] %s\033[K", i + 1, nfiles, files[i]);
-        if (s_inspect(files[i], &fe) != 0)
+        if (s_inspect(&c, files[i]) != 0)
             refused++;
-        free(files[i]);
     }
     if (tty)
         fprintf(stderr, "\r\033[K");
-    rv_frontend_destroy(&fe);
-    free(files);
-    if (refused)
+    if (refused) {
         fprintf(stderr, "reman-inspect: %d of %zu images refused\n", refused, nfiles);
-    return refused ? EXIT_REFUSED : 0;
+        code = EXIT_REFUSED;
+    }
+done:
+    for (int i = 0; i < c.ncache; i++) {
+        ra_inspector_destroy(&c.cache[i].insp);
+        ra_reference_destroy(&c.cache[i].ref);
+    }
+    rm_family_destroy(&c.forced);
+    rm_registry_destroy(&c.registry);
+    for (size_t i = 0; i < nfiles; i++)
+        free(files[i]);
+    free(files);
+    return code;
 }

@@ -1332,6 +1332,24 @@ double rm_zone_param(const rm_zone_t *zone, const char *detector, const char *ke
     return def;
 }
 
+size_t rm_zone_params(const rm_zone_t *zone, const char *detector, rv_param_t *out, size_t max)
+{
+    int type = rv_finding_type_parse(detector);
+    if (!zone || type < 0)
+        return 0;
+    size_t n = zone->nparams[type];
+    for (size_t i = 0; i < n && i < max; i++) {
+        out[i].key = zone->params[type][i].key;
+        out[i].value = zone->params[type][i].value;
+    }
+    return n;
+}
+
+double rm_family_anomaly_threshold(const rm_family_t *self)
+{
+    return self->has_anomaly ? self->anomaly.when.limit : NAN;
+}
+
 const char *rm_family_reference_file(const rm_family_t *self)
 {
     return self->ref_file;

@@ -13,9 +13,11 @@ struct rv_align_ref {
     rv_align_params_t p;
     int width, height; /* full reference size */
     int factor;        /* downscale factor of the small copies */
-    rv_image_t *small, *mask;
+    rv_image_t *small, *mask, *detail;
     double area, cx, cy; /* silhouette moments in small px */
 };
+
+static rv_image_t *s_detail(const rv_view_t *small);
 
 void rv_align_params_init(rv_align_params_t *p)
 {
@@ -202,7 +204,7 @@ rv_align_ref_t *rv_align_ref_new(const rv_view_t *ref_gray, const rv_view_t *ref
     /* the reference silhouette is found exactly as a view's is, so the two compare */
     (void) ref_part;
     self->mask = s_silhouette(&sv, &self->p, &self->area, &self->cx, &self->cy);
-    if (!self->mask)
+    if (!self->mask || !(self->detail = s_detail(&sv)))
         goto fail;
     return self;
 fail:
@@ -216,6 +218,7 @@ void rv_align_ref_destroy(rv_align_ref_t **self_p)
         return;
     rv_image_destroy(&(*self_p)->small);
     rv_image_destroy(&(*self_p)->mask);
+    rv_image_destroy(&(*self_p)->detail);
     free(*self_p);
     *self_p = NULL;
 }
@@ -281,10 +284,12 @@ static void s_polar(const rv_view_t *m, double cx, double cy, double area, float
     }
 }
 
-/* The rotations (degrees, view -> reference) that best overlay the two signatures: the
- * best shift, the best one at least 20 degrees from it, and the best one's opposite
- * (elongated parts look alike turned end for end). */
-static int s_rotations(const float *view, const float *ref, int cand[3])
+/* The rotations (degrees, view -> reference) that best overlay the two signatures:
+ * every local maximum within 10 % of the best (a part with n-fold symmetric holes has n
+ * such peaks; the texture check picks among them), and the best one's opposite (elongated
+ * parts look alike turned end for end). At most S_MAX_CAND. */
+#define S_MAX_CAND 10
+static int s_rotations(const float *view, const float *ref, int cand[S_MAX_CAND])
 {
     static _Thread_local double score[S_SECTORS];
     for (int shift = 0; shift < S_SECTORS; shift++) {
@@ -296,27 +301,61 @@ static int s_rotations(const float *view, const float *ref, int cand[3])
         }
         score[shift] = dot;
     }
-    int best = 0, second = -1;
+    int best = 0;
     for (int i = 1; i < S_SECTORS; i++)
         if (score[i] > score[best])
             best = i;
+    int n = 0;
+    cand[n++] = best;
+    cand[n++] = (best + S_SECTORS / 2) % S_SECTORS;
+    /* the other peaks (local maxima over +-3 degrees), best first */
+    int peaks[S_SECTORS], np = 0;
     for (int i = 0; i < S_SECTORS; i++) {
-        int d = abs(i - best);
-        d = d > S_SECTORS / 2 ? S_SECTORS - d : d;
-        if (d >= 20 && (second < 0 || score[i] > score[second]))
-            second = i;
+        if (i == best || i == cand[1] || score[i] < 0.9 * score[best])
+            continue;
+        int peak = 1;
+        for (int d = -3; d <= 3 && peak; d++)
+            if (d && score[(i + d + S_SECTORS) % S_SECTORS] > score[i])
+                peak = 0;
+        if (peak)
+            peaks[np++] = i;
     }
-    cand[0] = best;
-    cand[1] = (best + S_SECTORS / 2) % S_SECTORS;
-    cand[2] = second;
-    return second >= 0 && second != cand[1] ? 3 : 2;
+    while (n < S_MAX_CAND && np > 0) {
+        int arg = 0;
+        for (int j = 1; j < np; j++)
+            if (score[peaks[j]] > score[peaks[arg]])
+                arg = j;
+        cand[n++] = peaks[arg];
+        peaks[arg] = peaks[--np];
+    }
+    return n;
+}
+
+/* Local detail of a small gray view: |gray - box mean over 15 px|, so that the texture
+ * check below compares marks, holes and edges rather than the lamp's gradient and
+ * highlights (which stay with the camera, not with the part). */
+static rv_image_t *s_detail(const rv_view_t *small)
+{
+    rv_image_t *mean = rv_image_new(small->width, small->height, RV_GRAY8);
+    rv_image_t *det = rv_image_new(small->width, small->height, RV_GRAY8);
+    if (!mean || !det)
+        goto fail;
+    rv_view_t mv = rv_image_view(mean), dv = rv_image_view(det);
+    if (rv_box_blur(small, &mv, 15) != RV_OK || rv_absdiff(small, &mv, &dv) != RV_OK)
+        goto fail;
+    rv_image_destroy(&mean);
+    return det;
+fail:
+    rv_image_destroy(&mean);
+    rv_image_destroy(&det);
+    return NULL;
 }
 
 /* Normalised cross-correlation of the view (small gray) carried into the reference frame
  * with the reference (small gray), over the reference silhouette. */
 static double s_ncc(const rv_align_ref_t *ref, const rv_view_t *small, const double m[2][3])
 {
-    rv_view_t rs = rv_image_view(ref->small), rm = rv_image_view(ref->mask);
+    rv_view_t rs = rv_image_view(ref->detail), rm = rv_image_view(ref->mask);
     rv_image_t *w = rv_image_new(rs.width, rs.height, RV_GRAY8);
     if (!w)
         return -1;
@@ -375,7 +414,7 @@ int rv_align(const rv_align_ref_t *ref, const rv_view_t *gray, rv_align_result_t
     int rc = RV_OK;
     int f = s_factor(gray->width, ref->p.work_width);
     rv_image_t *small = s_downscale(gray, f), *vmask = NULL, *pre = NULL, *soft_v = NULL,
-               *soft_r = NULL;
+               *soft_r = NULL, *vdetail = NULL;
     float *sig = NULL;
     if (!small)
         return RV_EFORMAT;
@@ -405,7 +444,7 @@ int rv_align(const rv_align_ref_t *ref, const rv_view_t *gray, rv_align_result_t
     }
     s_polar(&mv, cx, cy, area, sig);
     s_polar(&rmv, ref->cx, ref->cy, ref->area, sig + S_SECTORS * S_BANDS);
-    int cand[3];
+    int cand[S_MAX_CAND];
     int ncand = s_rotations(sig, sig + S_SECTORS * S_BANDS, cand);
     soft_r = s_soft(&rmv);
     pre = rv_image_new(rmv.width, rmv.height, RV_GRAY8);
@@ -414,6 +453,9 @@ int rv_align(const rv_align_ref_t *ref, const rv_view_t *gray, rv_align_result_t
         goto out;
     }
     rv_view_t pv = rv_image_view(pre);
+    vdetail = s_detail(&sv);
+    rv_view_t vd = vdetail ? rv_image_view(vdetail) : sv;
+    /* rank the candidate rotations by the unrefined guess (cheap), then refine the best */
     double ms[2][3], best_score = -1e9;
     for (int ci = 0; ci < ncand; ci++) {
         /* signature shift s means view sector i matches reference sector i + s */
@@ -421,34 +463,34 @@ int rv_align(const rv_align_ref_t *ref, const rv_view_t *gray, rv_align_result_t
         double c = cos(rot) * k, sn = sin(rot) * k;
         double guess[2][3] = {{c, -sn, ref->cx - (c * cx - sn * cy)},
                               {sn, c, ref->cy - (sn * cx + c * cy)}};
-        double cur[2][3];
-        memcpy(cur, guess, sizeof cur);
-        const char *method = "silhouette";
-        /* refine on the soft silhouettes with ECC (affine), starting from the guess */
-        if (rv_cv_warp_affine(&mv, &pv, guess, RV_CV_INTER_LINEAR) == RV_OK &&
-            (soft_v || (soft_v = rv_image_new(rmv.width, rmv.height, RV_GRAY8)))) {
-            rv_view_t a = rv_image_view(soft_v), b = rv_image_view(soft_r);
-            rv_cv_register_params_t rp;
-            rv_cv_register_params_default(&rp);
-            rp.motion = RV_CV_MOTION_AFFINE;
-            rp.max_iterations = 60;
-            rv_cv_transform_t t;
-            if (rv_box_blur(&pv, &a, 7) == RV_OK && rv_cv_register_ecc(&a, &b, &rp, &t) == RV_OK &&
-                t.score > 0.9) {
-                s_compose(t.m, guess, cur);
-                method = "silhouette+ecc";
-            }
-        }
-        double iou = s_iou(ref, &mv, cur);
-        double ncc = s_ncc(ref, &sv, cur);
-        double score = iou + 0.5 * ncc;
+        double iou = s_iou(ref, &mv, guess);
+        double ncc = vdetail ? s_ncc(ref, &vd, guess) : 0;
+        double score = 5 * iou + ncc; /* the outline first, the surface among equals */
         if (score > best_score) {
             best_score = score;
-            memcpy(ms, cur, sizeof ms);
-            out->iou = iou;
-            out->method = method;
+            memcpy(ms, guess, sizeof ms);
         }
     }
+    out->method = "silhouette";
+    /* refine on the soft silhouettes with ECC (affine), starting from the best guess */
+    if (rv_cv_warp_affine(&mv, &pv, ms, RV_CV_INTER_LINEAR) == RV_OK &&
+        (soft_v = rv_image_new(rmv.width, rmv.height, RV_GRAY8))) {
+        rv_view_t a = rv_image_view(soft_v), b = rv_image_view(soft_r);
+        rv_cv_register_params_t rp;
+        rv_cv_register_params_default(&rp);
+        rp.motion = RV_CV_MOTION_AFFINE;
+        rp.max_iterations = 50;
+        rp.epsilon = 1e-4;
+        rv_cv_transform_t t;
+        if (rv_box_blur(&pv, &a, 7) == RV_OK && rv_cv_register_ecc(&a, &b, &rp, &t) == RV_OK &&
+            t.score > 0.9) {
+            double refined[2][3];
+            s_compose(t.m, ms, refined);
+            memcpy(ms, refined, sizeof ms);
+            out->method = "silhouette+ecc";
+        }
+    }
+    out->iou = s_iou(ref, &mv, ms);
     double det = ms[0][0] * ms[1][1] - ms[0][1] * ms[1][0];
     out->scale = sqrt(fabs(det)) * (double) f / ref->factor;
     out->angle_deg = atan2(ms[1][0], ms[0][0]) * 180.0 / M_PI;
@@ -487,6 +529,7 @@ out:
     rv_image_destroy(&pre);
     rv_image_destroy(&soft_v);
     rv_image_destroy(&soft_r);
+    rv_image_destroy(&vdetail);
     return rc;
 }
 
@@ -497,4 +540,21 @@ int rv_align_warp(const rv_view_t *src, const rv_align_result_t *r, const rv_vie
     if (r->identity && src->width == dst->width && src->height == dst->height)
         return rv_view_copy(src, dst);
     return rv_cv_warp_affine(src, dst, r->m, RV_CV_INTER_LINEAR);
+}
+
+int rv_align_silhouette(const rv_view_t *gray, const rv_view_t *mask)
+{
+    if (!gray || !mask || gray->fmt != RV_GRAY8 || mask->fmt != RV_GRAY8 ||
+        gray->width != mask->width || gray->height != mask->height)
+        return rv_fail(RV_EINVAL, "rv_align_silhouette", "needs two gray8 views of one size");
+    rv_align_params_t p;
+    rv_align_params_init(&p);
+    double area, cx, cy;
+    rv_image_t *m = s_silhouette(gray, &p, &area, &cx, &cy);
+    if (!m)
+        return RV_EFORMAT;
+    rv_view_t mv = rv_image_view(m);
+    int rc = rv_view_copy(&mv, mask);
+    rv_image_destroy(&m);
+    return rc;
 }

@@ -20,6 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "rv/rv_detect.h"
 #include "rv/rv_image.h"
 
 #ifdef __cplusplus
@@ -107,6 +108,9 @@ int rm_family_view_size(const rm_family_t *self, size_t i, int *width, int *heig
 /* Calibration: mm per px of the reference view, or 0 when the file names a calibration
  * record instead; the record id, or NULL when the scale is given directly. */
 double rm_family_mm_per_px(const rm_family_t *self);
+
+/* The anomaly section's threshold (0..1), or NaN when the family has none. */
+double rm_family_anomaly_threshold(const rm_family_t *self);
 const char *rm_family_calibration_record(const rm_family_t *self);
 
 /* Zones, in file order: a finding's zone is an index into this list. */
@@ -127,6 +131,11 @@ const double (*rm_zone_ring(const rm_zone_t *zone, size_t i, size_t *npoints))[2
 /* A detector parameter of the zone (e.g. "crack", "min_length_mm"), or def when the file
  * does not set it. */
 double rm_zone_param(const rm_zone_t *zone, const char *detector, const char *key, double def);
+
+/* Every parameter the file sets for one detector in this zone, as key/value pairs for
+ * the detector's configure() (keys borrowed from the family, valid while it lives).
+ * Writes at most max pairs and returns how many the zone has (at most RM_MAX_PARAMS). */
+size_t rm_zone_params(const rm_zone_t *zone, const char *detector, rv_param_t *out, size_t max);
 
 /* Rasterise zone i into dst (GRAY8, the size of the zone's view): 255 where the pixel's
  * centre lies inside the zone (even-odd over its rings), 0 elsewhere. Pixel (x, y) has its

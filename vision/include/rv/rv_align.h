@@ -62,6 +62,11 @@ int rv_align(const rv_align_ref_t *ref, const rv_view_t *gray, rv_align_result_t
  * format, bilinear; copies when the transform is the identity. */
 int rv_align_warp(const rv_view_t *src, const rv_align_result_t *r, const rv_view_t *dst);
 
+/* The part's silhouette in a gray view, found as rv_align finds it (Otsu, moved towards
+ * the background): 255 part, 0 background, into mask (GRAY8, same size). RV_EFORMAT with
+ * a reason for a blank view or one without a part. */
+int rv_align_silhouette(const rv_view_t *gray, const rv_view_t *mask);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,405 @@
+/* ra_inspect.c - the inspection pipeline of one part. */
+#include "ra/ra_inspect.h"
+#include "rv/rv.h"
+#include "rv/rv_detect.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define S_MAX_ZONES 64
+
+struct ra_inspector {
+    rm_family_t *family;
+    const ra_reference_t *ref;
+    rv_align_ref_t *aref;
+    int width, height;
+    double mm_per_px;
+    size_t nzones;
+    rv_image_t *zone[S_MAX_ZONES];
+    rv_image_t *lo, *hi, *scratch, *part, *warped, *norm, *detail, *iblur, *exclude, *zone_eff;
+    rv_frontend_t *front;
+};
+
+static double s_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+void ra_inspector_destroy(ra_inspector_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    ra_inspector_t *s = *self_p;
+    for (size_t i = 0; i < s->nzones; i++)
+        rv_image_destroy(&s->zone[i]);
+    rv_image_destroy(&s->lo);
+    rv_image_destroy(&s->hi);
+    rv_image_destroy(&s->scratch);
+    rv_image_destroy(&s->part);
+    rv_image_destroy(&s->warped);
+    rv_image_destroy(&s->norm);
+    rv_image_destroy(&s->detail);
+    rv_image_destroy(&s->iblur);
+    rv_image_destroy(&s->exclude);
+    rv_image_destroy(&s->zone_eff);
+    rv_frontend_destroy(&s->front);
+    rv_align_ref_destroy(&s->aref);
+    rm_family_destroy(&s->family);
+    free(s);
+    *self_p = NULL;
+}
+
+ra_inspector_t *ra_inspector_new(rm_family_t *family, const ra_reference_t *ref)
+{
+    const char *domain = "ra_inspector_new";
+    if (!family || !ref) {
+        rv_fail(RV_EINVAL, domain, "needs a family and its learned reference");
+        return NULL;
+    }
+    int w = 0, h = 0;
+    rm_family_view_size(family, 0, &w, &h);
+    if (strcmp(ref->family_id, rm_family_id(family)) != 0 ||
+        memcmp(ref->family_hash, rm_family_hash(family), 32) != 0) {
+        rv_fail(RV_EINVAL, domain,
+                "the reference was trained for family '%s' (another file or revision), not for "
+                "'%s' as loaded: train it again",
+                ref->family_id, rm_family_id(family));
+        return NULL;
+    }
+    if (ref->width != w || ref->height != h) {
+        rv_fail(RV_EINVAL, domain, "reference is %dx%d, the family's view %dx%d", ref->width,
+                ref->height, w, h);
+        return NULL;
+    }
+    ra_inspector_t *self = calloc(1, sizeof *self);
+    if (!self) {
+        rv_fail(RV_ENOMEM, domain, "out of memory");
+        return NULL;
+    }
+    self->family = rm_family_ref(family);
+    self->ref = ref;
+    self->width = w;
+    self->height = h;
+    self->mm_per_px = rm_family_mm_per_px(family) > 0 ? rm_family_mm_per_px(family) : 1.0;
+    self->nzones = rm_family_zone_count(family);
+    if (self->nzones > S_MAX_ZONES) {
+        rv_fail(RV_ELIMIT, domain, "%zu zones (at most %d)", self->nzones, S_MAX_ZONES);
+        goto fail;
+    }
+    for (size_t i = 0; i < self->nzones; i++) {
+        if (!(self->zone[i] = rv_image_new(w, h, RV_GRAY8)))
+            goto fail;
+        rv_view_t zv = rv_image_view(self->zone[i]);
+        if (rm_family_zone_mask(family, i, &zv) != RV_OK)
+            goto fail;
+    }
+    self->lo = rv_image_new(w, h, RV_GRAY8);
+    self->hi = rv_image_new(w, h, RV_GRAY8);
+    self->scratch = rv_image_new(w, h, RV_GRAY8);
+    self->part = rv_image_new(w, h, RV_GRAY8);
+    self->warped = rv_image_new(w, h, RV_RGB8);
+    self->norm = rv_image_new(w, h, RV_GRAY8);
+    self->detail = rv_image_new(w, h, RV_GRAY8);
+    self->iblur = rv_image_new(w, h, RV_GRAY8);
+    self->exclude = rv_image_new(w, h, RV_GRAY8);
+    self->zone_eff = rv_image_new(w, h, RV_GRAY8);
+    self->front = rv_frontend_new(w, h);
+    if (!self->lo || !self->hi || !self->scratch || !self->part || !self->warped || !self->norm || !self->detail || !self->iblur || !self->exclude ||
+        !self->zone_eff || !self->front)
+        goto fail;
+    rv_view_t lo = rv_image_view(self->lo), hi = rv_image_view(self->hi),
+              master = rv_image_view(ref->master);
+    if (ra_reference_band(ref, &lo, &hi) != RV_OK)
+        goto fail;
+    if (!(self->aref = rv_align_ref_new(&master, NULL, NULL)))
+        goto fail;
+    return self;
+fail:
+    ra_inspector_destroy(&self);
+    return NULL;
+}
+
+const rm_family_t *ra_inspector_family(const ra_inspector_t *self)
+{
+    return self->family;
+}
+
+void ra_inspection_free(ra_inspection_t *r)
+{
+    if (!r)
+        return;
+    rv_findings_free(&r->findings);
+    free(r->grade);
+    r->grade = NULL;
+    rv_image_destroy(&r->aligned);
+}
+
+/* Run every detector in one zone with the zone's parameters. */
+static int s_detect_zone(ra_inspector_t *self, const rv_detect_ctx_t *ctx,
+                         const rv_detect_ctx_t *wear_ctx, size_t z, const rv_view_t *zmask,
+                         rv_findings_t *out)
+{
+    const rm_zone_t *zone = rm_family_zone(self->family, z);
+    rv_view_t zv = *zmask;
+    const rv_detector_class_t *const *all = rv_detectors();
+    for (size_t d = 0; all[d]; d++) {
+        const rv_detector_class_t *det = all[d];
+        rv_param_t kv[RM_MAX_PARAMS];
+        size_t n = rm_zone_params(zone, det->name, kv, RM_MAX_PARAMS);
+        /* a caliper is a measurement the model asks for; without one there is nothing */
+        if (strcmp(det->name, "dimension") == 0 && n == 0)
+            continue;
+        /* the wear detector needs the learned reference (always present here) */
+        uint8_t params[1024];
+        if (det->params_size > sizeof params)
+            return rv_fail(RV_ELIMIT, "ra_inspect", "detector %s has %zu bytes of parameters",
+                           det->name, det->params_size);
+        int rc = det->configure(params, kv, n);
+        if (rc != RV_OK) {
+            char msg[400];
+            snprintf(msg, sizeof msg, "%s", rv_last_error());
+            return rv_fail(rc, "ra_inspect", "zone %s: %s", rm_zone_name(zone), msg);
+        }
+        const rv_detect_ctx_t *c = strcmp(det->name, "wear") == 0 ? wear_ctx : ctx;
+        if ((rc = det->run(params, c, &zv, (int) z, out)) != RV_OK)
+            return rc;
+    }
+    return RV_OK;
+}
+
+/* Fill a convex quadrilateral (px centres inside) with 255. */
+static void s_fill_quad(const rv_view_t *m, const double q[4][2])
+{
+    double y0 = 1e9, y1 = -1e9;
+    for (int k = 0; k < 4; k++) {
+        y0 = fmin(y0, q[k][1]);
+        y1 = fmax(y1, q[k][1]);
+    }
+    int ya = (int) fmax(0, ceil(y0)), yb = (int) fmin(m->height - 1, floor(y1));
+    for (int y = ya; y <= yb; y++) {
+        double xl = 1e9, xr = -1e9;
+        for (int k = 0; k < 4; k++) {
+            const double *a = q[k], *b = q[(k + 1) % 4];
+            if ((a[1] <= y && b[1] > y) || (b[1] <= y && a[1] > y)) {
+                double x = a[0] + (y - a[1]) * (b[0] - a[0]) / (b[1] - a[1]);
+                xl = fmin(xl, x);
+                xr = fmax(xr, x);
+            }
+        }
+        int xa = (int) fmax(0, ceil(xl)), xb = (int) fmin(m->width - 1, floor(xr));
+        if (xa <= xb)
+            memset(rv_view_row(m, y) + xa, 255, (size_t) (xb - xa + 1));
+    }
+}
+
+/* The part mark's area in the reference frame, grown by 20 % around its centre. 0 when
+ * there is none. */
+static int s_code_mask(const ra_inspection_t *out, const ra_code_t *code, const rv_view_t *m)
+{
+    rv_view_fill(m, 0);
+    if (!code)
+        return 0;
+    double q[4][2], cx = 0, cy = 0;
+    for (int k = 0; k < 4; k++) {
+        double x = code->corners[k][0], y = code->corners[k][1];
+        q[k][0] = out->align.m[0][0] * x + out->align.m[0][1] * y + out->align.m[0][2];
+        q[k][1] = out->align.m[1][0] * x + out->align.m[1][1] * y + out->align.m[1][2];
+        cx += q[k][0] / 4;
+        cy += q[k][1] / 4;
+    }
+    for (int k = 0; k < 4; k++) {
+        q[k][0] = cx + 1.2 * (q[k][0] - cx);
+        q[k][1] = cy + 1.2 * (q[k][1] - cy);
+    }
+    s_fill_quad(m, q);
+    return 1;
+}
+
+int ra_inspect_rgb(ra_inspector_t *self, const rv_view_t *rgb, const ra_code_t *code,
+                   int keep_aligned, ra_inspection_t *out)
+{
+    const char *domain = "ra_inspect";
+    double t0 = s_now_ms(), t;
+    int rc = RV_OK;
+    out->width = rgb->width;
+    out->height = rgb->height;
+    out->isa = rv_simd_isa();
+    rv_image_t *gray = rv_image_new(rgb->width, rgb->height, RV_GRAY8);
+    if (!gray)
+        return RV_ENOMEM;
+    rv_view_t gv = rv_image_view(gray);
+    if ((rc = rv_gray_from_rgb(rgb, &gv)) != RV_OK)
+        goto out;
+    if (rv_align(self->aref, &gv, &out->align) != RV_OK) {
+        out->refused = 1;
+        snprintf(out->refusal, sizeof out->refusal, "%s", rv_last_error());
+        rc = RV_OK;
+        goto out;
+    }
+    t = s_now_ms();
+    out->ms_align = t - t0;
+    rv_view_t wv = rv_image_view(self->warped);
+    if ((rc = rv_align_warp(rgb, &out->align, &wv)) != RV_OK)
+        goto out;
+    out->ms_warp = s_now_ms() - t;
+    t = s_now_ms();
+
+    /* the maps every detector reads: gray, rust, blur (the rest of the front end's maps
+     * are not needed here, so run only those passes) */
+    rv_view_t fg = *rv_frontend_map(self->front, "gray"), fr = *rv_frontend_map(self->front, "rust"),
+              fb = *rv_frontend_map(self->front, "blur");
+    size_t rust_px = 0;
+    if ((rc = rv_front(&wv, &fg, &fr, 96, &rust_px)) != RV_OK || (rc = rv_gauss5(&fg, &fb)) != RV_OK)
+        goto out;
+    rv_view_t pv = rv_image_view(self->part);
+    if (ra_part_mask(&fg, &pv) != RV_OK)
+        rv_view_fill(&pv, 0);
+    out->ms_front = s_now_ms() - t;
+    t = s_now_ms();
+
+    /* two reference domains: the intensity mean (cracks, pits, missing material compare
+     * the blur, gain-corrected to it) and the detail image's mean and spread (wear and the
+     * anomaly compare the detail image, gain-corrected, against the band) */
+    rv_view_t dv = rv_image_view(self->detail), nb = rv_image_view(self->norm),
+              ib = rv_image_view(self->iblur);
+    if ((rc = ra_reference_detail(&fb, &dv)) != RV_OK ||
+        (rc = ra_reference_normalize(self->ref, self->ref->mean, &dv, &nb)) != RV_OK ||
+        (rc = ra_reference_normalize(self->ref, self->ref->imean, &fb, &ib)) != RV_OK)
+        goto out;
+    rv_view_t mean = rv_image_view(self->ref->mean), spread = rv_image_view(self->ref->spread),
+              rpart = rv_image_view(self->ref->part), imean = rv_image_view(self->ref->imean);
+    rv_detect_ctx_t ctx = {&wv, &fg, &ib, &fr, &imean, &spread, &rpart, &pv, self->mm_per_px};
+    rv_detect_ctx_t wear_ctx = ctx;
+    wear_ctx.blur = &nb;
+    wear_ctx.ref_mean = &mean;
+    rv_view_t ex = rv_image_view(self->exclude), ze = rv_image_view(self->zone_eff);
+    int have_code = s_code_mask(out, code, &ex);
+    for (size_t z = 0; z < self->nzones; z++) {
+        rv_view_t zv = rv_image_view(self->zone[z]);
+        if (have_code && (rc = rv_sub_sat(&zv, &ex, &ze)) != RV_OK)
+            goto out;
+        if ((rc = s_detect_zone(self, &ctx, &wear_ctx, z, have_code ? &ze : &zv,
+                                &out->findings)) != RV_OK)
+            goto out;
+    }
+    out->ms_detect = s_now_ms() - t;
+    t = s_now_ms();
+
+    rv_view_t lo = rv_image_view(self->lo), hi = rv_image_view(self->hi),
+              sc = rv_image_view(self->scratch);
+    if ((rc = ra_reference_anomaly(self->ref, &nb, &lo, &hi, have_code ? &ex : NULL, &sc,
+                                   self->mm_per_px, &out->anomaly_mm2)) != RV_OK)
+        goto out;
+    double fam_thr = rm_family_anomaly_threshold(self->family);
+    out->anomaly_score = isnan(fam_thr) ? NAN
+                                        : ra_reference_score(self->ref, out->anomaly_mm2, fam_thr);
+    out->ms_anomaly = s_now_ms() - t;
+    t = s_now_ms();
+
+    out->grade = calloc(1, sizeof *out->grade);
+    if (!out->grade) {
+        rc = rv_fail(RV_ENOMEM, domain, "out of memory");
+        goto out;
+    }
+    if ((rc = rm_grade(self->family, &out->findings, out->anomaly_score, out->grade)) != RV_OK)
+        goto out;
+    out->ms_grade = s_now_ms() - t;
+    if (keep_aligned) {
+        out->aligned = rv_image_new(self->width, self->height, RV_RGB8);
+        if (out->aligned) {
+            rv_view_t av = rv_image_view(out->aligned);
+            rv_view_copy(&wv, &av);
+        }
+    }
+out:
+    rv_image_destroy(&gray);
+    out->ms_total = s_now_ms() - t0;
+    return rc;
+}
+
+int ra_inspect_jpeg(ra_inspector_t *self, const uint8_t *jpeg, size_t len, const ra_code_t *code,
+                    int keep_aligned, ra_inspection_t *out)
+{
+    memset(out, 0, sizeof *out);
+    double t0 = s_now_ms();
+    rv_image_t *rgb = rv_jpeg_decode(jpeg, len, RV_RGB8, 1);
+    if (!rgb)
+        return RV_EFORMAT;
+    double t1 = s_now_ms();
+    rv_view_t v = rv_image_view(rgb);
+    int rc = ra_inspect_rgb(self, &v, code, keep_aligned, out);
+    out->ms_decode = t1 - t0;
+    out->ms_total += t1 - t0;
+    rv_image_destroy(&rgb);
+    return rc;
+}
+
+/* --- overlay ------------------------------------------------------------------------ */
+
+static void s_plot(const rv_view_t *v, int x, int y, const uint8_t c[3])
+{
+    if (x < 0 || y < 0 || x >= v->width || y >= v->height)
+        return;
+    uint8_t *p = rv_view_row(v, y) + 3 * x;
+    p[0] = c[0];
+    p[1] = c[1];
+    p[2] = c[2];
+}
+
+static void s_line(const rv_view_t *v, double x0, double y0, double x1, double y1,
+                   const uint8_t c[3], int thick)
+{
+    int n = (int) ceil(fmax(fabs(x1 - x0), fabs(y1 - y0))) + 1;
+    for (int i = 0; i <= n; i++) {
+        double t = n ? (double) i / n : 0;
+        int x = (int) lround(x0 + t * (x1 - x0)), y = (int) lround(y0 + t * (y1 - y0));
+        for (int dy = -thick / 2; dy <= thick / 2; dy++)
+            for (int dx = -thick / 2; dx <= thick / 2; dx++)
+                s_plot(v, x + dx, y + dy, c);
+    }
+}
+
+static void s_rect(const rv_view_t *v, const int b[4], const uint8_t c[3])
+{
+    s_line(v, b[0] - 2, b[1] - 2, b[0] + b[2] + 1, b[1] - 2, c, 2);
+    s_line(v, b[0] - 2, b[1] + b[3] + 1, b[0] + b[2] + 1, b[1] + b[3] + 1, c, 2);
+    s_line(v, b[0] - 2, b[1] - 2, b[0] - 2, b[1] + b[3] + 1, c, 2);
+    s_line(v, b[0] + b[2] + 1, b[1] - 2, b[0] + b[2] + 1, b[1] + b[3] + 1, c, 2);
+}
+
+int ra_inspection_overlay(const ra_inspector_t *self, const ra_inspection_t *r,
+                          const rv_view_t *rgb)
+{
+    if (!rgb || rgb->fmt != RV_RGB8 || rgb->width != self->width || rgb->height != self->height)
+        return rv_fail(RV_EINVAL, "ra_inspection_overlay", "needs an RGB8 view of %dx%d",
+                       self->width, self->height);
+    static const uint8_t zone_c[3] = {80, 160, 255};
+    static const uint8_t colour[RV_FINDING_NTYPES][3] = {
+        {255, 40, 40}, {255, 160, 0}, {255, 0, 255}, {0, 255, 255}, {255, 255, 0}, {0, 255, 0}};
+    for (size_t z = 0; z < self->nzones; z++) {
+        const rm_zone_t *zone = rm_family_zone(self->family, z);
+        for (size_t k = 0; k < rm_zone_ring_count(zone); k++) {
+            size_t n = 0;
+            const double(*pts)[2] = rm_zone_ring(zone, k, &n);
+            for (size_t i = 0; i < n; i++)
+                s_line(rgb, pts[i][0], pts[i][1], pts[(i + 1) % n][0], pts[(i + 1) % n][1], zone_c,
+                       1);
+        }
+    }
+    for (size_t i = 0; i < r->findings.count; i++) {
+        const rv_finding_t *f = &r->findings.items[i];
+        const uint8_t *c = colour[f->type];
+        if (f->type == RV_FINDING_CRACK && f->npoints > 1) {
+            for (int k = 0; k + 1 < f->npoints; k++)
+                s_line(rgb, f->points[k][0], f->points[k][1], f->points[k + 1][0],
+                       f->points[k + 1][1], c, 3);
+        }
+        s_rect(rgb, f->bbox, c);
+    }
+    return RV_OK;
+}

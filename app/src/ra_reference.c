@@ -1,0 +1,553 @@
+/* ra_reference.c - learning, storing and applying a family's reference of good parts. */
+#include "ra/ra_reference.h"
+#include "rv/rv.h"
+#include "rv/rv_align.h"
+
+#include <errno.h>
+#include <math.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define S_MAGIC "RMREF\0\2\0"
+#define S_HEADER 160 /* bytes before the planes */
+
+void ra_train_params_init(ra_train_params_t *p)
+{
+    p->fa_target = 0.02;
+    p->folds = 5;
+    p->band_k = 4.0;
+    p->verbose = 0;
+}
+
+void ra_reference_destroy(ra_reference_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    ra_reference_t *r = *self_p;
+    rv_image_destroy(&r->master);
+    rv_image_destroy(&r->mean);
+    rv_image_destroy(&r->spread);
+    rv_image_destroy(&r->part);
+    rv_image_destroy(&r->imean);
+    free(r);
+    *self_p = NULL;
+}
+
+static ra_reference_t *s_new(int w, int h)
+{
+    ra_reference_t *r = calloc(1, sizeof *r);
+    if (!r)
+        return NULL;
+    r->width = w;
+    r->height = h;
+    r->master = rv_image_new(w, h, RV_GRAY8);
+    r->mean = rv_image_new(w, h, RV_GRAY8);
+    r->spread = rv_image_new(w, h, RV_GRAY8);
+    r->part = rv_image_new(w, h, RV_GRAY8);
+    r->imean = rv_image_new(w, h, RV_GRAY8);
+    if (!r->master || !r->mean || !r->spread || !r->part || !r->imean)
+        ra_reference_destroy(&r);
+    return r;
+}
+
+/* --- the band and the anomaly ------------------------------------------------------ */
+
+int ra_reference_band(const ra_reference_t *self, const rv_view_t *lo, const rv_view_t *hi)
+{
+    rv_view_t mean = rv_image_view(self->mean), spread = rv_image_view(self->spread);
+    int k_q8 = (int) lround(self->band_k * 256);
+    int rc = rv_band_from_stats(&mean, &spread, k_q8, lo, hi);
+    /* a pixel of misalignment must not read as a change: widen by the 3x3 neighbourhood */
+    rv_image_t *tmp = rc == RV_OK ? rv_image_new(mean.width, mean.height, RV_GRAY8) : NULL;
+    if (!tmp)
+        return rc != RV_OK ? rc : RV_ENOMEM;
+    rv_view_t t = rv_image_view(tmp);
+    if ((rc = rv_erode_rect(lo, &t, 3, 3)) == RV_OK && (rc = rv_view_copy(&t, lo)) == RV_OK &&
+        (rc = rv_dilate_rect(hi, &t, 3, 3)) == RV_OK)
+        rc = rv_view_copy(&t, hi);
+    rv_image_destroy(&tmp);
+    return rc;
+}
+
+int ra_part_mask(const rv_view_t *gray, const rv_view_t *mask)
+{
+    int rc = rv_align_silhouette(gray, mask);
+    if (rc != RV_OK)
+        return rc;
+    /* close with a disc of ~1/100 of the short side: marks, cracks, rust and the code's dark
+     * modules are part of the part; bores and bolt holes (larger) stay holes */
+    int side = mask->width < mask->height ? mask->width : mask->height;
+    int d = (side / 100) | 1;
+    if (d < 5)
+        d = 5;
+    rv_image_t *tmp = rv_image_new(mask->width, mask->height, RV_GRAY8);
+    if (!tmp)
+        return RV_ENOMEM;
+    rv_view_t t = rv_image_view(tmp);
+    if ((rc = rv_close_disc(mask, &t, d)) == RV_OK)
+        rc = rv_view_copy(&t, mask);
+    rv_image_destroy(&tmp);
+    return rc;
+}
+
+int ra_reference_detail(const rv_view_t *blur, const rv_view_t *dst)
+{
+    rv_image_t *mean = rv_image_new(blur->width, blur->height, RV_GRAY8);
+    if (!mean)
+        return RV_ENOMEM;
+    rv_view_t mv = rv_image_view(mean);
+    int rc = rv_box_blur(blur, &mv, 31);
+    for (int y = 0; rc == RV_OK && y < blur->height; y++) {
+        const uint8_t *b = rv_view_row(blur, y), *m = rv_view_row(&mv, y);
+        uint8_t *d = rv_view_row(dst, y);
+        for (int x = 0; x < blur->width; x++) {
+            int v = 128 + b[x] - m[x];
+            d[x] = (uint8_t) (v < 0 ? 0 : v > 255 ? 255 : v);
+        }
+    }
+    rv_image_destroy(&mean);
+    return rc;
+}
+
+int ra_reference_normalize(const ra_reference_t *self, const rv_image_t *target,
+                           const rv_view_t *blur, const rv_view_t *dst)
+{
+    rv_view_t mean = rv_image_view(target), part = rv_image_view(self->part);
+    if (blur->width != mean.width || blur->height != mean.height || dst->width != mean.width ||
+        dst->height != mean.height)
+        return rv_fail(RV_EINVAL, "ra_reference_normalize", "views must be %dx%d", mean.width,
+                       mean.height);
+    /* least squares mean ~ a * blur + b over the part (every 4th pixel of every 4th row) */
+    double n = 0, sx = 0, sy = 0, sxx = 0, sxy = 0;
+    for (int y = 0; y < mean.height; y += 4) {
+        const uint8_t *b = rv_view_row(blur, y), *m = rv_view_row(&mean, y),
+                      *k = rv_view_row(&part, y);
+        for (int x = 0; x < mean.width; x += 4)
+            if (k[x]) {
+                n++;
+                sx += b[x];
+                sy += m[x];
+                sxx += (double) b[x] * b[x];
+                sxy += (double) b[x] * m[x];
+            }
+    }
+    double a = 1, c = 0, var = n > 1 ? sxx - sx * sx / n : 0;
+    if (var > 1e-6) {
+        a = (sxy - sx * sy / n) / var;
+        c = (sy - a * sx) / n;
+    }
+    if (!(a > 0.5 && a < 2.0)) { /* not a lighting change: leave the image as it is */
+        a = 1;
+        c = 0;
+    }
+    uint8_t lut[256];
+    for (int v = 0; v < 256; v++)
+        lut[v] = (uint8_t) fmin(255, fmax(0, lround(a * v + c)));
+    for (int y = 0; y < mean.height; y++) {
+        const uint8_t *b = rv_view_row(blur, y);
+        uint8_t *d = rv_view_row(dst, y);
+        for (int x = 0; x < mean.width; x++)
+            d[x] = lut[b[x]];
+    }
+    return RV_OK;
+}
+
+int ra_reference_anomaly(const ra_reference_t *self, const rv_view_t *blur, const rv_view_t *lo,
+                         const rv_view_t *hi, const rv_view_t *exclude, const rv_view_t *scratch,
+                         double mm_per_px, double *raw_mm2)
+{
+    size_t count = 0;
+    int rc = rv_band_threshold(blur, lo, hi, scratch, &count);
+    if (rc != RV_OK)
+        return rc;
+    /* only inside the part, kept 3 px from its outline */
+    rv_view_t part = rv_image_view(self->part);
+    rv_image_t *inner = rv_image_new(part.width, part.height, RV_GRAY8);
+    if (!inner)
+        return RV_ENOMEM;
+    rv_view_t in = rv_image_view(inner);
+    if ((rc = rv_erode_rect(&part, &in, 7, 7)) == RV_OK)
+        rc = rv_min(scratch, &in, scratch);
+    if (rc == RV_OK && exclude)
+        rc = rv_sub_sat(scratch, exclude, scratch);
+    rv_image_destroy(&inner);
+    if (rc != RV_OK)
+        return rc;
+    rv_blobs_t blobs;
+    if ((rc = rv_components(scratch, 8, 1, &blobs)) != RV_OK)
+        return rc;
+    uint32_t largest = 0;
+    for (size_t i = 0; i < blobs.count; i++)
+        if (blobs.items[i].area > largest)
+            largest = blobs.items[i].area;
+    rv_blobs_free(&blobs);
+    *raw_mm2 = largest * mm_per_px * mm_per_px;
+    return RV_OK;
+}
+
+double ra_reference_score(const ra_reference_t *self, double raw_mm2, double family_threshold)
+{
+    double t = family_threshold > 0 && family_threshold < 1 ? family_threshold : 0.5;
+    double c = fmax(self->anomaly_threshold, 1e-6) * (1 - t) / t;
+    return raw_mm2 / (raw_mm2 + c);
+}
+
+/* --- training ------------------------------------------------------------------------ */
+
+static rv_image_t *s_decode(const char *path, rv_format_t fmt)
+{
+    uint8_t *bytes = NULL;
+    size_t len = 0;
+    if (rv_file_read(path, (size_t) 256 << 20, &bytes, &len) != RV_OK)
+        return NULL;
+    rv_image_t *img = rv_jpeg_decode(bytes, len, fmt, 1);
+    free(bytes);
+    if (!img) {
+        char msg[512];
+        snprintf(msg, sizeof msg, "%s", rv_last_error());
+        rv_fail(RV_EFORMAT, "reman-train", "%s: %s", path, msg);
+    }
+    return img;
+}
+
+/* Align one good image to the master; its blurred gray in the master's frame goes to
+ * *blur_out and the detail image (ra_reference_detail) to *detail_out. */
+static int s_aligned(const rv_align_ref_t *aref, const char *path, int w, int h,
+                     rv_image_t **blur_out, rv_image_t **detail_out)
+{
+    rv_image_t *gray = s_decode(path, RV_GRAY8), *warped = NULL, *blur = NULL, *det = NULL;
+    int rc = RV_EFORMAT;
+    if (!gray)
+        return rc;
+    rv_view_t g = rv_image_view(gray);
+    rv_align_result_t r;
+    if (rv_align(aref, &g, &r) != RV_OK) {
+        char msg[512];
+        snprintf(msg, sizeof msg, "%s", rv_last_error());
+        rv_fail(RV_EFORMAT, "reman-train", "%s: %s", path, msg);
+        goto out;
+    }
+    warped = rv_image_new(w, h, RV_GRAY8);
+    blur = rv_image_new(w, h, RV_GRAY8);
+    det = rv_image_new(w, h, RV_GRAY8);
+    if (!warped || !blur || !det)
+        goto out;
+    rv_view_t wv = rv_image_view(warped), bv = rv_image_view(blur), dv = rv_image_view(det);
+    if (rv_align_warp(&g, &r, &wv) != RV_OK || rv_gauss5(&wv, &bv) != RV_OK ||
+        ra_reference_detail(&bv, &dv) != RV_OK)
+        goto out;
+    *blur_out = blur;
+    *detail_out = det;
+    blur = det = NULL;
+    rc = RV_OK;
+out:
+    rv_image_destroy(&warped);
+    rv_image_destroy(&blur);
+    rv_image_destroy(&det);
+    rv_image_destroy(&gray);
+    return rc;
+}
+
+/* The plain per-pixel mean of images (the intensity reference). */
+static void s_plain_mean(rv_image_t **imgs, size_t n, rv_image_t *dst)
+{
+    rv_view_t dv = rv_image_view(dst);
+    for (int y = 0; y < dv.height; y++) {
+        uint8_t *d = rv_view_row(&dv, y);
+        for (int x = 0; x < dv.width; x++) {
+            uint32_t sum = 0;
+            for (size_t i = 0; i < n; i++) {
+                rv_view_t v = rv_image_view(imgs[i]);
+                sum += rv_view_row(&v, y)[x];
+            }
+            d[x] = (uint8_t) ((sum + n / 2) / n);
+        }
+    }
+}
+
+/* Per-pixel mean and spread (1.25 x mean absolute deviation, at least 3 grey levels) of
+ * the images whose use[i] is set. */
+static void s_stats(rv_image_t **imgs, const int *use, size_t n, ra_reference_t *r)
+{
+    rv_view_t mv = rv_image_view(r->mean), sv = rv_image_view(r->spread);
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++)
+        m += use[i] != 0;
+    for (int y = 0; y < r->height; y++) {
+        uint8_t *mean = rv_view_row(&mv, y), *spread = rv_view_row(&sv, y);
+        for (int x = 0; x < r->width; x++) {
+            uint32_t sum = 0;
+            for (size_t i = 0; i < n; i++)
+                if (use[i]) {
+                    rv_view_t v = rv_image_view(imgs[i]);
+                    sum += rv_view_row(&v, y)[x];
+                }
+            int mu = (int) ((sum + m / 2) / m);
+            uint32_t dev = 0;
+            for (size_t i = 0; i < n; i++)
+                if (use[i]) {
+                    rv_view_t v = rv_image_view(imgs[i]);
+                    dev += (uint32_t) abs(rv_view_row(&v, y)[x] - mu);
+                }
+            double s = 1.25 * dev / m;
+            mean[x] = (uint8_t) mu;
+            spread[x] = (uint8_t) fmin(255, fmax(3, lround(s)));
+        }
+    }
+}
+
+static int s_cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *) a, y = *(const double *) b;
+    return (x > y) - (x < y);
+}
+
+ra_reference_t *ra_reference_train(const rm_family_t *family, const char *master_path,
+                                   const char *const *paths, size_t n,
+                                   const ra_train_params_t *params)
+{
+    const char *domain = "reman-train";
+    ra_train_params_t p;
+    if (params)
+        p = *params;
+    else
+        ra_train_params_init(&p);
+    int w = 0, h = 0;
+    rm_family_view_size(family, 0, &w, &h);
+    if (n < 3) {
+        rv_fail(RV_EINVAL, domain, "needs at least 3 good images (got %zu)", n);
+        return NULL;
+    }
+    ra_reference_t *r = NULL;
+    rv_image_t **imgs = calloc(n, sizeof *imgs), **blurs = calloc(n, sizeof *blurs);
+    int *use = calloc(n, sizeof *use);
+    double *scores = calloc(n, sizeof *scores);
+    rv_align_ref_t *aref = NULL;
+    rv_image_t *master = s_decode(master_path, RV_GRAY8), *lo = NULL, *hi = NULL, *scr = NULL,
+               *norm = NULL;
+    if (!imgs || !blurs || !use || !scores || !master)
+        goto fail;
+    if (rv_image_width(master) != w || rv_image_height(master) != h) {
+        rv_fail(RV_EINVAL, domain, "%s is %dx%d; the family's view is %dx%d", master_path,
+                rv_image_width(master), rv_image_height(master), w, h);
+        goto fail;
+    }
+    if (!(r = s_new(w, h)))
+        goto fail;
+    snprintf(r->family_id, sizeof r->family_id, "%s", rm_family_id(family));
+    memcpy(r->family_hash, rm_family_hash(family), 32);
+    r->fa_target = p.fa_target;
+    r->band_k = p.band_k;
+    r->n_train = (int) n;
+    rv_view_t mv = rv_image_view(master), rmv = rv_image_view(r->master),
+              pv = rv_image_view(r->part);
+    rv_view_copy(&mv, &rmv);
+    if (ra_part_mask(&mv, &pv) != RV_OK)
+        goto fail;
+    if (!(aref = rv_align_ref_new(&mv, NULL, NULL)))
+        goto fail;
+    for (size_t i = 0; i < n; i++) {
+        if (s_aligned(aref, paths[i], w, h, &blurs[i], &imgs[i]) != RV_OK)
+            goto fail;
+        if (p.verbose)
+            fprintf(stderr, "reman-train: aligned %zu/%zu %s\n", i + 1, n, paths[i]);
+    }
+    lo = rv_image_new(w, h, RV_GRAY8);
+    hi = rv_image_new(w, h, RV_GRAY8);
+    scr = rv_image_new(w, h, RV_GRAY8);
+    norm = rv_image_new(w, h, RV_GRAY8);
+    if (!lo || !hi || !scr || !norm)
+        goto fail;
+    rv_view_t lv = rv_image_view(lo), hv = rv_image_view(hi), sv = rv_image_view(scr);
+    double mmpp = rm_family_mm_per_px(family) > 0 ? rm_family_mm_per_px(family) : 1.0;
+    /* k-fold: learn on the other folds, score the held-out good images */
+    int k = p.folds < 2 ? 2 : p.folds;
+    if ((size_t) k > n)
+        k = (int) n;
+    for (int fold = 0; fold < k; fold++) {
+        for (size_t i = 0; i < n; i++)
+            use[i] = (int) (i % (size_t) k) != fold;
+        s_stats(imgs, use, n, r);
+        if (ra_reference_band(r, &lv, &hv) != RV_OK)
+            goto fail;
+        for (size_t i = 0; i < n; i++) {
+            if (use[i])
+                continue;
+            rv_view_t bv = rv_image_view(imgs[i]), nv = rv_image_view(norm);
+            if (ra_reference_normalize(r, r->mean, &bv, &nv) != RV_OK ||
+                ra_reference_anomaly(r, &nv, &lv, &hv, NULL, &sv, mmpp, &scores[i]) != RV_OK)
+                goto fail;
+        }
+    }
+    qsort(scores, n, sizeof *scores, s_cmp_double);
+    /* the (1 - fa) quantile of the held-out good scores; with few images that is the
+     * largest one, and a floor of 1 mm2 keeps a perfect training set from making every
+     * speck an anomaly */
+    size_t q = (size_t) ceil((1.0 - p.fa_target) * (double) n);
+    if (q < 1)
+        q = 1;
+    if (q > n)
+        q = n;
+    r->anomaly_threshold = fmax(1.0, scores[q - 1]);
+    for (size_t i = 0; i < n; i++)
+        use[i] = 1;
+    s_stats(imgs, use, n, r);
+    s_plain_mean(blurs, n, r->imean);
+    goto out;
+fail:
+    ra_reference_destroy(&r);
+out:
+    for (size_t i = 0; imgs && i < n; i++)
+        rv_image_destroy(&imgs[i]);
+    for (size_t i = 0; blurs && i < n; i++)
+        rv_image_destroy(&blurs[i]);
+    free(imgs);
+    free(blurs);
+    free(use);
+    free(scores);
+    rv_image_destroy(&master);
+    rv_image_destroy(&lo);
+    rv_image_destroy(&hi);
+    rv_image_destroy(&scr);
+    rv_image_destroy(&norm);
+    rv_align_ref_destroy(&aref);
+    return r;
+}
+
+/* --- the file ------------------------------------------------------------------------ */
+
+static void s_put32(uint8_t *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (uint8_t) (v >> (8 * i));
+}
+
+static uint32_t s_get32(const uint8_t *p)
+{
+    return (uint32_t) p[0] | (uint32_t) p[1] << 8 | (uint32_t) p[2] << 16 | (uint32_t) p[3] << 24;
+}
+
+static void s_putf64(uint8_t *p, double v)
+{
+    uint64_t u;
+    memcpy(&u, &v, 8);
+    for (int i = 0; i < 8; i++)
+        p[i] = (uint8_t) (u >> (8 * i));
+}
+
+static double s_getf64(const uint8_t *p)
+{
+    uint64_t u = 0;
+    for (int i = 0; i < 8; i++)
+        u |= (uint64_t) p[i] << (8 * i);
+    double v;
+    memcpy(&v, &u, 8);
+    return v;
+}
+
+int ra_reference_save(const ra_reference_t *self, const char *path)
+{
+    size_t plane = (size_t) self->width * self->height;
+    size_t size = S_HEADER + 5 * plane + 32;
+    uint8_t *buf = calloc(1, size);
+    if (!buf)
+        return rv_fail(RV_ENOMEM, "ra_reference_save", "out of memory");
+    memcpy(buf, S_MAGIC, 8);
+    s_put32(buf + 8, 2);
+    s_put32(buf + 12, (uint32_t) self->width);
+    s_put32(buf + 16, (uint32_t) self->height);
+    s_put32(buf + 20, (uint32_t) self->n_train);
+    s_putf64(buf + 24, self->anomaly_threshold);
+    s_putf64(buf + 32, self->fa_target);
+    s_putf64(buf + 40, self->band_k);
+    memcpy(buf + 48, self->family_id, 48);
+    memcpy(buf + 96, self->family_hash, 32);
+    const rv_image_t *planes[5] = {self->master, self->mean, self->spread, self->part, self->imean};
+    for (int k = 0; k < 5; k++) {
+        rv_view_t v = rv_image_view(planes[k]);
+        for (int y = 0; y < v.height; y++)
+            memcpy(buf + S_HEADER + k * plane + (size_t) y * v.width, rv_view_row(&v, y),
+                   (size_t) v.width);
+    }
+    crypto_hash_sha256(buf + size - 32, buf, size - 32);
+    int rc = RV_OK;
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "wb");
+    if (!f || fwrite(buf, 1, size, f) != size || fflush(f) != 0) {
+        rc = rv_fail(RV_EIO, "ra_reference_save", "%s: %s", tmp, strerror(errno));
+        if (f)
+            fclose(f);
+        remove(tmp);
+    } else if (fclose(f) != 0 || rename(tmp, path) != 0) {
+        rc = rv_fail(RV_EIO, "ra_reference_save", "%s: %s", path, strerror(errno));
+        remove(tmp);
+    }
+    free(buf);
+    return rc;
+}
+
+ra_reference_t *ra_reference_load(const char *path)
+{
+    const char *domain = "ra_reference_load";
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    ra_reference_t *r = NULL;
+    if (rv_file_read(path, (size_t) 2 << 30, &buf, &len) != RV_OK)
+        return NULL;
+    if (len < S_HEADER + 32 || memcmp(buf, S_MAGIC, 8) != 0) {
+        rv_fail(RV_EFORMAT, domain, "%s: not a reference file (bad magic or %zu bytes)", path, len);
+        goto out;
+    }
+    if (s_get32(buf + 8) != 2) {
+        rv_fail(RV_EFORMAT, domain, "%s: version %u is not 2 (train it again)", path,
+                s_get32(buf + 8));
+        goto out;
+    }
+    uint32_t w = s_get32(buf + 12), h = s_get32(buf + 16);
+    if (w == 0 || h == 0 || w > 20000 || h > 20000) {
+        rv_fail(RV_EFORMAT, domain, "%s: absurd size %ux%u", path, w, h);
+        goto out;
+    }
+    size_t plane = (size_t) w * h;
+    if (len != S_HEADER + 5 * plane + 32) {
+        rv_fail(RV_EFORMAT, domain, "%s: %zu bytes, a %ux%u reference has %zu (truncated?)", path,
+                len, w, h, S_HEADER + 5 * plane + 32);
+        goto out;
+    }
+    uint8_t digest[32];
+    crypto_hash_sha256(digest, buf, len - 32);
+    if (sodium_memcmp(digest, buf + len - 32, 32) != 0) {
+        rv_fail(RV_EFORMAT, domain, "%s: checksum does not match (the file was altered)", path);
+        goto out;
+    }
+    if (!(r = s_new((int) w, (int) h))) {
+        rv_fail(RV_ENOMEM, domain, "out of memory");
+        goto out;
+    }
+    r->n_train = (int) s_get32(buf + 20);
+    r->anomaly_threshold = s_getf64(buf + 24);
+    r->fa_target = s_getf64(buf + 32);
+    r->band_k = s_getf64(buf + 40);
+    if (!isfinite(r->anomaly_threshold) || r->anomaly_threshold < 0 || !isfinite(r->band_k) ||
+        r->band_k <= 0 || r->band_k > 64) {
+        rv_fail(RV_EFORMAT, domain, "%s: threshold or band out of range", path);
+        ra_reference_destroy(&r);
+        goto out;
+    }
+    memcpy(r->family_id, buf + 48, 48);
+    r->family_id[47] = '\0';
+    memcpy(r->family_hash, buf + 96, 32);
+    rv_image_t *planes[5] = {r->master, r->mean, r->spread, r->part, r->imean};
+    for (int k = 0; k < 5; k++) {
+        rv_view_t v = rv_image_view(planes[k]);
+        for (int y = 0; y < v.height; y++)
+            memcpy(rv_view_row(&v, y), buf + S_HEADER + k * plane + (size_t) y * v.width,
+                   (size_t) v.width);
+    }
+out:
+    free(buf);
+    return r;
+}

@@ -1,0 +1,152 @@
+/* reman_train.c - reman-train: learn a part family's reference from good parts only. */
+#include "ra/ra_reference.h"
+#include "ra/ra_version.h"
+#include "rm/rm_family.h"
+#include "rv/rv.h"
+
+#include <dirent.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+enum { EXIT_FAILED = 1, EXIT_USAGE = 2 };
+
+static void s_usage(FILE *f)
+{
+    fprintf(f,
+            "usage: reman-train FAMILY.json --master MASTER.jpg [options] IMAGE|FOLDER...\n"
+            "Learns what good parts of a family look like, from images of good parts only:\n"
+            "each image is aligned to the master (the view the family's zones are drawn on),\n"
+            "and the reference keeps the per-pixel mean and spread, the part's silhouette and\n"
+            "an anomaly threshold set from a target false-alarm rate on good images held out\n"
+            "from training (k-fold).\n"
+            "\n"
+            "options:\n"
+            "  --master FILE   the master image (JPEG, the family's view size)\n"
+            "  --out FILE      where to write the reference (default <family id>.ref)\n"
+            "  --fa RATE       false-alarm rate on good parts, 0.001-0.5 (default 0.02)\n"
+            "  --folds K       hold-out folds, 2-20 (default 5)\n"
+            "  --quiet         no progress lines\n"
+            "  --help, --version\n"
+            "exit status: 0 written; 1 training failed (the message names the image);\n"
+            "2 usage error.\n");
+}
+
+static int s_add(char ***list, size_t *n, const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) != 0) {
+        fprintf(stderr, "reman-train: %s: no such file or folder\n", path);
+        return -1;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        *list = realloc(*list, (*n + 1) * sizeof **list);
+        (*list)[(*n)++] = strdup(path);
+        return 0;
+    }
+    struct dirent **names = NULL;
+    int k = scandir(path, &names, NULL, alphasort);
+    for (int i = 0; i < k; i++) {
+        const char *dot = strrchr(names[i]->d_name, '.');
+        if (names[i]->d_name[0] != '.' && dot &&
+            (!strcasecmp(dot, ".jpg") || !strcasecmp(dot, ".jpeg"))) {
+            size_t len = strlen(path) + strlen(names[i]->d_name) + 2;
+            char *p = malloc(len);
+            snprintf(p, len, "%s/%s", path, names[i]->d_name);
+            *list = realloc(*list, (*n + 1) * sizeof **list);
+            (*list)[(*n)++] = p;
+        }
+        free(names[i]);
+    }
+    free(names);
+    return k < 0 ? -1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+    const char *family_path = NULL, *master = NULL, *out = NULL;
+    ra_train_params_t p;
+    ra_train_params_init(&p);
+    p.verbose = 1;
+    char **images = NULL;
+    size_t n = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            s_usage(stdout);
+            return 0;
+        } else if (!strcmp(a, "--version")) {
+            printf("%s\n", ra_version());
+            return 0;
+        } else if (!strcmp(a, "--master") && i + 1 < argc) {
+            master = argv[++i];
+        } else if (!strcmp(a, "--out") && i + 1 < argc) {
+            out = argv[++i];
+        } else if (!strcmp(a, "--fa") && i + 1 < argc) {
+            p.fa_target = atof(argv[++i]);
+            if (p.fa_target < 0.001 || p.fa_target > 0.5) {
+                fprintf(stderr, "reman-train: --fa must lie in 0.001..0.5\n");
+                return EXIT_USAGE;
+            }
+        } else if (!strcmp(a, "--folds") && i + 1 < argc) {
+            p.folds = atoi(argv[++i]);
+            if (p.folds < 2 || p.folds > 20) {
+                fprintf(stderr, "reman-train: --folds must lie in 2..20\n");
+                return EXIT_USAGE;
+            }
+        } else if (!strcmp(a, "--quiet")) {
+            p.verbose = 0;
+        } else if (a[0] == '-') {
+            fprintf(stderr, "reman-train: unknown option or missing value: %s (see --help)\n", a);
+            return EXIT_USAGE;
+        } else if (!family_path) {
+            family_path = a;
+        } else if (s_add(&images, &n, a) != 0) {
+            return EXIT_USAGE;
+        }
+    }
+    if (!family_path || !master || n == 0) {
+        fprintf(stderr, "reman-train: needs FAMILY.json, --master and good images (see --help)\n");
+        return EXIT_USAGE;
+    }
+    if (sodium_init() < 0 || rv_init() != RV_OK) {
+        fprintf(stderr, "reman-train: set-up failed: %s\n", rv_last_error());
+        return EXIT_FAILED;
+    }
+    int rc = EXIT_FAILED;
+    rm_family_t *family = rm_family_load(family_path);
+    ra_reference_t *ref = NULL;
+    char outbuf[512];
+    if (!family) {
+        fprintf(stderr, "reman-train: %s\n", rv_last_error());
+        goto done;
+    }
+    if (!out) {
+        snprintf(outbuf, sizeof outbuf, "%s.ref", rm_family_id(family));
+        out = outbuf;
+    }
+    ref = ra_reference_train(family, master, (const char *const *) images, n, &p);
+    if (!ref) {
+        fprintf(stderr, "reman-train: %s\n", rv_last_error());
+        goto done;
+    }
+    if (ra_reference_save(ref, out) != RV_OK) {
+        fprintf(stderr, "reman-train: %s\n", rv_last_error());
+        goto done;
+    }
+    printf("{\"family\":\"%s\",\"reference\":\"%s\",\"n_train\":%d,\"folds\":%d,\"fa_target\":%g,"
+           "\"anomaly_threshold_mm2\":%.4f,\"width\":%d,\"height\":%d}\n",
+           rm_family_id(family), out, ref->n_train, p.folds, p.fa_target, ref->anomaly_threshold,
+           ref->width, ref->height);
+    rc = 0;
+done:
+    ra_reference_destroy(&ref);
+    rm_family_destroy(&family);
+    for (size_t i = 0; i < n; i++)
+        free(images[i]);
+    free(images);
+    return rc;
+}
