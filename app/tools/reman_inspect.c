@@ -6,6 +6,7 @@
  * a code of another family is refused: nothing is graded under the wrong family), align
  * to the family's master, run every detector per zone, grade, and print one JSON line per
  * part. An image that cannot be graded gets a line naming why, and the run goes on. */
+#include "ra/ra_files.h"
 #include "ra/ra_identify.h"
 #include "ra/ra_inspect.h"
 #include "ra/ra_reference.h"
@@ -83,41 +84,6 @@ static void s_usage(FILE *f)
             "exit status: 0 every image graded; 1 at least one image refused (its line says\n"
             "why); 2 usage error; 3 set-up failure (families, references).\n",
             RS_FAMILIES_DIR);
-}
-
-static int s_has_jpeg_ext(const char *name)
-{
-    const char *dot = strrchr(name, '.');
-    return dot && (!strcasecmp(dot, ".jpg") || !strcasecmp(dot, ".jpeg"));
-}
-
-static int s_collect(const char *path, char ***list, size_t *n)
-{
-    struct stat st;
-    if (stat(path, &st) != 0) {
-        fprintf(stderr, "reman-inspect: %s: no such file or folder\n", path);
-        return -1;
-    }
-    if (!S_ISDIR(st.st_mode)) {
-        *list = realloc(*list, (*n + 1) * sizeof **list);
-        (*list)[(*n)++] = strdup(path);
-        return 0;
-    }
-    struct dirent **names = NULL;
-    int k = scandir(path, &names, NULL, alphasort);
-    for (int i = 0; i < k; i++) {
-        if (names[i]->d_name[0] != '.' && s_has_jpeg_ext(names[i]->d_name) &&
-            !strstr(names[i]->d_name, ".overlay.")) {
-            size_t len = strlen(path) + strlen(names[i]->d_name) + 2;
-            char *p = malloc(len);
-            snprintf(p, len, "%s/%s", path, names[i]->d_name);
-            *list = realloc(*list, (*n + 1) * sizeof **list);
-            (*list)[(*n)++] = p;
-        }
-        free(names[i]);
-    }
-    free(names);
-    return k < 0 ? -1 : 0;
 }
 
 /* The inspector of a family, made on first use (its reference loaded from --references). */
@@ -423,7 +389,8 @@ int main(int argc, char **argv)
         } else if (a[0] == '-' && a[1]) {
             fprintf(stderr, "reman-inspect: unknown option or missing value: %s (see --help)\n", a);
             return EXIT_USAGE;
-        } else if (s_collect(a, &files, &nfiles) != 0) {
+        } else if (ra_files_collect(a, &files, &nfiles) != RV_OK) {
+            fprintf(stderr, "reman-inspect: %s\n", rv_last_error());
             usage_error = 1;
         }
     }
@@ -486,8 +453,6 @@ done:
     }
     rm_family_destroy(&c.forced);
     rm_registry_destroy(&c.registry);
-    for (size_t i = 0; i < nfiles; i++)
-        free(files[i]);
-    free(files);
+    ra_files_free(&files, &nfiles);
     return code;
 }

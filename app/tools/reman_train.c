@@ -1,4 +1,5 @@
 /* reman_train.c - reman-train: learn a part family's reference from good parts only. */
+#include "ra/ra_files.h"
 #include "ra/ra_reference.h"
 #include "ra/ra_version.h"
 #include "rm/rm_family.h"
@@ -33,36 +34,6 @@ static void s_usage(FILE *f)
             "  --help, --version\n"
             "exit status: 0 written; 1 training failed (the message names the image);\n"
             "2 usage error.\n");
-}
-
-static int s_add(char ***list, size_t *n, const char *path)
-{
-    struct stat st;
-    if (stat(path, &st) != 0) {
-        fprintf(stderr, "reman-train: %s: no such file or folder\n", path);
-        return -1;
-    }
-    if (!S_ISDIR(st.st_mode)) {
-        *list = realloc(*list, (*n + 1) * sizeof **list);
-        (*list)[(*n)++] = strdup(path);
-        return 0;
-    }
-    struct dirent **names = NULL;
-    int k = scandir(path, &names, NULL, alphasort);
-    for (int i = 0; i < k; i++) {
-        const char *dot = strrchr(names[i]->d_name, '.');
-        if (names[i]->d_name[0] != '.' && dot &&
-            (!strcasecmp(dot, ".jpg") || !strcasecmp(dot, ".jpeg"))) {
-            size_t len = strlen(path) + strlen(names[i]->d_name) + 2;
-            char *p = malloc(len);
-            snprintf(p, len, "%s/%s", path, names[i]->d_name);
-            *list = realloc(*list, (*n + 1) * sizeof **list);
-            (*list)[(*n)++] = p;
-        }
-        free(names[i]);
-    }
-    free(names);
-    return k < 0 ? -1 : 0;
 }
 
 int main(int argc, char **argv)
@@ -104,7 +75,9 @@ int main(int argc, char **argv)
             return EXIT_USAGE;
         } else if (!family_path) {
             family_path = a;
-        } else if (s_add(&images, &n, a) != 0) {
+        } else if (ra_files_collect(a, &images, &n) != RV_OK) {
+            fprintf(stderr, "reman-train: %s\n", rv_last_error());
+            ra_files_free(&images, &n);
             return EXIT_USAGE;
         }
     }
@@ -145,8 +118,6 @@ int main(int argc, char **argv)
 done:
     ra_reference_destroy(&ref);
     rm_family_destroy(&family);
-    for (size_t i = 0; i < n; i++)
-        free(images[i]);
-    free(images);
+    ra_files_free(&images, &n);
     return rc;
 }
