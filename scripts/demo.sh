@@ -6,9 +6,10 @@
 # part on stdout, overlays in build/demo/overlays.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/install-deps.sh
+# set-up messages go to stderr, so stdout carries only the JSON lines
+bash scripts/install-deps.sh >&2
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build build -j"$(nproc)"
+cmake --build build -j"$(nproc)" >&2
 refs=build/demo/references
 if [ ! -f "$refs/demo-disc.ref" ] || [ ! -f "$refs/demo-housing.ref" ] || [ ! -f "$refs/demo-shaft.ref" ]; then
   echo "demo: learning the demo families' references (once)..." >&2

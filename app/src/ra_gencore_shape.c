@@ -283,10 +283,24 @@ int gc_shape_setup(gc_t *g)
         x0 = fmin(x0, x), x1 = fmax(x1, x), y0 = fmin(y0, y), y1 = fmax(y1, y);
     }
     double rw = x1 - x0, rh = y1 - y0;
+    /* The scale is the camera's, fixed for a shape and frame size like a station's
+     * calibrated camera: the unrotated part spans 80 % of the frame (in the frame's long
+     * direction for a portrait frame), whatever the pose of this one. */
     double fill = 0.80;
-    double mmpp = rw / (fill * g->w);
-    if (rh / (fill * g->h) > mmpp)
-        mmpp = rh / (fill * g->h);
+    double uw = g->ext_u1 - g->ext_u0, vh = g->ext_v1 - g->ext_v0;
+    if (g->h > g->w && g->p.shape != RA_GENCORE_DISC) {
+        double t = uw;
+        uw = vh;
+        vh = t;
+    }
+    double mmpp = uw / (fill * g->w);
+    if (vh / (fill * g->h) > mmpp)
+        mmpp = vh / (fill * g->h);
+    /* a rotated part must still fit inside the frame */
+    if (rw / (0.96 * g->w) > mmpp)
+        mmpp = rw / (0.96 * g->w);
+    if (rh / (0.96 * g->h) > mmpp)
+        mmpp = rh / (0.96 * g->h);
     g->mmpp = ceil(mmpp * 1e6) / 1e6;
     g->inv_mmpp = 1.0 / g->mmpp;
     double slack_x = g->w - rw * g->inv_mmpp, slack_y = g->h - rh * g->inv_mmpp;

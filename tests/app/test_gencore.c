@@ -270,11 +270,12 @@ static void s_check_truth(ra_gencore_t *g, ra_gencore_t *ref)
     RS_CHECK(hist[RA_LABEL_PART] > total / 20);
     RS_CHECK(hist[RA_LABEL_CODE] > 0);
 
-    /* the part spans most of the frame along its long side */
+    /* the part spans most of the frame along its long side: 80 % unrotated (the camera's
+     * scale is fixed per shape and frame), up to 96 % when turned */
     json_t *pb = json_object_get(json_object_get(root, "part"), "bbox");
     double span = fmax((double) json_integer_value(json_array_get(pb, 2)) / p->width,
                        (double) json_integer_value(json_array_get(pb, 3)) / p->height);
-    RS_CHECKF(span > 0.7 && span < 0.9, "%s: part spans %.2f of the frame", what, span);
+    RS_CHECKF(span > 0.7 && span <= 0.965, "%s: part spans %.2f of the frame", what, span);
 
     /* the code's pixels lie in its bbox */
     const ra_gencore_code_t *cd = ra_gencore_code(g);
