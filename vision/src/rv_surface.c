@@ -1,6 +1,7 @@
 /* rv_surface.c - the surface anomaly model: features, Gaussian fit, k-fold threshold,
  * scoring. The file format lives in rv_surface_io.c. See rv_surface.h for the method. */
 #include "rv/rv_surface.h"
+#include "rv/rv_blobs.h"
 #include "rv/rv_error.h"
 #include "rv/rv_filter.h"
 #include "rv/rv_point.h"
@@ -48,7 +49,7 @@ int rv_surface_check_params(const rv_surface_params_t *p, const char *domain)
                        RV_SURFACE_MAX_FEATURES);
     for (int i = 0; i < p->nfeatures; i++) {
         int kind = p->features[i].kind, size = p->features[i].size;
-        if (kind < RV_SF_LOCALDEV || kind > RV_SF_CONTRAST)
+        if (kind < RV_SF_LOCALDEV || kind > RV_SF_COLHP)
             return rv_fail(RV_EINVAL, domain, "feature %d: unknown kind %d", i, kind);
         if (kind == RV_SF_SOBEL) {
             if (size != 0)
@@ -78,6 +79,10 @@ int rv_surface_check_params(const rv_surface_params_t *p, const char *domain)
         return rv_fail(RV_EINVAL, domain, "compress %d, need 0 or 1", p->compress);
     if (p->border < 0 || p->border > 64)
         return rv_fail(RV_EINVAL, domain, "border %d, need 0..64", p->border);
+    if (p->face != 0 && p->face != 1)
+        return rv_fail(RV_EINVAL, domain, "face %d, need 0 or 1", p->face);
+    if (p->topk < 0 || p->topk > 100000)
+        return rv_fail(RV_EINVAL, domain, "topk %d, need 0..100000", p->topk);
     if (!(p->fa > 0 && p->fa <= 0.5))
         return rv_fail(RV_EINVAL, domain, "false-alarm rate %g, need (0, 0.5]", p->fa);
     return RV_OK;
@@ -171,14 +176,140 @@ static float s_select(float *v, size_t n, size_t k)
 /* features */
 
 typedef struct s_feats {
-    int w, h;     /* working size */
-    float *plane; /* d planes of w*h floats */
+    int w, h;      /* working size */
+    float *plane;  /* d planes of w*h floats */
+    uint8_t *mask; /* params.face: w*h, 1 on the face; NULL otherwise */
 } s_feats_t;
 
 static void s_feats_free(s_feats_t *f)
 {
     free(f->plane);
+    free(f->mask);
     f->plane = NULL;
+    f->mask = NULL;
+}
+
+/* 1-D box mean of radius r along x (dx = 1) or y (dx = 0), replicated borders. */
+static void s_line_mean(const float *src, float *dst, int w, int h, int r, int dx)
+{
+    int len = dx ? w : h, cnt = dx ? h : w;
+    size_t step = dx ? 1 : (size_t) w, lane = dx ? (size_t) w : 1;
+    float inv = 1.0f / (float) (2 * r + 1);
+    for (int c = 0; c < cnt; c++) {
+        const float *s = src + (size_t) c * lane;
+        float *d = dst + (size_t) c * lane;
+        double acc = 0;
+        for (int i = -r; i <= r; i++)
+            acc += s[(size_t) (i < 0 ? 0 : i >= len ? len - 1 : i) * step];
+        for (int i = 0; i < len; i++) {
+            d[(size_t) i * step] = (float) (acc * inv);
+            int out = i - r, in = i + r + 1;
+            acc += s[(size_t) (in >= len ? len - 1 : in) * step] -
+                   s[(size_t) (out < 0 ? 0 : out) * step];
+        }
+    }
+}
+
+/* The face mask of a working image (GRAY8 view g, scratch views t1 t2 of its size):
+ * Otsu on a 15 px box blur, the largest component above it, holes (regions below it not
+ * touching the image border) filled, eroded by ~1/40 of the short side. A face smaller
+ * than a quarter of the image means no usable face: everything is face then. */
+static int s_face_mask(const rv_view_t *g, const rv_view_t *t1, const rv_view_t *t2,
+                       uint8_t **out)
+{
+    int w = g->width, h = g->height, rc;
+    size_t n = (size_t) w * h;
+    uint8_t *mask = calloc(n, 1);
+    if (!mask)
+        return rv_fail(RV_ENOMEM, DOMAIN, "no memory for the face mask");
+    if ((rc = rv_box_blur(g, t1, 15)) != RV_OK)
+        goto fail;
+    /* Otsu */
+    double hist[256] = {0}, total = 0, sum = 0;
+    for (int y = 0; y < h; y++) {
+        const uint8_t *r = rv_view_row(t1, y);
+        for (int x = 0; x < w; x++)
+            hist[r[x]]++;
+    }
+    for (int i = 0; i < 256; i++) {
+        total += hist[i];
+        sum += i * hist[i];
+    }
+    double wb = 0, sb = 0, best = -1;
+    int thr = 128;
+    for (int t = 0; t < 255; t++) {
+        wb += hist[t];
+        sb += t * hist[t];
+        double wf = total - wb;
+        if (wb <= 0 || wf <= 0)
+            continue;
+        double mb = sb / wb, mf = (sum - sb) / wf, between = wb * wf * (mb - mf) * (mb - mf);
+        if (between > best) {
+            best = between;
+            thr = t;
+        }
+    }
+    for (int y = 0; y < h; y++) {
+        const uint8_t *r = rv_view_row(t1, y);
+        uint8_t *d = rv_view_row(t2, y);
+        for (int x = 0; x < w; x++)
+            d[x] = r[x] > thr ? 255 : 0;
+    }
+    rv_blobs_t blobs;
+    if ((rc = rv_components(t2, 8, 1, &blobs)) != RV_OK)
+        goto fail;
+    size_t big = SIZE_MAX;
+    uint32_t area = 0;
+    for (size_t i = 0; i < blobs.count; i++)
+        if (blobs.items[i].area > area) {
+            area = blobs.items[i].area;
+            big = i;
+        }
+    for (size_t i = 0; i < blobs.nruns; i++)
+        if (blobs.runs[i].blob == big)
+            memset(mask + (size_t) blobs.runs[i].y * w + blobs.runs[i].x0, 1,
+                   (size_t) (blobs.runs[i].x1 - blobs.runs[i].x0));
+    rv_blobs_free(&blobs);
+    /* holes: components of the rest that do not touch the border */
+    for (int y = 0; y < h; y++) {
+        uint8_t *d = rv_view_row(t2, y);
+        for (int x = 0; x < w; x++)
+            d[x] = mask[(size_t) y * w + x] ? 0 : 255;
+    }
+    if ((rc = rv_components(t2, 4, 1, &blobs)) != RV_OK)
+        goto fail;
+    for (size_t i = 0; i < blobs.nruns; i++) {
+        uint32_t b = blobs.runs[i].blob;
+        if (b == UINT32_MAX)
+            continue;
+        const rv_blob_t *bl = &blobs.items[b];
+        if (bl->x0 > 0 && bl->y0 > 0 && bl->x1 < w - 1 && bl->y1 < h - 1)
+            memset(mask + (size_t) blobs.runs[i].y * w + blobs.runs[i].x0, 1,
+                   (size_t) (blobs.runs[i].x1 - blobs.runs[i].x0));
+    }
+    rv_blobs_free(&blobs);
+    int side = w < h ? w : h, e = 2 * (side / 40) + 1;
+    for (int y = 0; y < h; y++) {
+        uint8_t *d = rv_view_row(t2, y);
+        for (int x = 0; x < w; x++)
+            d[x] = mask[(size_t) y * w + x] ? 255 : 0;
+    }
+    if (e >= 3 && (rc = rv_erode_rect(t2, t1, e, e)) != RV_OK)
+        goto fail;
+    const rv_view_t *src = e >= 3 ? t1 : t2;
+    size_t on = 0;
+    for (int y = 0; y < h; y++) {
+        const uint8_t *r = rv_view_row(src, y);
+        for (int x = 0; x < w; x++)
+            on += (mask[(size_t) y * w + x] = r[x] != 0);
+    }
+    if (on * 4 < n)
+        memset(mask, 1, n);
+    *out = mask;
+    return RV_OK;
+fail:
+    free(mask);
+    return rc;
 }
 
 /* The working GRAY8 image: gray, reduced by scale (block means). */
@@ -266,7 +397,27 @@ static int s_extract(const rv_surface_params_t *p, const rv_view_t *view, s_feat
     for (int f = 0; f < d; f++) {
         int k = p->features[f].size, kind = p->features[f].kind;
         const rv_view_t *res = &v1, *base = NULL; /* value = res - base */
-        switch (kind) {
+        float *pl = plane + (size_t) f * n;
+        int in_float = kind == RV_SF_ROWHP || kind == RV_SF_COLHP;
+        if (in_float) { /* straight from B in floats: pl = B, tmp = work */
+            for (int y = 0; y < h; y++) {
+                const uint8_t *r = rv_view_row(&bv, y);
+                for (int x = 0; x < w; x++)
+                    pl[(size_t) y * w + x] = (float) r[x];
+            }
+            if (kind == RV_SF_COLHP) {
+                s_line_mean(pl, tmp, w, h, k / 2, 0);
+                for (size_t i = 0; i < n; i++)
+                    pl[i] -= tmp[i];
+            } else {
+                s_line_mean(pl, tmp, w, h, k / 2, 0);
+                s_line_mean(tmp, pl, w, h, k / 2, 1);
+                for (size_t i = 0; i < n; i++)
+                    pl[i] = tmp[i] - pl[i];
+            }
+        }
+        switch (in_float ? 0 : kind) {
+        case 0: break;
         case RV_SF_LOCALDEV:
             rc = rv_box_blur(&bv, &v1, k);
             res = &bv;
@@ -303,8 +454,7 @@ static int s_extract(const rv_surface_params_t *p, const rv_view_t *view, s_feat
         }
         if (rc)
             goto done;
-        float *pl = plane + (size_t) f * n;
-        for (int y = 0; y < h; y++) {
+        for (int y = 0; y < h && !in_float; y++) {
             const uint8_t *r = rv_view_row(res, y);
             float *o = pl + (size_t) y * w;
             if (base) {
@@ -338,6 +488,8 @@ static int s_extract(const rv_surface_params_t *p, const rv_view_t *view, s_feat
             free(t);
         }
     }
+    if (p->face && (rc = s_face_mask(&gv, &v1, &v2, &out->mask)) != RV_OK)
+        goto done;
     out->w = w;
     out->h = h;
     out->plane = plane;
@@ -508,8 +660,8 @@ static int s_map(const rv_surface_model_t *m, const s_feats_t *f, int use_aligne
 }
 
 /* The image score over the map without its border (w x h working pixels). */
-static double s_image_score(const rv_surface_model_t *m, const float *map, int w, int h,
-                            float *scratch)
+static double s_image_score(const rv_surface_model_t *m, const float *map, const uint8_t *mask,
+                            int w, int h, float *scratch)
 {
     int b = m->p.border;
     if (2 * b >= w - 2 || 2 * b >= h - 2)
@@ -517,7 +669,22 @@ static double s_image_score(const rv_surface_model_t *m, const float *map, int w
     size_t n = 0;
     for (int y = b; y < h - b; y++)
         for (int x = b; x < w - b; x++)
-            scratch[n++] = map[(size_t) y * w + x];
+            if (!mask || mask[(size_t) y * w + x])
+                scratch[n++] = map[(size_t) y * w + x];
+    if (n == 0) /* a face entirely inside the border: score the face */
+        for (size_t i = 0; i < (size_t) w * h; i++)
+            if (!mask || mask[i])
+                scratch[n++] = map[i];
+    if (n == 0)
+        return 0;
+    if (m->p.topk > 0) {
+        size_t k = (size_t) m->p.topk < n ? (size_t) m->p.topk : n;
+        s_select(scratch, n, n - k); /* the k largest now lie in scratch[n-k..n) */
+        double acc = 0;
+        for (size_t i = n - k; i < n; i++)
+            acc += scratch[i];
+        return acc / (double) k;
+    }
     if (m->p.quantile >= 1.0) {
         float mx = scratch[0];
         for (size_t i = 1; i < n; i++)
@@ -641,7 +808,7 @@ static int s_score_view(const rv_surface_model_t *m, const rv_view_t *view, doub
     if (!map || !scratch)
         rc = rv_fail(RV_ENOMEM, DOMAIN, "no memory");
     else if ((rc = s_map(m, &f, 1, map)) == RV_OK)
-        *score = s_image_score(m, map, f.w, f.h, scratch);
+        *score = s_image_score(m, map, f.mask, f.w, f.h, scratch);
     free(map);
     free(scratch);
     s_feats_free(&f);
@@ -728,6 +895,9 @@ rv_surface_model_t *rv_surface_model_train(const rv_view_t *views, size_t n,
         float *dst = samples + i * (size_t) S * d;
         for (int s = 0; s < k; s++) {
             size_t pix = np <= (size_t) S ? (size_t) s : (size_t) (s_next(&st) % np);
+            /* on the face only (a few tries; the face is most of the image) */
+            for (int t = 0; f.mask && !f.mask[pix] && t < 32; t++)
+                pix = (size_t) (s_next(&st) % np);
             for (int a = 0; a < d; a++)
                 dst[(size_t) s * d + a] = f.plane[(size_t) a * np + pix];
         }
@@ -811,7 +981,11 @@ int rv_surface_model_score(const rv_surface_model_t *self, const rv_view_t *view
     if ((rc = s_map(self, &f, 1, m)) != RV_OK)
         goto done;
     if (score)
-        *score = s_image_score(self, m, f.w, f.h, scratch);
+        *score = s_image_score(self, m, f.mask, f.w, f.h, scratch);
+    if (f.mask)
+        for (size_t i = 0; i < n; i++)
+            if (!f.mask[i])
+                m[i] = 0;
     if (map) {
         int s = self->p.scale;
         for (int y = 0; y < view->height; y++) {

@@ -3,9 +3,10 @@
  *
  * Layout (all integers little-endian, reals IEEE-754 binary64 unless said otherwise):
  *   "RVSURF\r\n"                  8 bytes of magic
- *   u32 version                   1
+ *   u32 version                   2 (version 1 files, without face and topk, still load)
  *   u32 nfeatures                 1..24, then nfeatures x (u16 kind, u16 size)
- *   i32 scale, pool, smooth, aligned, grid, samples, folds, folds_used, compress, border
+ *   i32 scale, pool, smooth, aligned, grid, samples, folds, folds_used, compress, border,
+ *       and from version 2: face, topk
  *   f64 quantile, fa, threshold
  *   u64 ntrain
  *   f64 mean[d], f64 cov[d * d]
@@ -22,7 +23,7 @@
 #include <string.h>
 
 #define MAGIC "RVSURF\r\n"
-#define VERSION 1u
+#define VERSION 2u
 #define MAX_FILE ((size_t) 4 << 20)
 
 static uint32_t s_crc32(const uint8_t *p, size_t n)
@@ -101,9 +102,10 @@ int rv_surface_model_save(const rv_surface_model_t *self, const char *path)
         s_put_u(&b, p->features[i].kind, 2);
         s_put_u(&b, p->features[i].size, 2);
     }
-    int ints[10] = {p->scale, p->pool,    p->smooth, p->aligned && self->amu, p->grid,
-                    p->samples, p->folds, self->folds_used, p->compress, p->border};
-    for (int i = 0; i < 10; i++)
+    int ints[12] = {p->scale,   p->pool,  p->smooth,        p->aligned && self->amu,
+                    p->grid,    p->samples, p->folds,       self->folds_used,
+                    p->compress, p->border, p->face,        p->topk};
+    for (int i = 0; i < 12; i++)
         s_put_u(&b, (uint32_t) ints[i], 4);
     s_put_f64(&b, p->quantile);
     s_put_f64(&b, p->fa);
@@ -218,7 +220,7 @@ rv_surface_model_t *rv_surface_model_load_mem(const uint8_t *buf, size_t len)
     uint32_t version = (uint32_t) s_get_u(&r, 4, "version");
     if (r.bad)
         return NULL;
-    if (version != VERSION) {
+    if (version != VERSION && version != 1u) {
         rv_fail(RV_EFORMAT, s_dom, "version %u, this build reads version %u", version, VERSION);
         return NULL;
     }
@@ -247,8 +249,8 @@ rv_surface_model_t *rv_surface_model_load_mem(const uint8_t *buf, size_t len)
         p->features[i].kind = (uint16_t) s_get_u(&r, 2, "feature kind");
         p->features[i].size = (uint16_t) s_get_u(&r, 2, "feature size");
     }
-    int32_t ints[10];
-    for (int i = 0; i < 10; i++)
+    int32_t ints[12] = {0};
+    for (int i = 0; i < (version >= 2u ? 12 : 10); i++)
         ints[i] = (int32_t) (uint32_t) s_get_u(&r, 4, "parameters");
     p->quantile = s_get_f64(&r, "quantile");
     p->fa = s_get_f64(&r, "false-alarm rate");
@@ -266,6 +268,8 @@ rv_surface_model_t *rv_surface_model_load_mem(const uint8_t *buf, size_t len)
     m->folds_used = ints[7];
     p->compress = ints[8];
     p->border = ints[9];
+    p->face = ints[10];
+    p->topk = ints[11];
     m->ntrain = (size_t) ntrain;
     if (rv_surface_check_params(p, s_dom) != RV_OK) {
         char msg[256];

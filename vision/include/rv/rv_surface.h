@@ -48,7 +48,13 @@ typedef enum rv_sf_kind {
     RV_SF_TOPHAT_VLINE = 6,   /* top-hat with a 1 x k line: bright, short in y */
     RV_SF_BLACKHAT_HLINE = 7, /* black-hat with a k x 1 (horizontal) line: short in x */
     RV_SF_SOBEL = 8,          /* Sobel gradient magnitude (k unused, 0) */
-    RV_SF_CONTRAST = 9        /* box_k(|B - box_k(B)|): local contrast */
+    RV_SF_CONTRAST = 9,       /* box_k(|B - box_k(B)|): local contrast */
+    RV_SF_ROWHP = 10,         /* V - (mean of V over k px along x), V = mean of B over k
+                                 px along y: a row-wise high-pass of the vertically
+                                 averaged image (structures narrow in x, lasting in y) */
+    RV_SF_COLHP = 11          /* B - (mean of B over k px along y): a column-wise
+                                 high-pass; a vertical grinding texture (constant along
+                                 y) cancels, pits and cracks across it remain */
 } rv_sf_kind_t;
 
 #define RV_SURFACE_MAX_FEATURES 24
@@ -74,10 +80,18 @@ typedef struct rv_surface_params {
                           the heavy tails of texture (bright grinding streaks), 0..1 */
     int border;        /* working pixels along each side left out of the image score
                           (filter borders, the crop's edges), 0..64 */
+    int face;          /* 1: a per-image mask of the surface's face (Otsu on a smoothed
+                          copy, largest bright component, holes filled, eroded by 1/40
+                          of the short side) limits training samples and the image score,
+                          so chamfers and background at a crop's edges do not count; the
+                          map is 0 outside it. 0..1 */
+    int topk;          /* > 0: image score = mean of the topk largest map values (working
+                          pixels) instead of the quantile, 0..100000 */
 } rv_surface_params_t;
 
 /* Defaults: the default feature set (12 features), scale 1, pool 1, smooth 2, quantile 1,
- * not aligned, grid 32, 4096 samples, 5 folds, fa 0.02, compress 1, border 4. */
+ * not aligned, grid 32, 4096 samples, 5 folds, fa 0.02, compress 1, border 4, face 0,
+ * topk 0. */
 void rv_surface_params_default(rv_surface_params_t *p);
 
 typedef struct rv_surface_model rv_surface_model_t;
