@@ -20,6 +20,7 @@ struct ra_inspector {
     size_t nzones;
     rv_image_t *zone[S_MAX_ZONES];
     rv_image_t *lo, *hi, *scratch, *part, *warped, *norm, *detail, *iblur, *exclude, *zone_eff;
+    rv_image_t *gray; /* the delivered image's gray, when it has the reference's size */
     rv_frontend_t *front;
 };
 
@@ -47,6 +48,7 @@ void ra_inspector_destroy(ra_inspector_t **self_p)
     rv_image_destroy(&s->iblur);
     rv_image_destroy(&s->exclude);
     rv_image_destroy(&s->zone_eff);
+    rv_image_destroy(&s->gray);
     rv_frontend_destroy(&s->front);
     rv_align_ref_destroy(&s->aref);
     rm_family_destroy(&s->family);
@@ -229,7 +231,11 @@ int ra_inspect_rgb(ra_inspector_t *self, const rv_view_t *rgb, const ra_code_t *
     out->width = rgb->width;
     out->height = rgb->height;
     out->isa = rv_simd_isa();
-    rv_image_t *gray = rv_image_new(rgb->width, rgb->height, RV_GRAY8);
+    /* a camera delivers one size: keep its gray image rather than fault 5 MP in each time */
+    int same = rgb->width == self->width && rgb->height == self->height;
+    if (same && !self->gray)
+        self->gray = rv_image_new(rgb->width, rgb->height, RV_GRAY8);
+    rv_image_t *gray = same ? self->gray : rv_image_new(rgb->width, rgb->height, RV_GRAY8);
     if (!gray)
         return RV_ENOMEM;
     rv_view_t gv = rv_image_view(gray);
@@ -317,7 +323,8 @@ int ra_inspect_rgb(ra_inspector_t *self, const rv_view_t *rgb, const ra_code_t *
         }
     }
 out:
-    rv_image_destroy(&gray);
+    if (!same)
+        rv_image_destroy(&gray);
     out->ms_total = s_now_ms() - t0;
     return rc;
 }

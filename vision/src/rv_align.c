@@ -9,15 +9,24 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define S_SECTORS 360
+#define S_BANDS 24
+
 struct rv_align_ref {
     rv_align_params_t p;
     int width, height; /* full reference size */
     int factor;        /* downscale factor of the small copies */
-    rv_image_t *small, *mask, *detail;
+    rv_image_t *small, *mask, *detail, *soft;
     double area, cx, cy; /* silhouette moments in small px */
+    /* the reference's angular signature, twice over (sectors 0..359 then 0..359 again) so
+     * that every rotation of it is one contiguous run */
+    double *sig2;
+    double ncc_sb, ncc_sbb, ncc_n; /* sums of the detail image over the mask, its squares */
 };
 
 static rv_image_t *s_detail(const rv_view_t *small);
+static rv_image_t *s_soft(const rv_view_t *mask);
+static void s_polar(const rv_view_t *m, double cx, double cy, double area, float *sig);
 
 void rv_align_params_init(rv_align_params_t *p)
 {
@@ -49,7 +58,33 @@ static rv_image_t *s_downscale(const rv_view_t *src, int f)
         return NULL;
     }
     uint32_t n = (uint32_t) (f * f);
+    /* column sums over the f rows first (a plain, vectorisable loop over the row), then
+     * the f columns of each block: the same integer sums in another order */
+    int wf = w * f;
+    uint16_t *col = malloc(sizeof *col * (size_t) wf);
+    if (!col || f > 255) {
+        free(col);
+        col = NULL;
+    }
     for (int y = 0; y < h; y++) {
+        uint8_t *dst = rv_view_row(&o, y);
+        if (col) {
+            const uint8_t *r0 = rv_view_row(src, y * f);
+            for (int x = 0; x < wf; x++)
+                col[x] = r0[x];
+            for (int dy = 1; dy < f; dy++) {
+                const uint8_t *row = rv_view_row(src, y * f + dy);
+                for (int x = 0; x < wf; x++)
+                    col[x] = (uint16_t) (col[x] + row[x]);
+            }
+            for (int x = 0; x < w; x++) {
+                uint32_t s = 0;
+                for (int dx = 0; dx < f; dx++)
+                    s += col[x * f + dx];
+                dst[x] = (uint8_t) ((s + n / 2) / n);
+            }
+            continue;
+        }
         memset(acc, 0, sizeof *acc * (size_t) w);
         for (int dy = 0; dy < f; dy++) {
             const uint8_t *row = rv_view_row(src, y * f + dy);
@@ -60,10 +95,10 @@ static rv_image_t *s_downscale(const rv_view_t *src, int f)
                 acc[x] += s;
             }
         }
-        uint8_t *dst = rv_view_row(&o, y);
         for (int x = 0; x < w; x++)
             dst[x] = (uint8_t) ((acc[x] + n / 2) / n);
     }
+    free(col);
     free(acc);
     return out;
 }
@@ -148,16 +183,23 @@ static rv_image_t *s_silhouette(const rv_view_t *small, const rv_align_params_t 
                 r[x] = (uint8_t) ~r[x];
         }
     }
-    double a = 0, sx = 0, sy = 0;
+    /* integer sums per row (branch-free, vectorisable); the totals are the exact integers
+     * the moments are made of */
+    uint64_t ai = 0, sxi = 0, syi = 0;
     for (int y = 0; y < m.height; y++) {
         const uint8_t *r = rv_view_row(&m, y);
-        for (int x = 0; x < m.width; x++)
-            if (r[x]) {
-                a++;
-                sx += x;
-                sy += y;
-            }
+        uint32_t cnt = 0;
+        uint64_t rx = 0;
+        for (int x = 0; x < m.width; x++) {
+            uint32_t on = r[x] & 1u; /* the mask is 0 or 255 */
+            cnt += on;
+            rx += on * (uint32_t) x;
+        }
+        ai += cnt;
+        sxi += rx;
+        syi += (uint64_t) cnt * (uint64_t) y;
     }
+    double a = (double) ai, sx = (double) sxi, sy = (double) syi;
     double frac = a / ((double) m.width * m.height);
     if (frac < p->min_part) {
         rv_image_destroy(&mask);
@@ -206,6 +248,34 @@ rv_align_ref_t *rv_align_ref_new(const rv_view_t *ref_gray, const rv_view_t *ref
     self->mask = s_silhouette(&sv, &self->p, &self->area, &self->cx, &self->cy);
     if (!self->mask || !(self->detail = s_detail(&sv)))
         goto fail;
+    /* what rv_align needs of the reference every time: its soft silhouette and its
+     * angular signature */
+    rv_view_t rmv = rv_image_view(self->mask);
+    float *sig = malloc(sizeof(float) * S_SECTORS * S_BANDS);
+    self->sig2 = malloc(sizeof(double) * 2 * S_SECTORS * S_BANDS);
+    if (!sig || !self->sig2 || !(self->soft = s_soft(&rmv))) {
+        free(sig);
+        rv_fail(RV_ENOMEM, "rv_align_ref_new", "out of memory");
+        goto fail;
+    }
+    s_polar(&rmv, self->cx, self->cy, self->area, sig);
+    rv_view_t rdv = rv_image_view(self->detail);
+    uint64_t sb = 0, sbb = 0, nk = 0;
+    for (int y = 0; y < rdv.height; y++) {
+        const uint8_t *b = rv_view_row(&rdv, y), *k = rv_view_row(&rmv, y);
+        for (int x = 0; x < rdv.width; x++)
+            if (k[x]) {
+                sb += b[x];
+                sbb += (uint64_t) b[x] * b[x];
+                nk++;
+            }
+    }
+    self->ncc_sb = (double) sb;
+    self->ncc_sbb = (double) sbb;
+    self->ncc_n = (double) nk;
+    for (int i = 0; i < 2 * S_SECTORS * S_BANDS; i++)
+        self->sig2[i] = sig[i % (S_SECTORS * S_BANDS)];
+    free(sig);
     return self;
 fail:
     rv_align_ref_destroy(&self);
@@ -219,6 +289,8 @@ void rv_align_ref_destroy(rv_align_ref_t **self_p)
     rv_image_destroy(&(*self_p)->small);
     rv_image_destroy(&(*self_p)->mask);
     rv_image_destroy(&(*self_p)->detail);
+    rv_image_destroy(&(*self_p)->soft);
+    free((*self_p)->sig2);
     free(*self_p);
     *self_p = NULL;
 }
@@ -244,13 +316,18 @@ static double s_iou(const rv_align_ref_t *ref, const rv_view_t *vmask, const dou
     rv_view_t wv = rv_image_view(warped);
     double iou = 0;
     if (rv_cv_warp_affine(vmask, &wv, m, RV_CV_INTER_NEAREST) == RV_OK) {
+        /* both masks are 0 or 255 (nearest neighbour keeps them so): count bits, in
+         * per-row integer sums the compiler can vectorise */
         size_t inter = 0, uni = 0;
         for (int y = 0; y < rm.height; y++) {
             const uint8_t *a = rv_view_row(&rm, y), *b = rv_view_row(&wv, y);
+            uint32_t ri = 0, ru = 0;
             for (int x = 0; x < rm.width; x++) {
-                inter += a[x] && b[x];
-                uni += a[x] || b[x];
+                ri += (uint32_t) (a[x] & b[x] & 1u);
+                ru += (uint32_t) ((a[x] | b[x]) & 1u);
             }
+            inter += ri;
+            uni += ru;
         }
         iou = uni ? (double) inter / uni : 0;
     }
@@ -261,8 +338,6 @@ static double s_iou(const rv_align_ref_t *ref, const rv_view_t *vmask, const dou
 /* Angular signature of a mask around (cx, cy): for each of 360 one-degree sectors and
  * S radial bands (radius in units of the silhouette's RMS radius, so scale cancels),
  * the share of mask pixels. */
-#define S_SECTORS 360
-#define S_BANDS 24
 static void s_polar(const rv_view_t *m, double cx, double cy, double area, float *sig)
 {
     memset(sig, 0, sizeof(float) * S_SECTORS * S_BANDS);
@@ -289,17 +364,25 @@ static void s_polar(const rv_view_t *m, double cx, double cy, double area, float
  * such peaks; the texture check picks among them), and the best one's opposite (elongated
  * parts look alike turned end for end). At most S_MAX_CAND. */
 #define S_MAX_CAND 10
-static int s_rotations(const float *view, const float *ref, int cand[S_MAX_CAND])
+static int s_rotations(const float *view, const double *ref2, int cand[S_MAX_CAND])
 {
-    static _Thread_local double score[S_SECTORS];
+    static _Thread_local double score[S_SECTORS], a[S_SECTORS * S_BANDS];
+    /* The entries are pixel counts, so every product and every partial sum is an integer
+     * below 2^53: the dot products are exact in any order. That allows one contiguous
+     * product over the doubled reference and four independent accumulators. */
+    const int len = S_SECTORS * S_BANDS;
+    for (int i = 0; i < len; i++)
+        a[i] = view[i];
     for (int shift = 0; shift < S_SECTORS; shift++) {
-        double dot = 0;
-        for (int s = 0; s < S_SECTORS; s++) {
-            const float *a = view + s * S_BANDS, *b = ref + ((s + shift) % S_SECTORS) * S_BANDS;
-            for (int k = 0; k < S_BANDS; k++)
-                dot += (double) a[k] * b[k];
+        const double *b = ref2 + shift * S_BANDS;
+        double d0 = 0, d1 = 0, d2 = 0, d3 = 0;
+        for (int i = 0; i < len; i += 4) {
+            d0 += a[i] * b[i];
+            d1 += a[i + 1] * b[i + 1];
+            d2 += a[i + 2] * b[i + 2];
+            d3 += a[i + 3] * b[i + 3];
         }
-        score[shift] = dot;
+        score[shift] = (d0 + d1) + (d2 + d3);
     }
     int best = 0;
     for (int i = 1; i < S_SECTORS; i++)
@@ -362,20 +445,25 @@ static double s_ncc(const rv_align_ref_t *ref, const rv_view_t *small, const dou
     rv_view_t wv = rv_image_view(w);
     double ncc = -1;
     if (rv_cv_warp_affine(small, &wv, m, RV_CV_INTER_LINEAR) == RV_OK) {
-        double sa = 0, sb = 0, saa = 0, sbb = 0, sab = 0, n = 0;
+        /* integer sums (exact, as the double sums of integers below 2^53 were): the
+         * reference's own come with it, the view's are masked without a branch */
+        double sb = ref->ncc_sb, sbb = ref->ncc_sbb, n = ref->ncc_n;
+        uint64_t ia = 0, iaa = 0, iab = 0;
         for (int y = 0; y < rs.height; y++) {
             const uint8_t *a = rv_view_row(&wv, y), *b = rv_view_row(&rs, y),
                           *k = rv_view_row(&rm, y);
-            for (int x = 0; x < rs.width; x++)
-                if (k[x]) {
-                    sa += a[x];
-                    sb += b[x];
-                    saa += (double) a[x] * a[x];
-                    sbb += (double) b[x] * b[x];
-                    sab += (double) a[x] * b[x];
-                    n++;
-                }
+            uint32_t ra = 0, raa = 0, rab = 0;
+            for (int x = 0; x < rs.width; x++) {
+                uint32_t av = a[x] & (uint32_t) -(k[x] & 1u); /* mask: 0 or 255 */
+                ra += av;
+                raa += av * av;
+                rab += av * b[x];
+            }
+            ia += ra;
+            iaa += raa;
+            iab += rab;
         }
+        double sa = (double) ia, saa = (double) iaa, sab = (double) iab;
         double va = saa - sa * sa / n, vb = sbb - sb * sb / n;
         if (n > 0 && va > 0 && vb > 0)
             ncc = (sab - sa * sb / n) / sqrt(va * vb);
@@ -414,7 +502,7 @@ int rv_align(const rv_align_ref_t *ref, const rv_view_t *gray, rv_align_result_t
     int rc = RV_OK;
     int f = s_factor(gray->width, ref->p.work_width);
     rv_image_t *small = s_downscale(gray, f), *vmask = NULL, *pre = NULL, *soft_v = NULL,
-               *soft_r = NULL, *vdetail = NULL;
+               *vdetail = NULL;
     float *sig = NULL;
     if (!small)
         return RV_EFORMAT;
@@ -437,18 +525,16 @@ int rv_align(const rv_align_ref_t *ref, const rv_view_t *gray, rv_align_result_t
                      out->scale);
         goto out;
     }
-    sig = malloc(sizeof(float) * 2 * S_SECTORS * S_BANDS);
+    sig = malloc(sizeof(float) * S_SECTORS * S_BANDS);
     if (!sig) {
         rc = rv_fail(RV_ENOMEM, domain, "out of memory");
         goto out;
     }
     s_polar(&mv, cx, cy, area, sig);
-    s_polar(&rmv, ref->cx, ref->cy, ref->area, sig + S_SECTORS * S_BANDS);
     int cand[S_MAX_CAND];
-    int ncand = s_rotations(sig, sig + S_SECTORS * S_BANDS, cand);
-    soft_r = s_soft(&rmv);
+    int ncand = s_rotations(sig, ref->sig2, cand);
     pre = rv_image_new(rmv.width, rmv.height, RV_GRAY8);
-    if (!soft_r || !pre) {
+    if (!pre) {
         rc = rv_fail(RV_ENOMEM, domain, "out of memory");
         goto out;
     }
@@ -475,7 +561,7 @@ int rv_align(const rv_align_ref_t *ref, const rv_view_t *gray, rv_align_result_t
     /* refine on the soft silhouettes with ECC (affine), starting from the best guess */
     if (rv_cv_warp_affine(&mv, &pv, ms, RV_CV_INTER_LINEAR) == RV_OK &&
         (soft_v = rv_image_new(rmv.width, rmv.height, RV_GRAY8))) {
-        rv_view_t a = rv_image_view(soft_v), b = rv_image_view(soft_r);
+        rv_view_t a = rv_image_view(soft_v), b = rv_image_view(ref->soft);
         rv_cv_register_params_t rp;
         rv_cv_register_params_default(&rp);
         rp.motion = RV_CV_MOTION_AFFINE;
@@ -528,7 +614,6 @@ out:
     rv_image_destroy(&vmask);
     rv_image_destroy(&pre);
     rv_image_destroy(&soft_v);
-    rv_image_destroy(&soft_r);
     rv_image_destroy(&vdetail);
     return rc;
 }
