@@ -5,9 +5,14 @@
  * choose the part family (--family, or the part number against the families' patterns;
  * a code of another family is refused: nothing is graded under the wrong family), align
  * to the family's master, run every detector per zone, grade, and print one JSON line per
- * part. An image that cannot be graded gets a line naming why, and the run goes on. */
+ * part. An image that cannot be graded gets a line naming why, and the run goes on.
+ *
+ * --source folder:DIR or camera:DEVICE takes the frames from a hot folder or a camera
+ * instead (ra_source.h), so a cell runs headless: --count and --timeout end the run. */
+#include "ra/ra_calib.h"
 #include "ra/ra_files.h"
 #include "ra/ra_identify.h"
+#include "ra/ra_source.h"
 #include "ra/ra_inspect.h"
 #include "ra/ra_reference.h"
 #include "ra/ra_version.h"
@@ -20,6 +25,7 @@
 #include <dirent.h>
 #include <jansson.h>
 #include <math.h>
+#include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,6 +50,11 @@ typedef struct {
     const char *references;
     const char *overlay_dir;
     int identify;
+    int files_mode;       /* lines as before the sources: no "capture" member */
+    ra_code_t given_code; /* --code: typed or scanned at the bench */
+    int have_given_code;
+    ra_calib_t calib;     /* --calibration */
+    int have_calib;
     struct {
         const rm_family_t *family;
         ra_reference_t *ref;
@@ -64,6 +75,7 @@ static void s_usage(FILE *f)
 {
     fprintf(f,
             "usage: reman-inspect [options] IMAGE|FOLDER...\n"
+            "       reman-inspect [options] --source folder:DIR|camera:DEVICE\n"
             "Inspects JPEG images of returned cores and prints one JSON line per part: the\n"
             "code read from the part, the family, the findings (in mm), the proposed route\n"
             "(reuse, remanufacture, refurbish, repair, scrap, or review) with every reason,\n"
@@ -76,6 +88,15 @@ static void s_usage(FILE *f)
             "                     $XDG_DATA_HOME/reman-station/references); see reman-train\n"
             "  --overlay DIR      write <image>.overlay.jpg with zones and findings drawn\n"
             "  --no-identify      do not read the code on the part (needs --family)\n"
+            "  --identify         read it (DataMatrix, then QR, then EAN/UPC; the default)\n"
+            "  --code TEXT        the code typed or wedge-scanned at the bench, for every image\n"
+            "  --calibration FILE the calibration record (reman-calibrate) to reference\n"
+            "  --source SPEC      files (the arguments, default), folder:DIR (a hot folder: each\n"
+            "                     complete JPEG taken once, moved to DIR/taken/), or\n"
+            "                     camera:DEVICE (0, /dev/video2; MJPEG kept as delivered)\n"
+            "  --count N          folder/camera: stop after N images\n"
+            "  --timeout S        folder/camera: stop after S seconds without an image\n"
+            "  --width W --height H  camera: frame size\n"
             "  --max-mp N         refuse images over N megapixels (default 100)\n"
             "  --help, --version\n"
             "  --simd-best        print the best instruction set of this CPU and exit\n"
@@ -208,39 +229,64 @@ static int s_shrink(const rv_view_t *v)
     return s < 1 ? 1 : s > 4 ? 4 : s;
 }
 
-/* Inspect one file; prints its line. 0 when graded, -1 when refused. */
-static int s_inspect(s_ctx_t *c, const char *path)
+static void s_sha256(json_t *line, const uint8_t *bytes, size_t len)
 {
-    double t0 = s_now_ms();
-    json_t *line = json_object();
-    json_object_set_new(line, "schema", json_string("reman.inspection/1"));
-    json_object_set_new(line, "file", json_string(path));
-    uint8_t *bytes = NULL;
-    size_t len = 0;
-    rv_image_t *rgb = NULL, *gray = NULL;
-    ra_inspection_t r;
-    memset(&r, 0, sizeof r);
-    char why[700] = "";
-    int rc = -1;
-    double t_dec = 0, t_id = 0;
-    rm_family_t *found = NULL; /* a reference taken by rm_registry_find */
-    if (rv_file_read(path, MAX_FILE_BYTES, &bytes, &len) != RV_OK) {
-        snprintf(why, sizeof why, "%s", rv_last_error());
-        goto out;
-    }
     unsigned char digest[crypto_hash_sha256_BYTES];
     char hex[2 * crypto_hash_sha256_BYTES + 1];
     crypto_hash_sha256(digest, bytes, len);
     sodium_bin2hex(hex, sizeof hex, digest, sizeof digest);
     json_object_set_new(line, "bytes", json_integer((json_int_t) len));
     json_object_set_new(line, "sha256", json_string(hex));
-    t_dec = s_now_ms();
-    if (!(rgb = rv_jpeg_decode(bytes, len, RV_RGB8, 1))) {
-        snprintf(why, sizeof why, "%s", rv_last_error());
+}
+
+/* Inspect one frame (or, frame NULL, report why the item `path` gave none); prints its
+ * line. t_dec: the source's read and decode time. 0 when graded, -1 when refused. */
+static int s_inspect(s_ctx_t *c, const char *path, const ra_frame_t *frame, const char *error,
+                     double t_dec)
+{
+    double t0 = s_now_ms() - t_dec;
+    json_t *line = json_object();
+    json_object_set_new(line, "schema", json_string("reman.inspection/1"));
+    json_object_set_new(line, "file", json_string(path));
+    rv_image_t *gray = NULL;
+    ra_inspection_t r;
+    memset(&r, 0, sizeof r);
+    char why[700] = "";
+    int rc = -1;
+    double t_id = 0;
+    rm_family_t *found = NULL; /* a reference taken by rm_registry_find */
+    if (!frame) {
+        /* the file was read but did not decode: its hash still identifies what came */
+        uint8_t *bytes = NULL;
+        size_t len = 0;
+        if (c->files_mode && rv_file_read(path, MAX_FILE_BYTES, &bytes, &len) == RV_OK)
+            s_sha256(line, bytes, len);
+        free(bytes);
+        snprintf(why, sizeof why, "%s", error);
         goto out;
     }
-    t_dec = s_now_ms() - t_dec;
-    rv_view_t v = rv_image_view(rgb);
+    s_sha256(line, frame->jpeg, frame->jpeg_len);
+    if (!c->files_mode) {
+        char when[48];
+        time_t sec = (time_t) frame->timestamp;
+        struct tm tm;
+        gmtime_r(&sec, &tm);
+        size_t n = strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
+        snprintf(when + n, sizeof when - n, ".%03dZ",
+                 (int) ((frame->timestamp - (double) sec) * 1000) % 1000);
+        json_object_set_new(
+            line, "capture",
+            json_pack("{s:s, s:I, s:s, s:s, s:b, s:i}", "source", frame->source, "seq",
+                      (json_int_t) frame->seq, "captured_at", when, "original",
+                      frame->original, "encoded_by_station", frame->encoded_by_station,
+                      "quality", frame->quality));
+    }
+    if (c->have_calib)
+        json_object_set_new(line, "calibration",
+                            json_pack("{s:s, s:s, s:f, s:f}", "id", c->calib.id, "date",
+                                      c->calib.date, "mm_per_px", c->calib.mm_per_px, "rms_px",
+                                      c->calib.rms_px));
+    rv_view_t v = rv_image_view(frame->rgb);
     json_object_set_new(line, "width", json_integer(v.width));
     json_object_set_new(line, "height", json_integer(v.height));
 
@@ -248,18 +294,23 @@ static int s_inspect(s_ctx_t *c, const char *path)
     t_id = s_now_ms();
     ra_code_t code;
     int have_code = 0;
-    if (c->identify) {
+    if (c->have_given_code) {
+        code = c->given_code;
+        have_code = 1;
+    } else if (c->identify) {
         gray = rv_image_new(v.width, v.height, RV_GRAY8);
         rv_view_t gv = rv_image_view(gray);
         if (gray && rv_gray_from_rgb(&v, &gv) == RV_OK &&
-            ra_identify_datamatrix(&gv, s_shrink(&v), 3000, &code) == RV_OK)
+            ra_identify_any(&gv, s_shrink(&v), 3000, &code) == RV_OK)
             have_code = 1;
     }
     t_id = s_now_ms() - t_id;
-    json_object_set_new(line, "code",
-                        have_code ? json_pack("{s:s, s:s, s:s}", "text", code.text, "serial",
-                                              code.serial, "part_number", code.part_number)
-                                  : json_null());
+    json_t *cj = have_code ? json_pack("{s:s, s:s, s:s}", "text", code.text, "serial",
+                                       code.serial, "part_number", code.part_number)
+                           : json_null();
+    if (have_code && code.kind != RA_CODE_DATAMATRIX) /* DataMatrix lines stay as they were */
+        json_object_set_new(cj, "kind", json_string(ra_code_kind_name(code.kind)));
+    json_object_set_new(line, "code", cj);
     const rm_family_t *family = c->forced;
     if (have_code && code.part_number[0]) {
         if (family && !rm_family_matches(family, code.part_number)) {
@@ -280,7 +331,7 @@ static int s_inspect(s_ctx_t *c, const char *path)
     if (!family) {
         snprintf(why, sizeof why,
                  "no part number could be read from the part (%s); give --family to grade it",
-                 have_code ? "the code carries none" : "no DataMatrix found");
+                 have_code ? "the code carries none" : "no DataMatrix, QR code or barcode found");
         goto out;
     }
     json_object_set_new(line, "family", json_string(rm_family_id(family)));
@@ -310,7 +361,7 @@ static int s_inspect(s_ctx_t *c, const char *path)
                         json_pack("{s:f, s:o}", "area_mm2", r.anomaly_mm2, "score",
                                   isnan(r.anomaly_score) ? json_null()
                                                          : json_real(r.anomaly_score)));
-    s_overlay(c, insp, &r, path);
+    s_overlay(c, insp, &r, frame->original[0] ? frame->original : path);
     rc = 0;
 out:
     if (rc != 0) {
@@ -333,10 +384,71 @@ out:
     json_decref(line);
     rm_family_destroy(&found);
     ra_inspection_free(&r);
-    rv_image_destroy(&rgb);
     rv_image_destroy(&gray);
-    free(bytes);
     return rc;
+}
+
+static volatile sig_atomic_t s_stop;
+
+static void s_on_signal(int sig)
+{
+    (void) sig;
+    s_stop = 1; /* finish the image in hand, take no other: a taken file is never half done */
+}
+
+/* Run the source until it ends, --count images, --timeout seconds without one, or a
+ * signal. Returns the number refused (lines printed), or -1 on a source failure. */
+static int s_run(s_ctx_t *c, ra_source_t *src, long count, double timeout_s, size_t *done)
+{
+    int refused = 0, tty = c->files_mode && isatty(STDERR_FILENO) && !isatty(STDOUT_FILENO);
+    double last = s_now_ms();
+    ra_source_status_t shown = RA_SOURCE_READY;
+    *done = 0;
+    while (!s_stop && (count <= 0 || (long) *done < count)) {
+        int wait = 500;
+        if (timeout_s > 0) {
+            double left = timeout_s * 1e3 - (s_now_ms() - last);
+            if (left <= 0)
+                break;
+            wait = left < wait ? (int) left + 1 : wait;
+        }
+        ra_frame_t *frame = NULL;
+        double t = s_now_ms();
+        int rc = ra_source_next(src, c->files_mode ? -1 : wait, &frame);
+        t = s_now_ms() - t;
+        if (rc == RA_SOURCE_END)
+            break;
+        if (rc == RA_SOURCE_IDLE || rc == RA_SOURCE_DISCONNECTED) {
+            if (rc != (int) shown)
+                fprintf(stderr, "reman-inspect: %s: %s\n", ra_source_name(src),
+                        rc == RA_SOURCE_IDLE ? "waiting for images"
+                                             : "camera disconnected, reconnecting");
+            shown = (ra_source_status_t) rc;
+            continue;
+        }
+        if (rc < 0 && !c->files_mode) {
+            fprintf(stderr, "reman-inspect: %s: %s\n", ra_source_name(src), rv_last_error());
+            if (rc == RV_EIO || rc == RV_ENOMEM)
+                return -1;
+            continue;
+        }
+        if (shown == RA_SOURCE_DISCONNECTED)
+            fprintf(stderr, "reman-inspect: %s: camera back\n", ra_source_name(src));
+        shown = RA_SOURCE_READY;
+        (*done)++;
+        last = s_now_ms();
+        const char *name = frame ? frame->name : ra_source_current(src);
+        if (tty)
+            fprintf(stderr, "\r[%zu] %s\033[K", *done, name);
+        char error[700];
+        snprintf(error, sizeof error, "%s", rc < 0 ? rv_last_error() : "");
+        if (s_inspect(c, name, frame, error, rc < 0 ? 0 : t) != 0)
+            refused++;
+        ra_frame_destroy(&frame);
+    }
+    if (tty)
+        fprintf(stderr, "\r\033[K");
+    return refused;
 }
 
 int main(int argc, char **argv)
@@ -344,6 +456,11 @@ int main(int argc, char **argv)
     char **files = NULL;
     size_t nfiles = 0;
     const char *family_arg = NULL, *families_dir = RS_FAMILIES_DIR;
+    const char *source_spec = "files", *code_arg = NULL, *calib_arg = NULL;
+    long count = 0;
+    double timeout_s = 0;
+    ra_source_opts_t sopts;
+    ra_source_opts_default(&sopts);
     char refdir[4096];
     const char *xdg = getenv("XDG_DATA_HOME"), *home = getenv("HOME");
     if (xdg && *xdg)
@@ -378,6 +495,35 @@ int main(int argc, char **argv)
             c.overlay_dir = argv[++i];
         } else if (!strcmp(a, "--no-identify")) {
             c.identify = 0;
+        } else if (!strcmp(a, "--identify")) {
+            c.identify = 1;
+        } else if (!strcmp(a, "--code") && i + 1 < argc) {
+            code_arg = argv[++i];
+        } else if (!strcmp(a, "--calibration") && i + 1 < argc) {
+            calib_arg = argv[++i];
+        } else if (!strcmp(a, "--source") && i + 1 < argc) {
+            source_spec = argv[++i];
+        } else if ((!strcmp(a, "--count") || !strcmp(a, "--width") || !strcmp(a, "--height")) &&
+                   i + 1 < argc) {
+            char *end = NULL;
+            long n = strtol(argv[++i], &end, 10);
+            if (!end || *end || n <= 0 || n > 1000000) {
+                fprintf(stderr, "reman-inspect: %s needs a positive number\n", a);
+                return EXIT_USAGE;
+            }
+            if (a[2] == 'c')
+                count = n;
+            else if (a[2] == 'w')
+                sopts.width = (int) n;
+            else
+                sopts.height = (int) n;
+        } else if (!strcmp(a, "--timeout") && i + 1 < argc) {
+            char *end = NULL;
+            timeout_s = strtod(argv[++i], &end);
+            if (!end || *end || !(timeout_s > 0)) {
+                fprintf(stderr, "reman-inspect: --timeout needs seconds > 0\n");
+                return EXIT_USAGE;
+            }
         } else if (!strcmp(a, "--max-mp") && i + 1 < argc) {
             char *end = NULL;
             double mp = strtod(argv[++i], &end);
@@ -396,11 +542,26 @@ int main(int argc, char **argv)
     }
     if (usage_error)
         return EXIT_USAGE;
-    if (nfiles == 0) {
+    c.files_mode = !strcmp(source_spec, "files");
+    if (c.files_mode && nfiles == 0) {
         fprintf(stderr, "reman-inspect: no images given (see --help)\n");
         return EXIT_USAGE;
     }
-    if (!c.identify && !family_arg) {
+    if (!c.files_mode && nfiles > 0) {
+        fprintf(stderr, "reman-inspect: images given with --source %s (see --help)\n",
+                source_spec);
+        ra_files_free(&files, &nfiles);
+        return EXIT_USAGE;
+    }
+    if (code_arg) {
+        if (ra_identify_manual(code_arg, &c.given_code) != RV_OK) {
+            fprintf(stderr, "reman-inspect: --code: %s\n", rv_last_error());
+            ra_files_free(&files, &nfiles);
+            return EXIT_USAGE;
+        }
+        c.have_given_code = 1;
+    }
+    if (!c.identify && !family_arg && !code_arg) {
         fprintf(stderr, "reman-inspect: --no-identify needs --family\n");
         return EXIT_USAGE;
     }
@@ -409,6 +570,7 @@ int main(int argc, char **argv)
         return EXIT_SETUP;
     }
     int code = 0;
+    ra_source_t *src = NULL;
     c.registry = rm_registry_load_dir(families_dir);
     if (!c.registry) {
         fprintf(stderr, "reman-inspect: families: %s\n", rv_last_error());
@@ -432,21 +594,33 @@ int main(int argc, char **argv)
         code = EXIT_SETUP;
         goto done;
     }
-    int refused = 0;
-    int tty = isatty(STDERR_FILENO) && !isatty(STDOUT_FILENO);
-    for (size_t i = 0; i < nfiles; i++) {
-        if (tty)
-            fprintf(stderr, "\r[%zu/%zu] %s\033[K", i + 1, nfiles, files[i]);
-        if (s_inspect(&c, files[i]) != 0)
-            refused++;
+    if (calib_arg) {
+        if (ra_calib_load(calib_arg, &c.calib) != RV_OK) {
+            fprintf(stderr, "reman-inspect: calibration: %s\n", rv_last_error());
+            code = EXIT_SETUP;
+            goto done;
+        }
+        c.have_calib = 1;
     }
-    if (tty)
-        fprintf(stderr, "\r\033[K");
-    if (refused) {
-        fprintf(stderr, "reman-inspect: %d of %zu images refused\n", refused, nfiles);
+    sopts.max_bytes = MAX_FILE_BYTES;
+    src = ra_source_open(source_spec, (const char *const *) files, nfiles, &sopts);
+    if (!src) {
+        fprintf(stderr, "reman-inspect: source: %s\n", rv_last_error());
+        code = EXIT_SETUP;
+        goto done;
+    }
+    signal(SIGINT, s_on_signal);
+    signal(SIGTERM, s_on_signal);
+    size_t ndone = 0;
+    int refused = s_run(&c, src, c.files_mode ? 0 : count, c.files_mode ? 0 : timeout_s, &ndone);
+    if (refused < 0) {
+        code = EXIT_SETUP;
+    } else if (refused) {
+        fprintf(stderr, "reman-inspect: %d of %zu images refused\n", refused, ndone);
         code = EXIT_REFUSED;
     }
 done:
+    ra_source_destroy(&src);
     for (int i = 0; i < c.ncache; i++) {
         ra_inspector_destroy(&c.cache[i].insp);
         ra_reference_destroy(&c.cache[i].ref);

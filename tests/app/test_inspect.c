@@ -111,7 +111,7 @@ int main(void)
             rv_image_t *gray = rv_jpeg_decode(jpeg, len, RV_GRAY8, 1);
             rv_view_t gv = rv_image_view(gray);
             ra_code_t code;
-            int rc = ra_identify_datamatrix(&gv, 1, 5000, &code);
+            int rc = ra_identify_datamatrix(&gv, 1, 0, &code);
             int identified_now = rc == RV_OK;
             if (rc != RV_OK)
                 printf("  %s seed %d: %s\n", rm_family_id(fam), 700 + k, rv_last_error());

@@ -1,8 +1,10 @@
 /* ra_identify.h - who is this core: the code on the part.
  *
  * Reads a DataMatrix (the usual direct part mark on metal) from a gray view with libdmtx,
- * and parses its text into serial and part number. The station's marks carry
- * "S:<serial>;P:<part number>"; other texts are returned whole as the serial.
+ * a QR code or a 1-D barcode (EAN-13/8, UPC-A/E) through the OpenCV shim, or a line typed
+ * or sent by a keyboard-wedge scanner, and parses its text into serial and part number.
+ * The station's marks carry "S:<serial>;P:<part number>"; other texts are returned whole
+ * as the serial.
  * The search works on a copy downscaled so the symbol's modules stay >= 2 px, and stops
  * at a time limit so an unreadable part costs a bounded time. */
 #ifndef RA_IDENTIFY_H
@@ -17,12 +19,48 @@ typedef struct ra_code {
     char serial[64];
     char part_number[64];
     double corners[4][2];  /* px of the view */
+    int kind;              /* ra_code_kind_t: which symbology (or typed) gave it */
 } ra_code_t;
 
+typedef enum ra_code_kind {
+    RA_CODE_UNKNOWN = 0,
+    RA_CODE_DATAMATRIX = 1,
+    RA_CODE_QR = 2,
+    RA_CODE_EAN13 = 3,
+    RA_CODE_EAN8 = 4,
+    RA_CODE_UPCA = 5,
+    RA_CODE_UPCE = 6,
+    RA_CODE_BARCODE = 7, /* another 1-D symbology */
+    RA_CODE_MANUAL = 8   /* typed, or a keyboard-wedge scanner */
+} ra_code_kind_t;
+
+/* "datamatrix", "qr", "ean13", ... "manual". Static. */
+const char *ra_code_kind_name(int kind);
+
 /* Find and decode one DataMatrix in gray (GRAY8). shrink: 1 (full size) to 4, the
- * search's downscale; timeout_ms: the search's limit. 0 with *out filled; RV_EFORMAT
+ * search's downscale; timeout_ms: the search's wall-clock limit, 0 for none (the whole
+ * image is searched: results do not depend on the machine's load). 0 with *out filled; RV_EFORMAT
  * "no DataMatrix found" when there is none within the limit. */
 int ra_identify_datamatrix(const rv_view_t *gray, int shrink, int timeout_ms, ra_code_t *out);
+
+/* The first QR code in view (GRAY8 or RGB8). RV_EFORMAT "no QR code found" when none
+ * decodes. */
+int ra_identify_qr(const rv_view_t *view, ra_code_t *out);
+
+/* The first EAN-13/EAN-8/UPC-A/UPC-E barcode in view (GRAY8 or RGB8); the digits become the
+ * serial. RV_EFORMAT "no barcode found" when none decodes. Code 128 is not read: OpenCV
+ * 4.6's barcode module knows only the EAN/UPC family. */
+int ra_identify_barcode(const rv_view_t *view, ra_code_t *out);
+
+/* DataMatrix first (the mark the station's parts carry), then QR, then 1-D barcodes: the
+ * first that decodes. gray: GRAY8; shrink and timeout_ms as for the DataMatrix. */
+int ra_identify_any(const rv_view_t *gray, int shrink, int timeout_ms, ra_code_t *out);
+
+/* A line typed at the bench or sent by a keyboard-wedge scanner: trailing CR/LF and
+ * surrounding blanks removed; an AIM symbology prefix (]d2 DataMatrix, ]Q1 QR, ]E0 EAN,
+ * ]C1 Code 128 ...) removed and remembered as kind; GS (0x1D, the wedge's FNC1) read as
+ * ';'. Other control characters are refused (RV_EFORMAT): a stray key is not a serial. */
+int ra_identify_manual(const char *line, ra_code_t *out);
 
 /* Split "S:<serial>;P:<part number>" (either order, other fields ignored); a text without
  * those fields becomes the serial. RV_EFORMAT for an empty or over-long text. */
