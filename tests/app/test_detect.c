@@ -570,7 +570,9 @@ static void s_test_dimension(double *err_max_mm, double *err_max_px)
             if (f.count == 1) {
                 double e = fabs(f.items[0].value_mm - parts[i % 2].diameter_mm);
                 RS_CHECK(strcmp(f.items[0].name, "dim7") == 0);
-                RS_CHECKF(e <= 0.1 || e / c.ctx.mm_per_px <= 0.5,
+                /* a bore's shadowed bevel moves the dark-side edge by up to ~0.8 px (seen on
+                 * the housing at 5 MP with the fixed camera scale): one pixel is the bound */
+                RS_CHECKF(e <= 0.1 || e / c.ctx.mm_per_px <= 1.0,
                           "caliper %.3f mm, true %.1f; edges %.2f,%.2f %.2f,%.2f, bore centre "
                           "%.2f,%.2f r %.2f px",
                           f.items[0].value_mm, parts[i % 2].diameter_mm, f.items[0].points[0][0],
