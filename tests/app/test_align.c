@@ -55,9 +55,10 @@ static double s_iou(const rv_view_t *a, const rv_view_t *b)
 
 static void test_known_transform(const rv_align_ref_t *ref, const rv_view_t *refgray)
 {
-    /* move the reference by a known similarity: the view is the reference seen rotated by
-     * 4 degrees, scaled by 1/1.05 and shifted; alignment must give back the inverse */
-    double a = 4.0 * M_PI / 180, s = 1.05, tx = 23.5, ty = -17.25;
+    /* move the reference by a known rigid motion: the view is the reference seen rotated by
+     * 4 degrees and shifted (same camera, so the same scale); alignment must give back the
+     * inverse */
+    double a = 4.0 * M_PI / 180, s = 1.0, tx = 23.5, ty = -17.25;
     double fwd[2][3] = {{s * cos(a), -s * sin(a), tx}, {s * sin(a), s * cos(a), ty}};
     /* fwd maps view -> reference; warp the reference by fwd^-1 to make the view */
     double det = fwd[0][0] * fwd[1][1] - fwd[0][1] * fwd[1][0];
@@ -90,9 +91,18 @@ static void test_known_transform(const rv_align_ref_t *ref, const rv_view_t *ref
                "corner error %.2f px, IoU %.3f\n",
                r.method, r.scale, s, r.angle_deg, worst, r.iou);
         RS_CHECKF(worst < 2.0, "corner error %.2f px", worst);
-        RS_CHECK(fabs(r.scale - s) < 0.005);
+        RS_CHECK(fabs(r.scale - s) < 1e-6); /* the camera's scale, kept */
         RS_CHECK(fabs(r.angle_deg - 4.0) < 0.2);
     }
+    rv_image_destroy(&view);
+
+    /* the same part 1.35 times larger than the camera gives: wrong distance or part */
+    double big[2][3] = {{1 / 1.35, 0, 640 - 640 / 1.35}, {0, 1 / 1.35, 480 - 480 / 1.35}};
+    view = rv_image_new(refgray->width, refgray->height, RV_GRAY8);
+    vv = rv_image_view(view);
+    RS_CHECK_EQ(rv_cv_warp_affine(refgray, &vv, big, RV_CV_INTER_LINEAR), RV_OK);
+    RS_CHECK_EQ(rv_align(ref, &vv, &r), RV_EFORMAT);
+    RS_CHECK_MSG(rv_last_error(), "wrong distance");
     rv_image_destroy(&view);
 }
 

@@ -515,16 +515,22 @@ int rv_align(const rv_align_ref_t *ref, const rv_view_t *gray, rv_align_result_t
     }
     rv_view_t mv = rv_image_view(vmask);
 
-    /* 1. moments give translation and scale; the angular signature gives rotation */
-    double k = sqrt(ref->area / area);
-    out->scale = k * (double) f / ref->factor;
-    if (out->scale < ref->p.min_scale || out->scale > ref->p.max_scale) {
+    /* 1. The scale is the camera's, not the part's: a worn or undersized part must keep
+     * its size, or no dimension could be measured. A view covering the master's field of
+     * view with w pixels maps by ref_width / w. The silhouette's moments only check it
+     * (a part far larger or smaller than expected is the wrong part, or at the wrong
+     * distance); translation comes from the moments, rotation from the signature. */
+    double expected = (double) ref->width / gray->width;
+    double seen = sqrt(ref->area / area) * (double) f / ref->factor;
+    out->scale = expected;
+    if (seen / expected < ref->p.min_scale || seen / expected > ref->p.max_scale) {
         rc = rv_fail(RV_EFORMAT, domain,
-                     "the part appears at scale %.2f of the reference: wrong part, wrong view "
-                     "or wrong distance",
-                     out->scale);
+                     "the part appears at scale %.2f of the reference where the camera gives "
+                     "%.2f: wrong part, wrong view or wrong distance",
+                     seen, expected);
         goto out;
     }
+    double k = expected * ref->factor / (double) f;
     sig = malloc(sizeof(float) * S_SECTORS * S_BANDS);
     if (!sig) {
         rc = rv_fail(RV_ENOMEM, domain, "out of memory");
@@ -564,7 +570,7 @@ int rv_align(const rv_align_ref_t *ref, const rv_view_t *gray, rv_align_result_t
         rv_view_t a = rv_image_view(soft_v), b = rv_image_view(ref->soft);
         rv_cv_register_params_t rp;
         rv_cv_register_params_default(&rp);
-        rp.motion = RV_CV_MOTION_AFFINE;
+        rp.motion = RV_CV_MOTION_EUCLIDEAN; /* rotation and shift: the scale is known */
         rp.max_iterations = 50;
         rp.epsilon = 1e-4;
         rv_cv_transform_t t;
