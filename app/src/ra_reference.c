@@ -269,7 +269,7 @@ static void s_plain_mean(rv_image_t **imgs, size_t n, rv_image_t *dst)
 
 /* Per-pixel mean and spread (1.25 x mean absolute deviation, at least 3 grey levels) of
  * the images whose use[i] is set. */
-static void s_stats(rv_image_t **imgs, const int *use, size_t n, ra_reference_t *r)
+void ra_reference_stats(rv_image_t **imgs, const int *use, size_t n, ra_reference_t *r)
 {
     rv_view_t mv = rv_image_view(r->mean), sv = rv_image_view(r->spread);
     size_t m = 0;
@@ -369,7 +369,7 @@ ra_reference_t *ra_reference_train(const rm_family_t *family, const char *master
     for (int fold = 0; fold < k; fold++) {
         for (size_t i = 0; i < n; i++)
             use[i] = (int) (i % (size_t) k) != fold;
-        s_stats(imgs, use, n, r);
+        ra_reference_stats(imgs, use, n, r);
         if (ra_reference_band(r, &lv, &hv) != RV_OK)
             goto fail;
         for (size_t i = 0; i < n; i++) {
@@ -393,7 +393,7 @@ ra_reference_t *ra_reference_train(const rm_family_t *family, const char *master
     r->anomaly_threshold = fmax(1.0, scores[q - 1]);
     for (size_t i = 0; i < n; i++)
         use[i] = 1;
-    s_stats(imgs, use, n, r);
+    ra_reference_stats(imgs, use, n, r);
     s_plain_mean(blurs, n, r->imean);
     goto out;
 fail:

@@ -560,35 +560,6 @@ static int s_ref_detail(const refmodel_t *m, const rv_view_t *gray, rv_align_res
     return rc;
 }
 
-/* Per-pixel mean and spread (1.25 x mean absolute deviation, at least 3 grey levels:
- * the rule of ra_reference_train) of the detail images with use[i]. */
-static void s_ref_stats(refmodel_t *m, rv_image_t **det, const int *use, size_t n)
-{
-    rv_view_t mv = rv_image_view(m->ref.mean), sv = rv_image_view(m->ref.spread);
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++)
-        k += use[i] != 0;
-    for (int y = 0; y < mv.height; y++) {
-        uint8_t *mean = rv_view_row(&mv, y), *spread = rv_view_row(&sv, y);
-        for (int x = 0; x < mv.width; x++) {
-            uint32_t sum = 0, dev = 0;
-            for (size_t i = 0; i < n; i++)
-                if (use[i]) {
-                    rv_view_t v = rv_image_view(det[i]);
-                    sum += rv_view_row(&v, y)[x];
-                }
-            int mu = (int) ((sum + k / 2) / k);
-            for (size_t i = 0; i < n; i++)
-                if (use[i]) {
-                    rv_view_t v = rv_image_view(det[i]);
-                    dev += (uint32_t) abs(rv_view_row(&v, y)[x] - mu);
-                }
-            mean[x] = (uint8_t) mu;
-            spread[x] = (uint8_t) fmin(255, fmax(3, lround(1.25 * dev / k)));
-        }
-    }
-}
-
 /* Score an aligned detail image: the largest out-of-band area (px) plus, as a tie-break
  * below one pixel, the largest band excess inside the part / 1000; zmap (reference size,
  * may be NULL) gets |normalised - mean| / spread inside the part, 0 outside. */
@@ -691,7 +662,7 @@ static int s_ref_train(refmodel_t *m, const rv_view_t *views, size_t n, double b
     for (int f = 0; f < folds; f++) {
         for (size_t i = 0; i < k; i++)
             use[i] = (int) (i % (size_t) folds) != f;
-        s_ref_stats(m, det, use, k);
+        ra_reference_stats(det, use, k, &m->ref);
         if ((rc = ra_reference_band(&m->ref, &lv, &hv)) != RV_OK)
             goto out;
         for (size_t i = 0; i < k; i++)
@@ -700,7 +671,7 @@ static int s_ref_train(refmodel_t *m, const rv_view_t *views, size_t n, double b
     }
     for (size_t i = 0; i < k; i++)
         use[i] = 1;
-    s_ref_stats(m, det, use, k);
+    ra_reference_stats(det, use, k, &m->ref);
     if ((rc = ra_reference_band(&m->ref, &lv, &hv)) != RV_OK)
         goto out;
     if (folds) {

@@ -48,6 +48,11 @@ ra_reference_t *ra_reference_train(const rm_family_t *family, const char *master
                                    const char *const *paths, size_t n,
                                    const ra_train_params_t *params);
 
+/* The per-pixel statistics of the learned band, into r->mean and r->spread: mean and spread
+ * (1.25 x mean absolute deviation, at least 3 grey levels) of the images with use[i] set
+ * (GRAY8, the reference's size, already aligned and in the detail domain). */
+void ra_reference_stats(rv_image_t **imgs, const int *use, size_t n, ra_reference_t *r);
+
 int ra_reference_save(const ra_reference_t *self, const char *path);
 ra_reference_t *ra_reference_load(const char *path);
 void ra_reference_destroy(ra_reference_t **self_p);
