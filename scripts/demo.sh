@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # The main job on its embedded default: installs what is needed, builds, learns the demo
 # families' references from good cores the project generates itself (reman-train), then
-# inspects the bundled demo cores (assets/cores): each core's DataMatrix is read, its
-# family chosen by part number, the part aligned, inspected and graded; one JSON line per
-# part on stdout, overlays in build/demo/overlays.
+# runs the station as an automated cell on the bundled demo cores (assets/cores): each
+# core's DataMatrix is read, its family chosen by part number, the part aligned, inspected
+# and graded; the proposal is confirmed by the operator "cell", stored with its evidence in
+# a local SQLite store (build/demo/store, hash-chained and signed) and published on the
+# loopback ZeroMQ endpoint, where reman-listen receives it. One JSON line per part on
+# stdout; the listener's table, the audit check and set-up messages on stderr.
+# Overlays in build/demo/overlays. Extra arguments go to reman-inspect.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # set-up messages go to stderr, so stdout carries only the JSON lines
@@ -15,8 +19,24 @@ if [ ! -f "$refs/demo-disc.ref" ] || [ ! -f "$refs/demo-housing.ref" ] || [ ! -f
   echo "demo: learning the demo families' references (once)..." >&2
   bash scripts/train-demo-references.sh build "$refs" >&2
 fi
+PUB=${REMAN_PUB:-tcp://127.0.0.1:5556}
+REPLAY=${REMAN_REPLAY:-tcp://127.0.0.1:5557}
+store=build/demo/store
 mkdir -p build/demo/overlays
+# a line subscriber: decisions published from now on (the store's earlier ones by replay
+# would be --since 0), its table on stderr
+since=0
+if [ -f "$store/store.db" ]; then
+  since=$(./build/bin/reman-audit export --store "$store" --format csv 2>/dev/null | tail -n +2 | wc -l)
+fi
+./build/bin/reman-listen "$PUB" --replay "$REPLAY" --since "$since" --timeout 3 >&2 &
+listener=$!
+sleep 0.3
 status=0
-./build/bin/reman-inspect --references "$refs" --overlay build/demo/overlays "$@" assets/cores || status=$?
-echo "demo: overlays in build/demo/overlays" >&2
+./build/bin/reman-inspect --references "$refs" --overlay build/demo/overlays \
+  --store "$store" --station demo-1 --publish "$PUB" --replay "$REPLAY" --linger 1 \
+  "$@" assets/cores || status=$?
+wait "$listener" || true
+./build/bin/reman-audit verify --store "$store" >&2 || status=1
+echo "demo: store in $store (reman-audit history --store $store RC-000101), overlays in build/demo/overlays" >&2
 exit $status

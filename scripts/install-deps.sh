@@ -10,9 +10,11 @@ PKGS=(
   libdmtx-dev libjansson-dev libsodium-dev libzmq3-dev libsqlite3-dev
 )
 # tests only: clang + libFuzzer for the fuzz targets, the aarch64 cross compiler and
-# qemu-user for the NEON kernels
+# qemu-user for the NEON kernels, python3 + jsonschema for the end-to-end checks of the
+# line messages against docs/schemas
 if [ "${1:-}" = "--test" ]; then
-  PKGS+=(clang libclang-rt-14-dev gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user)
+  PKGS+=(clang libclang-rt-14-dev gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user
+         python3 python3-jsonschema python3-zmq python3-nacl)
 fi
 missing=()
 for p in "${PKGS[@]}"; do

@@ -3,7 +3,8 @@
 #   (a) the release build, with the active instruction set and with each one forced
 #       (RV_SIMD=scalar, sse2, avx2, and avx512 where this CPU has it);
 #   (b) an AddressSanitizer + UndefinedBehaviorSanitizer build;
-#   (c) the libFuzzer target for JPEG decoding, briefly, when clang is present;
+#   (c) the libFuzzer targets (JPEG decoding, family loader, line messages), briefly,
+#       when clang is present;
 #   (d) the NEON kernels' equivalence tests under qemu-aarch64, when the cross tools are present.
 # Warnings are errors when CI=true. Build directories: build/, build-asan/, build-fuzz/.
 set -euo pipefail
@@ -43,10 +44,10 @@ step "tests (ASan + UBSan)"
    ctest --output-on-failure -j"$JOBS") || fail=1
 
 if command -v clang >/dev/null && command -v clang++ >/dev/null; then
-  step "libFuzzer: JPEG decode 60 s, family model loader 30 s"
+  step "libFuzzer: JPEG decode 60 s, family model loader 30 s, line messages 30 s"
   cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DRS_FUZZ=ON -DRS_BUILD_TESTS=ON \
     -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ >/dev/null
-  cmake --build build-fuzz -j"$JOBS" --target fuzz_jpeg fuzz_family
+  cmake --build build-fuzz -j"$JOBS" --target fuzz_jpeg fuzz_family fuzz_msg
   corpus=$(mktemp -d)
   cp assets/cores/*.jpg "$corpus"/ 2>/dev/null || true
   (ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp \
@@ -56,6 +57,12 @@ if command -v clang >/dev/null && command -v clang++ >/dev/null; then
   corpus=$(mktemp -d)
   cp models/families/*.json "$corpus"/
   (ASAN_OPTIONS=detect_leaks=1 ./build-fuzz/fuzz/fuzz_family -max_total_time=30 \
+     -rss_limit_mb=4096 -print_final_stats=1 "$corpus" 2>&1 | tail -n 8) || fail=1
+  rm -rf "$corpus"
+  # seeds: the example messages of docs/protocol.md, one per file
+  corpus=$(mktemp -d)
+  grep '^{"' docs/protocol.md | split -l 1 - "$corpus/msg-"
+  (ASAN_OPTIONS=detect_leaks=1 ./build-fuzz/fuzz/fuzz_msg -max_total_time=30 \
      -rss_limit_mb=4096 -print_final_stats=1 "$corpus" 2>&1 | tail -n 8) || fail=1
   rm -rf "$corpus"
 else

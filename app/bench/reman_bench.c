@@ -6,6 +6,7 @@
  *   reman-bench --json     one {"figure": NAME, "value": X, "unit": U} object per line
  *
  * Images are generated cores (app/ra_gencore) of 2, 5 and 12 MP. */
+#include "bench_line.h"
 #include "bench_opencv.h"
 #include "ra/ra_gencore.h"
 #include "ra/ra_inspect.h"
@@ -574,7 +575,8 @@ out:
 static void s_usage(FILE *f)
 {
     fprintf(f,
-            "usage: reman-bench [--json] [--reps N] [--only kernels|jpeg|inspect|frontend]\n"
+            "usage: reman-bench [--json] [--reps N] [--only kernels|jpeg|inspect|frontend|line]\n"
+            "                   [--soak N]\n"
             "Measures, on this machine, single thread, median of N runs (N >= 20, default 21):\n"
             "  membw_read_gbs                      single-core memory read bandwidth\n"
             "  kernel.<name>.<isa>.{ms,pct_membw}  each kernel on a 5 MP image, per instruction set\n"
@@ -582,12 +584,18 @@ static void s_usage(FILE *f)
             "  jpeg_decode_5mp_overhead_pct        rv_jpeg_decode against raw TurboJPEG\n"
             "  frontend_<2|5|12>mp_speedup_vs_opencv  the detection front end against OpenCV\n"
             "  inspect_5mp_ms, inspect_5mp_speedup_vs_opencv  a 5 MP JPEG to a graded proposal\n"
+            "  line_durable_decisions_per_s        decisions stored (fsync'd, signed, chained) and\n"
+            "                                      acknowledged per second, group commit of 64\n"
+            "  line_commit_to_subscriber_p99_ms    commit to a subscriber on loopback (also p50, max)\n"
+            "  line_soak_rss_growth_kb             resident memory growth over --soak N decisions\n"
+            "                                      (default 100000) through store, PUB and SUB\n"
             "Exit status: 0 when every figure was measured, 1 otherwise, 2 for a usage error.\n");
 }
 
 int main(int argc, char **argv)
 {
     const char *only = NULL;
+    long soak = 100000;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--json"))
             s_json = 1;
@@ -595,6 +603,12 @@ int main(int argc, char **argv)
             s_reps = atoi(argv[++i]);
             if (s_reps < 20) {
                 fprintf(stderr, "reman-bench: --reps must be at least 20\n");
+                return 2;
+            }
+        } else if (!strcmp(argv[i], "--soak") && i + 1 < argc) {
+            soak = atol(argv[++i]);
+            if (soak < 20000) {
+                fprintf(stderr, "reman-bench: --soak must be at least 20000\n");
                 return 2;
             }
         } else if (!strcmp(argv[i], "--only") && i + 1 < argc)
@@ -720,6 +734,35 @@ int main(int argc, char **argv)
     if (!only || !strcmp(only, "inspect")) {
         if (s_bench_inspect() != 0)
             failed = 1;
+    }
+
+    if (!only || !strcmp(only, "line")) {
+        rsb_line_figs_t lf;
+        s_say("\nline: store (SQLite WAL, synchronous=FULL) + PUB + SUB on loopback, one process\n");
+        if (rsb_line_bench(&lf, soak) != 0) {
+            fprintf(stderr, "reman-bench: line: not every figure was measured\n");
+            failed = 1;
+        } else {
+            s_fig("1/s", lf.durable_per_s, "line_durable_decisions_per_s");
+            s_fig("1/s", lf.durable_single_per_s, "line_durable_single_decisions_per_s");
+            s_fig("ms", lf.commit_to_sub_p50_ms, "line_commit_to_subscriber_p50_ms");
+            s_fig("ms", lf.commit_to_sub_p99_ms, "line_commit_to_subscriber_p99_ms");
+            s_fig("ms", lf.commit_to_sub_max_ms, "line_commit_to_subscriber_max_ms");
+            s_fig("kB", lf.soak_rss_growth_kb, "line_soak_rss_growth_kb");
+            s_fig("kB", lf.soak_rss_growth_half_kb, "line_soak_rss_growth_second_half_kb");
+            s_fig("decisions", (double) lf.soak_decisions, "line_soak_decisions");
+            s_fig("1/s", lf.soak_per_s, "line_soak_decisions_per_s");
+            s_fig("decisions", (double) lf.delivered_missing, "line_delivered_missing");
+            s_say("store on %s\n"
+                  "durable decisions/s: %.0f in groups of %d (median of 5 runs of 2048), %.0f one per commit\n"
+                  "commit -> subscriber: p50 %.3f ms, p99 %.3f ms, max %.3f ms (%d decisions)\n"
+                  "soak: %ld decisions at %.0f/s, resident memory %+.0f kB from 10%% to the end "
+                  "(%+.0f kB over the second half), %ld not delivered\n",
+                  lf.fs, lf.durable_per_s, lf.batch, lf.durable_single_per_s,
+                  lf.commit_to_sub_p50_ms, lf.commit_to_sub_p99_ms, lf.commit_to_sub_max_ms,
+                  lf.latency_samples, lf.soak_decisions, lf.soak_per_s, lf.soak_rss_growth_kb,
+                  lf.soak_rss_growth_half_kb, lf.delivered_missing);
+        }
     }
 
     if (!only || !strcmp(only, "frontend")) {

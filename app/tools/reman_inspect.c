@@ -8,11 +8,20 @@
  * part. An image that cannot be graded gets a line naming why, and the run goes on.
  *
  * --source folder:DIR or camera:DEVICE takes the frames from a hot folder or a camera
- * instead (ra_source.h), so a cell runs headless: --count and --timeout end the run. */
+ * instead (ra_source.h), so a cell runs headless: --count and --timeout end the run.
+ *
+ * --store DIR makes it an automated cell (ra_store.h, ra_line.h): the original JPEG bytes
+ * (and overlays) become evidence, each inspection is appended to the store, a graded
+ * proposal is confirmed by --operator (default "cell") as a decision that commits with
+ * its outbox entry before its line is printed, and --publish sends it to the line; a
+ * "review" proposal is stored and left for a technician. After the last image the replay
+ * service keeps answering for --linger seconds. */
 #include "ra/ra_calib.h"
 #include "ra/ra_files.h"
 #include "ra/ra_identify.h"
+#include "ra/ra_line.h"
 #include "ra/ra_source.h"
+#include "ra/ra_store.h"
 #include "ra/ra_inspect.h"
 #include "ra/ra_reference.h"
 #include "ra/ra_version.h"
@@ -55,6 +64,10 @@ typedef struct {
     int have_given_code;
     ra_calib_t calib;     /* --calibration */
     int have_calib;
+    ra_store_t *store;    /* --store: the automated cell */
+    ra_line_pub_t *pub;   /* --publish */
+    const char *operator_id;
+    int store_failed;     /* the store refused a write: stop, acknowledge nothing more */
     struct {
         const rm_family_t *family;
         ra_reference_t *ref;
@@ -98,12 +111,23 @@ static void s_usage(FILE *f)
             "  --timeout S        folder/camera: stop after S seconds without an image\n"
             "  --width W --height H  camera: frame size\n"
             "  --max-mp N         refuse images over N megapixels (default 100)\n"
+            "automated cell (docs/protocol.md, docs/store.md):\n"
+            "  --store DIR        append evidence, inspections and decisions to the store in DIR\n"
+            "  --station ID       this station's id (required with --store)\n"
+            "  --operator ID      who confirms the proposals (default cell)\n"
+            "  --publish EP       publish decisions on this ZeroMQ endpoint (tcp://127.0.0.1:5556)\n"
+            "  --replay EP        serve replay requests here (default tcp://127.0.0.1:5557)\n"
+            "  --linger S         keep serving replay S seconds after the last image\n"
+            "  --curve-key FILE   CURVE: this station's key pair (reman-keys new)\n"
+            "  --allow DIR        CURVE: public keys of the subscribers let in\n"
+            "  --allow-plain      allow plain TCP on a non-loopback endpoint\n"
             "  --help, --version\n"
             "  --simd-best        print the best instruction set of this CPU and exit\n"
             "\n"
             "environment: RV_SIMD=scalar|sse2|avx2|avx512 caps the instruction set.\n"
             "exit status: 0 every image graded; 1 at least one image refused (its line says\n"
-            "why); 2 usage error; 3 set-up failure (families, references).\n",
+            "why); 2 usage error; 3 set-up failure (families, references, store, line) or the\n"
+            "store refused a write (full disk, read-only): nothing more is acknowledged.\n",
             RS_FAMILIES_DIR);
 }
 
@@ -197,27 +221,88 @@ static json_t *s_grade_json(const rm_grade_t *g, json_t *line)
     return line;
 }
 
-static void s_overlay(s_ctx_t *c, ra_inspector_t *insp, ra_inspection_t *r, const char *path)
+/* Store bytes as evidence of kind and cite them in line's "evidence" array. */
+static int s_evidence(s_ctx_t *c, json_t *line, const char *kind, const uint8_t *bytes,
+                      size_t len)
 {
-    if (!c->overlay_dir || !r->aligned)
-        return;
+    char hex[65];
+    if (ra_store_put_evidence(c->store, bytes, len, hex) != RV_OK)
+        return -1;
+    json_t *ev = json_object_get(line, "evidence");
+    if (!ev) {
+        ev = json_array();
+        json_object_set_new(line, "evidence", ev);
+    }
+    json_array_append_new(ev, json_pack("{s:s, s:s, s:I}", "kind", kind, "sha256", hex, "bytes",
+                                        (json_int_t) len));
+    return 0;
+}
+
+/* Draw the overlay; write it to --overlay and keep it as evidence in --store. */
+static int s_overlay(s_ctx_t *c, ra_inspector_t *insp, ra_inspection_t *r, const char *path,
+                     json_t *line)
+{
+    if ((!c->overlay_dir && !c->store) || !r->aligned)
+        return 0;
     rv_view_t v = rv_image_view(r->aligned);
     ra_inspection_overlay(insp, r, &v);
-    const char *base = strrchr(path, '/');
-    base = base ? base + 1 : path;
-    char out[4096];
-    snprintf(out, sizeof out, "%s/%.*s.overlay.jpg", c->overlay_dir,
-             (int) (strrchr(base, '.') ? strrchr(base, '.') - base : (long) strlen(base)), base);
     uint8_t *jpeg = NULL;
     size_t len = 0;
-    if (rv_jpeg_encode(&v, 90, &jpeg, &len) == RV_OK) {
+    if (rv_jpeg_encode(&v, 90, &jpeg, &len) != RV_OK)
+        return 0;
+    int rc = 0;
+    if (c->overlay_dir) {
+        const char *base = strrchr(path, '/');
+        base = base ? base + 1 : path;
+        char out[4096];
+        snprintf(out, sizeof out, "%s/%.*s.overlay.jpg", c->overlay_dir,
+                 (int) (strrchr(base, '.') ? strrchr(base, '.') - base : (long) strlen(base)),
+                 base);
         FILE *f = fopen(out, "wb");
         if (!f || fwrite(jpeg, 1, len, f) != len)
             fprintf(stderr, "reman-inspect: cannot write %s\n", out);
         if (f)
             fclose(f);
-        rv_jpeg_free(&jpeg);
     }
+    if (c->store)
+        rc = s_evidence(c, line, "overlay", jpeg, len);
+    rv_jpeg_free(&jpeg);
+    return rc;
+}
+
+/* The cell: append the inspection; confirm a graded proposal as a decision (durable with
+ * its outbox entry before anything is printed or published). Fills line's "decision". */
+static void s_record(s_ctx_t *c, json_t *line, int graded)
+{
+    int64_t n = 0;
+    ra_decision_ack_t ack;
+    const char *proposal = json_string_value(json_object_get(line, "proposal"));
+    if (ra_store_inspection(c->store, line, &n) != RV_OK) {
+        c->store_failed = 1;
+    } else if (graded && proposal && strcmp(proposal, "review") != 0) {
+        ra_decision_in_t in = {.inspection = n, .operator_id = c->operator_id};
+        if (ra_store_decide(c->store, &in, &ack) == RV_OK) {
+            json_object_set_new(line, "decision",
+                                json_pack("{s:I, s:s, s:s, s:s, s:I}", "seq", (json_int_t) ack.seq,
+                                          "id", ack.id, "route", ack.route, "operator",
+                                          c->operator_id, "record", (json_int_t) ack.n));
+            if (c->pub)
+                ra_line_pub_kick(c->pub);
+            return;
+        }
+        c->store_failed = 1;
+    } else {
+        json_object_set_new(line, "decision", json_null());
+        json_object_set_new(line, "awaiting", json_string(graded ? "review by a technician"
+                                                                 : "nothing to decide"));
+        json_object_set_new(line, "record", json_integer(n));
+        return;
+    }
+    /* nothing of this part was acknowledged: say so on the line and stop the run */
+    json_object_set_new(line, "decision", json_null());
+    json_object_set_new(line, "store_error", json_string(rv_last_error()));
+    fprintf(stderr, "reman-inspect: store: %s: no decision acknowledged, stopping\n",
+            rv_last_error());
 }
 
 /* The code search's downscale: marks are about 1/200 of the short side per module; keep
@@ -259,13 +344,22 @@ static int s_inspect(s_ctx_t *c, const char *path, const ra_frame_t *frame, cons
         /* the file was read but did not decode: its hash still identifies what came */
         uint8_t *bytes = NULL;
         size_t len = 0;
-        if (c->files_mode && rv_file_read(path, MAX_FILE_BYTES, &bytes, &len) == RV_OK)
+        if (c->files_mode && rv_file_read(path, MAX_FILE_BYTES, &bytes, &len) == RV_OK) {
             s_sha256(line, bytes, len);
+            /* the cell keeps what came, even when it is not an image */
+            if (c->store && s_evidence(c, line, "original", bytes, len) != 0)
+                c->store_failed = 1;
+        }
         free(bytes);
         snprintf(why, sizeof why, "%s", error);
         goto out;
     }
     s_sha256(line, frame->jpeg, frame->jpeg_len);
+    if (c->store && s_evidence(c, line, "original", frame->jpeg, frame->jpeg_len) != 0) {
+        c->store_failed = 1;
+        snprintf(why, sizeof why, "evidence not stored: %s", rv_last_error());
+        goto out;
+    }
     if (!c->files_mode) {
         char when[48];
         time_t sec = (time_t) frame->timestamp;
@@ -340,7 +434,8 @@ static int s_inspect(s_ctx_t *c, const char *path, const ra_frame_t *frame, cons
     ra_inspector_t *insp = s_inspector(c, family, why, sizeof why);
     if (!insp)
         goto out;
-    if (ra_inspect_rgb(insp, &v, have_code ? &code : NULL, c->overlay_dir != NULL, &r) != RV_OK) {
+    if (ra_inspect_rgb(insp, &v, have_code ? &code : NULL, c->overlay_dir || c->store, &r) !=
+        RV_OK) {
         snprintf(why, sizeof why, "%s", rv_last_error());
         goto out;
     }
@@ -361,7 +456,11 @@ static int s_inspect(s_ctx_t *c, const char *path, const ra_frame_t *frame, cons
                         json_pack("{s:f, s:o}", "area_mm2", r.anomaly_mm2, "score",
                                   isnan(r.anomaly_score) ? json_null()
                                                          : json_real(r.anomaly_score)));
-    s_overlay(c, insp, &r, frame->original[0] ? frame->original : path);
+    if (s_overlay(c, insp, &r, frame->original[0] ? frame->original : path, line) != 0) {
+        c->store_failed = 1;
+        snprintf(why, sizeof why, "overlay evidence not stored: %s", rv_last_error());
+        goto out;
+    }
     rc = 0;
 out:
     if (rc != 0) {
@@ -375,6 +474,8 @@ out:
                                   "identify", t_id, "align", r.ms_align + r.ms_warp, "front",
                                   r.ms_front, "detect", r.ms_detect, "anomaly", r.ms_anomaly,
                                   "grade", r.ms_grade, "total", s_now_ms() - t0));
+    if (c->store && json_object_get(line, "evidence") && !c->store_failed)
+        s_record(c, line, rc == 0);
     char *text = json_dumps(line, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6));
     if (text) {
         puts(text);
@@ -404,7 +505,7 @@ static int s_run(s_ctx_t *c, ra_source_t *src, long count, double timeout_s, siz
     double last = s_now_ms();
     ra_source_status_t shown = RA_SOURCE_READY;
     *done = 0;
-    while (!s_stop && (count <= 0 || (long) *done < count)) {
+    while (!s_stop && !c->store_failed && (count <= 0 || (long) *done < count)) {
         int wait = 500;
         if (timeout_s > 0) {
             double left = timeout_s * 1e3 - (s_now_ms() - last);
@@ -457,6 +558,10 @@ int main(int argc, char **argv)
     size_t nfiles = 0;
     const char *family_arg = NULL, *families_dir = RS_FAMILIES_DIR;
     const char *source_spec = "files", *code_arg = NULL, *calib_arg = NULL;
+    const char *store_dir = NULL, *station = NULL, *publish = NULL, *replay = NULL;
+    double linger_s = 0;
+    ra_line_opts_t lopts;
+    ra_line_opts_default(&lopts);
     long count = 0;
     double timeout_s = 0;
     ra_source_opts_t sopts;
@@ -472,6 +577,7 @@ int main(int argc, char **argv)
     memset(&c, 0, sizeof c);
     c.references = refdir;
     c.identify = 1;
+    c.operator_id = "cell";
     int usage_error = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -501,6 +607,29 @@ int main(int argc, char **argv)
             code_arg = argv[++i];
         } else if (!strcmp(a, "--calibration") && i + 1 < argc) {
             calib_arg = argv[++i];
+        } else if (!strcmp(a, "--store") && i + 1 < argc) {
+            store_dir = argv[++i];
+        } else if (!strcmp(a, "--station") && i + 1 < argc) {
+            station = argv[++i];
+        } else if (!strcmp(a, "--operator") && i + 1 < argc) {
+            c.operator_id = argv[++i];
+        } else if (!strcmp(a, "--publish") && i + 1 < argc) {
+            publish = argv[++i];
+        } else if (!strcmp(a, "--replay") && i + 1 < argc) {
+            replay = argv[++i];
+        } else if (!strcmp(a, "--curve-key") && i + 1 < argc) {
+            lopts.secret_key_file = argv[++i];
+        } else if (!strcmp(a, "--allow") && i + 1 < argc) {
+            lopts.allow_dir = argv[++i];
+        } else if (!strcmp(a, "--allow-plain")) {
+            lopts.allow_plain = 1;
+        } else if (!strcmp(a, "--linger") && i + 1 < argc) {
+            char *end = NULL;
+            linger_s = strtod(argv[++i], &end);
+            if (!end || *end || !(linger_s >= 0) || linger_s > 86400) {
+                fprintf(stderr, "reman-inspect: --linger needs seconds (0-86400)\n");
+                return EXIT_USAGE;
+            }
         } else if (!strcmp(a, "--source") && i + 1 < argc) {
             source_spec = argv[++i];
         } else if ((!strcmp(a, "--count") || !strcmp(a, "--width") || !strcmp(a, "--height")) &&
@@ -561,6 +690,17 @@ int main(int argc, char **argv)
         }
         c.have_given_code = 1;
     }
+    if ((publish || replay || station) && !store_dir) {
+        fprintf(stderr, "reman-inspect: --publish, --replay and --station need --store (nothing "
+                        "is published that is not stored first)\n");
+        ra_files_free(&files, &nfiles);
+        return EXIT_USAGE;
+    }
+    if (store_dir && !station) {
+        fprintf(stderr, "reman-inspect: --store needs --station ID\n");
+        ra_files_free(&files, &nfiles);
+        return EXIT_USAGE;
+    }
     if (!c.identify && !family_arg && !code_arg) {
         fprintf(stderr, "reman-inspect: --no-identify needs --family\n");
         return EXIT_USAGE;
@@ -602,6 +742,22 @@ int main(int argc, char **argv)
         }
         c.have_calib = 1;
     }
+    if (store_dir) {
+        if (!(c.store = ra_store_open(store_dir, station, RA_STORE_WRITE))) {
+            fprintf(stderr, "reman-inspect: store: %s\n", rv_last_error());
+            code = EXIT_SETUP;
+            goto done;
+        }
+        if (publish || replay) {
+            lopts.pub_endpoint = publish;
+            lopts.replay_endpoint = replay;
+            if (!(c.pub = ra_line_pub_new(c.store, &lopts))) {
+                fprintf(stderr, "reman-inspect: line: %s\n", rv_last_error());
+                code = EXIT_SETUP;
+                goto done;
+            }
+        }
+    }
     sopts.max_bytes = MAX_FILE_BYTES;
     src = ra_source_open(source_spec, (const char *const *) files, nfiles, &sopts);
     if (!src) {
@@ -615,11 +771,19 @@ int main(int argc, char **argv)
     int refused = s_run(&c, src, c.files_mode ? 0 : count, c.files_mode ? 0 : timeout_s, &ndone);
     if (refused < 0) {
         code = EXIT_SETUP;
+    } else if (c.store_failed) {
+        code = EXIT_SETUP;
     } else if (refused) {
         fprintf(stderr, "reman-inspect: %d of %zu images refused\n", refused, ndone);
         code = EXIT_REFUSED;
     }
+    if (c.pub && ra_line_pub_flush(c.pub, 10000) != 0)
+        fprintf(stderr, "reman-inspect: line: outbox not drained; it is published at next start\n");
+    for (double t0 = s_now_ms(); c.pub && !s_stop && s_now_ms() - t0 < linger_s * 1e3;)
+        usleep(50 * 1000); /* the publisher's thread serves replay meanwhile */
 done:
+    ra_line_pub_destroy(&c.pub);
+    ra_store_close(&c.store);
     ra_source_destroy(&src);
     for (int i = 0; i < c.ncache; i++) {
         ra_inspector_destroy(&c.cache[i].insp);

@@ -5,8 +5,8 @@
  * Publisher (one per station process). ra_line_pub_new() starts a thread that owns every
  * socket: XPUB (PUB to subscribers; default tcp://127.0.0.1:5556; XPUB so the station sees
  * a subscriber connect and publishes its birth again, at most every 200 ms) and REP for
- * replay (default tcp://127.0.0.1:5557). At start it publishes reman.birth.<station>, then the
- * store's outbox still holds; after each ra_line_pub_kick() it publishes the outbox again
+ * replay (default tcp://127.0.0.1:5557). At start it publishes reman.birth.<station>, then what
+ * the store's outbox still holds; after each ra_line_pub_kick() it publishes the outbox again
  * (seq order) and removes what it sent; every second without a decision it publishes
  * reman.heartbeat.<station>; ra_line_pub_destroy() publishes reman.death.<station> and
  * stops. Replay requests are answered from the store (ra_store_messages). Every request
