@@ -37,8 +37,10 @@ mkdir -p "$refs"
 P1=$(port); P2=$(port)
 PUB=tcp://127.0.0.1:$P1 REP=tcp://127.0.0.1:$P2
 store=$work/store
-cell() { "$bin/reman-inspect" --references "$refs" --store "$store" --station e2e-1 \
-           --publish "$PUB" --replay "$REP" "$@"; }
+# the cell's command line (an array, so that `"${cell[@]}" ... &` gives the program's own
+# pid to kill, not a subshell's)
+cell=("$bin/reman-inspect" --references "$refs" --store "$store" --station e2e-1
+      --publish "$PUB" --replay "$REP")
 
 # 1. a subscriber first, then the cell grades the six demo cores (one is "review": left
 #    for a technician, so five decisions)
@@ -55,7 +57,7 @@ else
 fi
 sleep 0.3
 set +e
-cell --linger 1 "$src/assets/cores" >"$work/cell1.jsonl" 2>"$work/cell1.err"
+"${cell[@]}" --linger 1 "$src/assets/cores" >"$work/cell1.jsonl" 2>"$work/cell1.err"
 rc=$?
 set -e
 check "cell exit status 0 (got $rc)" test "$rc" -eq 0
@@ -99,7 +101,7 @@ else
 fi
 
 # 3. a late joiner gets the history by replay while the cell lingers (a new session)
-cell --linger 6 "$src/assets/cores/disc-clean.jpg" >"$work/cell2.jsonl" 2>"$work/cell2.err" &
+"${cell[@]}" --linger 6 "$src/assets/cores/disc-clean.jpg" >"$work/cell2.jsonl" 2>"$work/cell2.err" &
 cpid=$!; pids+=($cpid)
 for _ in $(seq 100); do [ -s "$work/cell2.jsonl" ] && break; sleep 0.1; done
 "$bin/reman-listen" "$PUB" --replay "$REP" --json --count 6 --timeout 20 >"$work/listen2.jsonl" 2>/dev/null || true
@@ -111,14 +113,20 @@ wait "$cpid" || true
 # 4. kill -9 of the real cell mid-run, three times, with a listener throughout
 "$bin/reman-listen" "$PUB" --replay "$REP" --json --timeout 25 >"$work/listen3.jsonl" 2>/dev/null &
 lpid=$!; pids+=($lpid)
+hits=0
 for delay in 0.4 0.9 1.5; do
-  cell "$src/assets/cores" >/dev/null 2>&1 &
+  "${cell[@]}" "$src/assets/cores" >/dev/null 2>&1 &
   cpid=$!
   sleep "$delay"
-  kill -9 "$cpid" 2>/dev/null || true
+  if kill -9 "$cpid" 2>/dev/null; then hits=$((hits + 1)); fi
   wait "$cpid" 2>/dev/null || true
 done
-cell --linger 3 "$src/assets/cores/housing-clean.jpg" >/dev/null 2>&1
+check "at least one SIGKILL hit a running cell ($hits of 3)" test "$hits" -ge 1
+set +e
+"${cell[@]}" --linger 3 "$src/assets/cores/housing-clean.jpg" >"$work/cell4.jsonl" 2>"$work/cell4.err"
+rc=$?
+set -e
+check "the cell restarted after the kills ends cleanly (exit $rc: $(tail -n 2 "$work/cell4.err" | tr '\n' ' '))" test "$rc" -eq 0
 kill "$lpid" 2>/dev/null || true
 wait "$lpid" 2>/dev/null || true
 "$bin/reman-audit" export --store "$store" --format json --out "$work/all.json"
