@@ -10,9 +10,7 @@
  * Checks: every acknowledged seq is in the store; the store's seqs are 1..N with no hole;
  * the subscriber delivered each of 1..N exactly once, in order, byte-equal to the store's
  * message; the chain still verifies. */
-#include "ra/ra_line.h"
-#include "ra/ra_store.h"
-#include "rs_test.h"
+#include "line_fixture.h"
 #include "rv/rv.h"
 
 #include <arpa/inet.h>
@@ -29,13 +27,6 @@
 #define RUNS 24
 #define MAX_SEQ 200000
 
-static double s_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
 /* A free TCP port on loopback (bound, read, released). */
 static int s_free_port(void)
 {
@@ -50,29 +41,6 @@ static int s_free_port(void)
     if (fd >= 0)
         close(fd);
     return port;
-}
-
-/* An inspection as reman-inspect produces it (schema reman.inspection/1), graded. */
-static json_t *s_inspection(unsigned i)
-{
-    static const char *routes[] = {"reuse", "remanufacture", "refurbish", "repair", "scrap"};
-    const char *route = routes[i % 5];
-    char serial[32];
-    snprintf(serial, sizeof serial, "RC-%06u", i);
-    return json_pack(
-        "{s:s, s:s, s:I, s:s, s:{s:s, s:s, s:s}, s:s, s:i, s:s, s:s, s:s, s:b, s:[], "
-        "s:[{s:s, s:s, s:b, s:b, s:f, s:f, s:f, s:s, s:s}], s:s, s:{s:f, s:f, s:f}, s:[], "
-        "s:s, s:s}",
-        "schema", "reman.inspection/1", "file", "crash.jpg", "bytes", (json_int_t) 1000,
-        "sha256", "0000000000000000000000000000000000000000000000000000000000000000", "code",
-        "text", "S:x;P:BRK-DISC-300", "serial", serial, "part_number", "BRK-DISC-300",
-        "family", "demo-disc", "family_revision", 1, "model_hash",
-        "1111111111111111111111111111111111111111111111111111111111111111", "proposal", route,
-        "route", route, "review", 0, "review_why", "reasons", "rule", "crack-critical", "code",
-        "CRK-CRIT", "fired", 0, "deciding", 0, "value", 0.25 * (i % 7), "limit", 2.0, "guard",
-        0.2, "en", "crack 0.0 mm in zone flange", "zh", "\xe8\xa3\x82\xe7\xba\xb9", "credit",
-        "full", "value_retained", "fraction", 0.89, "material_kg", 8.0, "co2e_kg", 20.0,
-        "findings", "isa", rv_simd_isa(), "software", "reman-station test");
 }
 
 /* The station process: decide and publish until killed (decide = 0: only publish what
@@ -107,20 +75,13 @@ static int s_station(const char *dir, const char *pub_ep, const char *rep_ep, in
     srand(seed);
     unsigned i = seed * 1000u;
     while (decide && !s_term) {
-        json_t *insp = s_inspection(i++);
-        int64_t n = 0;
-        ra_decision_ack_t ack;
-        ra_decision_in_t in = {.operator_id = "cell"};
-        if (ra_store_inspection(store, insp, &n) == RV_OK) {
-            in.inspection = n;
-            if (ra_store_decide(store, &in, &ack) == RV_OK) {
-                /* acknowledged: only now may anyone be told */
-                if (write(ackfd, &ack.seq, sizeof ack.seq) != (ssize_t) sizeof ack.seq)
-                    _exit(5);
-                ra_line_pub_kick(pub);
-            }
+        uint64_t seq = 0;
+        if (lf_decide(store, i++, &seq) == RV_OK) {
+            /* acknowledged: only now may anyone be told */
+            if (write(ackfd, &seq, sizeof seq) != (ssize_t) sizeof seq)
+                _exit(5);
+            ra_line_pub_kick(pub);
         }
-        json_decref(insp);
         if (rand() % 4 == 0)
             usleep((useconds_t) (rand() % 3000));
     }
@@ -141,9 +102,9 @@ typedef struct {
 
 static void s_drain(ra_line_sub_t *sub, s_seen_t *seen, int ms)
 {
-    double until = s_now_ms() + ms;
+    double until = lf_now_ms() + ms;
     for (;;) {
-        double left = until - s_now_ms();
+        double left = until - lf_now_ms();
         if (left <= 0)
             break;
         ra_line_event_t ev;
@@ -221,8 +182,8 @@ int main(void)
             ra_store_t *ro = ra_store_open(dir, "crash-1", RA_STORE_READONLY);
             uint64_t want = ro ? ra_store_last_seq(ro) : 0;
             ra_store_close(&ro);
-            double t0 = s_now_ms();
-            while (seen.last < want && s_now_ms() - t0 < 30000)
+            double t0 = lf_now_ms();
+            while (seen.last < want && lf_now_ms() - t0 < 30000)
                 s_drain(sub, &seen, 200);
             kill(pid, SIGTERM);
         }
@@ -293,9 +254,6 @@ int main(void)
     free(seen.msgs);
     free(seen.count);
     free(acked);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "test_line_crash: could not remove %s\n", dir);
+    lf_rmrf(dir);
     return rs_test_end("test_line_crash");
 }
