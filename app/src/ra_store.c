@@ -957,6 +957,47 @@ int ra_store_inspection(ra_store_t *self, json_t *inspection, int64_t *n)
     return rc;
 }
 
+int ra_store_note(ra_store_t *self, const char *kind, json_t *record, int64_t *n)
+{
+    static const char *const kinds[][2] = {{"golden", "reman.golden/1"},
+                                           {"golden-check", "reman.golden-check/1"}};
+    const char *want = NULL;
+    for (size_t i = 0; kind && i < sizeof kinds / sizeof *kinds; i++)
+        if (!strcmp(kind, kinds[i][0]))
+            want = kinds[i][1];
+    if (!self || !want || !json_is_object(record))
+        return rv_fail(RV_EINVAL, D, "ra_store_note needs a store, a kind (golden, golden-check) "
+                                     "and a JSON object");
+    if (self->mode != RA_STORE_WRITE)
+        return rv_fail(RV_EINVAL, D, "%s was opened read-only: no %s record stored", self->dir,
+                       kind);
+    const char *schema = json_string_value(json_object_get(record, "schema"));
+    if (!schema || strcmp(schema, want) != 0)
+        return rv_fail(RV_EINVAL, D, "a %s record's schema must be %s, not \"%s\"", kind, want,
+                       schema ? schema : "(none)");
+    char id[37], now[32];
+    ra_store__uuid(id);
+    ra_store__now(now);
+    if (json_object_set_new(record, "station", json_string(self->station)) ||
+        json_object_set_new(record, "session", json_integer(self->session)) ||
+        json_object_set_new(record, "id", json_string(id)) ||
+        json_object_set_new(record, "ts", json_string(now)))
+        return rv_fail(RV_ENOMEM, D, "out of memory");
+    pthread_mutex_lock(&self->lock);
+    int64_t rn = 0;
+    int rc = ra_store__begin(self, "storing a record");
+    if (rc == RV_OK) {
+        if ((rc = ra_store__append(self, kind, record, &rn)) == RV_OK)
+            rc = ra_store__commit(self, "committing a record");
+        else
+            ra_store__rollback(self);
+    }
+    pthread_mutex_unlock(&self->lock);
+    if (rc == RV_OK && n)
+        *n = rn;
+    return rc;
+}
+
 /* --- decisions ----------------------------------------------------------------------- */
 
 /* A supervisor named in a batch, checked (Argon2id) before the transaction. */

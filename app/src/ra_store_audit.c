@@ -323,7 +323,9 @@ static const char *s_schema_of(const char *kind)
                                          {"session", "reman.session/1"},
                                          {"operator", "reman.operator/1"},
                                          {"inspection", "reman.inspection/1"},
-                                         {"decision", "reman.decision/1"}};
+                                         {"decision", "reman.decision/1"},
+                                         {"golden", "reman.golden/1"},
+                                         {"golden-check", "reman.golden-check/1"}};
     for (size_t i = 0; i < sizeof map / sizeof *map; i++)
         if (strcmp(kind, map[i][0]) == 0)
             return map[i][1];

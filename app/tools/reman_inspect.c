@@ -18,6 +18,7 @@
  * service keeps answering for --linger seconds. */
 #include "ra/ra_calib.h"
 #include "ra/ra_files.h"
+#include "ra/ra_golden.h"
 #include "ra/ra_identify.h"
 #include "ra/ra_line.h"
 #include "ra/ra_source.h"
@@ -44,7 +45,7 @@
 #include <time.h>
 #include <unistd.h>
 
-enum { EXIT_REFUSED = 1, EXIT_USAGE = 2, EXIT_SETUP = 3 };
+enum { EXIT_REFUSED = 1, EXIT_USAGE = 2, EXIT_SETUP = 3, EXIT_GOLDEN = 4 };
 
 #define MAX_FILE_BYTES ((size_t) 256 << 20)
 #define MAX_INSPECTORS 32
@@ -68,6 +69,9 @@ typedef struct {
     ra_line_pub_t *pub;   /* --publish */
     const char *operator_id;
     int store_failed;     /* the store refused a write: stop, acknowledge nothing more */
+    int golden;           /* 1: --golden-record, 2: --golden-check */
+    ra_golden_tol_t golden_tol;
+    int golden_drift;     /* a check found drift (or had nothing to compare with) */
     struct {
         const rm_family_t *family;
         ra_reference_t *ref;
@@ -121,13 +125,19 @@ static void s_usage(FILE *f)
             "  --curve-key FILE   CURVE: this station's key pair (reman-keys new)\n"
             "  --allow DIR        CURVE: public keys of the subscribers let in\n"
             "  --allow-plain      allow plain TCP on a non-loopback endpoint\n"
+            "golden sample (a known part, at the start of a shift; needs --store):\n"
+            "  --golden-record    store each image's result as the golden result of its serial\n"
+            "  --golden-check     compare each image with its serial's golden result; drift\n"
+            "                     beyond tolerance is printed, recorded, and exits 4\n"
+            "  --golden-tol-mm X  dimensions' tolerance (default 0.05 mm; anomaly 0.10, scale 0.5 %%)\n"
             "  --help, --version\n"
             "  --simd-best        print the best instruction set of this CPU and exit\n"
             "\n"
             "environment: RV_SIMD=scalar|sse2|avx2|avx512 caps the instruction set.\n"
             "exit status: 0 every image graded; 1 at least one image refused (its line says\n"
             "why); 2 usage error; 3 set-up failure (families, references, store, line) or the\n"
-            "store refused a write (full disk, read-only): nothing more is acknowledged.\n",
+            "store refused a write (full disk, read-only): nothing more is acknowledged;\n"
+            "4 a golden-sample check found drift beyond tolerance.\n",
             RS_FAMILIES_DIR);
 }
 
@@ -270,6 +280,81 @@ static int s_overlay(s_ctx_t *c, ra_inspector_t *insp, ra_inspection_t *r, const
     return rc;
 }
 
+/* The golden result of this serial: the latest "golden" record. NULL when none. */
+typedef struct {
+    const char *serial;
+    json_t *found;
+} s_golden_find_t;
+
+static int s_golden_each(void *arg, int64_t n, const char *kind, const char *body, size_t len)
+{
+    (void) n;
+    (void) kind;
+    s_golden_find_t *g = arg;
+    json_t *o = json_loadb(body, len, 0, NULL);
+    const char *serial = json_string_value(json_object_get(o, "serial"));
+    if (serial && !strcmp(serial, g->serial)) {
+        json_decref(g->found);
+        g->found = o;
+    } else
+        json_decref(o);
+    return 0;
+}
+
+/* --golden-record / --golden-check for one stored inspection (record n). */
+static void s_golden(s_ctx_t *c, json_t *line, int64_t n, int graded)
+{
+    json_t *rec = NULL;
+    int64_t gn = 0;
+    const char *serial =
+        json_string_value(json_object_get(json_object_get(line, "code"), "serial"));
+    json_object_set_new(line, "decision", json_null());
+    if (!graded || !serial) {
+        json_object_set_new(line, "golden",
+                            json_pack("{s:s}", "error",
+                                      graded ? "no serial read: not a golden sample"
+                                             : "not graded: not a golden sample"));
+        c->golden_drift = 1;
+        return;
+    }
+    if (c->golden == 1) {
+        rec = ra_golden_record(line, (long long) n, &c->golden_tol);
+        if (!rec || ra_store_note(c->store, "golden", rec, &gn) != RV_OK) {
+            json_object_set_new(line, "golden", json_pack("{s:s}", "error", rv_last_error()));
+            c->golden_drift = 1;
+        } else
+            json_object_set_new(line, "golden", json_pack("{s:s, s:I}", "recorded", serial,
+                                                          "record", (json_int_t) gn));
+        json_decref(rec);
+        return;
+    }
+    s_golden_find_t g = {serial, NULL};
+    ra_store_records(c->store, "golden", NULL, NULL, s_golden_each, &g);
+    if (!g.found) {
+        json_object_set_new(line, "golden",
+                            json_pack("{s:s}", "error",
+                                      "no golden result stored for this serial "
+                                      "(--golden-record first)"));
+        c->golden_drift = 1;
+        return;
+    }
+    rec = ra_golden_check(g.found, line, (long long) n);
+    json_decref(g.found);
+    if (!rec || ra_store_note(c->store, "golden-check", rec, &gn) != RV_OK) {
+        json_object_set_new(line, "golden", json_pack("{s:s}", "error", rv_last_error()));
+        c->golden_drift = 1;
+        json_decref(rec);
+        return;
+    }
+    if (!json_is_true(json_object_get(rec, "within")))
+        c->golden_drift = 1;
+    json_object_set_new(line, "golden",
+                        json_pack("{s:O, s:O, s:I}", "within", json_object_get(rec, "within"),
+                                  "drift", json_object_get(rec, "drift"), "record",
+                                  (json_int_t) gn));
+    json_decref(rec);
+}
+
 /* The cell: append the inspection; confirm a graded proposal as a decision (durable with
  * its outbox entry before anything is printed or published). Fills line's "decision". */
 static void s_record(s_ctx_t *c, json_t *line, int graded)
@@ -279,6 +364,9 @@ static void s_record(s_ctx_t *c, json_t *line, int graded)
     const char *proposal = json_string_value(json_object_get(line, "proposal"));
     if (ra_store_inspection(c->store, line, &n) != RV_OK) {
         c->store_failed = 1;
+    } else if (c->golden) {
+        s_golden(c, line, n, graded);
+        return;
     } else if (graded && proposal && strcmp(proposal, "review") != 0) {
         ra_decision_in_t in = {.inspection = n, .operator_id = c->operator_id};
         if (ra_store_decide(c->store, &in, &ack) == RV_OK) {
@@ -578,6 +666,7 @@ int main(int argc, char **argv)
     c.references = refdir;
     c.identify = 1;
     c.operator_id = "cell";
+    ra_golden_tol_default(&c.golden_tol);
     int usage_error = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -621,6 +710,17 @@ int main(int argc, char **argv)
             lopts.secret_key_file = argv[++i];
         } else if (!strcmp(a, "--allow") && i + 1 < argc) {
             lopts.allow_dir = argv[++i];
+        } else if (!strcmp(a, "--golden-record")) {
+            c.golden = 1;
+        } else if (!strcmp(a, "--golden-check")) {
+            c.golden = 2;
+        } else if (!strcmp(a, "--golden-tol-mm") && i + 1 < argc) {
+            char *end = NULL;
+            c.golden_tol.dimension_mm = strtod(argv[++i], &end);
+            if (!end || *end || !(c.golden_tol.dimension_mm > 0)) {
+                fprintf(stderr, "reman-inspect: --golden-tol-mm needs millimetres > 0\n");
+                return EXIT_USAGE;
+            }
         } else if (!strcmp(a, "--allow-plain")) {
             lopts.allow_plain = 1;
         } else if (!strcmp(a, "--linger") && i + 1 < argc) {
@@ -693,6 +793,11 @@ int main(int argc, char **argv)
     if ((publish || replay || station) && !store_dir) {
         fprintf(stderr, "reman-inspect: --publish, --replay and --station need --store (nothing "
                         "is published that is not stored first)\n");
+        ra_files_free(&files, &nfiles);
+        return EXIT_USAGE;
+    }
+    if (c.golden && !store_dir) {
+        fprintf(stderr, "reman-inspect: --golden-record and --golden-check need --store\n");
         ra_files_free(&files, &nfiles);
         return EXIT_USAGE;
     }
@@ -773,6 +878,11 @@ int main(int argc, char **argv)
         code = EXIT_SETUP;
     } else if (c.store_failed) {
         code = EXIT_SETUP;
+    } else if (c.golden_drift) {
+        fprintf(stderr, "reman-inspect: golden sample: %s\n",
+                c.golden == 1 ? "not recorded (see the line)"
+                              : "drift beyond tolerance (see the line)");
+        code = EXIT_GOLDEN;
     } else if (refused) {
         fprintf(stderr, "reman-inspect: %d of %zu images refused\n", refused, ndone);
         code = EXIT_REFUSED;

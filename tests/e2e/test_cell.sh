@@ -153,7 +153,27 @@ check "CSV has a header and one row per decision" \
 import json,sys
 d=json.load(open(sys.argv[1])); print(len(d["decisions"] if isinstance(d,dict) else d))' "$work/all.json")"
 
-# 6. one changed byte in an evidence file: verify names it
+# 6. the golden-sample check at the start of a shift: record a known part, check it again
+#    (within tolerance), then check it through a camera whose scale changed by 2.5 %
+#    (the same core rendered at 1312x984 instead of 1280x960): drift, recorded, exit 4
+gold=(--references "$refs" --store "$store" --station e2e-1)
+set +e
+"$bin/reman-inspect" "${gold[@]}" --golden-record "$src/assets/cores/housing-clean.jpg" >"$work/g1.jsonl" 2>/dev/null
+rc1=$?
+"$bin/reman-inspect" "${gold[@]}" --golden-check "$src/assets/cores/housing-clean.jpg" >"$work/g2.jsonl" 2>/dev/null
+rc2=$?
+"$bin/reman-gencore" --quiet --out "$work/gold" --seed 102 --shape housing --clean --size 1312x984 --name moved
+"$bin/reman-inspect" "${gold[@]}" --golden-check "$work/gold/moved.jpg" >"$work/g3.jsonl" 2>/dev/null
+rc3=$?
+set -e
+check "golden sample recorded (exit $rc1)" grep -q '"recorded":"RC-000102"' "$work/g1.jsonl"
+check "golden check of the same part: within tolerance (exit $rc2)" \
+  sh -c "[ $rc2 -eq 0 ] && grep -q '\"within\":true' '$work/g2.jsonl'"
+check "golden check through a rescaled camera: drift named, exit 4 (exit $rc3)" \
+  sh -c "[ $rc3 -eq 4 ] && grep -q 'alignment scale' '$work/g3.jsonl'"
+check "golden checks are in the ledger and it verifies" "$bin/reman-audit" verify --store "$store"
+
+# 7. one changed byte in an evidence file: verify names it
 ev=$(find "$store/evidence" -type f | head -n 1)
 printf '\x00' | dd of="$ev" bs=1 seek=100 conv=notrunc status=none
 set +e

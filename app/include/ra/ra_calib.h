@@ -50,14 +50,4 @@ int ra_calib_load(const char *path, ra_calib_t *out);
 /* The record as a JSON text (caller frees with free()). */
 char *ra_calib_to_json(const ra_calib_t *c);
 
-/* Golden sample: compare a new inspection result of the reference part (one reman-inspect
- * JSON line) with its stored one. Drift: a different proposal, family or code; a finding
- * type that appears or disappears; a summed measurement of one type (length, area,
- * diameter, value in mm / mm2) differing by more than tol_mm (absolute) + tol_rel
- * (relative); the anomaly score differing by more than tol_score. Each drift is one line
- * of report (allocated, caller frees; "" when none). Returns the number of drifts, or a
- * negative rv_status when a JSON text is unreadable. */
-int ra_golden_compare(const char *stored_json, const char *new_json, double tol_mm,
-                      double tol_rel, double tol_score, char **report);
-
 #endif

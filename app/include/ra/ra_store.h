@@ -18,7 +18,8 @@
  * session number, software), "operator" (an operator added or changed: id, name, role,
  * Argon2id PIN hash), "inspection" (the automatic proposal: code, family, model hash,
  * findings, reasons, evidence hashes, or a refusal), "decision" (a confirmation or an
- * override of an inspection: the line message, with its seq). Cores, inspections,
+ * override of an inspection: the line message, with its seq), "golden" and
+ * "golden-check" (the shift-start golden-sample check, ra_golden.h). Cores, inspections,
  * findings, decisions and operators are SQL views over the ledger with indexes on the
  * fields searched (serial, family, route, operator, date); triggers refuse UPDATE and
  * DELETE on the ledger. Nothing is updated in place or deleted, except outbox rows once
@@ -102,6 +103,11 @@ int ra_store_evidence_path(const ra_store_t *self, const char *hex, char *path, 
  * sha256, bytes}] ... or "refused"); the store adds station, session, id (UUID), ts and
  * keeps it whole. *n: its record number. */
 int ra_store_inspection(ra_store_t *self, json_t *inspection, int64_t *n);
+
+/* Append a golden-sample record: kind "golden" (a known part's stored result, schema
+ * reman.golden/1) or "golden-check" (a later inspection of it compared with that result,
+ * schema reman.golden-check/1; see ra_golden.h). The store adds station, session, id, ts. */
+int ra_store_note(ra_store_t *self, const char *kind, json_t *record, int64_t *n);
 
 typedef struct ra_decision_in {
     int64_t inspection;  /* the record number of the inspection decided */
