@@ -158,6 +158,7 @@ const char *ra_code_kind_name(int kind)
     case RA_CODE_UPCE: return "upce";
     case RA_CODE_BARCODE: return "barcode";
     case RA_CODE_MANUAL: return "manual";
+    case RA_CODE_CODE128: return "code128";
     default: return "unknown";
     }
 }
@@ -232,7 +233,8 @@ int ra_identify_any(const rv_view_t *gray, int shrink, int timeout_ms, ra_code_t
     int rc = ra_identify_datamatrix(gray, shrink, timeout_ms, out);
     if (rc == RV_OK || rc == RV_EINVAL)
         return rc;
-    if (ra_identify_qr(gray, out) == RV_OK || ra_identify_barcode(gray, out) == RV_OK)
+    if (ra_identify_qr(gray, out) == RV_OK || ra_identify_barcode(gray, out) == RV_OK ||
+        ra_identify_code128(gray, out) == RV_OK)
         return RV_OK;
     memset(out, 0, sizeof *out);
     return rv_fail(RV_EFORMAT, "ra_identify", "no DataMatrix, QR code or barcode found");
@@ -260,6 +262,7 @@ int ra_identify_manual(const char *line, ra_code_t *out)
         case 'd': kind = RA_CODE_DATAMATRIX; break;
         case 'Q': kind = RA_CODE_QR; break;
         case 'E': kind = RA_CODE_EAN13; break;
+        case 'C': kind = RA_CODE_CODE128; break;
         default: kind = RA_CODE_BARCODE; break;
         }
         line += 3;

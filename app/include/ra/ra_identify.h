@@ -31,7 +31,8 @@ typedef enum ra_code_kind {
     RA_CODE_UPCA = 5,
     RA_CODE_UPCE = 6,
     RA_CODE_BARCODE = 7, /* another 1-D symbology */
-    RA_CODE_MANUAL = 8   /* typed, or a keyboard-wedge scanner */
+    RA_CODE_MANUAL = 8,  /* typed, or a keyboard-wedge scanner */
+    RA_CODE_CODE128 = 9
 } ra_code_kind_t;
 
 /* "datamatrix", "qr", "ean13", ... "manual". Static. */
@@ -48,12 +49,21 @@ int ra_identify_datamatrix(const rv_view_t *gray, int shrink, int timeout_ms, ra
 int ra_identify_qr(const rv_view_t *view, ra_code_t *out);
 
 /* The first EAN-13/EAN-8/UPC-A/UPC-E barcode in view (GRAY8 or RGB8); the digits become the
- * serial. RV_EFORMAT "no barcode found" when none decodes. Code 128 is not read: OpenCV
- * 4.6's barcode module knows only the EAN/UPC family. */
+ * serial. RV_EFORMAT "no barcode found" when none decodes. (OpenCV 4.6's barcode module
+ * knows only the EAN/UPC family: Code 128 is ra_identify_code128.) */
 int ra_identify_barcode(const rv_view_t *view, ra_code_t *out);
 
-/* DataMatrix first (the mark the station's parts carry), then QR, then 1-D barcodes: the
- * first that decodes. gray: GRAY8; shrink and timeout_ms as for the DataMatrix. */
+/* The first Code 128 symbol in gray (GRAY8), at any angle (ra_code128.c says how it
+ * scans). RV_EFORMAT "no Code 128 symbol found" when none reads with a valid check. */
+int ra_identify_code128(const rv_view_t *gray, ra_code_t *out);
+
+/* Code 128 (code set B, printable ASCII) as modules, 1 = bar, with start, check and stop
+ * symbols (no quiet zones): (n + 2) * 11 + 13 modules for n characters. Returns the number
+ * of modules, or a negative status (a character outside 32..126, cap too small). */
+int ra_code128_encode(const char *text, uint8_t *modules, int cap);
+
+/* DataMatrix first (the mark the station's parts carry), then QR, then EAN/UPC, then
+ * Code 128: the first that decodes. gray: GRAY8; shrink and timeout_ms as for the DataMatrix. */
 int ra_identify_any(const rv_view_t *gray, int shrink, int timeout_ms, ra_code_t *out);
 
 /* A line typed at the bench or sent by a keyboard-wedge scanner: trailing CR/LF and
