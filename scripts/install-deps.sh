@@ -7,14 +7,14 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 PKGS=(
   build-essential cmake pkg-config git
   libturbojpeg0-dev libopencv-dev libopencv-contrib-dev
-  libdmtx-dev libjansson-dev libsodium-dev libzmq3-dev libsqlite3-dev
+  libdmtx-dev libjansson-dev libsodium-dev libzmq3-dev libsqlite3-dev libpq-dev
 )
 # tests only: clang + libFuzzer for the fuzz targets, the aarch64 cross compiler and
 # qemu-user for the NEON kernels, python3 + jsonschema for the end-to-end checks of the
 # line messages against docs/schemas
 if [ "${1:-}" = "--test" ]; then
   PKGS+=(clang libclang-rt-14-dev gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user
-         python3 python3-jsonschema python3-zmq python3-nacl)
+         python3 python3-jsonschema python3-zmq python3-nacl libpq-dev postgresql)
 fi
 missing=()
 for p in "${PKGS[@]}"; do

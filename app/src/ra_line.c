@@ -40,6 +40,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -567,6 +568,65 @@ static void s_reply_error(ra_line_pub_t *self, const char *reason)
     pthread_mutex_unlock(&self->mu);
 }
 
+/* An evidence request: {"op":"evidence"} then the file's bytes, or one error frame. */
+static void s_serve_evidence(ra_line_pub_t *self, const char *hex)
+{
+    char path[4096], why[300];
+    if (ra_store_evidence_path(self->store, hex, path, sizeof path) != RV_OK) {
+        s_reply_error(self, "no evidence path for this hash");
+        return;
+    }
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        s_reply_error(self, errno == ENOENT ? "unknown evidence hash" : "evidence unreadable");
+        return;
+    }
+    struct stat sb;
+    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        close(fd);
+        s_reply_error(self, "evidence unreadable");
+        return;
+    }
+    if ((uint64_t) sb.st_size > RA_MSG_EVIDENCE_MAX) {
+        close(fd);
+        snprintf(why, sizeof why, "evidence of %lld bytes, over the 64 MiB served",
+                 (long long) sb.st_size);
+        s_reply_error(self, why);
+        return;
+    }
+    zmq_msg_t body;
+    if (zmq_msg_init_size(&body, (size_t) sb.st_size) != 0) {
+        close(fd);
+        s_reply_error(self, "out of memory");
+        return;
+    }
+    size_t got = 0, want = (size_t) sb.st_size;
+    while (got < want) {
+        ssize_t n = read(fd, (char *) zmq_msg_data(&body) + got, want - got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        got += (size_t) n;
+    }
+    close(fd);
+    if (got != want) {
+        zmq_msg_close(&body);
+        s_reply_error(self, "evidence unreadable (short read)");
+        return;
+    }
+    size_t hlen = 0;
+    char *head = ra_msg_evidence_reply(hex, want, &hlen);
+    if (!head) {
+        zmq_msg_close(&body);
+        s_reply_error(self, "internal");
+        return;
+    }
+    if (zmq_send(self->rep, head, hlen, ZMQ_SNDMORE) < 0 || zmq_msg_send(&body, self->rep, 0) < 0)
+        zmq_msg_close(&body);
+    free(head);
+}
+
 /* One replay request: read all its frames, check, answer (always: REP must). */
 static void s_serve_replay(ra_line_pub_t *self)
 {
@@ -600,6 +660,16 @@ static void s_serve_replay(ra_line_pub_t *self)
     }
     if (req_len > RA_LINE_MAX_REQUEST) {
         s_reply_error(self, "request over 4096 bytes");
+        return;
+    }
+    char ev_hex[65];
+    int ev = ra_msg_evidence_parse(req, req_len, self->station, ev_hex);
+    if (ev == 0) {
+        s_serve_evidence(self, ev_hex);
+        return;
+    }
+    if (ev < 0) {
+        s_reply_error(self, rv_last_error());
         return;
     }
     if (ra_msg_replay_parse(req, req_len, self->station, &since) != RV_OK) {
@@ -1659,4 +1729,103 @@ void ra_line_sub_destroy(ra_line_sub_t **self_p)
     memset(self->sec, 0, sizeof self->sec);
     free(self);
     *self_p = NULL;
+}
+
+/* --- evidence client ------------------------------------------------------------------ */
+int ra_line_fetch_evidence(const char *replay_endpoint, const ra_line_opts_t *opts_in,
+                           const char *station, const char *hex, uint8_t **bytes, size_t *len,
+                           int timeout_ms)
+{
+    *bytes = NULL;
+    *len = 0;
+    ra_line_opts_t opts;
+    if (opts_in)
+        opts = *opts_in;
+    else
+        ra_line_opts_default(&opts);
+    if (!replay_endpoint || !*replay_endpoint)
+        return rv_fail(RV_EINVAL, s_domain, "evidence: no replay endpoint");
+    size_t rlen = 0;
+    char *req = ra_msg_evidence_request(station, hex, &rlen);
+    if (!req)
+        return RV_EINVAL;
+    int curve = opts.secret_key_file && *opts.secret_key_file && opts.server_key &&
+                *opts.server_key;
+    char pub[41], sec[41];
+    if (curve && s_load_keys(opts.secret_key_file, pub, sec) != RV_OK) {
+        free(req);
+        return RV_EINVAL;
+    }
+    if (!curve && !opts.allow_plain && !s_loopback(replay_endpoint)) {
+        free(req);
+        return rv_fail(RV_EINVAL, s_domain,
+                       "%s is not a loopback endpoint: configure CURVE keys or allow_plain",
+                       replay_endpoint);
+    }
+    void *ctx = zmq_ctx_new();
+    if (!ctx) {
+        free(req);
+        return rv_fail(RV_EBACKEND, s_domain, "zmq_ctx_new: %s", zmq_strerror(errno));
+    }
+    int rc = RV_OK;
+    int64_t maxsz = (int64_t) RA_MSG_EVIDENCE_MAX + 4096;
+    void *sock = zmq_socket(ctx, ZMQ_REQ);
+    if (!sock || s_setint(sock, ZMQ_LINGER, 0) != 0 ||
+        zmq_setsockopt(sock, ZMQ_MAXMSGSIZE, &maxsz, sizeof maxsz) != 0 ||
+        s_setint(sock, ZMQ_RCVTIMEO, timeout_ms > 0 ? timeout_ms : -1) != 0 ||
+        (curve && (zmq_setsockopt(sock, ZMQ_CURVE_SERVERKEY, opts.server_key, 40) != 0 ||
+                   zmq_setsockopt(sock, ZMQ_CURVE_PUBLICKEY, pub, 40) != 0 ||
+                   zmq_setsockopt(sock, ZMQ_CURVE_SECRETKEY, sec, 40) != 0)) ||
+        (strchr(replay_endpoint, '[') && s_setint(sock, ZMQ_IPV6, 1) != 0) ||
+        zmq_connect(sock, replay_endpoint) != 0)
+        rc = rv_fail(RV_EBACKEND, s_domain, "evidence: cannot connect to %s: %s", replay_endpoint,
+                     zmq_strerror(errno));
+    sodium_memzero(sec, sizeof sec);
+    if (rc == RV_OK && zmq_send(sock, req, rlen, 0) < 0)
+        rc = rv_fail(RV_EIO, s_domain, "evidence: cannot send to %s: %s", replay_endpoint,
+                     zmq_strerror(errno));
+    free(req);
+    zmq_msg_t head, body;
+    zmq_msg_init(&head);
+    zmq_msg_init(&body);
+    uint64_t want = 0;
+    if (rc == RV_OK && zmq_msg_recv(&head, sock, 0) < 0)
+        rc = rv_fail(RV_EIO, s_domain, "evidence: no reply from %s in %d ms", replay_endpoint,
+                     timeout_ms);
+    if (rc == RV_OK) {
+        int more = zmq_msg_more(&head);
+        rc = ra_msg_evidence_reply_parse(zmq_msg_data(&head), zmq_msg_size(&head), hex, &want);
+        if (rc == RV_OK && !more)
+            rc = rv_fail(RV_EFORMAT, s_domain, "evidence: the reply has no bytes frame");
+    }
+    if (rc == RV_OK && zmq_msg_recv(&body, sock, 0) < 0)
+        rc = rv_fail(RV_EIO, s_domain, "evidence: the bytes frame did not arrive");
+    if (rc == RV_OK && (zmq_msg_more(&body) || zmq_msg_size(&body) != want))
+        rc = rv_fail(RV_EFORMAT, s_domain, "evidence: %zu bytes received, %llu announced",
+                     zmq_msg_size(&body), (unsigned long long) want);
+    if (rc == RV_OK) {
+        uint8_t digest[crypto_hash_sha256_BYTES];
+        char got_hex[65];
+        crypto_hash_sha256(digest, zmq_msg_data(&body), zmq_msg_size(&body));
+        sodium_bin2hex(got_hex, sizeof got_hex, digest, sizeof digest);
+        if (strcmp(got_hex, hex) != 0)
+            rc = rv_fail(RV_EFORMAT, s_domain, "evidence %.12s...: the bytes received hash to %.12s...",
+                         hex, got_hex);
+    }
+    if (rc == RV_OK) {
+        *len = zmq_msg_size(&body);
+        *bytes = malloc(*len ? *len : 1);
+        if (!*bytes)
+            rc = rv_fail(RV_ENOMEM, s_domain, "out of memory");
+        else
+            memcpy(*bytes, zmq_msg_data(&body), *len);
+    }
+    zmq_msg_close(&head);
+    zmq_msg_close(&body);
+    if (sock)
+        zmq_close(sock);
+    zmq_ctx_term(ctx);
+    if (rc != RV_OK)
+        *len = 0;
+    return rc;
 }

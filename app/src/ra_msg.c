@@ -335,6 +335,102 @@ int ra_msg_replay_parse(const void *req, size_t len, const char *station, uint64
     return rc;
 }
 
+static int s_hex_lower(const char *s)
+{
+    if (!s || strlen(s) != 64)
+        return 0;
+    for (size_t i = 0; i < 64; i++)
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+            return 0;
+    return 1;
+}
+
+char *ra_msg_evidence_request(const char *station, const char *hex, size_t *len)
+{
+    if (!ra_msg_station_ok(station) || !s_hex_lower(hex)) {
+        rv_fail(RV_EINVAL, s_domain, "evidence request: bad station id or hash (64 lowercase hex)");
+        return NULL;
+    }
+    return s_dump(json_pack("{s:s, s:s, s:s}", "op", "evidence", "station", station, "sha256",
+                            hex),
+                  len);
+}
+
+char *ra_msg_evidence_reply(const char *hex, uint64_t bytes, size_t *len)
+{
+    if (!s_hex_lower(hex) || bytes > RA_MSG_EVIDENCE_MAX) {
+        rv_fail(RV_EINVAL, s_domain, "evidence reply: bad hash or size");
+        return NULL;
+    }
+    return s_dump(json_pack("{s:s, s:s, s:I}", "op", "evidence", "sha256", hex, "bytes",
+                            (json_int_t) bytes),
+                  len);
+}
+
+int ra_msg_evidence_parse(const void *req, size_t len, const char *station, char hex[65])
+{
+    json_t *root = NULL;
+    int rc = s_load(req, len, RA_MSG_MAX_REQUEST, 0, &root);
+    if (rc != RV_OK)
+        return rc;
+    const char *op = NULL, *st = NULL, *h = NULL;
+    json_t *jop = json_is_object(root) ? json_object_get(root, "op") : NULL;
+    if (!json_is_string(jop) || strcmp(json_string_value(jop), "evidence") != 0) {
+        json_decref(root);
+        return 1; /* not ours */
+    }
+    if ((rc = s_str(root, "op", &op)) != RV_OK)
+        ;
+    else if ((rc = s_str(root, "station", &st)) != RV_OK)
+        ;
+    else if (!station || strcmp(st, station) != 0)
+        rc = rv_fail(RV_EFORMAT, s_domain, "this is the replay service of station %s",
+                     station ? station : "?");
+    else if ((rc = s_str(root, "sha256", &h)) != RV_OK)
+        ;
+    else if (!s_hex_lower(h))
+        rc = rv_fail(RV_EFORMAT, s_domain, "\"sha256\" must be 64 lowercase hex digits");
+    else
+        memcpy(hex, h, 65);
+    json_decref(root);
+    return rc;
+}
+
+int ra_msg_evidence_reply_parse(const void *msg, size_t len, const char *hex, uint64_t *bytes)
+{
+    json_t *root = NULL;
+    int rc = s_load(msg, len, RA_MSG_MAX_REQUEST, 0, &root);
+    if (rc != RV_OK)
+        return rc;
+    const char *op = NULL, *h = NULL, *reason = NULL;
+    if (!json_is_object(root))
+        rc = rv_fail(RV_EFORMAT, s_domain, "an evidence reply must be a JSON object");
+    else if ((rc = s_str(root, "op", &op)) != RV_OK)
+        ;
+    else if (!strcmp(op, "error")) {
+        if (s_str(root, "reason", &reason) != RV_OK)
+            reason = "(no reason given)";
+        char clean[200];
+        size_t k = 0;
+        for (const char *p = reason; *p && k + 1 < sizeof clean; p++)
+            clean[k++] = (unsigned char) *p >= 0x20 && (unsigned char) *p < 0x7f ? *p : '?';
+        clean[k] = '\0';
+        rc = rv_fail(RV_EFORMAT, s_domain, "the station refused: %s", clean);
+    } else if (strcmp(op, "evidence") != 0)
+        rc = rv_fail(RV_EFORMAT, s_domain, "unexpected op in an evidence reply");
+    else if ((rc = s_str(root, "sha256", &h)) != RV_OK)
+        ;
+    else if (!hex || strcmp(h, hex) != 0)
+        rc = rv_fail(RV_EFORMAT, s_domain, "the reply names another hash");
+    else if ((rc = s_uint(root, "bytes", 0, bytes)) != RV_OK)
+        ;
+    else if (*bytes > RA_MSG_EVIDENCE_MAX)
+        rc = rv_fail(RV_ELIMIT, s_domain, "evidence of %llu bytes, over 64 MiB",
+                     (unsigned long long) *bytes);
+    json_decref(root);
+    return rc;
+}
+
 int ra_msg_end_parse(const void *msg, size_t len, ra_msg_end_t *end)
 {
     memset(end, 0, sizeof *end);

@@ -111,6 +111,17 @@ int ra_line_sub_next(ra_line_sub_t *self, int timeout_ms, ra_line_event_t *ev);
 void ra_line_event_clear(ra_line_event_t *ev);
 void ra_line_sub_destroy(ra_line_sub_t **self_p);
 
+/* --- evidence ---------------------------------------------------------------------- */
+/* Fetch an evidence file by its SHA-256 (64 lowercase hex) from a station's replay
+ * service (request {"op":"evidence"}, docs/protocol.md). opts: CURVE (secret_key_file +
+ * server_key) or allow_plain as for the subscriber; NULL: defaults. 0 when the bytes
+ * arrived and hash to hex: *bytes (malloc'd, free()) and *len. RV_EFORMAT when the
+ * station refused (unknown hash: its reason) or the bytes do not match; RV_EIO when no
+ * reply came in timeout_ms. */
+int ra_line_fetch_evidence(const char *replay_endpoint, const ra_line_opts_t *opts,
+                           const char *station, const char *hex, uint8_t **bytes, size_t *len,
+                           int timeout_ms);
+
 /* --- keys (CURVE) ---------------------------------------------------------------- */
 /* Write a key pair: path (secret and public, Z85, mode 0600) and path.pub (public). */
 int ra_line_keys_new(const char *path);

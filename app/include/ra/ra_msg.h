@@ -82,6 +82,21 @@ typedef struct ra_msg_end {
 /* 0 when msg is an end or an error frame (end filled), RV_EFORMAT otherwise. */
 int ra_msg_end_parse(const void *msg, size_t len, ra_msg_end_t *end);
 
+/* --- evidence over the replay endpoint ------------------------------------------- */
+#define RA_MSG_EVIDENCE_MAX (64u << 20) /* the largest evidence file served: 64 MiB */
+/* The request {"op":"evidence","sha256":"<64 lowercase hex>","station":S}. */
+char *ra_msg_evidence_request(const char *station, const char *hex, size_t *len);
+/* The reply's first frame {"bytes":N,"op":"evidence","sha256":H}; the raw bytes follow
+ * as the second frame. */
+char *ra_msg_evidence_reply(const char *hex, uint64_t bytes, size_t *len);
+/* A request to the replay endpoint: 1 when its op is not "evidence" (let the replay
+ * parser answer it), 0 and hex (65 bytes, lowercase) for a valid evidence request for
+ * this station, RV_EFORMAT / RV_ELIMIT with the reason otherwise. */
+int ra_msg_evidence_parse(const void *req, size_t len, const char *station, char hex[65]);
+/* The first frame of an evidence reply: 0 and *bytes when it is {"op":"evidence"} for
+ * hex; RV_EFORMAT otherwise (an {"op":"error"} frame: its reason in rv_last_error()). */
+int ra_msg_evidence_reply_parse(const void *msg, size_t len, const char *hex, uint64_t *bytes);
+
 /* What a line message says about itself. */
 typedef struct ra_msg_info {
     ra_msg_kind_t kind;

@@ -1,0 +1,695 @@
+/* reman_collector.c - reman-collector: every station's decisions into the site's
+ * PostgreSQL database (docs/site.md).
+ *
+ *   reman-collector --db CONNINFO --evidence DIR  PUB --replay REPLAY  [PUB --replay REPLAY ...]
+ *                   [--status-every S] [--count N] [--timeout S] [--allow-plain]
+ *
+ * Subscribes to each station (ra_line_sub: in seq order, exactly once, gaps filled from
+ * the station's replay service), verifies every decision's signature with the station's
+ * key (from its birth; the key the site first recorded wins: a station whose key changes
+ * is refused), and inserts decisions in batches (one transaction per poll cycle, up to
+ * 500; ON CONFLICT (station, seq) DO NOTHING). A decision that does not verify goes to
+ * the rejected table, never to decisions. Evidence cited by the decisions is fetched by
+ * hash from the station's replay service after each batch (up to 32 per cycle), checked
+ * against its hash and kept in DIR/ab/<sha256>.
+ *
+ * When PostgreSQL is down the decisions wait in memory (at most 100000; beyond that the
+ * collector stops reading and lets the stations keep them) and the connection is retried
+ * with backoff (0.25 s doubling to 5 s). Nothing is acknowledged: on restart the collector
+ * resumes each station from the highest seq the site holds.
+ *
+ * Health: a line on stderr every --status-every seconds (default 10; 0: never) and the
+ * health view in the database. Ends on SIGTERM/SIGINT (the batch in hand is written
+ * first), after --count decisions written, or after --timeout seconds without one.
+ * Exit: 0; 1 the database could not be reached at start; 2 usage; 3 cannot subscribe. */
+#include "ra/ra_line.h"
+#include "ra/ra_msg.h"
+#include "ra/ra_site.h"
+#include "rv/rv_error.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+enum { EXIT_DB = 1, EXIT_USAGE = 2, EXIT_SETUP = 3 };
+#define MAX_STATIONS 256
+#define MAX_PAIRS 256
+#define BATCH 500
+#define MAX_BUFFERED 100000
+#define EVIDENCE_PER_CYCLE 32
+
+typedef struct {
+    char *msg;
+    size_t len;
+    uint64_t seq;
+    int station; /* index */
+} s_item_t;
+
+typedef struct {
+    char name[RA_MSG_MAX_ID];
+    char key[65];      /* the key decisions are verified with ("" unknown yet) */
+    char birth_key[65]; /* the key the station's last birth announced */
+    int key_loaded;    /* the site was asked */
+    int key_changed;   /* a birth announced another key: refused */
+    char replay[RA_MSG_REPLAY_SIZE];
+    uint64_t announced, site_seq;
+    int stale;
+    s_item_t *held; /* decisions waiting for the key */
+    size_t nheld, capheld;
+    uint64_t written, rejected;
+    int seen_dirty; /* station row to update */
+    char status[16];
+    int64_t session;
+} s_station_t;
+
+typedef struct {
+    ra_site_t *site;
+    int site_up;
+    double retry_at, backoff;
+    const char *conninfo, *evdir;
+    ra_line_opts_t opts;
+    const char *pubs[MAX_PAIRS], *replays[MAX_PAIRS];
+    int npairs;
+    s_station_t st[MAX_STATIONS];
+    int nst;
+    s_item_t *buf; /* verified, to insert */
+    size_t nbuf, capbuf;
+    s_item_t *rej; /* to record in rejected (msg may be NULL) */
+    char (*rej_reason)[200];
+    size_t nrej, caprej;
+    uint64_t written, rejected_total, evidence_fetched, evidence_failed;
+    double evidence_wait_until;
+    long long outstanding;
+} s_ctx_t;
+
+static volatile sig_atomic_t s_stop;
+static void s_on_signal(int sig)
+{
+    (void) sig;
+    s_stop = 1;
+}
+
+static double s_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double) ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void s_usage(FILE *f)
+{
+    fprintf(f,
+            "usage: reman-collector --db CONNINFO --evidence DIR PUB --replay REPLAY [PUB --replay"
+            " REPLAY ...]\n"
+            "                       [--status-every S] [--count N] [--timeout S] [--allow-plain]\n"
+            "                       [--key FILE --server-key Z85]\n"
+            "Collects every station's decisions into the site's PostgreSQL database (libpq\n"
+            "conninfo, e.g. \"host=127.0.0.1 dbname=site user=reman\"), verified, exactly once,\n"
+            "and their evidence into DIR/ab/<sha256>. See docs/site.md.\n");
+}
+
+static s_station_t *s_station(s_ctx_t *c, const char *name)
+{
+    for (int i = 0; i < c->nst; i++)
+        if (!strcmp(c->st[i].name, name))
+            return &c->st[i];
+    if (c->nst == MAX_STATIONS)
+        return NULL;
+    s_station_t *st = &c->st[c->nst++];
+    memset(st, 0, sizeof *st);
+    snprintf(st->name, sizeof st->name, "%s", name);
+    snprintf(st->status, sizeof st->status, "up");
+    st->session = -1;
+    return st;
+}
+
+static int s_push(s_item_t **arr, size_t *n, size_t *cap, s_item_t it)
+{
+    if (*n == *cap) {
+        size_t nc = *cap ? *cap * 2 : 1024;
+        s_item_t *p = realloc(*arr, nc * sizeof *p);
+        if (!p)
+            return -1;
+        *arr = p;
+        *cap = nc;
+    }
+    (*arr)[(*n)++] = it;
+    return 0;
+}
+
+static void s_reject(s_ctx_t *c, s_station_t *st, uint64_t seq, char *msg, size_t len,
+                     const char *why)
+{
+    if (c->nrej == c->caprej) {
+        size_t nc = c->caprej ? c->caprej * 2 : 256;
+        s_item_t *p = realloc(c->rej, nc * sizeof *p);
+        if (p)
+            c->rej = p;
+        char(*r)[200] = realloc(c->rej_reason, nc * sizeof *r);
+        if (r)
+            c->rej_reason = r;
+        if (!p || !r) {
+            free(msg);
+            return;
+        }
+        c->caprej = nc;
+    }
+    c->rej[c->nrej] = (s_item_t){msg, len, seq, (int) (st - c->st)};
+    snprintf(c->rej_reason[c->nrej], 200, "%s", why);
+    c->nrej++;
+    st->rejected++;
+    c->rejected_total++;
+    fprintf(stderr, "reman-collector: REFUSED %s seq %" PRIu64 ": %s\n", st->name, seq, why);
+}
+
+/* A decision whose station key is known: verify, then buffer or reject. */
+static void s_take(s_ctx_t *c, s_station_t *st, s_item_t it)
+{
+    char why[300];
+    if (st->key_changed) {
+        snprintf(why, sizeof why,
+                 "the station's birth announced a key other than the one the site holds; "
+                 "signature checked with the site's key: %s",
+                 ra_msg_decision_verify(it.msg, it.len, st->key, NULL, NULL) == RV_OK
+                     ? "verifies"
+                     : rv_last_error());
+        s_reject(c, st, it.seq, it.msg, it.len, why);
+        return;
+    }
+    if (ra_msg_decision_verify(it.msg, it.len, st->key, NULL, NULL) != RV_OK) {
+        snprintf(why, sizeof why, "signature does not verify: %s", rv_last_error());
+        s_reject(c, st, it.seq, it.msg, it.len, why);
+        return;
+    }
+    if (it.seq <= st->site_seq) { /* already held by the site */
+        free(it.msg);
+        return;
+    }
+    if (s_push(&c->buf, &c->nbuf, &c->capbuf, it) != 0)
+        free(it.msg);
+}
+
+/* The site's view of a station, once (needs the database). */
+static void s_load_station(s_ctx_t *c, s_station_t *st)
+{
+    if (st->key_loaded || !c->site_up)
+        return;
+    int found = 0;
+    char key[65];
+    uint64_t max = 0;
+    if (ra_site_station(c->site, st->name, &found, key, &max) != RV_OK)
+        return;
+    st->key_loaded = 1;
+    st->site_seq = max;
+    if (found && key[0] && !st->key[0])
+        snprintf(st->key, sizeof st->key, "%s", key);
+}
+
+static void s_release_held(s_ctx_t *c, s_station_t *st)
+{
+    if (!st->key[0])
+        return;
+    for (size_t i = 0; i < st->nheld; i++)
+        s_take(c, st, st->held[i]);
+    st->nheld = 0;
+}
+
+/* The key to verify with: the one the site holds, else (first sight) the birth's. A
+ * birth announcing another key than the site's makes the station refused. */
+static void s_resolve_key(s_ctx_t *c, s_station_t *st)
+{
+    if (!st->key_loaded)
+        return;
+    if (!st->key[0] && st->birth_key[0])
+        snprintf(st->key, sizeof st->key, "%s", st->birth_key);
+    else if (st->key[0] && st->birth_key[0] && strcmp(st->key, st->birth_key) != 0 &&
+             !st->key_changed) {
+        st->key_changed = 1;
+        snprintf(st->status, sizeof st->status, "key-changed");
+        st->seen_dirty = st->seen_dirty ? st->seen_dirty : 1;
+        fprintf(stderr,
+                "reman-collector: REFUSED station %s: its birth announces key %.16s..., the "
+                "site holds %.16s...: its decisions go to rejected\n",
+                st->name, st->birth_key, st->key);
+    }
+    s_release_held(c, st);
+}
+
+static void s_event(s_ctx_t *c, ra_line_event_t *ev)
+{
+    s_station_t *st = ev->station[0] ? s_station(c, ev->station) : NULL;
+    if (!st) {
+        if (ev->kind == RA_LINE_REJECTED)
+            fprintf(stderr, "reman-collector: rejected from the line: %s\n", ev->detail);
+        return;
+    }
+    if (!st->key_loaded) {
+        s_load_station(c, st);
+        s_resolve_key(c, st);
+    }
+    switch (ev->kind) {
+    case RA_LINE_DECISION: {
+        s_item_t it = {ev->msg, ev->len, ev->seq, (int) (st - c->st)};
+        ev->msg = NULL; /* ours now */
+        st->stale = 0;
+        if (ev->seq > st->announced)
+            st->announced = ev->seq;
+        if (!st->key[0] || !st->key_loaded) {
+            if (s_push(&st->held, &st->nheld, &st->capheld, it) != 0)
+                free(it.msg);
+        } else {
+            s_take(c, st, it);
+        }
+        break;
+    }
+    case RA_LINE_BIRTH: {
+        char topic[RA_MSG_MAX_TOPIC];
+        ra_msg_info_t info;
+        ra_msg_topic(RA_MSG_BIRTH, st->name, topic, sizeof topic);
+        if (ra_msg_parse(topic, strlen(topic), ev->msg, ev->len, &info) != RV_OK)
+            break;
+        snprintf(st->replay, sizeof st->replay, "%s", info.replay);
+        st->session = info.session;
+        if (info.seq > st->announced)
+            st->announced = info.seq;
+        snprintf(st->birth_key, sizeof st->birth_key, "%s", info.public_key);
+        s_resolve_key(c, st);
+        snprintf(st->status, sizeof st->status, "%s", st->key_changed ? "key-changed" : "up");
+        st->seen_dirty = 2; /* with key and endpoints */
+        st->stale = 0;
+        break;
+    }
+    case RA_LINE_HEARTBEAT:
+        if (ev->seq > st->announced)
+            st->announced = ev->seq;
+        st->stale = 0;
+        if (!st->key_changed)
+            snprintf(st->status, sizeof st->status, "up");
+        if (!st->seen_dirty)
+            st->seen_dirty = 1;
+        break;
+    case RA_LINE_STALE:
+        st->stale = 1;
+        if (!st->key_changed)
+            snprintf(st->status, sizeof st->status, "stale");
+        st->seen_dirty = st->seen_dirty ? st->seen_dirty : 1;
+        fprintf(stderr, "reman-collector: station %s stale: %s\n", st->name, ev->detail);
+        break;
+    case RA_LINE_DEATH:
+        if (!st->key_changed)
+            snprintf(st->status, sizeof st->status, "down");
+        st->seen_dirty = st->seen_dirty ? st->seen_dirty : 1;
+        break;
+    case RA_LINE_GAP:
+        fprintf(stderr, "reman-collector: %s: %s\n", st->name, ev->detail);
+        break;
+    case RA_LINE_REJECTED:
+        fprintf(stderr, "reman-collector: %s: rejected from the line: %s\n", st->name, ev->detail);
+        break;
+    }
+}
+
+static void s_site_down(s_ctx_t *c, const char *what)
+{
+    if (c->site_up)
+        fprintf(stderr, "reman-collector: the site database is unavailable (%s: %s); holding "
+                        "decisions in memory and retrying\n",
+                what, rv_last_error());
+    c->site_up = 0;
+    c->backoff = c->backoff > 0 ? (c->backoff * 2 > 5 ? 5 : c->backoff * 2) : 0.25;
+    c->retry_at = s_now() + c->backoff;
+}
+
+static void s_site_try(s_ctx_t *c)
+{
+    if (c->site_up || s_now() < c->retry_at)
+        return;
+    if (ra_site_reconnect(c->site) == RV_OK) {
+        c->site_up = 1;
+        c->backoff = 0;
+        fprintf(stderr, "reman-collector: the site database is back; %zu decisions to write\n",
+                c->nbuf);
+        for (int i = 0; i < c->nst; i++) {
+            s_station_t *st = &c->st[i];
+            if (!st->key_loaded) {
+                s_load_station(c, st);
+                s_resolve_key(c, st);
+            }
+        }
+    } else {
+        s_site_down(c, "reconnect");
+    }
+}
+
+static const char *s_pub_for_replay(s_ctx_t *c, const char *replay)
+{
+    for (int i = 0; i < c->npairs; i++)
+        if (c->replays[i] && !strcmp(c->replays[i], replay))
+            return c->pubs[i];
+    return NULL;
+}
+
+/* write what is buffered: stations, rejected, decisions (one transaction per BATCH) */
+static void s_flush(s_ctx_t *c)
+{
+    if (!c->site_up)
+        return;
+    for (int i = 0; i < c->nst; i++) {
+        s_station_t *st = &c->st[i];
+        if (!st->seen_dirty)
+            continue;
+        int full = st->seen_dirty == 2;
+        if (ra_site_station_seen(c->site, st->name, full && st->key[0] ? st->key : NULL,
+                                 st->session, st->announced, st->status) != RV_OK ||
+            (full && st->replay[0] &&
+             ra_site_station_endpoints(c->site, st->name, s_pub_for_replay(c, st->replay),
+                                       st->replay) != RV_OK)) {
+            s_site_down(c, "station");
+            return;
+        }
+        st->seen_dirty = 0;
+    }
+    while (c->nrej) {
+        s_item_t *it = &c->rej[c->nrej - 1];
+        if (ra_site_reject(c->site, c->st[it->station].name, it->seq, c->rej_reason[c->nrej - 1],
+                           it->msg, it->len) != RV_OK) {
+            s_site_down(c, "rejected");
+            return;
+        }
+        free(it->msg);
+        c->nrej--;
+    }
+    size_t done = 0;
+    while (done < c->nbuf) {
+        size_t n = c->nbuf - done > BATCH ? BATCH : c->nbuf - done;
+        ra_site_decision_t rows[BATCH];
+        for (size_t i = 0; i < n; i++) {
+            s_item_t *it = &c->buf[done + i];
+            rows[i] = (ra_site_decision_t){c->st[it->station].name, it->seq, it->msg, it->len};
+        }
+        size_t ins = 0;
+        if (ra_site_insert(c->site, rows, n, &ins) != RV_OK) {
+            s_site_down(c, "insert");
+            break;
+        }
+        for (size_t i = 0; i < n; i++) {
+            s_item_t *it = &c->buf[done + i];
+            s_station_t *st = &c->st[it->station];
+            if (it->seq > st->site_seq)
+                st->site_seq = it->seq;
+            st->written++;
+            free(it->msg);
+        }
+        c->written += ins;
+        done += n;
+    }
+    if (done) {
+        memmove(c->buf, c->buf + done, (c->nbuf - done) * sizeof *c->buf);
+        c->nbuf -= done;
+    }
+}
+
+static int s_mkdirs(const char *path)
+{
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s", path);
+    for (char *p = tmp + 1; *p; p++)
+        if (*p == '/') {
+            *p = 0;
+            if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
+                return -1;
+            *p = '/';
+        }
+    return mkdir(tmp, 0755) != 0 && errno != EEXIST ? -1 : 0;
+}
+
+/* write bytes as DIR/ab/<hex> (temporary file, fsync, rename) */
+static int s_store_file(const char *dir, const char *hex, const uint8_t *b, size_t n)
+{
+    char sub[4096], path[4200], tmp[4300];
+    snprintf(sub, sizeof sub, "%s/%.2s", dir, hex);
+    if (s_mkdirs(sub) != 0)
+        return rv_fail(RV_EIO, "reman-collector", "cannot create %s: %s", sub, strerror(errno));
+    snprintf(path, sizeof path, "%s/%s", sub, hex);
+    snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int) getpid());
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return rv_fail(RV_EIO, "reman-collector", "cannot write %s: %s", tmp, strerror(errno));
+    size_t off = 0;
+    while (off < n) {
+        ssize_t w = write(fd, b + off, n - off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            break;
+        off += (size_t) w;
+    }
+    int ok = off == n && fsync(fd) == 0;
+    close(fd);
+    if (!ok || rename(tmp, path) != 0) {
+        unlink(tmp);
+        return rv_fail(RV_EIO, "reman-collector", "cannot write %s: %s", path, strerror(errno));
+    }
+    return RV_OK;
+}
+
+typedef struct {
+    s_ctx_t *c;
+    int tried, failed;
+    double until; /* a time budget per cycle, so evidence never stalls ingest */
+} s_fetch_t;
+
+static int s_fetch_one(void *arg, const char *station, const char *hex)
+{
+    s_fetch_t *f = arg;
+    s_ctx_t *c = f->c;
+    s_station_t *st = NULL;
+    for (int i = 0; i < c->nst; i++)
+        if (!strcmp(c->st[i].name, station))
+            st = &c->st[i];
+    if (!st || !st->replay[0] || st->key_changed)
+        return 0; /* not reachable now */
+    if (f->tried && s_now() > f->until)
+        return 1; /* the rest next cycle */
+    f->tried++;
+    uint8_t *b = NULL;
+    size_t n = 0;
+    if (ra_line_fetch_evidence(st->replay, &c->opts, station, hex, &b, &n, 2000) != RV_OK) {
+        fprintf(stderr, "reman-collector: evidence %.12s... from %s: %s\n", hex, station,
+                rv_last_error());
+        f->failed++;
+        c->evidence_failed++;
+        return 1; /* stop this cycle: try again later */
+    }
+    int rc = s_store_file(c->evdir, hex, b, n);
+    free(b);
+    if (rc != RV_OK) {
+        fprintf(stderr, "reman-collector: %s\n", rv_last_error());
+        f->failed++;
+        return 1;
+    }
+    if (ra_site_evidence_add(c->site, hex, n, NULL) != RV_OK) {
+        s_site_down(c, "evidence");
+        return 1;
+    }
+    c->evidence_fetched++;
+    return 0;
+}
+
+static void s_fetch_evidence(s_ctx_t *c)
+{
+    if (!c->site_up || s_now() < c->evidence_wait_until)
+        return;
+    s_fetch_t f = {c, 0, 0, s_now() + 0.025};
+    int n = ra_site_evidence_missing(c->site, EVIDENCE_PER_CYCLE, s_fetch_one, &f);
+    if (n < 0) {
+        s_site_down(c, "evidence");
+        return;
+    }
+    if (f.failed || n == 0 || f.tried == 0)
+        c->evidence_wait_until = s_now() + (f.failed ? 1.0 : 0.5);
+}
+
+static void s_status(s_ctx_t *c, double rate)
+{
+    if (c->site_up)
+        c->outstanding = ra_site_evidence_outstanding(c->site);
+    fprintf(stderr,
+            "reman-collector: health: site %s, written %" PRIu64 " (%.0f/s), buffered %zu, "
+            "rejected %" PRIu64 ", evidence fetched %" PRIu64 " outstanding %lld\n",
+            c->site_up ? "up" : "DOWN", c->written, rate, c->nbuf, c->rejected_total,
+            c->evidence_fetched, c->outstanding);
+    for (int i = 0; i < c->nst; i++) {
+        s_station_t *st = &c->st[i];
+        fprintf(stderr,
+                "reman-collector: health: station %s %s lag %" PRIu64 " written %" PRIu64
+                " rejected %" PRIu64 "%s\n",
+                st->name, st->status, st->announced > st->site_seq ? st->announced - st->site_seq : 0,
+                st->written, st->rejected, st->stale ? " STALE" : "");
+    }
+}
+
+int main(int argc, char **argv)
+{
+    static s_ctx_t c;
+    double status_every = 10, timeout = 0;
+    long long count = 0;
+    const char *key_file = NULL, *server_key = NULL;
+    int allow_plain = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            s_usage(stdout);
+            return 0;
+        } else if (!strcmp(a, "--allow-plain")) {
+            allow_plain = 1;
+        } else if (v && !strcmp(a, "--db")) {
+            c.conninfo = v, i++;
+        } else if (v && !strcmp(a, "--evidence")) {
+            c.evdir = v, i++;
+        } else if (v && !strcmp(a, "--status-every")) {
+            status_every = atof(v), i++;
+        } else if (v && !strcmp(a, "--count")) {
+            count = atoll(v), i++;
+        } else if (v && !strcmp(a, "--timeout")) {
+            timeout = atof(v), i++;
+        } else if (v && !strcmp(a, "--key")) {
+            key_file = v, i++;
+        } else if (v && !strcmp(a, "--server-key")) {
+            server_key = v, i++;
+        } else if (v && !strcmp(a, "--replay")) {
+            if (c.npairs == 0 || c.replays[c.npairs - 1]) {
+                fprintf(stderr, "reman-collector: --replay %s must follow a PUB endpoint\n", v);
+                return EXIT_USAGE;
+            }
+            c.replays[c.npairs - 1] = v, i++;
+        } else if (a[0] != '-' && c.npairs < MAX_PAIRS) {
+            c.pubs[c.npairs] = a;
+            c.replays[c.npairs++] = NULL;
+        } else {
+            fprintf(stderr, "reman-collector: unknown or incomplete option %s\n", a);
+            s_usage(stderr);
+            return EXIT_USAGE;
+        }
+    }
+    if (!c.conninfo || !c.evdir || c.npairs == 0) {
+        fprintf(stderr, "reman-collector: --db, --evidence and at least one station are needed\n");
+        s_usage(stderr);
+        return EXIT_USAGE;
+    }
+    for (int i = 0; i < c.npairs; i++)
+        if (!c.replays[i]) {
+            fprintf(stderr, "reman-collector: station %s has no --replay endpoint\n", c.pubs[i]);
+            return EXIT_USAGE;
+        }
+    if (s_mkdirs(c.evdir) != 0) {
+        fprintf(stderr, "reman-collector: cannot create the evidence directory %s: %s\n", c.evdir,
+                strerror(errno));
+        return EXIT_SETUP;
+    }
+    signal(SIGINT, s_on_signal);
+    signal(SIGTERM, s_on_signal);
+    signal(SIGPIPE, SIG_IGN);
+
+    c.site = ra_site_open(c.conninfo);
+    if (!c.site) {
+        fprintf(stderr, "reman-collector: %s\n", rv_last_error());
+        return EXIT_DB;
+    }
+    c.site_up = 1;
+    ra_line_opts_default(&c.opts);
+    c.opts.allow_plain = allow_plain;
+    c.opts.secret_key_file = key_file;
+    c.opts.server_key = server_key;
+    ra_line_sub_t *sub = ra_line_sub_new(&c.opts);
+    if (!sub) {
+        fprintf(stderr, "reman-collector: %s\n", rv_last_error());
+        ra_site_close(&c.site);
+        return EXIT_SETUP;
+    }
+    for (int i = 0; i < c.npairs; i++) {
+        uint64_t since = 0;
+        if (ra_site_since_endpoint(c.site, c.pubs[i], &since) != RV_OK) {
+            fprintf(stderr, "reman-collector: %s\n", rv_last_error());
+            ra_line_sub_destroy(&sub);
+            ra_site_close(&c.site);
+            return EXIT_DB;
+        }
+        if (ra_line_sub_add(sub, c.pubs[i], c.replays[i], since) != RV_OK) {
+            fprintf(stderr, "reman-collector: %s: %s\n", c.pubs[i], rv_last_error());
+            ra_line_sub_destroy(&sub);
+            ra_site_close(&c.site);
+            return EXIT_SETUP;
+        }
+        fprintf(stderr, "reman-collector: %s (replay %s): from seq %" PRIu64 "\n", c.pubs[i],
+                c.replays[i], since);
+    }
+    double t0 = s_now(), last_status = t0, last_decision = t0;
+    uint64_t written_at_status = 0;
+    while (!s_stop) {
+        /* read: up to a batch or 50 ms, unless memory is full */
+        double until = s_now() + 0.05;
+        int got = 0;
+        while (c.nbuf < MAX_BUFFERED && got < BATCH && !s_stop) {
+            double left = until - s_now();
+            if (left <= 0)
+                break;
+            ra_line_event_t ev;
+            int r = ra_line_sub_next(sub, (int) (left * 1000) + 1, &ev);
+            if (r <= 0)
+                break;
+            if (ev.kind == RA_LINE_DECISION) {
+                got++;
+                last_decision = s_now();
+            }
+            s_event(&c, &ev);
+            ra_line_event_clear(&ev);
+        }
+        if (c.nbuf >= MAX_BUFFERED && !c.site_up)
+            usleep(50 * 1000);
+        s_site_try(&c);
+        s_flush(&c);
+        if (c.nbuf == 0)
+            s_fetch_evidence(&c);
+        double now = s_now();
+        if (status_every > 0 && now - last_status >= status_every) {
+            s_status(&c, (double) (c.written - written_at_status) / (now - last_status));
+            written_at_status = c.written;
+            last_status = now;
+        }
+        if (count > 0 && c.written >= (uint64_t) count)
+            break;
+        if (timeout > 0 && now - last_decision > timeout)
+            break;
+    }
+    s_flush(&c); /* the batch in hand */
+    double dt = s_now() - t0;
+    s_status(&c, dt > 0 ? (double) c.written / dt : 0);
+    int pending = (int) c.nbuf;
+    ra_line_sub_destroy(&sub);
+    for (size_t i = 0; i < c.nbuf; i++)
+        free(c.buf[i].msg);
+    for (size_t i = 0; i < c.nrej; i++)
+        free(c.rej[i].msg);
+    for (int i = 0; i < c.nst; i++) {
+        for (size_t k = 0; k < c.st[i].nheld; k++)
+            free(c.st[i].held[k].msg);
+        free(c.st[i].held);
+    }
+    free(c.buf);
+    free(c.rej);
+    free(c.rej_reason);
+    ra_site_close(&c.site);
+    if (pending)
+        fprintf(stderr, "reman-collector: %d decisions not written (the stations keep them; the "
+                        "next start resumes from the site)\n",
+                pending);
+    return 0;
+}

@@ -1,0 +1,231 @@
+#!/usr/bin/env bash
+# test_site.sh - the site collector end to end against a real PostgreSQL server: initdb in
+# a temporary folder, the server on loopback at a free port (skipped, exit 77, only when it
+# cannot start). Ten simulated stations (reman-simstation: real stores, publishers and
+# replay services) publish at full speed into one reman-collector; then faults: the
+# collector SIGKILLed and restarted, PostgreSQL stopped and restarted while stations
+# publish, a station restarted, and a hostile station (an impostor publishing under an
+# enrolled station's id with another key) refused. After each: every decision in the site
+# exactly once (count = sum, no seq gaps), evidence complete with verified hashes.
+set -euo pipefail
+src=${RS_SOURCE_DIR:?}
+bin=${RS_BINARY_DIR:?}/bin
+PY=python3
+[ -x /usr/bin/python3 ] && PY=/usr/bin/python3
+PGBIN=${PGBIN:-}
+if [ -z "$PGBIN" ]; then
+  for d in /usr/lib/postgresql/*/bin; do [ -x "$d/initdb" ] && PGBIN=$d; done
+fi
+if [ -z "$PGBIN" ] || ! command -v psql >/dev/null; then
+  echo "notice: PostgreSQL server not installed (initdb/psql): test_site skipped"; exit 77
+fi
+work=$(mktemp -d /tmp/rs-e2e-site-XXXXXX)
+chmod 755 "$work"
+pids=()
+asuser=()
+if [ "$(id -u)" -eq 0 ]; then asuser=(runuser -u nobody --); fi
+pgdata=$work/pg
+cleanup() {
+  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do timeout 5 tail --pid="$p" -f /dev/null 2>/dev/null || true; done
+  for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  "${asuser[@]}" "$PGBIN/pg_ctl" -D "$pgdata" stop -m immediate >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+fails=0
+check() { # check DESCRIPTION COMMAND...
+  local what=$1; shift
+  if "$@"; then echo "ok: $what"; else echo "FAILED: $what"; fails=$((fails + 1)); fi
+}
+port() { $PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+now() { date +%s.%N; }
+
+# --- PostgreSQL ---------------------------------------------------------------------------
+mkdir -p "$pgdata" "$work/sock"
+[ "$(id -u)" -eq 0 ] && chown nobody "$pgdata" "$work/sock"
+if ! "${asuser[@]}" "$PGBIN/initdb" -D "$pgdata" -U site --auth=trust -E UTF8 >"$work/initdb.log" 2>&1; then
+  echo "notice: initdb failed ($(tail -1 "$work/initdb.log")): test_site skipped"; exit 77
+fi
+PGPORT=$(port)
+pg_start() {
+  "${asuser[@]}" "$PGBIN/pg_ctl" -D "$pgdata" -l "$work/sock/pg.log" -w -t 30 \
+    -o "-c listen_addresses=127.0.0.1 -p $PGPORT -k $work/sock -c fsync=off -c synchronous_commit=off" \
+    start >/dev/null
+}
+pg_stop() { "${asuser[@]}" "$PGBIN/pg_ctl" -D "$pgdata" -m fast -w stop >/dev/null; }
+if ! pg_start; then
+  echo "notice: the PostgreSQL server would not start ($(tail -1 "$work/sock/pg.log" 2>/dev/null)): test_site skipped"
+  exit 77
+fi
+psql_() { psql -X -q -A -t -h 127.0.0.1 -p "$PGPORT" -U site "$@"; }
+psql_ -d postgres -c "CREATE DATABASE site" >/dev/null
+DB="host=127.0.0.1 port=$PGPORT dbname=site user=site"
+q() { psql_ -d site -c "$1"; }
+
+# --- stations and the collector -----------------------------------------------------------
+N=10
+PER=${RS_SITE_PER_STATION:-2000}
+declare -a PUBP REPP
+for i in $(seq 1 $N); do PUBP[$i]=$(port); REPP[$i]=$(port); done
+sim() { # sim I COUNT [ARGS...]: station st-I in the background
+  local i=$1 n=$2; shift 2
+  "$bin/reman-simstation" --store "$work/st-$i" --station "st-$i" \
+    --publish "tcp://127.0.0.1:${PUBP[$i]}" --replay "tcp://127.0.0.1:${REPP[$i]}" \
+    --rate max --count "$n" "$@" 2>>"$work/sim-$i.err" &
+  simpid[$i]=$!; pids+=($!)
+}
+declare -a simpid
+collector_args=()
+for i in $(seq 1 $N); do
+  collector_args+=("tcp://127.0.0.1:${PUBP[$i]}" --replay "tcp://127.0.0.1:${REPP[$i]}")
+done
+collector() {
+  "$bin/reman-collector" --db "$DB" --evidence "$work/evidence" --status-every 2 \
+    "${collector_args[@]}" "$@" 2>>"$work/collector.err" &
+  cpid=$!; pids+=($cpid)
+}
+count_decisions() { q "SELECT count(*) FROM decisions" 2>/dev/null || echo -1; }
+wait_count() { # wait_count N SECONDS: until the site holds N decisions
+  local want=$1 limit=$2 t0; t0=$(date +%s)
+  while [ "$(count_decisions)" != "$want" ]; do
+    if [ $(( $(date +%s) - t0 )) -ge "$limit" ]; then return 1; fi
+    sleep 0.2
+  done
+}
+exactly_once() { # every station's seq 1..max held once: count = max, min = 1 (PK: no duplicates)
+  local r
+  r=$(q "SELECT count(*) FILTER (WHERE c <> m OR lo <> 1) || ' ' || (sum(c) = sum(m))
+         FROM (SELECT station, count(*) AS c, max(seq) AS m, min(seq) AS lo
+               FROM decisions GROUP BY station) s")
+  [ "$r" = "0 true" ] || { echo "exactly_once: $r" >&2; q "SELECT station, count(*), min(seq), max(seq) FROM decisions GROUP BY station" >&2; return 1; }
+}
+evidence_ok() { # every cited hash held, each file's SHA-256 = its name
+  local missing
+  missing=$(q "SELECT count(DISTINCT sha256) FROM decision_evidence de WHERE NOT EXISTS (SELECT 1 FROM evidence e WHERE e.sha256 = de.sha256)")
+  [ "$missing" = 0 ] || { echo "evidence outstanding: $missing" >&2; return 1; }
+  local files bad
+  files=$(find "$work/evidence" -type f | wc -l)
+  [ "$files" -ge "$(q "SELECT count(*) FROM evidence")" ] || return 1
+  bad=$(cd "$work/evidence" && find . -type f -name '[0-9a-f]*' -exec sha256sum {} + |
+        awk '{n=$2; sub(".*/","",n); if ($1 != n) print $2}' | wc -l)
+  [ "$bad" = 0 ]
+}
+wait_evidence() {
+  local t0; t0=$(date +%s)
+  while [ "$(q "SELECT count(DISTINCT sha256) FROM decision_evidence de WHERE NOT EXISTS (SELECT 1 FROM evidence e WHERE e.sha256 = de.sha256)")" != 0 ]; do
+    [ $(( $(date +%s) - t0 )) -ge "$1" ] && return 1
+    sleep 0.3
+  done
+}
+
+# (a) ten stations at full speed, three with evidence, into one collector
+collector
+sleep 0.3
+t0=$(now)
+for i in $(seq 1 $N); do
+  if [ "$i" -le 3 ]; then sim "$i" "$PER" --evidence; else sim "$i" "$PER"; fi
+done
+total=$((N * PER))
+check "(a) all $total decisions in the site" wait_count "$total" 90
+t1=$(now)
+rate=$($PY -c "print(round($total / ($t1 - $t0)))")
+echo "figure: site_ingest_decisions_per_s=$rate ($N stations x $PER, collector and stations on this machine)"
+check "(a) exactly once, no gaps" exactly_once
+check "(a) evidence complete and verified" wait_evidence 60
+check "(a) evidence files hash to their names" evidence_ok
+check "(a) signatures re-verified: no rejected rows" test "$(q "SELECT count(*) FROM rejected")" = 0
+check "(a) health view: lag 0 everywhere" test "$(q "SELECT coalesce(max(lag),0) FROM health")" = 0
+
+# (a2) the collector's own rate: a second, empty site database catching up on the same
+#      ten stations' full history from their replay services
+psql_ -d postgres -c "CREATE DATABASE site2" >/dev/null
+t0=$(now)
+set +e
+"$bin/reman-collector" --db "host=127.0.0.1 port=$PGPORT dbname=site2 user=site" \
+  --evidence "$work/evidence2" --status-every 0 --count "$total" --timeout 60 \
+  "${collector_args[@]}" 2>"$work/collector2.err"
+rc=$?
+set -e
+t1=$(now)
+c2=$(psql_ -d site2 -c "SELECT count(*) FROM decisions")
+check "(a2) catch-up collector wrote all $total (got $c2, exit $rc)" test "$c2" = "$total"
+echo "figure: site_ingest_replay_decisions_per_s=$($PY -c "print(round($total / ($t1 - $t0)))") (one collector catching up $total decisions of $N stations from replay)"
+
+# (b) the collector SIGKILLed mid-ingest, restarted: nothing lost or duplicated
+stop_sim() { kill -TERM "${simpid[$1]}" 2>/dev/null || true; wait "${simpid[$1]}" 2>/dev/null || true; }
+for i in 1 2 3 4; do stop_sim "$i"; sim "$i" 1000; done   # the same stores go on (seq continues)
+sleep 0.4
+kill -9 "$cpid"; wait "$cpid" 2>/dev/null || true
+sleep 2   # the stations go on deciding while the collector is away
+collector
+tb=$(now)
+total=$((total + 4000))
+check "(b) after SIGKILL + restart: all $total decisions" wait_count "$total" 60
+echo "figure: collector_restart_catch_up_s=$($PY -c "print(round($(now) - $tb, 2))") (killed with SIGKILL 2 s into 4 stations x 1000 at full speed; restarted)"
+check "(b) exactly once, no gaps" exactly_once
+
+# (c) PostgreSQL stopped and restarted while stations publish: the collector catches up
+for i in 5 6 7; do stop_sim "$i"; "$bin/reman-simstation" --store "$work/st-$i" --station "st-$i" \
+  --publish "tcp://127.0.0.1:${PUBP[$i]}" --replay "tcp://127.0.0.1:${REPP[$i]}" \
+  --rate 500 --count 1500 2>>"$work/sim-$i.err" & simpid[$i]=$!; pids+=($!); done
+sleep 0.5
+pg_stop
+sleep 3
+pg_start
+tr=$(now)
+total=$((total + 4500))
+check "(c) PostgreSQL down 3 s then back: all $total decisions" wait_count "$total" 60
+echo "figure: site_catch_up_s=$($PY -c "print(round($(now) - $tr, 2))") (after a 3 s database outage with 3 stations publishing at 500/s)"
+check "(c) exactly once, no gaps" exactly_once
+check "(c) the collector reported the outage" grep -q "site database is unavailable" "$work/collector.err"
+
+# (d) a station restarted (SIGTERM, then again with more decisions)
+stop_sim 8
+sim 8 300 --evidence
+total=$((total + 300))
+check "(d) station restarted: all $total decisions" wait_count "$total" 30
+check "(d) exactly once, no gaps" exactly_once
+check "(d) its evidence fetched and verified" wait_evidence 30
+check "(d) evidence files hash to their names" evidence_ok
+
+# (d2) a station unreachable for a while (SIGSTOP: no heartbeats, no replay) while it
+#      has decisions to publish, then back (SIGCONT): reported stale, then caught up
+stop_sim 9
+sim 9 1500 --rate 300
+sleep 1
+kill -STOP "${simpid[9]}"
+sleep 5
+kill -CONT "${simpid[9]}"
+total=$((total + 1500))
+check "(d2) station unreachable 5 s: all $total decisions" wait_count "$total" 40
+check "(d2) exactly once, no gaps" exactly_once
+check "(d2) reported stale meanwhile" grep -q "station st-9 stale" "$work/collector.err"
+
+# (e) hostile: the site enrolled station 'evil' with st-1's key; an impostor publishes as
+#     'evil' with its own key: refused, reported, never merged
+EP=$(port); ER=$(port)
+q "INSERT INTO stations (station, public_key, status) VALUES ('evil', '$(tr -d ' \n' <"$work/st-1/station.pub")', 'enrolled')" >/dev/null
+kill -TERM "$cpid"; wait "$cpid" || true
+collector_args+=("tcp://127.0.0.1:$EP" --replay "tcp://127.0.0.1:$ER")
+collector
+"$bin/reman-simstation" --store "$work/evil" --station evil --publish "tcp://127.0.0.1:$EP" \
+  --replay "tcp://127.0.0.1:$ER" --count 50 2>>"$work/sim-evil.err" & pids+=($!)
+t=0; while [ "$(q "SELECT count(*) FROM rejected WHERE station = 'evil'")" -lt 50 ] && [ $t -lt 100 ]; do sleep 0.2; t=$((t+1)); done
+check "(e) impostor's 50 decisions in rejected" test "$(q "SELECT count(*) FROM rejected WHERE station = 'evil'")" -ge 50
+check "(e) none of them in decisions" test "$(q "SELECT count(*) FROM decisions WHERE station = 'evil'")" = 0
+check "(e) reported on stderr" grep -q "REFUSED station evil" "$work/collector.err"
+check "(e) health shows it" test "$(q "SELECT status FROM health WHERE station = 'evil'")" = key-changed
+check "(e) the others still exactly once" exactly_once
+
+kill -TERM "$cpid"; set +e; wait "$cpid"; rc=$?; set -e
+check "collector exits 0 on SIGTERM (got $rc)" test "$rc" -eq 0
+check "no sanitizer report from the programs (ASan builds)" \
+  bash -c "! grep -l 'Sanitizer' '$work'/*.err"
+grep "health:" "$work/collector.err" | tail -3 || true
+if [ "$fails" -ne 0 ]; then
+  echo "--- collector.err (last 40)"; tail -40 "$work/collector.err"
+  echo "$fails check(s) failed"; exit 1
+fi
+echo "all site checks passed"
