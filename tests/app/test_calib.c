@@ -21,6 +21,7 @@
 
 enum { W = 640, H = 480, COLS = 9, ROWS = 6, NV = 11 };
 static const double F = 800, SQ = 25, Z0 = 600;
+static int s_circles; /* 1: render a symmetric grid of dark circles instead of squares */
 
 /* Render the board (cols+1 x rows+1 squares, one white square of margin, grey beyond) seen
  * from pose (rx, ry, rz about the board centre, then the centre at (ox, oy, oz)) through a
@@ -75,7 +76,15 @@ static void render_board(const rv_view_t *v, double k1, const double pose[6])
                     double qz = I[2][0] * xn + I[2][1] * yn + I[2][2];
                     double X = qx / qz, Y = qy / qz;
                     int val;
-                    if (X >= 0 && Y >= 0 && X < bw && Y < bh)
+                    if (s_circles && X >= 0 && Y >= 0 && X < bw && Y < bh) {
+                        /* dark circles of radius 0.3 SQ on the inner-corner positions */
+                        int i = (int) lround(X / SQ), j = (int) lround(Y / SQ);
+                        double ex = X - i * SQ, ey = Y - j * SQ;
+                        val = i >= 1 && i <= COLS && j >= 1 && j <= ROWS &&
+                                      ex * ex + ey * ey < 0.09 * SQ * SQ
+                                  ? 0
+                                  : 255;
+                    } else if (X >= 0 && Y >= 0 && X < bw && Y < bh)
                         val = (((int) floor(X / SQ) + (int) floor(Y / SQ)) & 1) ? 255 : 0;
                     else if (X >= -SQ && Y >= -SQ && X < bw + SQ && Y < bh + SQ)
                         val = 255;
@@ -183,7 +192,30 @@ int main(void)
             unlink(path);
         }
     }
+    /* a symmetric circle grid (the other target reman-calibrate takes), k1 -0.12 */
+    s_circles = 1;
+    for (int i = 0; i < NV; i++)
+        render_board(&views[i], -0.12, s_poses[i]);
+    s_circles = 0;
+    {
+        ra_calib_t cal;
+        int rc = ra_calib_compute(views, NV, RA_CALIB_CIRCLES, COLS, ROWS, SQ, 0, &cal);
+        RS_CHECKF(rc == RV_OK, "circle grid: %s", rv_last_error());
+        if (rc == RV_OK) {
+            double truth = Z0 / F, err = cal.mm_per_px / truth - 1;
+            printf("circles, k1 -0.12: RMS %.3f px, fx %.1f (true %.0f), k1 %+.4f, mm/px %.5f "
+                   "(true %.5f, error %+.3f %%), %d views\n",
+                   cal.rms_px, cal.camera[0][0], F, cal.dist[0], cal.mm_per_px, truth,
+                   100 * err, cal.views_used);
+            RS_CHECKF(fabs(err) < 0.005, "circles: mm/px %.5f, true %.5f", cal.mm_per_px, truth);
+            RS_CHECKF(fabs(cal.camera[0][0] / F - 1) < 0.01, "circles: fx %.1f",
+                      cal.camera[0][0]);
+            RS_CHECKF(cal.rms_px < 0.5, "circles: RMS %.3f", cal.rms_px);
+            RS_CHECK(cal.views_used >= NV - 2);
+        }
+    }
     /* too few views with a target */
+    render_board(&views[0], k1s[0], s_poses[0]);
     for (int i = 1; i < NV; i++)
         rv_view_fill(&views[i], 200);
     ra_calib_t cal;
