@@ -465,9 +465,9 @@ static int s_inspect(s_ctx_t *c, const char *path, const ra_frame_t *frame, cons
     }
     if (c->have_calib)
         json_object_set_new(line, "calibration",
-                            json_pack("{s:s, s:s, s:f, s:f}", "id", c->calib.id, "date",
-                                      c->calib.date, "mm_per_px", c->calib.mm_per_px, "rms_px",
-                                      c->calib.rms_px));
+                            json_pack("{s:s, s:s, s:s, s:f, s:f}", "source", "record", "id",
+                                      c->calib.id, "date", c->calib.date, "mm_per_px",
+                                      c->calib.mm_per_px, "rms_px", c->calib.rms_px));
     rv_view_t v = rv_image_view(frame->rgb);
     json_object_set_new(line, "width", json_integer(v.width));
     json_object_set_new(line, "height", json_integer(v.height));
@@ -517,6 +517,15 @@ static int s_inspect(s_ctx_t *c, const char *path, const ra_frame_t *frame, cons
         goto out;
     }
     json_object_set_new(line, "family", json_string(rm_family_id(family)));
+    if (!c->have_calib) {
+        /* no calibration record given: the millimetres come from the family's own scale
+         * (or the record it names); say so, so that every decision names its calibration */
+        const char *rec = rm_family_calibration_record(family);
+        json_object_set_new(line, "calibration",
+                            json_pack("{s:s, s:s, s:f, s:s?}", "source", "family", "family",
+                                      rm_family_id(family), "mm_per_px",
+                                      rm_family_mm_per_px(family), "record", rec));
+    }
     json_object_set_new(line, "family_revision", json_integer(rm_family_revision(family)));
     json_object_set_new(line, "model_hash", json_string(rm_family_hash_hex(family)));
     ra_inspector_t *insp = s_inspector(c, family, why, sizeof why);

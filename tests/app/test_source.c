@@ -290,11 +290,11 @@ static void test_folder_cases(const char *dir)
     ra_source_destroy(&s);
 }
 
-/* A few hundred files at once, the station restarted in the middle: each valid file is
+/* Two thousand files at once, the station restarted in the middle: each valid file is
  * taken exactly once over the two runs. */
 static void test_folder_bulk(const char *dir)
 {
-    enum { N = 300, FIRST = 120 };
+    enum { N = 2000, FIRST = 700 };
     char p[600];
     for (int i = 0; i < N; i++) {
         snprintf(p, sizeof p, "%s/cell_%04d.jpg", dir, i);
