@@ -60,6 +60,7 @@ typedef struct {
     const char *references;
     const char *overlay_dir;
     int identify;
+    int identify_ms;      /* --identify-timeout: the code search's limit, 0 = none */
     int files_mode;       /* lines as before the sources: no "capture" member */
     ra_code_t given_code; /* --code: typed or scanned at the bench */
     int have_given_code;
@@ -107,6 +108,8 @@ static void s_usage(FILE *f)
             "  --no-identify      do not read the code on the part (needs --family)\n"
             "  --identify         read it (DataMatrix, then QR, then EAN/UPC; the default)\n"
             "  --code TEXT        the code typed or wedge-scanned at the bench, for every image\n"
+            "  --identify-timeout MS  the code search's time limit (default 3000; 0: search\n"
+            "                     the whole image whatever it takes: the same result on any load)\n"
             "  --calibration FILE the calibration record (reman-calibrate) to reference\n"
             "  --source SPEC      files (the arguments, default), folder:DIR (a hot folder: each\n"
             "                     complete JPEG taken once, moved to DIR/taken/), or\n"
@@ -483,7 +486,7 @@ static int s_inspect(s_ctx_t *c, const char *path, const ra_frame_t *frame, cons
         gray = rv_image_new(v.width, v.height, RV_GRAY8);
         rv_view_t gv = rv_image_view(gray);
         if (gray && rv_gray_from_rgb(&v, &gv) == RV_OK &&
-            ra_identify_any(&gv, s_shrink(&v), 3000, &code) == RV_OK)
+            ra_identify_any(&gv, s_shrink(&v), c->identify_ms, &code) == RV_OK)
             have_code = 1;
     }
     t_id = s_now_ms() - t_id;
@@ -675,6 +678,7 @@ int main(int argc, char **argv)
     c.references = refdir;
     c.identify = 1;
     c.operator_id = "cell";
+    c.identify_ms = 3000;
     ra_golden_tol_default(&c.golden_tol);
     int usage_error = 0;
     for (int i = 1; i < argc; i++) {
@@ -719,6 +723,14 @@ int main(int argc, char **argv)
             lopts.secret_key_file = argv[++i];
         } else if (!strcmp(a, "--allow") && i + 1 < argc) {
             lopts.allow_dir = argv[++i];
+        } else if (!strcmp(a, "--identify-timeout") && i + 1 < argc) {
+            char *end = NULL;
+            long ms = strtol(argv[++i], &end, 10);
+            if (!end || *end || ms < 0 || ms > 600000) {
+                fprintf(stderr, "reman-inspect: --identify-timeout needs milliseconds (0: none)\n");
+                return EXIT_USAGE;
+            }
+            c.identify_ms = (int) ms;
         } else if (!strcmp(a, "--golden-record")) {
             c.golden = 1;
         } else if (!strcmp(a, "--golden-check")) {
