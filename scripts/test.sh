@@ -40,7 +40,9 @@ step "AddressSanitizer + UndefinedBehaviorSanitizer build"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DRS_SANITIZE=ON -DRS_WERROR=$WERROR >/dev/null
 cmake --build build-asan -j"$JOBS"
 step "tests (ASan + UBSan)"
-(cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+# (the site test with 500 decisions per station here: this pass looks for memory errors,
+#  the release pass carries the volume)
+(cd build-asan && RS_SITE_PER_STATION=500 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
    LSAN_OPTIONS=suppressions=$PWD/../tests/lsan.supp:print_suppressions=0 \
    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
    ctest --output-on-failure -j"$JOBS") || fail=1
