@@ -134,9 +134,24 @@ static int s_text(const int *v, int n, char *out, size_t size)
 static int s_decode_runs(const float *runs, int n, char *text, size_t size)
 {
     for (int i = 0; i + 6 + 7 <= n; i += 2) { /* dark runs only */
-        float d;
-        int s = s_match(&runs[i], &d);
-        if (s < START_A || s == STOP || d > 2.2f)
+        /* a start symbol here? (three patterns, not 107: most runs start nothing) */
+        float total = runs[i] + runs[i + 1] + runs[i + 2] + runs[i + 3] + runs[i + 4] + runs[i + 5];
+        float scale = 11.0f / total, d = 1e9f;
+        int s = -1;
+        for (int c = START_A; c <= START_C; c++) {
+            float e = 0;
+            for (int k = 0; k < 6; k++)
+                e += fabsf(runs[i + k] * scale - (float) (s_pat[c][k] - '0'));
+            if (e < d) {
+                d = e;
+                s = c;
+            }
+        }
+        if (d > 2.2f)
+            continue;
+        /* and not nearer to a data symbol */
+        float dd;
+        if (s_match(&runs[i], &dd) != s)
             continue;
         /* a quiet zone before the start: a light run of at least 5 modules */
         float mod = (runs[i] + runs[i + 1] + runs[i + 2] + runs[i + 3] + runs[i + 4] +
