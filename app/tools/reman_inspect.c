@@ -17,6 +17,7 @@
  * "review" proposal is stored and left for a technician. After the last image the replay
  * service keeps answering for --linger seconds. */
 #include "ra/ra_calib.h"
+#include "ra/ra_cell.h"
 #include "ra/ra_files.h"
 #include "ra/ra_golden.h"
 #include "ra/ra_identify.h"
@@ -48,7 +49,6 @@
 enum { EXIT_REFUSED = 1, EXIT_USAGE = 2, EXIT_SETUP = 3, EXIT_GOLDEN = 4 };
 
 #define MAX_FILE_BYTES ((size_t) 256 << 20)
-#define MAX_INSPECTORS 32
 
 #ifndef RS_FAMILIES_DIR
 #define RS_FAMILIES_DIR "models/families"
@@ -57,11 +57,8 @@ enum { EXIT_REFUSED = 1, EXIT_USAGE = 2, EXIT_SETUP = 3, EXIT_GOLDEN = 4 };
 typedef struct {
     rm_registry_t *registry;
     rm_family_t *forced; /* --family */
-    const char *references;
-    const char *overlay_dir;
-    int identify;
-    int identify_ms;      /* --identify-timeout: the code search's limit, 0 = none */
-    int files_mode;       /* lines as before the sources: no "capture" member */
+    ra_cell_t *cell;
+    ra_cell_opts_t copts;
     ra_code_t given_code; /* --code: typed or scanned at the bench */
     int have_given_code;
     ra_calib_t calib;     /* --calibration */
@@ -73,13 +70,6 @@ typedef struct {
     int golden;           /* 1: --golden-record, 2: --golden-check */
     ra_golden_tol_t golden_tol;
     int golden_drift;     /* a check found drift (or had nothing to compare with) */
-    struct {
-        const rm_family_t *family;
-        ra_reference_t *ref;
-        ra_inspector_t *insp;
-        char error[512];
-    } cache[MAX_INSPECTORS];
-    int ncache;
 } s_ctx_t;
 
 static double s_now_ms(void)
@@ -142,145 +132,6 @@ static void s_usage(FILE *f)
             "store refused a write (full disk, read-only): nothing more is acknowledged;\n"
             "4 a golden-sample check found drift beyond tolerance.\n",
             RS_FAMILIES_DIR);
-}
-
-/* The inspector of a family, made on first use (its reference loaded from --references). */
-static ra_inspector_t *s_inspector(s_ctx_t *c, const rm_family_t *family, char *why, size_t wsz)
-{
-    for (int i = 0; i < c->ncache; i++)
-        if (c->cache[i].family == family) {
-            if (!c->cache[i].insp)
-                snprintf(why, wsz, "%s", c->cache[i].error);
-            return c->cache[i].insp;
-        }
-    if (c->ncache == MAX_INSPECTORS) {
-        snprintf(why, wsz, "more than %d families in one run", MAX_INSPECTORS);
-        return NULL;
-    }
-    int i = c->ncache++;
-    c->cache[i].family = family;
-    char path[4096];
-    snprintf(path, sizeof path, "%s/%s.ref", c->references, rm_family_id(family));
-    c->cache[i].ref = ra_reference_load(path);
-    if (!c->cache[i].ref) {
-        snprintf(c->cache[i].error, sizeof c->cache[i].error,
-                 "family %s has no usable learned reference (%s): run reman-train",
-                 rm_family_id(family), rv_last_error());
-    } else if (!(c->cache[i].insp = ra_inspector_new((rm_family_t *) family, c->cache[i].ref))) {
-        snprintf(c->cache[i].error, sizeof c->cache[i].error, "%s", rv_last_error());
-    }
-    if (!c->cache[i].insp)
-        snprintf(why, wsz, "%s", c->cache[i].error);
-    return c->cache[i].insp;
-}
-
-static json_t *s_finding_json(const rm_family_t *fam, const rv_finding_t *f)
-{
-    json_t *o = json_object();
-    json_object_set_new(o, "type", json_string(rv_finding_type_name(f->type)));
-    const rm_zone_t *z = f->zone >= 0 ? rm_family_zone(fam, (size_t) f->zone) : NULL;
-    json_object_set_new(o, "zone", z ? json_string(rm_zone_name(z)) : json_null());
-    json_object_set_new(o, "bbox", json_pack("[i,i,i,i]", f->bbox[0], f->bbox[1], f->bbox[2], f->bbox[3]));
-    switch (f->type) {
-    case RV_FINDING_CRACK:
-        json_object_set_new(o, "length_mm", json_real(f->length_mm));
-        json_object_set_new(o, "width_mm", json_real(f->width_mm));
-        json_object_set_new(o, "orientation_deg", json_real(f->orientation_deg));
-        break;
-    case RV_FINDING_PIT:
-        json_object_set_new(o, "diameter_mm", json_real(f->diameter_mm));
-        break;
-    case RV_FINDING_DIMENSION:
-        json_object_set_new(o, "name", json_string(f->name));
-        json_object_set_new(o, "value_mm", json_real(f->value_mm));
-        break;
-    default:
-        json_object_set_new(o, "area_mm2", json_real(f->area_mm2));
-        json_object_set_new(o, "zone_pct", json_real(f->zone_pct));
-        break;
-    }
-    json_object_set_new(o, "score", json_real(f->score));
-    return o;
-}
-
-static json_t *s_grade_json(const rm_grade_t *g, json_t *line)
-{
-    json_object_set_new(line, "proposal", json_string(rm_grade_proposal(g)));
-    json_object_set_new(line, "route", json_string(rm_route_name(g->route)));
-    json_t *why = json_array();
-    if (g->review_why & RM_REVIEW_ROUTE)
-        json_array_append_new(why, json_string("measurement in guard band"));
-    if (g->review_why & RM_REVIEW_ANOMALY)
-        json_array_append_new(why, json_string("anomaly score in uncertain band"));
-    if (g->review_why & RM_REVIEW_CREDIT)
-        json_array_append_new(why, json_string("credit measurement in guard band"));
-    json_object_set_new(line, "review", json_boolean(g->review));
-    json_object_set_new(line, "review_why", why);
-    json_t *reasons = json_array();
-    for (size_t i = 0; i < g->nreasons; i++) {
-        const rm_reason_t *r = &g->reasons[i];
-        json_array_append_new(
-            reasons, json_pack("{s:s, s:s, s:b, s:b, s:f, s:f, s:f, s:s, s:s}", "rule", r->rule_id,
-                               "code", r->code, "fired", r->fired, "deciding", r->deciding,
-                               "value", r->value, "limit", r->limit, "guard", r->guard, "en",
-                               r->text_en, "zh", r->text_zh));
-    }
-    json_object_set_new(line, "reasons", reasons);
-    json_object_set_new(line, "credit", json_string(rm_credit_name(g->credit)));
-    json_object_set_new(line, "value_retained",
-                        json_pack("{s:f, s:f, s:f}", "fraction", g->retained_fraction,
-                                  "material_kg", g->material_avoided_kg, "co2e_kg",
-                                  g->co2e_avoided_kg));
-    return line;
-}
-
-/* Store bytes as evidence of kind and cite them in line's "evidence" array. */
-static int s_evidence(s_ctx_t *c, json_t *line, const char *kind, const uint8_t *bytes,
-                      size_t len)
-{
-    char hex[65];
-    if (ra_store_put_evidence(c->store, bytes, len, hex) != RV_OK)
-        return -1;
-    json_t *ev = json_object_get(line, "evidence");
-    if (!ev) {
-        ev = json_array();
-        json_object_set_new(line, "evidence", ev);
-    }
-    json_array_append_new(ev, json_pack("{s:s, s:s, s:I}", "kind", kind, "sha256", hex, "bytes",
-                                        (json_int_t) len));
-    return 0;
-}
-
-/* Draw the overlay; write it to --overlay and keep it as evidence in --store. */
-static int s_overlay(s_ctx_t *c, ra_inspector_t *insp, ra_inspection_t *r, const char *path,
-                     json_t *line)
-{
-    if ((!c->overlay_dir && !c->store) || !r->aligned)
-        return 0;
-    rv_view_t v = rv_image_view(r->aligned);
-    ra_inspection_overlay(insp, r, &v);
-    uint8_t *jpeg = NULL;
-    size_t len = 0;
-    if (rv_jpeg_encode(&v, 90, &jpeg, &len) != RV_OK)
-        return 0;
-    int rc = 0;
-    if (c->overlay_dir) {
-        const char *base = strrchr(path, '/');
-        base = base ? base + 1 : path;
-        char out[4096];
-        snprintf(out, sizeof out, "%s/%.*s.overlay.jpg", c->overlay_dir,
-                 (int) (strrchr(base, '.') ? strrchr(base, '.') - base : (long) strlen(base)),
-                 base);
-        FILE *f = fopen(out, "wb");
-        if (!f || fwrite(jpeg, 1, len, f) != len)
-            fprintf(stderr, "reman-inspect: cannot write %s\n", out);
-        if (f)
-            fclose(f);
-    }
-    if (c->store)
-        rc = s_evidence(c, line, "overlay", jpeg, len);
-    rv_jpeg_free(&jpeg);
-    return rc;
 }
 
 /* The golden result of this serial: the latest "golden" record. NULL when none. */
@@ -396,197 +247,29 @@ static void s_record(s_ctx_t *c, json_t *line, int graded)
             rv_last_error());
 }
 
-/* The code search's downscale: marks are about 1/200 of the short side per module; keep
- * at least 4 px per module after shrinking. */
-static int s_shrink(const rv_view_t *v)
-{
-    int short_side = v->width < v->height ? v->width : v->height;
-    int s = short_side / 800;
-    return s < 1 ? 1 : s > 4 ? 4 : s;
-}
-
-static void s_sha256(json_t *line, const uint8_t *bytes, size_t len)
-{
-    unsigned char digest[crypto_hash_sha256_BYTES];
-    char hex[2 * crypto_hash_sha256_BYTES + 1];
-    crypto_hash_sha256(digest, bytes, len);
-    sodium_bin2hex(hex, sizeof hex, digest, sizeof digest);
-    json_object_set_new(line, "bytes", json_integer((json_int_t) len));
-    json_object_set_new(line, "sha256", json_string(hex));
-}
-
-/* Inspect one frame (or, frame NULL, report why the item `path` gave none); prints its
- * line. t_dec: the source's read and decode time. 0 when graded, -1 when refused. */
+/* Inspect one frame (or, frame NULL, report why the item `path` gave none) through the
+ * cell; with a store, record and confirm it; print its line. t_dec: the source's read and
+ * decode time. 0 when graded, -1 when refused. */
 static int s_inspect(s_ctx_t *c, const char *path, const ra_frame_t *frame, const char *error,
                      double t_dec)
 {
-    double t0 = s_now_ms() - t_dec;
-    json_t *line = json_object();
-    json_object_set_new(line, "schema", json_string("reman.inspection/1"));
-    json_object_set_new(line, "file", json_string(path));
-    rv_image_t *gray = NULL;
-    ra_inspection_t r;
-    memset(&r, 0, sizeof r);
-    char why[700] = "";
-    int rc = -1;
-    double t_id = 0;
-    rm_family_t *found = NULL; /* a reference taken by rm_registry_find */
-    if (!frame) {
-        /* the file was read but did not decode: its hash still identifies what came */
-        uint8_t *bytes = NULL;
-        size_t len = 0;
-        if (c->files_mode && rv_file_read(path, MAX_FILE_BYTES, &bytes, &len) == RV_OK) {
-            s_sha256(line, bytes, len);
-            /* the cell keeps what came, even when it is not an image */
-            if (c->store && s_evidence(c, line, "original", bytes, len) != 0)
-                c->store_failed = 1;
-        }
-        free(bytes);
-        snprintf(why, sizeof why, "%s", error);
-        goto out;
-    }
-    s_sha256(line, frame->jpeg, frame->jpeg_len);
-    if (c->store && s_evidence(c, line, "original", frame->jpeg, frame->jpeg_len) != 0) {
+    ra_cell_result_t r;
+    int rc = ra_cell_inspect(c->cell, path, frame, error, t_dec,
+                             c->have_given_code ? &c->given_code : NULL, &r);
+    if (r.store_failed)
         c->store_failed = 1;
-        snprintf(why, sizeof why, "evidence not stored: %s", rv_last_error());
-        goto out;
-    }
-    if (!c->files_mode) {
-        char when[48];
-        time_t sec = (time_t) frame->timestamp;
-        struct tm tm;
-        gmtime_r(&sec, &tm);
-        size_t n = strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
-        snprintf(when + n, sizeof when - n, ".%03dZ",
-                 (int) ((frame->timestamp - (double) sec) * 1000) % 1000);
-        json_object_set_new(
-            line, "capture",
-            json_pack("{s:s, s:I, s:s, s:s, s:b, s:i}", "source", frame->source, "seq",
-                      (json_int_t) frame->seq, "captured_at", when, "original",
-                      frame->original, "encoded_by_station", frame->encoded_by_station,
-                      "quality", frame->quality));
-    }
-    if (c->have_calib)
-        json_object_set_new(line, "calibration",
-                            json_pack("{s:s, s:s, s:s, s:f, s:f}", "source", "record", "id",
-                                      c->calib.id, "date", c->calib.date, "mm_per_px",
-                                      c->calib.mm_per_px, "rms_px", c->calib.rms_px));
-    rv_view_t v = rv_image_view(frame->rgb);
-    json_object_set_new(line, "width", json_integer(v.width));
-    json_object_set_new(line, "height", json_integer(v.height));
-
-    /* identify: the code on the part */
-    t_id = s_now_ms();
-    ra_code_t code;
-    int have_code = 0;
-    if (c->have_given_code) {
-        code = c->given_code;
-        have_code = 1;
-    } else if (c->identify) {
-        gray = rv_image_new(v.width, v.height, RV_GRAY8);
-        rv_view_t gv = rv_image_view(gray);
-        if (gray && rv_gray_from_rgb(&v, &gv) == RV_OK &&
-            ra_identify_any(&gv, s_shrink(&v), c->identify_ms, &code) == RV_OK)
-            have_code = 1;
-    }
-    t_id = s_now_ms() - t_id;
-    json_t *cj = have_code ? json_pack("{s:s, s:s, s:s}", "text", code.text, "serial",
-                                       code.serial, "part_number", code.part_number)
-                           : json_null();
-    if (have_code && code.kind != RA_CODE_DATAMATRIX) /* DataMatrix lines stay as they were */
-        json_object_set_new(cj, "kind", json_string(ra_code_kind_name(code.kind)));
-    json_object_set_new(line, "code", cj);
-    const rm_family_t *family = c->forced;
-    if (have_code && code.part_number[0]) {
-        if (family && !rm_family_matches(family, code.part_number)) {
-            snprintf(why, sizeof why,
-                     "part number %s read from the part is not of family %s: not graded under the "
-                     "wrong family",
-                     code.part_number, rm_family_id(family));
-            goto out;
-        }
-        if (!family) {
-            if (rm_registry_find(c->registry, code.part_number, &found) != RV_OK) {
-                snprintf(why, sizeof why, "%s", rv_last_error());
-                goto out;
-            }
-            family = found;
-        }
-    }
-    if (!family) {
-        snprintf(why, sizeof why,
-                 "no part number could be read from the part (%s); give --family to grade it",
-                 have_code ? "the code carries none" : "no DataMatrix, QR code or barcode found");
-        goto out;
-    }
-    json_object_set_new(line, "family", json_string(rm_family_id(family)));
-    if (!c->have_calib) {
-        /* no calibration record given: the millimetres come from the family's own scale
-         * (or the record it names); say so, so that every decision names its calibration */
-        const char *rec = rm_family_calibration_record(family);
-        json_object_set_new(line, "calibration",
-                            json_pack("{s:s, s:s, s:f, s:s?}", "source", "family", "family",
-                                      rm_family_id(family), "mm_per_px",
-                                      rm_family_mm_per_px(family), "record", rec));
-    }
-    json_object_set_new(line, "family_revision", json_integer(rm_family_revision(family)));
-    json_object_set_new(line, "model_hash", json_string(rm_family_hash_hex(family)));
-    ra_inspector_t *insp = s_inspector(c, family, why, sizeof why);
-    if (!insp)
-        goto out;
-    if (ra_inspect_rgb(insp, &v, have_code ? &code : NULL, c->overlay_dir || c->store, &r) !=
-        RV_OK) {
-        snprintf(why, sizeof why, "%s", rv_last_error());
-        goto out;
-    }
-    json_object_set_new(line, "alignment",
-                        json_pack("{s:f, s:f, s:f, s:s}", "angle_deg", r.align.angle_deg, "scale",
-                                  r.align.scale, "iou", r.align.iou, "method",
-                                  r.align.method ? r.align.method : "none"));
-    if (r.refused) {
-        snprintf(why, sizeof why, "%s", r.refusal);
-        goto out;
-    }
-    s_grade_json(r.grade, line);
-    json_t *fa = json_array();
-    for (size_t i = 0; i < r.findings.count; i++)
-        json_array_append_new(fa, s_finding_json(family, &r.findings.items[i]));
-    json_object_set_new(line, "findings", fa);
-    json_object_set_new(line, "anomaly",
-                        json_pack("{s:f, s:o}", "area_mm2", r.anomaly_mm2, "score",
-                                  isnan(r.anomaly_score) ? json_null()
-                                                         : json_real(r.anomaly_score)));
-    if (s_overlay(c, insp, &r, frame->original[0] ? frame->original : path, line) != 0) {
-        c->store_failed = 1;
-        snprintf(why, sizeof why, "overlay evidence not stored: %s", rv_last_error());
-        goto out;
-    }
-    rc = 0;
-out:
-    if (rc != 0) {
-        json_object_set_new(line, "proposal", json_null());
-        json_object_set_new(line, "refused", json_string(why));
-    }
-    json_object_set_new(line, "isa", json_string(rv_simd_isa()));
-    json_object_set_new(line, "software", json_string(ra_version()));
-    json_object_set_new(line, "ms",
-                        json_pack("{s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f}", "decode", t_dec,
-                                  "identify", t_id, "align", r.ms_align + r.ms_warp, "front",
-                                  r.ms_front, "detect", r.ms_detect, "anomaly", r.ms_anomaly,
-                                  "grade", r.ms_grade, "total", s_now_ms() - t0));
-    if (c->store && json_object_get(line, "evidence") && !c->store_failed)
+    json_t *line = r.line;
+    if (line && c->store && json_object_get(line, "evidence") && !c->store_failed)
         s_record(c, line, rc == 0);
-    char *text = json_dumps(line, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6));
+    char *text = line ? json_dumps(line, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6))
+                      : NULL;
     if (text) {
         puts(text);
         fflush(stdout);
         free(text);
     }
-    json_decref(line);
-    rm_family_destroy(&found);
-    ra_inspection_free(&r);
-    rv_image_destroy(&gray);
-    return rc;
+    ra_cell_result_free(&r);
+    return rc == 0 ? 0 : -1;
 }
 
 static volatile sig_atomic_t s_stop;
@@ -601,7 +284,7 @@ static void s_on_signal(int sig)
  * signal. Returns the number refused (lines printed), or -1 on a source failure. */
 static int s_run(s_ctx_t *c, ra_source_t *src, long count, double timeout_s, size_t *done)
 {
-    int refused = 0, tty = c->files_mode && isatty(STDERR_FILENO) && !isatty(STDOUT_FILENO);
+    int refused = 0, tty = c->copts.files_mode && isatty(STDERR_FILENO) && !isatty(STDOUT_FILENO);
     double last = s_now_ms();
     ra_source_status_t shown = RA_SOURCE_READY;
     *done = 0;
@@ -615,7 +298,7 @@ static int s_run(s_ctx_t *c, ra_source_t *src, long count, double timeout_s, siz
         }
         ra_frame_t *frame = NULL;
         double t = s_now_ms();
-        int rc = ra_source_next(src, c->files_mode ? -1 : wait, &frame);
+        int rc = ra_source_next(src, c->copts.files_mode ? -1 : wait, &frame);
         t = s_now_ms() - t;
         if (rc == RA_SOURCE_END)
             break;
@@ -627,7 +310,7 @@ static int s_run(s_ctx_t *c, ra_source_t *src, long count, double timeout_s, siz
             shown = (ra_source_status_t) rc;
             continue;
         }
-        if (rc < 0 && !c->files_mode) {
+        if (rc < 0 && !c->copts.files_mode) {
             fprintf(stderr, "reman-inspect: %s: %s\n", ra_source_name(src), rv_last_error());
             if (rc == RV_EIO || rc == RV_ENOMEM)
                 return -1;
@@ -675,10 +358,10 @@ int main(int argc, char **argv)
                  home ? home : ".");
     s_ctx_t c;
     memset(&c, 0, sizeof c);
-    c.references = refdir;
-    c.identify = 1;
+    c.copts.references = refdir;
+    c.copts.identify = 1;
     c.operator_id = "cell";
-    c.identify_ms = 3000;
+    c.copts.identify_ms = 3000;
     ra_golden_tol_default(&c.golden_tol);
     int usage_error = 0;
     for (int i = 1; i < argc; i++) {
@@ -698,13 +381,13 @@ int main(int argc, char **argv)
         } else if (!strcmp(a, "--families") && i + 1 < argc) {
             families_dir = argv[++i];
         } else if (!strcmp(a, "--references") && i + 1 < argc) {
-            c.references = argv[++i];
+            c.copts.references = argv[++i];
         } else if (!strcmp(a, "--overlay") && i + 1 < argc) {
-            c.overlay_dir = argv[++i];
+            c.copts.overlay_dir = argv[++i];
         } else if (!strcmp(a, "--no-identify")) {
-            c.identify = 0;
+            c.copts.identify = 0;
         } else if (!strcmp(a, "--identify")) {
-            c.identify = 1;
+            c.copts.identify = 1;
         } else if (!strcmp(a, "--code") && i + 1 < argc) {
             code_arg = argv[++i];
         } else if (!strcmp(a, "--calibration") && i + 1 < argc) {
@@ -730,7 +413,7 @@ int main(int argc, char **argv)
                 fprintf(stderr, "reman-inspect: --identify-timeout needs milliseconds (0: none)\n");
                 return EXIT_USAGE;
             }
-            c.identify_ms = (int) ms;
+            c.copts.identify_ms = (int) ms;
         } else if (!strcmp(a, "--golden-record")) {
             c.golden = 1;
         } else if (!strcmp(a, "--golden-check")) {
@@ -792,12 +475,12 @@ int main(int argc, char **argv)
     }
     if (usage_error)
         return EXIT_USAGE;
-    c.files_mode = !strcmp(source_spec, "files");
-    if (c.files_mode && nfiles == 0) {
+    c.copts.files_mode = !strcmp(source_spec, "files");
+    if (c.copts.files_mode && nfiles == 0) {
         fprintf(stderr, "reman-inspect: no images given (see --help)\n");
         return EXIT_USAGE;
     }
-    if (!c.files_mode && nfiles > 0) {
+    if (!c.copts.files_mode && nfiles > 0) {
         fprintf(stderr, "reman-inspect: images given with --source %s (see --help)\n",
                 source_spec);
         ra_files_free(&files, &nfiles);
@@ -827,7 +510,7 @@ int main(int argc, char **argv)
         ra_files_free(&files, &nfiles);
         return EXIT_USAGE;
     }
-    if (!c.identify && !family_arg && !code_arg) {
+    if (!c.copts.identify && !family_arg && !code_arg) {
         fprintf(stderr, "reman-inspect: --no-identify needs --family\n");
         return EXIT_USAGE;
     }
@@ -855,8 +538,9 @@ int main(int argc, char **argv)
             goto done;
         }
     }
-    if (c.overlay_dir && mkdir(c.overlay_dir, 0777) != 0 && access(c.overlay_dir, W_OK) != 0) {
-        fprintf(stderr, "reman-inspect: cannot write to %s\n", c.overlay_dir);
+    if (c.copts.overlay_dir && mkdir(c.copts.overlay_dir, 0777) != 0 &&
+        access(c.copts.overlay_dir, W_OK) != 0) {
+        fprintf(stderr, "reman-inspect: cannot write to %s\n", c.copts.overlay_dir);
         code = EXIT_SETUP;
         goto done;
     }
@@ -884,6 +568,15 @@ int main(int argc, char **argv)
             }
         }
     }
+    c.copts.registry = c.registry;
+    c.copts.forced = c.forced;
+    c.copts.calib = c.have_calib ? &c.calib : NULL;
+    c.copts.store = c.store;
+    if (!(c.cell = ra_cell_new(&c.copts))) {
+        fprintf(stderr, "reman-inspect: %s\n", rv_last_error());
+        code = EXIT_SETUP;
+        goto done;
+    }
     sopts.max_bytes = MAX_FILE_BYTES;
     src = ra_source_open(source_spec, (const char *const *) files, nfiles, &sopts);
     if (!src) {
@@ -894,7 +587,8 @@ int main(int argc, char **argv)
     signal(SIGINT, s_on_signal);
     signal(SIGTERM, s_on_signal);
     size_t ndone = 0;
-    int refused = s_run(&c, src, c.files_mode ? 0 : count, c.files_mode ? 0 : timeout_s, &ndone);
+    int refused = s_run(&c, src, c.copts.files_mode ? 0 : count, c.copts.files_mode ? 0 : timeout_s,
+                        &ndone);
     if (refused < 0) {
         code = EXIT_SETUP;
     } else if (c.store_failed) {
@@ -916,10 +610,7 @@ done:
     ra_line_pub_destroy(&c.pub);
     ra_store_close(&c.store);
     ra_source_destroy(&src);
-    for (int i = 0; i < c.ncache; i++) {
-        ra_inspector_destroy(&c.cache[i].insp);
-        ra_reference_destroy(&c.cache[i].ref);
-    }
+    ra_cell_destroy(&c.cell);
     rm_family_destroy(&c.forced);
     rm_registry_destroy(&c.registry);
     ra_files_free(&files, &nfiles);
