@@ -216,6 +216,33 @@ static void s_sha256(json_t *line, const uint8_t *bytes, size_t len)
     json_object_set_new(line, "sha256", json_string(hex));
 }
 
+/* The aligned image with heat (GRAY8, same size) blended in: yellow where a pixel lies just
+ * outside the learned band, red where far outside. */
+static rv_image_t *s_heat(const rv_image_t *aligned, const rv_image_t *heat)
+{
+    rv_image_t *d = aligned && heat ? s_copy(aligned) : NULL;
+    if (!d)
+        return NULL;
+    rv_view_t dv = rv_image_view(d), hv = rv_image_view(heat);
+    if (hv.width != dv.width || hv.height != dv.height)
+        return d;
+    for (int y = 0; y < dv.height; y++) {
+        uint8_t *p = rv_view_row(&dv, y);
+        const uint8_t *h = rv_view_row(&hv, y);
+        for (int x = 0; x < dv.width; x++, p += 3) {
+            int a = h[x];
+            if (!a)
+                continue;
+            int alpha = 96 + a * 159 / 255; /* of 255 */
+            int r = 255, g = 255 - a, b = 0;
+            p[0] = (uint8_t) ((p[0] * (255 - alpha) + r * alpha) / 255);
+            p[1] = (uint8_t) ((p[1] * (255 - alpha) + g * alpha) / 255);
+            p[2] = (uint8_t) ((p[2] * (255 - alpha) + b * alpha) / 255);
+        }
+    }
+    return d;
+}
+
 /* Draw the overlay; write it to overlay_dir, keep it as evidence in the store and, for a
  * display, in out. 0, or -1 when the store refused it. */
 static int s_overlay(ra_cell_t *c, ra_inspector_t *insp, ra_inspection_t *r, const char *path,
@@ -223,8 +250,10 @@ static int s_overlay(ra_cell_t *c, ra_inspector_t *insp, ra_inspection_t *r, con
 {
     if ((!c->o.overlay_dir && !c->o.store && !c->o.keep_overlay) || !r->aligned)
         return 0;
-    if (c->o.keep_overlay)
+    if (c->o.keep_overlay) {
         out->aligned = s_copy(r->aligned);
+        out->heat = s_heat(r->aligned, r->heat);
+    }
     rv_view_t v = rv_image_view(r->aligned);
     ra_inspection_overlay(insp, r, &v);
     if (c->o.keep_overlay)
@@ -427,5 +456,6 @@ void ra_cell_result_free(ra_cell_result_t *r)
     json_decref(r->line);
     rv_image_destroy(&r->overlay);
     rv_image_destroy(&r->aligned);
+    rv_image_destroy(&r->heat);
     memset(r, 0, sizeof *r);
 }

@@ -139,6 +139,7 @@ void ra_inspection_free(ra_inspection_t *r)
     free(r->grade);
     r->grade = NULL;
     rv_image_destroy(&r->aligned);
+    rv_image_destroy(&r->heat);
 }
 
 /* Run every detector in one zone with the zone's parameters. */
@@ -320,6 +321,21 @@ int ra_inspect_rgb(ra_inspector_t *self, const rv_view_t *rgb, const ra_code_t *
         if (out->aligned) {
             rv_view_t av = rv_image_view(out->aligned);
             rv_view_copy(&wv, &av);
+        }
+        /* for a display: how far each part pixel lies outside the learned band */
+        out->heat = rv_image_new(self->width, self->height, RV_GRAY8);
+        if (out->heat) {
+            rv_view_t hv = rv_image_view(out->heat);
+            for (int y = 0; y < hv.height; y++) {
+                const uint8_t *n = rv_view_row(&nb, y), *l = rv_view_row(&lo, y),
+                              *h = rv_view_row(&hi, y), *m = rv_view_row(&rpart, y);
+                uint8_t *d = rv_view_row(&hv, y);
+                for (int x = 0; x < hv.width; x++) {
+                    int e = n[x] < l[x] ? l[x] - n[x] : n[x] > h[x] ? n[x] - h[x] : 0;
+                    e = m[x] ? e * 8 : 0;
+                    d[x] = (uint8_t) (e > 255 ? 255 : e);
+                }
+            }
         }
     }
 out:

@@ -52,6 +52,8 @@ typedef struct ra_cell_result {
     rv_image_t *overlay;       /* keep_overlay: RGB8 in the family's master frame with zones
                                 * and findings drawn; NULL when refused */
     rv_image_t *aligned;       /* keep_overlay: the same without the drawing */
+    rv_image_t *heat;          /* keep_overlay: the same with the anomaly heat map blended in
+                                * (yellow to red: further outside the learned band) */
 } ra_cell_result_t;
 
 /* NULL on failure (rv_last_error). The options are copied; what they point to is borrowed. */

@@ -36,6 +36,8 @@ typedef struct ra_inspection {
     const char *isa;
     double ms_decode, ms_align, ms_warp, ms_front, ms_detect, ms_anomaly, ms_grade, ms_total;
     rv_image_t *aligned;         /* RGB8 in the master's frame (for overlays), or NULL */
+    rv_image_t *heat;            /* with aligned: GRAY8, how far each part pixel lies outside
+                                  * the learned band (8 per grey level), for a display */
 } ra_inspection_t;
 
 /* An inspector for family with its learned reference (the reference must have been
