@@ -7,7 +7,8 @@
 # a local SQLite store (build/demo/store, hash-chained and signed) and published on the
 # loopback ZeroMQ endpoint, where reman-listen receives it. One JSON line per part on
 # stdout; the listener's table, the audit check and set-up messages on stderr.
-# Overlays in build/demo/overlays. Extra arguments go to reman-inspect.
+# Overlays in build/demo/overlays. Extra arguments go to reman-inspect (or reman-station).
+# With a display (DISPLAY or WAYLAND_DISPLAY set) it starts the GTK station instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # set-up messages go to stderr, so stdout carries only the JSON lines
@@ -20,6 +21,14 @@ if [ ! -f "$refs/demo-disc.ref" ] || [ ! -f "$refs/demo-housing.ref" ] || [ ! -f
   bash scripts/train-demo-references.sh build "$refs" >&2
 fi
 PUB=${REMAN_PUB:-tcp://127.0.0.1:5556}
+# On a desktop: the GTK station on the same demo (the cores as a simulated camera, a local
+# store, the loopback line). Sign in as tech1 / 1234; F5 captures, F9 confirms, F12 next.
+# RS_HEADLESS=1 (or no display) runs the headless cell below instead.
+if [ -z "${RS_HEADLESS:-}" ] && [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ] && [ -x build/bin/reman-station ]; then
+  echo "demo: starting the station window (sign in as tech1, PIN 1234); RS_HEADLESS=1 for the headless cell" >&2
+  exec ./build/bin/reman-station --demo --references "$refs" \
+    --publish "$PUB" --replay "${REMAN_REPLAY:-tcp://127.0.0.1:5557}" "$@"
+fi
 REPLAY=${REMAN_REPLAY:-tcp://127.0.0.1:5557}
 store=build/demo/store
 mkdir -p build/demo/overlays

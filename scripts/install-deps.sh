@@ -8,13 +8,16 @@ PKGS=(
   build-essential cmake pkg-config git
   libturbojpeg0-dev libopencv-dev libopencv-contrib-dev
   libdmtx-dev libjansson-dev libsodium-dev libzmq3-dev libsqlite3-dev libpq-dev
+  libgtk-4-dev libgtk-4-bin gettext fonts-wqy-microhei
 )
 # tests only: clang + libFuzzer for the fuzz targets, the aarch64 cross compiler and
 # qemu-user for the NEON kernels, python3 + jsonschema for the end-to-end checks of the
-# line messages against docs/schemas
+# line messages against docs/schemas, PostgreSQL for the site collector, and Xvfb, xdotool
+# and ImageMagick's import to drive the GTK station's real window and take its screenshots
 if [ "${1:-}" = "--test" ]; then
   PKGS+=(clang libclang-rt-14-dev gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user
-         python3 python3-jsonschema python3-zmq python3-nacl libpq-dev postgresql)
+         python3 python3-jsonschema python3-zmq python3-nacl libpq-dev postgresql
+         xvfb xauth xdotool imagemagick desktop-file-utils)
 fi
 missing=()
 for p in "${PKGS[@]}"; do

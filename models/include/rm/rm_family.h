@@ -69,6 +69,11 @@ rm_family_t *rm_family_load(const char *path);
  * directory is where the reference data file is looked for (as for a file). */
 rm_family_t *rm_family_load_text(const char *text, size_t len, const char *origin);
 
+/* The family file at path drawn for a width x height camera: the first view's size, the
+ * calibration's mm per pixel and every zone polygon scaled by width / the view's width
+ * (the benchmarks' 5 MP demo families). The JSON text (malloc'd), or NULL. */
+char *rm_family_scaled_text(const char *path, int width, int height);
+
 /* The status of the last rm_family_load*() in this thread that failed (RV_EFORMAT for bad
  * content, RV_ELIMIT for a limit, RV_EIO for the file, RV_ENOMEM), 0 after a success. */
 int rm_family_load_status(void);

@@ -1,0 +1,243 @@
+#!/usr/bin/env bash
+# test_station.sh - the GTK station in a real window under Xvfb, driven by key events
+# (xdotool, through the X server like a keyboard or a foot pedal):
+#   1. sign in (a wrong PIN refused first), capture, inspect, confirm with one key: the
+#      decision reaches a real subscriber (reman-listen) with the route the window showed;
+#   2. an override that upgrades the route: refused without the supervisor's right PIN,
+#      recorded with it;
+#   3. the supervisor view counting a second station's decisions (a headless cell on
+#      other ports, followed with --follow);
+#   4. the audit browser; the store verifies (reman-audit verify);
+#   5. the Chinese interface (--language zh_CN): its strings are the catalogue's.
+# A screenshot of every screen goes to $RS_BINARY_DIR/e2e/screenshots (look at them).
+set -euo pipefail
+src=${RS_SOURCE_DIR:?}
+bin=${RS_BINARY_DIR:?}/bin
+for tool in Xvfb xdotool import; do
+  command -v $tool >/dev/null || { echo "skipped: $tool is not installed (install-deps.sh --test)"; exit 77; }
+done
+[ -x "$bin/reman-station" ] || { echo "skipped: reman-station was not built (GTK 4 absent)"; exit 77; }
+work=$(mktemp -d /tmp/rs-e2e-station-XXXXXX)
+shots=${RS_BINARY_DIR}/e2e/screenshots
+mkdir -p "$shots"
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+fails=0
+check() { # check DESCRIPTION COMMAND...
+  local what=$1; shift
+  if "$@"; then echo "ok: $what"; else echo "FAILED: $what"; fails=$((fails + 1)); fi
+}
+PY=python3
+[ -x /usr/bin/python3 ] && PY=/usr/bin/python3
+port() { $PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# wait_log FILE REGEX [SECONDS]: until a line of FILE matches
+wait_log() {
+  local f=$1 re=$2 t=${3:-60} i=0
+  while [ $i -lt $((t * 10)) ]; do
+    grep -Eq "$re" "$f" 2>/dev/null && return 0
+    sleep 0.1; i=$((i + 1))
+  done
+  echo "timed out waiting for /$re/ in $f:"; tail -n 20 "$f"; return 1
+}
+# wait_count FILE REGEX N [SECONDS]: until more than N lines of FILE match
+wait_count() {
+  local f=$1 re=$2 n=$3 t=${4:-60} i=0
+  while [ $i -lt $((t * 10)) ]; do
+    [ "$(grep -Ec "$re" "$f" 2>/dev/null || true)" -gt "$n" ] && return 0
+    sleep 0.1; i=$((i + 1))
+  done
+  echo "timed out waiting for line $((n + 1)) matching /$re/ in $f:"; tail -n 20 "$f"; return 1
+}
+shot() { import -window root "$shots/$1.png"; echo "screenshot: $shots/$1.png"; }
+key() { xdotool key --delay 60 "$@"; sleep 0.3; }
+typ() { xdotool type --delay 40 "$1"; sleep 0.2; }
+
+refs=${RS_BINARY_DIR}/e2e/references
+mkdir -p "$refs"
+(
+  flock 9
+  if [ ! -f "$refs/demo-shaft.ref" ]; then
+    bash "$src/scripts/train-demo-references.sh" "$RS_BINARY_DIR" "$refs" >/dev/null
+  fi
+) 9>"$refs/.lock"
+
+# the X server, on a display number it chooses
+exec 8>"$work/display"
+Xvfb -displayfd 8 -screen 0 1920x1080x24 -nolisten tcp >"$work/xvfb.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 50); do [ -s "$work/display" ] && break; sleep 0.1; done
+export DISPLAY=:$(head -n1 "$work/display")
+export GDK_BACKEND=x11 NO_AT_BRIDGE=1 GSK_RENDERER=cairo
+export XDG_CONFIG_HOME=$work/config XDG_DATA_HOME=$work/data HOME=$work
+echo "X display $DISPLAY"
+
+P1=$(port); P2=$(port); P3=$(port); P4=$(port)
+PUB=tcp://127.0.0.1:$P1 REP=tcp://127.0.0.1:$P2
+PUB2=tcp://127.0.0.1:$P3 REP2=tcp://127.0.0.1:$P4
+
+# a real subscriber on the station's line, from its first decision
+"$bin/reman-listen" "$PUB" --replay "$REP" --json --count 2 --timeout 240 >"$work/listen.jsonl" \
+  2>"$work/listen.err" &
+lpid=$!; pids+=($lpid)
+
+log=$work/station.log
+"$bin/reman-station" --demo --station bench-e2e --store "$work/store" --publish "$PUB" \
+  --replay "$REP" --references "$refs" --identify-timeout 0 --follow "$PUB2,$REP2" \
+  --language en >"$log" 2>&1 &
+spid=$!; pids+=($spid)
+wait_log "$log" "start: station=bench-e2e" 30
+sleep 1.5
+xdotool mousemove 900 500
+shot 01-sign-in
+
+# 1. a wrong PIN, then the right one
+typ tech1; key Return; typ 9999; key Return
+check "a wrong PIN is refused" wait_log "$log" "sign-in: refused for tech1" 30
+shot 02-sign-in-refused
+typ 1234; key Return
+check "sign-in with the right PIN" wait_log "$log" "sign-in: tech1 as technician" 30
+wait_log "$log" "camera: frame 1 " 30
+sleep 0.5
+shot 03-live
+key F5
+check "capture and inspection" wait_log "$log" "inspection: proposal=" 120
+sleep 0.5
+shot 04-proposal
+key F4; sleep 0.5; shot 05-heat-map; key F4
+route1=$(grep -oE "inspection: proposal=[a-z]+ route=[a-z]+" "$log" | head -n1 | sed 's/.*route=//')
+proposal1=$(grep -oE "inspection: proposal=[a-z]+" "$log" | head -n1 | sed 's/.*=//')
+echo "first core: proposal $proposal1, route $route1"
+key Return   # the Confirm button has the focus after the inspection: one key
+check "the confirmation is stored as seq 1" wait_log "$log" "decision: seq=1 route=$route1 .*operator=tech1 override=no" 30
+check "and sent to the line" wait_log "$log" "line: sent seq=1" 30
+sleep 0.3
+shot 06-decided
+
+# 2. the next cores until one whose route can be upgraded (not reuse), then an upgrade
+#    override: the supervisor's wrong PIN is refused, the right one records it
+found=0
+for n in 2 3 4 5 6; do
+  key F12
+  wait_log "$log" "camera: frame $n " 30
+  sleep 0.3
+  seen=$(grep -c "inspection: " "$log" || true)
+  key F5
+  wait_count "$log" "inspection: " "$seen" 120
+  last=$(grep -E "inspection: " "$log" | tail -n1)
+  if echo "$last" | grep -q "proposal=" && ! echo "$last" | grep -Eq "route=reuse|proposal=review"; then
+    found=1; break
+  fi
+  echo "core $n: $(echo "$last" | sed 's/.*inspection: //') — not upgradable, next"
+done
+check "a core whose route can be upgraded" test $found = 1
+route2=$(grep -E "inspection: " "$log" | tail -n1 | grep -oE "route=[a-z]+" | sed 's/route=//')
+echo "upgrading a $route2 proposal to reuse"
+key F8
+sleep 0.5
+# the route list: open it, go to the top (reuse), choose
+key space; sleep 0.3; key Home; key Return; sleep 0.3
+key Tab; key Tab   # the reason code (first: finding not confirmed), then the text
+typ "rechecked under the inspection lamp"
+key Tab; typ sup1; key Tab; typ 0000; key Return
+check "an upgrade with a wrong supervisor PIN is refused" wait_log "$log" "decision: refused: .*(PIN|supervisor)" 30
+shot 07-override-refused
+# the supervisor types the right PIN
+typ 9876; key Return
+check "the upgrade is recorded with the supervisor's PIN" wait_log "$log" "decision: seq=2 route=reuse .*override=yes" 30
+check "and sent to the line" wait_log "$log" "line: sent seq=2" 30
+sleep 0.3
+shot 08-override-recorded
+
+check "the subscriber received both decisions" wait "$lpid"
+check "decision 1 as confirmed: route $route1, operator tech1" \
+  $PY -c "import json,sys; d=[json.loads(l) for l in open('$work/listen.jsonl')]; d=[x for x in d if x.get('seq')==1]; sys.exit(0 if d and d[0]['route']=='$route1' and d[0]['operator']=='tech1' and not d[0].get('override') else 1)"
+check "decision 2 an override to reuse approved by sup1" \
+  $PY -c "import json,sys; d=[json.loads(l) for l in open('$work/listen.jsonl')]; d=[x for x in d if x.get('seq')==2]; o=d[0].get('override') if d else None; sys.exit(0 if d and d[0]['route']=='reuse' and o and o.get('supervisor')=='sup1' and o.get('reason_code')=='finding-not-confirmed' else 1)"
+
+# 3. a second station publishes; the supervisor view follows it
+"$bin/reman-inspect" --references "$refs" --identify-timeout 0 --store "$work/store2" \
+  --station bench-two --publish "$PUB2" --replay "$REP2" --linger 4 \
+  "$src/assets/cores/disc-clean.jpg" "$src/assets/cores/housing-clean.jpg" \
+  "$src/assets/cores/shaft-clean.jpg" >"$work/cell2.jsonl" 2>"$work/cell2.err" || true
+n2=$(grep -c '"seq"' "$work/cell2.jsonl" || true)
+echo "second station: $n2 decisions"
+key ctrl+2
+sleep 1
+check "the supervisor view counted the second station's decisions" \
+  wait_log "$log" "supervisor: station=bench-two seq=$n2 " 30
+check "and this station's" wait_log "$log" "supervisor: station=bench-e2e seq=2 " 30
+sleep 0.5
+shot 09-supervisor
+
+# 4. the audit browser
+key ctrl+3
+check "the audit browser lists the store" wait_log "$log" "audit: results=[1-9]" 30
+sleep 0.5
+shot 10-audit
+# a serial typed (or scanned) into the search opens its one decision
+serial1=$($PY -c "import json; d=[json.loads(l) for l in open('$work/listen.jsonl')]; print([x for x in d if x.get('seq')==1][0]['serial'])")
+typ "$serial1"; key Return
+check "the audit browser opens decision 1 of $serial1 with its images" \
+  wait_log "$log" "audit: opened seq=1 serial=$serial1 images=[1-9]" 30
+sleep 1
+shot 11-audit-decision
+key ctrl+1
+
+# quit cleanly: the store is whole and verifies
+key ctrl+q
+check "clean shutdown" wait_log "$log" "stop: clean shutdown" 30
+wait "$spid" 2>/dev/null || true
+check "reman-audit verify on the station's store" "$bin/reman-audit" verify --store "$work/store"
+
+# 5. the Chinese interface
+logzh=$work/station-zh.log
+"$bin/reman-station" --demo --station bench-zh --store "$work/store-zh" --publish "" \
+  --references "$refs" --identify-timeout 0 --language zh_CN >"$logzh" 2>&1 &
+zpid=$!; pids+=($zpid)
+check "the Chinese catalogue is in force" wait_log "$logzh" 'start: .*sample="登录"' 30
+sleep 1.5
+xdotool mousemove 900 500
+shot 12-zh-sign-in
+typ tech1; key Return; typ 1234; key Return
+wait_log "$logzh" "sign-in: tech1" 30
+wait_log "$logzh" "camera: frame 1 " 30
+key F5
+check "inspection in Chinese" wait_log "$logzh" "inspection: proposal=" 120
+sleep 0.5
+shot 13-zh-proposal
+key ctrl+q
+wait_log "$logzh" "stop: clean shutdown" 30 || true
+
+# under the sanitizers (the ASan pass of scripts/test.sh): any memory error or undefined
+# behaviour fails; of the leaks reported at exit, those allocated from our own code fail
+# (GTK, GLib and fontconfig keep some allocations for the life of the process by design)
+for f in "$log" "$logzh"; do
+  if grep -Eq "ERROR: AddressSanitizer|runtime error:" "$f"; then
+    echo "FAILED: sanitizer error in $(basename "$f"):"; grep -E -A30 "ERROR: AddressSanitizer|runtime error:" "$f" | head -n 60
+    fails=$((fails + 1))
+  fi
+  if grep -q "ERROR: LeakSanitizer" "$f"; then
+    ours=$(awk '/^(Direct|Indirect) leak of/{blk=$0; next} blk!=""{blk=blk"\n"$0} /^$/{if (blk ~ /\/(hmi|app)\/src\//) print blk; blk=""}' "$f")
+    if [ -n "$ours" ]; then
+      echo "FAILED: leaks from our code in $(basename "$f"):"; printf '%b\n' "$ours" | head -n 60
+      fails=$((fails + 1))
+    else
+      echo "notice: $(grep -c '^Direct leak' "$f") leak report(s) at exit in $(basename "$f"), none allocated from hmi/ or app/"
+    fi
+  fi
+done
+
+# every message logged at warning level or worse is a failure, except the known X/a11y noise
+if grep -E "(CRITICAL|WARNING)" "$log" "$logzh" | grep -vE "Gdk-WARNING.*(XSetInputFocus|set_input_focus)"; then
+  echo "FAILED: warnings or criticals in the station's log"; fails=$((fails + 1))
+fi
+echo "screenshots in $shots"
+if [ $fails -ne 0 ]; then
+  echo "--- station log"; cat "$log"
+  echo "$fails check(s) failed"; exit 1
+fi
+echo "all station checks passed"
