@@ -2014,3 +2014,13 @@ void rh_supervisor_set_shift_start(RhSupervisor *self, GDateTime *start)
     sv_recount(self);
     sv_update(self);
 }
+
+gboolean rh_supervisor_first_waiting(RhSupervisor *self, gint64 *record)
+{
+    g_return_val_if_fail(RH_IS_SUPERVISOR(self), FALSE);
+    if (!self->queue || self->queue->len == 0)
+        return FALSE;
+    const RhWait *w = self->queue->pdata[0]; /* sorted by record: the oldest */
+    *record = w->n;
+    return TRUE;
+}

@@ -37,5 +37,9 @@ void rh_supervisor_refresh(RhSupervisor *self);
  * inspection in the queue was activated (for the technician's page to open it). */
 void rh_supervisor_set_shift_start(RhSupervisor *self, GDateTime *start);
 
+/* The oldest inspection waiting for a decision, as last read from the store. FALSE when
+ * none is waiting. */
+gboolean rh_supervisor_first_waiting(RhSupervisor *self, gint64 *record);
+
 G_END_DECLS
 #endif

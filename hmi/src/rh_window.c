@@ -514,6 +514,7 @@ typedef struct {
     char store_error[512];
     double ms;
     GdkTexture *tex_plain, *tex_findings, *tex_heat; /* made on the worker thread */
+    gboolean from_store; /* an inspection stored earlier, opened from the waiting queue */
 } s_insp_t;
 
 static void s_insp_free(gpointer p)
@@ -577,7 +578,7 @@ static GtkWidget *s_reason_row(const json_t *r, gboolean zh)
     gtk_box_append(GTK_BOX(box), l);
     double v = json_real_value(json_object_get(r, "value"));
     double lim = json_real_value(json_object_get(r, "limit"));
-    char *m = g_strdup_printf(_("%s · measured %.3g, limit %.3g"),
+    char *m = g_strdup_printf(_("%s · measured %.4g, limit %.4g"),
                               json_string_value(json_object_get(r, "rule")), v, lim);
     GtkWidget *ml = gtk_label_new(m);
     g_free(m);
@@ -595,8 +596,9 @@ static void s_show_inspection(RhWindow *self, s_insp_t *j)
     self->tex_plain = g_steal_pointer(&j->tex_plain);
     self->tex_findings = g_steal_pointer(&j->tex_findings);
     self->tex_heat = g_steal_pointer(&j->tex_heat);
-    gtk_label_set_text(self->view_caption, j->r.aligned ? _("Aligned to the family's master")
-                                                        : _("As captured"));
+    gtk_label_set_text(self->view_caption, j->from_store  ? _("From the store: the overlay kept as evidence")
+                                           : j->r.aligned ? _("Aligned to the family's master")
+                                                          : _("As captured"));
     s_refresh_view(self);
 
     json_t *code = json_object_get(line, "code");
@@ -637,6 +639,26 @@ static void s_show_inspection(RhWindow *self, s_insp_t *j)
             s_credit_word(json_string_value(json_object_get(line, "credit"))),
             json_real_value(json_object_get(vr, "material_kg")),
             json_real_value(json_object_get(vr, "co2e_kg")), j->ms);
+        if (!strcmp(proposal, "review")) {
+            /* why a person is needed: the grader's own words */
+            GString *why = g_string_new(t);
+            size_t k;
+            json_t *w;
+            json_array_foreach(json_object_get(line, "review_why"), k, w)
+            {
+                const char *r = json_string_value(w);
+                g_string_append_printf(why, "\n⚠ %s",
+                                       !g_strcmp0(r, "measurement in guard band")
+                                           ? _("A deciding measurement lies in its guard band.")
+                                       : !g_strcmp0(r, "anomaly score in uncertain band")
+                                           ? _("The anomaly score lies in its uncertain band.")
+                                       : !g_strcmp0(r, "credit measurement in guard band")
+                                           ? _("The core-credit measurement lies in its guard band.")
+                                           : r);
+            }
+            g_free(t);
+            t = g_string_free(why, FALSE);
+        }
         gtk_label_set_text(self->summary_label, t);
         g_free(t);
         json_t *reasons = json_object_get(line, "reasons");
@@ -707,6 +729,107 @@ static void s_inspect(RhWindow *self, RhFrame *frame)
     g_task_set_task_data(t, j, s_insp_free);
     g_task_run_in_thread(t, s_insp_thread);
     g_object_unref(t);
+}
+
+/* --- a waiting inspection, opened from the supervisor's queue --------------------- */
+
+static int s_find_record(void *arg, int64_t n, const char *kind, const char *body, size_t len)
+{
+    s_insp_t *j = arg;
+    (void) kind;
+    if (n != j->record)
+        return 0;
+    j->r.line = json_loadb(body, len, 0, NULL);
+    return 1;
+}
+
+static GdkTexture *s_evidence_texture(ra_store_t *store, const json_t *line, const char *kind)
+{
+    size_t i;
+    json_t *e;
+    json_array_foreach(json_object_get(line, "evidence"), i, e)
+    {
+        if (g_strcmp0(json_string_value(json_object_get(e, "kind")), kind) != 0)
+            continue;
+        char path[4096];
+        const char *hex = json_string_value(json_object_get(e, "sha256"));
+        if (!hex || ra_store_evidence_path(store, hex, path, sizeof path) != RV_OK)
+            return NULL;
+        return gdk_texture_new_from_filename(path, NULL);
+    }
+    return NULL;
+}
+
+static void s_open_thread(GTask *task, gpointer src, gpointer data, GCancellable *c)
+{
+    (void) c;
+    RhWindow *self = src;
+    s_insp_t *j = data;
+    ra_store_records(self->st->store, "inspection", NULL, NULL, s_find_record, j);
+    if (!j->r.line) {
+        g_strlcpy(j->store_error, _("the inspection is not in the store"), sizeof j->store_error);
+    } else {
+        j->r.graded = json_is_string(json_object_get(j->r.line, "proposal"));
+        j->tex_findings = s_evidence_texture(self->st->store, j->r.line, "overlay");
+        j->tex_plain = s_evidence_texture(self->st->store, j->r.line, "original");
+        j->ms = json_real_value(json_object_get(json_object_get(j->r.line, "ms"), "total"));
+    }
+    g_task_return_boolean(task, TRUE);
+}
+
+static void s_open_done(GObject *src, GAsyncResult *res, gpointer user)
+{
+    (void) user;
+    RhWindow *self = RH_WINDOW(src);
+    s_insp_t *j = g_task_get_task_data(G_TASK(res));
+    self->busy = FALSE;
+    if (!j->r.line) {
+        s_status(self, "%s", j->store_error);
+        s_update_actions(self);
+        return;
+    }
+    j->store_error[0] = '\0';
+    s_show_inspection(self, j);
+    g_message("open: record=%" G_GINT64_FORMAT " from the waiting queue", j->record);
+    s_update_actions(self);
+    s_hint(self);
+    gtk_widget_grab_focus(self->override_button);
+}
+
+static void s_on_open_inspection(RhSupervisor *sup, gint64 record, const char *serial,
+                                 gpointer user)
+{
+    (void) sup;
+    (void) serial;
+    RhWindow *self = user;
+    if (self->busy || !self->operator_id)
+        return;
+    if (self->line && !self->decided && self->record > 0)
+        g_message("next: record %" G_GINT64_FORMAT " left undecided", self->record);
+    s_clear_part(self);
+    gtk_stack_set_visible_child_name(self->pages, "station");
+    s_insp_t *j = g_new0(s_insp_t, 1);
+    j->record = record;
+    j->from_store = TRUE;
+    self->busy = TRUE;
+    s_update_actions(self);
+    GTask *t = g_task_new(self, NULL, s_open_done, NULL);
+    g_task_set_task_data(t, j, s_insp_free);
+    g_task_run_in_thread(t, s_open_thread);
+    g_object_unref(t);
+}
+
+static void s_act_open_waiting(GSimpleAction *a, GVariant *p, gpointer user)
+{
+    (void) a;
+    (void) p;
+    RhWindow *self = user;
+    gint64 n = 0;
+    if (!rh_supervisor_first_waiting(self->supervisor, &n)) {
+        s_status(self, "%s", _("Nothing is waiting for a decision."));
+        return;
+    }
+    s_on_open_inspection(self->supervisor, n, NULL, self);
 }
 
 static void s_act_capture(GSimpleAction *a, GVariant *p, gpointer user)
@@ -954,8 +1077,10 @@ static void s_act_next(GSimpleAction *a, GVariant *p, gpointer user)
     RhWindow *self = user;
     if (self->busy)
         return;
-    if (self->line && !self->decided && self->record > 0)
+    if (self->line && !self->decided && self->record > 0) {
         g_message("next: record %" G_GINT64_FORMAT " left undecided", self->record);
+        rh_supervisor_refresh(self->supervisor); /* it joins the waiting queue */
+    }
     s_clear_part(self);
     gtk_editable_set_text(GTK_EDITABLE(self->code_entry), "");
     rh_frame_unref(self->captured);
@@ -1042,7 +1167,8 @@ static void s_act_shortcuts(GSimpleAction *a, GVariant *p, gpointer user)
         GTK_MESSAGE_DIALOG(d), "%s",
         _("F2 code field · F5 capture (foot pedal) · F6 retake · F3 findings · F4 heat map · "
           "Ctrl+plus / Ctrl+minus / Ctrl+0 zoom · F9 or Enter confirm · F8 override · F12 "
-          "next core · Ctrl+1 / Ctrl+2 / Ctrl+3 inspect, supervisor, audit"));
+          "next core · F7 the oldest inspection waiting for a decision · Ctrl+1 / Ctrl+2 / "
+          "Ctrl+3 inspect, supervisor, audit"));
     g_signal_connect(d, "response", G_CALLBACK(gtk_window_destroy), NULL);
     gtk_window_present(GTK_WINDOW(d));
 }
@@ -1209,6 +1335,7 @@ static void rh_window_init(RhWindow *self)
         {"shortcuts", s_act_shortcuts, NULL, NULL, NULL, {0}},
         {"focus-code", s_act_focus_code, NULL, NULL, NULL, {0}},
         {"page", s_act_page, "s", NULL, NULL, {0}},
+        {"open-waiting", s_act_open_waiting, NULL, NULL, NULL, {0}},
     };
     g_action_map_add_action_entries(G_ACTION_MAP(self), entries, G_N_ELEMENTS(entries), self);
 
@@ -1253,6 +1380,7 @@ RhWindow *rh_window_new(GtkApplication *app, RhStation *st)
     /* the supervisor view follows this station and any others configured */
     self->supervisor = rh_supervisor_new();
     rh_supervisor_set_store(self->supervisor, st->store);
+    g_signal_connect(self->supervisor, "open-inspection", G_CALLBACK(s_on_open_inspection), self);
     if (st->pub && st->cfg->publish && *st->cfg->publish) {
         GError *err = NULL;
         if (!rh_supervisor_add_station(self->supervisor, st->cfg->publish, st->cfg->replay,

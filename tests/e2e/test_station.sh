@@ -80,7 +80,7 @@ PUB=tcp://127.0.0.1:$P1 REP=tcp://127.0.0.1:$P2
 PUB2=tcp://127.0.0.1:$P3 REP2=tcp://127.0.0.1:$P4
 
 # a real subscriber on the station's line, from its first decision
-"$bin/reman-listen" "$PUB" --replay "$REP" --json --count 2 --timeout 240 >"$work/listen.jsonl" \
+"$bin/reman-listen" "$PUB" --replay "$REP" --json --count 3 --timeout 300 >"$work/listen.jsonl" \
   2>"$work/listen.err" &
 lpid=$!; pids+=($lpid)
 
@@ -152,7 +152,34 @@ check "and sent to the line" wait_log "$log" "line: sent seq=2" 30
 sleep 0.3
 shot 08-override-recorded
 
-check "the subscriber received both decisions" wait "$lpid"
+# the next cores until the review one (the grader needs a person): it cannot be confirmed;
+# left undecided, it waits in the queue, and F7 brings it back for the technician to decide
+found=0
+for n in 4 5 6 7; do
+  key F12
+  wait_log "$log" "camera: frame $n " 30
+  sleep 0.3
+  seen=$(grep -c "inspection: " "$log" || true)
+  key F5
+  wait_count "$log" "inspection: " "$seen" 120
+  if grep -E "inspection: " "$log" | tail -n1 | grep -q "proposal=review"; then found=1; break; fi
+done
+check "a core the grader leaves for review" test $found = 1
+review_rec=$(grep -E "inspection: " "$log" | tail -n1 | grep -oE "record=[0-9]+" | sed 's/record=//')
+key F9; sleep 1
+check "a review proposal cannot be confirmed" test "$(grep -c 'decision: seq=3' "$log" || true)" = 0
+shot 09-review
+key F12
+check "left undecided, it joins the waiting queue" wait_log "$log" "supervisor: queue=[1-9]" 30
+key F7
+check "F7 opens the oldest waiting inspection" wait_log "$log" "open: record=[0-9]+ from the waiting queue" 30
+sleep 0.5
+key F8; sleep 0.5
+key Tab; key Tab; typ "journal measured by hand"; key Return
+check "the review is decided by the technician" wait_log "$log" "decision: seq=3 route=[a-z]+ record=[0-9]+ operator=tech1 override=yes" 30
+shot 10-review-decided
+
+check "the subscriber received the three decisions" wait "$lpid"
 check "decision 1 as confirmed: route $route1, operator tech1" \
   $PY -c "import json,sys; d=[json.loads(l) for l in open('$work/listen.jsonl')]; d=[x for x in d if x.get('seq')==1]; sys.exit(0 if d and d[0]['route']=='$route1' and d[0]['operator']=='tech1' and not d[0].get('override') else 1)"
 check "decision 2 an override to reuse approved by sup1" \
@@ -169,22 +196,22 @@ key ctrl+2
 sleep 1
 check "the supervisor view counted the second station's decisions" \
   wait_log "$log" "supervisor: station=bench-two seq=$n2 " 30
-check "and this station's" wait_log "$log" "supervisor: station=bench-e2e seq=2 " 30
+check "and this station's" wait_log "$log" "supervisor: station=bench-e2e seq=3 " 30
 sleep 0.5
-shot 09-supervisor
+shot 11-supervisor
 
 # 4. the audit browser
 key ctrl+3
 check "the audit browser lists the store" wait_log "$log" "audit: results=[1-9]" 30
 sleep 0.5
-shot 10-audit
+shot 12-audit
 # a serial typed (or scanned) into the search opens its one decision
 serial1=$($PY -c "import json; d=[json.loads(l) for l in open('$work/listen.jsonl')]; print([x for x in d if x.get('seq')==1][0]['serial'])")
 typ "$serial1"; key Return
 check "the audit browser opens decision 1 of $serial1 with its images" \
   wait_log "$log" "audit: opened seq=1 serial=$serial1 images=[1-9]" 30
 sleep 1
-shot 11-audit-decision
+shot 13-audit-decision
 key ctrl+1
 
 # quit cleanly: the store is whole and verifies
@@ -201,14 +228,14 @@ zpid=$!; pids+=($zpid)
 check "the Chinese catalogue is in force" wait_log "$logzh" 'start: .*sample="登录"' 30
 sleep 1.5
 xdotool mousemove 900 500
-shot 12-zh-sign-in
+shot 14-zh-sign-in
 typ tech1; key Return; typ 1234; key Return
 wait_log "$logzh" "sign-in: tech1" 30
 wait_log "$logzh" "camera: frame 1 " 30
 key F5
 check "inspection in Chinese" wait_log "$logzh" "inspection: proposal=" 120
 sleep 0.5
-shot 13-zh-proposal
+shot 15-zh-proposal
 key ctrl+q
 wait_log "$logzh" "stop: clean shutdown" 30 || true
 
