@@ -46,6 +46,11 @@ GdkTexture *rh_texture_from_image(const rv_image_t *im)
     return t;
 }
 
+static void s_surface_free(gpointer cs)
+{
+    cairo_surface_destroy(cs);
+}
+
 /* A finding type's word in the interface language. */
 static const char *s_type_word(const char *type)
 {
@@ -132,8 +137,9 @@ GdkTexture *rh_texture_labelled(const rv_image_t *im, const json_t *findings)
     cairo_surface_flush(cs);
     /* cairo's ARGB32 is GDK's default memory format on a little-endian machine */
     gsize row = (gsize) cstride;
-    GBytes *b = g_bytes_new(data, row * (gsize) v.height);
-    cairo_surface_destroy(cs);
+    /* the texture keeps the surface's pixels: no copy */
+    GBytes *b = g_bytes_new_with_free_func(data, row * (gsize) v.height,
+                                           s_surface_free, cs);
     GdkTexture *t = gdk_memory_texture_new(v.width, v.height,
                                            G_BYTE_ORDER == G_LITTLE_ENDIAN
                                                ? GDK_MEMORY_B8G8R8A8_PREMULTIPLIED

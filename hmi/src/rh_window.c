@@ -547,11 +547,11 @@ static void s_insp_thread(GTask *task, gpointer src, gpointer data, GCancellable
     } else if (j->r.store_failed) {
         g_strlcpy(j->store_error, rv_last_error(), sizeof j->store_error);
     }
-    /* the images to show, made here: a 5 MP texture costs tens of ms */
-    j->tex_plain = j->r.aligned ? rh_texture_from_image(j->r.aligned)
-                                : rh_texture_from_image(j->frame->f->rgb);
+    /* the image shown with the proposal, made here (a 5 MP texture costs tens of ms); the
+     * plain and heat-map images follow in a second task, after the proposal is shown */
     j->tex_findings = rh_texture_labelled(j->r.overlay, json_object_get(j->r.line, "findings"));
-    j->tex_heat = rh_texture_from_image(j->r.heat);
+    if (!j->r.aligned)
+        j->tex_plain = rh_texture_from_image(j->frame->f->rgb);
     j->ms = (double) (g_get_monotonic_time() - t0) / 1000.0;
     g_task_return_boolean(task, TRUE);
 }
@@ -686,6 +686,46 @@ static void s_show_inspection(RhWindow *self, s_insp_t *j)
     }
 }
 
+/* The aligned image and its heat map as textures, after the proposal is shown. */
+typedef struct {
+    rv_image_t *aligned, *heat;
+    GdkTexture *plain, *hot;
+    json_t *line; /* which inspection they belong to */
+} s_tex_t;
+
+static void s_tex_free(gpointer p)
+{
+    s_tex_t *t = p;
+    rv_image_destroy(&t->aligned);
+    rv_image_destroy(&t->heat);
+    g_clear_object(&t->plain);
+    g_clear_object(&t->hot);
+    json_decref(t->line);
+    g_free(t);
+}
+
+static void s_tex_thread(GTask *task, gpointer src, gpointer data, GCancellable *c)
+{
+    (void) src;
+    (void) c;
+    s_tex_t *t = data;
+    t->plain = rh_texture_from_image(t->aligned);
+    t->hot = rh_texture_from_image(t->heat);
+    g_task_return_boolean(task, TRUE);
+}
+
+static void s_tex_done(GObject *src, GAsyncResult *res, gpointer user)
+{
+    (void) user;
+    RhWindow *self = RH_WINDOW(src);
+    s_tex_t *t = g_task_get_task_data(G_TASK(res));
+    if (self->line != t->line) /* the technician moved on meanwhile */
+        return;
+    g_set_object(&self->tex_plain, t->plain);
+    g_set_object(&self->tex_heat, t->hot);
+    s_refresh_view(self);
+}
+
 static void s_insp_done(GObject *src, GAsyncResult *res, gpointer user)
 {
     (void) user;
@@ -693,6 +733,16 @@ static void s_insp_done(GObject *src, GAsyncResult *res, gpointer user)
     s_insp_t *j = g_task_get_task_data(G_TASK(res));
     self->busy = FALSE;
     s_show_inspection(self, j);
+    if (j->r.aligned) {
+        s_tex_t *t = g_new0(s_tex_t, 1);
+        t->aligned = g_steal_pointer(&j->r.aligned);
+        t->heat = g_steal_pointer(&j->r.heat);
+        t->line = json_incref(self->line);
+        GTask *task = g_task_new(self, NULL, s_tex_done, NULL);
+        g_task_set_task_data(task, t, s_tex_free);
+        g_task_run_in_thread(task, s_tex_thread);
+        g_object_unref(task);
+    }
     s_update_actions(self);
     s_hint(self);
     if (g_action_get_enabled(

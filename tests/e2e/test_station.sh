@@ -72,6 +72,9 @@ pids+=($!)
 for _ in $(seq 50); do [ -s "$work/display" ] && break; sleep 0.1; done
 export DISPLAY=:$(head -n1 "$work/display")
 export GDK_BACKEND=x11 NO_AT_BRIDGE=1 GSK_RENDERER=cairo
+# under the sanitizers: whole stacks for allocations (GLib and GTK keep no frame pointers),
+# so that a leak from our code is seen as ours
+if [ -n "${ASAN_OPTIONS:-}" ]; then export ASAN_OPTIONS="$ASAN_OPTIONS:fast_unwind_on_malloc=0"; fi
 export XDG_CONFIG_HOME=$work/config XDG_DATA_HOME=$work/data HOME=$work
 echo "X display $DISPLAY"
 
