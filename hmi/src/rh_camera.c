@@ -95,6 +95,7 @@ GdkTexture *rh_texture_labelled(const rv_image_t *im, const json_t *findings)
     cairo_set_font_size(cr, fs);
     size_t i;
     json_t *f;
+    GArray *placed = g_array_new(FALSE, FALSE, sizeof(double)); /* x, y, w, h per label */
     json_array_foreach(findings, i, f)
     {
         const char *type = json_string_value(json_object_get(f, "type"));
@@ -125,6 +126,20 @@ GdkTexture *rh_texture_labelled(const rv_image_t *im, const json_t *findings)
             ty = y + h + fs * 1.1;
         if (tx + te.x_advance > v.width)
             tx = v.width - te.x_advance - 2;
+        /* not over a label already written: step down a line until free */
+        for (int tries = 0; tries < 12; tries++) {
+            gboolean clash = FALSE;
+            for (guint k = 0; k < placed->len && !clash; k++) {
+                const double *r = &g_array_index(placed, double, k * 4);
+                clash = tx < r[0] + r[2] && tx + te.x_advance + 6 > r[0] && ty - fs < r[1] + r[3] &&
+                        ty + fs * 0.3 > r[1];
+            }
+            if (!clash)
+                break;
+            ty += fs * 1.35;
+        }
+        double rect[4] = {tx - 3, ty - fs, te.x_advance + 6, fs * 1.3};
+        g_array_append_vals(placed, rect, 4);
         /* a dark plate under light text: legible on any part */
         cairo_set_source_rgba(cr, 0, 0, 0, 0.72);
         cairo_rectangle(cr, tx - 3, ty - fs, te.x_advance + 6, fs * 1.3);
@@ -133,6 +148,7 @@ GdkTexture *rh_texture_labelled(const rv_image_t *im, const json_t *findings)
         cairo_move_to(cr, tx, ty);
         cairo_show_text(cr, text);
     }
+    g_array_free(placed, TRUE);
     cairo_destroy(cr);
     cairo_surface_flush(cs);
     /* cairo's ARGB32 is GDK's default memory format on a little-endian machine */

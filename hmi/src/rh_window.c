@@ -75,6 +75,7 @@ struct _RhWindow {
     GdkTexture *tex_plain, *tex_findings, *tex_heat;
     double zoom;           /* 0: fit */
     char *camera_status;
+    char *base_status;     /* the station and line, shown when nothing else is to say */
 };
 
 G_DEFINE_TYPE(RhWindow, rh_window, GTK_TYPE_APPLICATION_WINDOW)
@@ -296,6 +297,10 @@ static void s_on_frame(gpointer user, RhFrame *frame, GdkTexture *tex, const cha
         s_status(self, "%s", status);
         g_message("camera: %s", status);
         return;
+    }
+    if (self->camera_status) { /* frames again: the camera's message is over */
+        g_clear_pointer(&self->camera_status, g_free);
+        gtk_label_set_text(self->status_label, self->base_status ? self->base_status : "");
     }
     if (self->live)
         rh_frame_unref(self->live);
@@ -1219,6 +1224,8 @@ static void s_act_shortcuts(GSimpleAction *a, GVariant *p, gpointer user)
           "Ctrl+plus / Ctrl+minus / Ctrl+0 zoom · F9 or Enter confirm · F8 override · F12 "
           "next core · F7 the oldest inspection waiting for a decision · Ctrl+1 / Ctrl+2 / "
           "Ctrl+3 inspect, supervisor, audit"));
+    gtk_widget_add_css_class(d, "station");
+    gtk_window_set_default_size(GTK_WINDOW(d), 900, -1);
     g_signal_connect(d, "response", G_CALLBACK(gtk_window_destroy), NULL);
     gtk_window_present(GTK_WINDOW(d));
 }
@@ -1262,6 +1269,7 @@ static void s_dispose(GObject *o)
     g_clear_object(&self->tex_heat);
     g_clear_pointer(&self->operator_id, g_free);
     g_clear_pointer(&self->camera_status, g_free);
+    g_clear_pointer(&self->base_status, g_free);
     gtk_widget_dispose_template(GTK_WIDGET(o), RH_TYPE_WINDOW);
     G_OBJECT_CLASS(rh_window_parent_class)->dispose(o);
 }
@@ -1465,6 +1473,7 @@ RhWindow *rh_window_new(GtkApplication *app, RhStation *st)
     else
         s_status(self, _("Station %s · no line configured: decisions are stored only."),
                  st->cfg->station);
+    self->base_status = g_strdup(gtk_label_get_text(self->status_label));
     s_clear_part(self);
     s_update_actions(self);
     gtk_widget_grab_focus(GTK_WIDGET(self->operator_entry));

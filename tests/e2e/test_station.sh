@@ -225,8 +225,11 @@ check "reman-audit verify on the station's store" "$bin/reman-audit" verify --st
 
 # 5. the Chinese interface
 logzh=$work/station-zh.log
+# (with the high-contrast theme, and a hot folder as the camera: images arrive as files)
+mkdir -p "$work/hot"
 "$bin/reman-station" --demo --station bench-zh --store "$work/store-zh" --publish "" \
-  --references "$refs" --identify-timeout 0 --language zh_CN >"$logzh" 2>&1 &
+  --references "$refs" --identify-timeout 0 --language zh_CN --high-contrast \
+  --source "folder:$work/hot" >"$logzh" 2>&1 &
 zpid=$!; pids+=($zpid)
 check "the Chinese catalogue is in force" wait_log "$logzh" 'start: .*sample="登录"' 30
 sleep 1.5
@@ -234,11 +237,15 @@ xdotool mousemove 900 500
 shot 14-zh-sign-in
 typ tech1; key Return; typ 1234; key Return
 wait_log "$logzh" "sign-in: tech1" 30
-wait_log "$logzh" "camera: frame 1 " 30
+check "an empty hot folder: the window waits for images" wait_log "$logzh" "camera: 正在等待图像" 30
+cp "$src/assets/cores/disc-defects.jpg" "$work/hot/.part.tmp" && mv "$work/hot/.part.tmp" "$work/hot/core-1.jpg"
+check "a file in the hot folder becomes the live image" wait_log "$logzh" "camera: frame 1 .*core-1.jpg" 30
+sleep 0.5
 key F5
 check "inspection in Chinese" wait_log "$logzh" "inspection: proposal=" 120
 sleep 0.5
 shot 15-zh-proposal
+key F1; sleep 0.7; shot 16-zh-keys; key Escape
 key ctrl+q
 wait_log "$logzh" "stop: clean shutdown" 30 || true
 
