@@ -112,8 +112,11 @@ static ra_inspector_t *s_inspector(ra_cell_t *c, const rm_family_t *family, char
         snprintf(c->cache[i].error, sizeof c->cache[i].error,
                  "family %s has no usable learned reference (%s): run reman-train",
                  rm_family_id(family), rv_last_error());
-    } else if (!(c->cache[i].insp = ra_inspector_new((rm_family_t *) family, c->cache[i].ref))) {
+    } else if (!(c->cache[i].insp = ra_inspector_new((rm_family_t *) family, c->cache[i].ref)) ||
+               (c->o.threads > 1 &&
+                ra_inspector_set_threads(c->cache[i].insp, c->o.threads) != RV_OK)) {
         snprintf(c->cache[i].error, sizeof c->cache[i].error, "%s", rv_last_error());
+        ra_inspector_destroy(&c->cache[i].insp);
     }
     if (!c->cache[i].insp)
         snprintf(why, wsz, "%s", c->cache[i].error);

@@ -4,12 +4,15 @@
 #include "rv/rv_detect.h"
 
 #include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #define S_MAX_ZONES 64
+#define S_MAX_THREADS 8
 
 struct ra_inspector {
     rm_family_t *family;
@@ -22,6 +25,8 @@ struct ra_inspector {
     rv_image_t *lo, *hi, *scratch, *part, *warped, *norm, *detail, *iblur, *exclude, *zone_eff;
     rv_image_t *gray; /* the delivered image's gray, when it has the reference's size */
     rv_frontend_t *front;
+    int threads;                           /* zones inspected at once (1: in this thread) */
+    rv_image_t *zone_eff_t[S_MAX_THREADS]; /* a zone less the mark, per worker */
 };
 
 static double s_now_ms(void)
@@ -48,6 +53,8 @@ void ra_inspector_destroy(ra_inspector_t **self_p)
     rv_image_destroy(&s->iblur);
     rv_image_destroy(&s->exclude);
     rv_image_destroy(&s->zone_eff);
+    for (int i = 0; i < S_MAX_THREADS; i++)
+        rv_image_destroy(&s->zone_eff_t[i]);
     rv_image_destroy(&s->gray);
     rv_frontend_destroy(&s->front);
     rv_align_ref_destroy(&s->aref);
@@ -110,6 +117,7 @@ ra_inspector_t *ra_inspector_new(rm_family_t *family, const ra_reference_t *ref)
     self->iblur = rv_image_new(w, h, RV_GRAY8);
     self->exclude = rv_image_new(w, h, RV_GRAY8);
     self->zone_eff = rv_image_new(w, h, RV_GRAY8);
+    self->threads = 1;
     self->front = rv_frontend_new(w, h);
     if (!self->lo || !self->hi || !self->scratch || !self->part || !self->warped || !self->norm || !self->detail || !self->iblur || !self->exclude ||
         !self->zone_eff || !self->front)
@@ -172,6 +180,109 @@ static int s_detect_zone(ra_inspector_t *self, const rv_detect_ctx_t *ctx,
         if ((rc = det->run(params, c, &zv, (int) z, out)) != RV_OK)
             return rc;
     }
+    return RV_OK;
+}
+
+/* The zones shared among worker threads: each takes the next zone not yet taken and keeps
+ * its findings apart; they are joined in zone order, so the result is the one a single
+ * thread gives, finding for finding. */
+typedef struct {
+    ra_inspector_t *self;
+    const rv_detect_ctx_t *ctx, *wear_ctx;
+    const rv_view_t *exclude; /* the part mark, or NULL */
+    rv_findings_t *per_zone;
+    atomic_size_t next;
+    atomic_int failed;
+    int rc;
+    char error[512];
+    pthread_mutex_t lock;
+} s_zones_job_t;
+
+typedef struct {
+    s_zones_job_t *job;
+    int worker;
+} s_zones_arg_t;
+
+static void *s_zones_worker(void *arg)
+{
+    s_zones_arg_t *a = arg;
+    s_zones_job_t *j = a->job;
+    ra_inspector_t *self = j->self;
+    rv_view_t ze = rv_image_view(self->zone_eff_t[a->worker]);
+    for (;;) {
+        size_t z = atomic_fetch_add(&j->next, 1);
+        if (z >= self->nzones || atomic_load(&j->failed))
+            break;
+        rv_view_t zv = rv_image_view(self->zone[z]);
+        int rc = RV_OK;
+        if (j->exclude)
+            rc = rv_sub_sat(&zv, j->exclude, &ze);
+        if (rc == RV_OK)
+            rc = s_detect_zone(self, j->ctx, j->wear_ctx, z, j->exclude ? &ze : &zv,
+                               &j->per_zone[z]);
+        if (rc != RV_OK) {
+            /* the message lives in this thread's error slot: hand it over */
+            pthread_mutex_lock(&j->lock);
+            if (!atomic_load(&j->failed)) {
+                j->rc = rc;
+                snprintf(j->error, sizeof j->error, "%s", rv_last_error());
+                atomic_store(&j->failed, 1);
+            }
+            pthread_mutex_unlock(&j->lock);
+            break;
+        }
+    }
+    return NULL;
+}
+
+static int s_detect_zones_mt(ra_inspector_t *self, const rv_detect_ctx_t *ctx,
+                             const rv_detect_ctx_t *wear_ctx, const rv_view_t *exclude,
+                             rv_findings_t *out)
+{
+    s_zones_job_t j = {.self = self, .ctx = ctx, .wear_ctx = wear_ctx, .exclude = exclude};
+    atomic_init(&j.next, 0);
+    atomic_init(&j.failed, 0);
+    pthread_mutex_init(&j.lock, NULL);
+    if (!(j.per_zone = calloc(self->nzones ? self->nzones : 1, sizeof *j.per_zone))) {
+        pthread_mutex_destroy(&j.lock);
+        return rv_fail(RV_ENOMEM, "ra_inspect", "out of memory");
+    }
+    pthread_t tid[S_MAX_THREADS];
+    s_zones_arg_t args[S_MAX_THREADS];
+    int started = 0;
+    for (int i = 1; i < self->threads; i++) {
+        args[i] = (s_zones_arg_t){&j, i};
+        if (pthread_create(&tid[i], NULL, s_zones_worker, &args[i]) != 0)
+            break; /* fewer workers: the zones still all get done */
+        started = i;
+    }
+    args[0] = (s_zones_arg_t){&j, 0};
+    s_zones_worker(&args[0]);
+    for (int i = 1; i <= started; i++)
+        pthread_join(tid[i], NULL);
+    int rc = RV_OK;
+    if (atomic_load(&j.failed))
+        rc = rv_fail(j.rc, "ra_inspect", "%s", j.error);
+    for (size_t z = 0; z < self->nzones; z++) {
+        for (size_t k = 0; rc == RV_OK && k < j.per_zone[z].count; k++)
+            rc = rv_findings_push(out, &j.per_zone[z].items[k]);
+        rv_findings_free(&j.per_zone[z]);
+    }
+    free(j.per_zone);
+    pthread_mutex_destroy(&j.lock);
+    return rc;
+}
+
+int ra_inspector_set_threads(ra_inspector_t *self, int threads)
+{
+    if (!self || threads < 1 || threads > S_MAX_THREADS)
+        return rv_fail(RV_EINVAL, "ra_inspect", "threads must be 1..%d", S_MAX_THREADS);
+    for (int i = 0; i < threads; i++) {
+        if (!self->zone_eff_t[i] &&
+            !(self->zone_eff_t[i] = rv_image_new(self->width, self->height, RV_GRAY8)))
+            return rv_fail(RV_ENOMEM, "ra_inspect", "out of memory");
+    }
+    self->threads = threads;
     return RV_OK;
 }
 
@@ -286,13 +397,19 @@ int ra_inspect_rgb(ra_inspector_t *self, const rv_view_t *rgb, const ra_code_t *
     wear_ctx.ref_mean = &mean;
     rv_view_t ex = rv_image_view(self->exclude), ze = rv_image_view(self->zone_eff);
     int have_code = s_code_mask(out, code, &ex);
-    for (size_t z = 0; z < self->nzones; z++) {
-        rv_view_t zv = rv_image_view(self->zone[z]);
-        if (have_code && (rc = rv_sub_sat(&zv, &ex, &ze)) != RV_OK)
+    if (self->threads > 1) {
+        if ((rc = s_detect_zones_mt(self, &ctx, &wear_ctx, have_code ? &ex : NULL,
+                                    &out->findings)) != RV_OK)
             goto out;
-        if ((rc = s_detect_zone(self, &ctx, &wear_ctx, z, have_code ? &ze : &zv,
-                                &out->findings)) != RV_OK)
-            goto out;
+    } else {
+        for (size_t z = 0; z < self->nzones; z++) {
+            rv_view_t zv = rv_image_view(self->zone[z]);
+            if (have_code && (rc = rv_sub_sat(&zv, &ex, &ze)) != RV_OK)
+                goto out;
+            if ((rc = s_detect_zone(self, &ctx, &wear_ctx, z, have_code ? &ze : &zv,
+                                    &out->findings)) != RV_OK)
+                goto out;
+        }
     }
     out->ms_detect = s_now_ms() - t;
     t = s_now_ms();

@@ -98,6 +98,8 @@ static void s_usage(FILE *f)
             "  --no-identify      do not read the code on the part (needs --family)\n"
             "  --identify         read it (DataMatrix, then QR, then EAN/UPC; the default)\n"
             "  --code TEXT        the code typed or wedge-scanned at the bench, for every image\n"
+            "  --threads N        inspect a part's zones N at a time (1-8, default 1; the\n"
+            "                     findings are the same)\n"
             "  --identify-timeout MS  the code search's time limit (default 3000; 0: search\n"
             "                     the whole image whatever it takes: the same result on any load)\n"
             "  --calibration FILE the calibration record (reman-calibrate) to reference\n"
@@ -406,6 +408,14 @@ int main(int argc, char **argv)
             lopts.secret_key_file = argv[++i];
         } else if (!strcmp(a, "--allow") && i + 1 < argc) {
             lopts.allow_dir = argv[++i];
+        } else if (!strcmp(a, "--threads") && i + 1 < argc) {
+            char *end = NULL;
+            long n = strtol(argv[++i], &end, 10);
+            if (!end || *end || n < 1 || n > 8) {
+                fprintf(stderr, "reman-inspect: --threads needs 1-8\n");
+                return EXIT_USAGE;
+            }
+            c.copts.threads = (int) n;
         } else if (!strcmp(a, "--identify-timeout") && i + 1 < argc) {
             char *end = NULL;
             long ms = strtol(argv[++i], &end, 10);

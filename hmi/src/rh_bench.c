@@ -115,7 +115,9 @@ static int s_capture_to_proposal(const char *families, int reps, gboolean json)
         fprintf(stderr, "reman-station --bench: reference: %s\n", rv_last_error());
         goto out;
     }
-    ra_cell_opts_t co = {.registry = reg, .references = dir, .identify = 1, .keep_overlay = 1};
+    /* as the station runs it: the zones on every core */
+    ra_cell_opts_t co = {.registry = reg, .references = dir, .identify = 1, .keep_overlay = 1,
+                         .threads = (int) MIN(g_get_num_processors(), 8)};
     if (!(cell = ra_cell_new(&co)) || !(core = s_core(w, h, 20261123, 0, 1)))
         goto out;
     /* the frame as the camera hands it over: its JPEG bytes and the decoded image */

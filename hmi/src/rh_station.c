@@ -151,6 +151,8 @@ RhStation *rh_station_open(RhConfig *cfg, GError **error)
         .identify_ms = cfg->identify_ms,
         .store = st->store,
         .keep_overlay = 1,
+        /* the zones on every core: the technician waits for this one part */
+        .threads = (int) MIN(g_get_num_processors(), 8),
     };
     if (!(st->cell = ra_cell_new(&co))) {
         g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "%s", rv_last_error());

@@ -57,6 +57,19 @@ static ra_reference_t *s_train(ra_gencore_shape_t shape, const rm_family_t *fam)
     return ref;
 }
 
+/* Field by field (the struct's padding is not part of a finding). */
+static int s_same_finding(const rv_finding_t *a, const rv_finding_t *b)
+{
+    return a->type == b->type && a->zone == b->zone && !memcmp(a->bbox, b->bbox, sizeof a->bbox) &&
+           a->npoints == b->npoints &&
+           !memcmp(a->points, b->points, sizeof a->points[0] * (size_t) a->npoints) &&
+           a->length_mm == b->length_mm && a->width_mm == b->width_mm &&
+           a->orientation_deg == b->orientation_deg && a->area_mm2 == b->area_mm2 &&
+           a->zone_pct == b->zone_pct && a->diameter_mm == b->diameter_mm &&
+           a->value_mm == b->value_mm && a->severity == b->severity && a->score == b->score &&
+           !strcmp(a->name, b->name);
+}
+
 int main(void)
 {
     rv_init();
@@ -140,6 +153,25 @@ int main(void)
                 }
                 RS_CHECK(strcmp(r.isa, rv_simd_isa()) == 0);
                 RS_CHECK(strcmp(r.grade->family_id, rm_family_id(fam)) == 0);
+                /* the zones shared among 2 and 3 threads: the same findings, byte for byte,
+                 * in the same order, and the same proposal */
+                for (int th = 2; th <= 3; th++) {
+                    RS_CHECK_EQ(ra_inspector_set_threads(insp, th), RV_OK);
+                    ra_inspection_t rt;
+                    RS_CHECK_EQ(ra_inspect_jpeg(insp, jpeg, len, identified_now ? &code : NULL,
+                                                0, &rt),
+                                RV_OK);
+                    RS_CHECKF(rt.findings.count == r.findings.count, "%zu findings with %d "
+                              "threads, %zu with one", rt.findings.count, th, r.findings.count);
+                    for (size_t q = 0; q < rt.findings.count && q < r.findings.count; q++)
+                        RS_CHECKF(s_same_finding(&rt.findings.items[q], &r.findings.items[q]),
+                                  "finding %zu differs with %d threads", q, th);
+                    RS_CHECK(rt.grade && strcmp(rm_grade_proposal(rt.grade), prop) == 0);
+                    ra_inspection_free(&rt);
+                }
+                RS_CHECK_EQ(ra_inspector_set_threads(insp, 1), RV_OK);
+                RS_CHECK(ra_inspector_set_threads(insp, 0) != RV_OK);
+                RS_CHECK(ra_inspector_set_threads(insp, 9) != RV_OK);
             }
             ra_inspection_free(&r);
             ra_gencore_destroy(&core);

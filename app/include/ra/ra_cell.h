@@ -41,6 +41,7 @@ typedef struct ra_cell_opts {
     ra_store_t *store;         /* keep the evidence here (borrowed), or NULL */
     const char *overlay_dir;   /* also write NAME.overlay.jpg here, or NULL */
     int keep_overlay;          /* keep the overlaid image in the result (a display) */
+    int threads;               /* zones inspected at once (ra_inspector_set_threads; 0: 1) */
     int files_mode;            /* lines as the file source always gave them: no "capture"
                                 * member, and a file that did not decode is hashed and kept */
 } ra_cell_opts_t;

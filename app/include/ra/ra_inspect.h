@@ -45,6 +45,9 @@ typedef struct ra_inspection {
  * its own reference to family and borrows ref (keep it alive). */
 ra_inspector_t *ra_inspector_new(rm_family_t *family, const ra_reference_t *ref);
 void ra_inspector_destroy(ra_inspector_t **self_p);
+/* Inspect the zones with this many threads at once (1..8; 1, the default: all in the
+ * calling thread). The findings are the same, in the same order, whatever the number. */
+int ra_inspector_set_threads(ra_inspector_t *self, int threads);
 const rm_family_t *ra_inspector_family(const ra_inspector_t *self);
 
 /* Inspect one JPEG. code: the part mark read from this image (ra_identify), or NULL; its
