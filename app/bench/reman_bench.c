@@ -5,8 +5,11 @@
  *   reman-bench            a readable table
  *   reman-bench --json     one {"figure": NAME, "value": X, "unit": U} object per line
  *
- * Images are generated cores (app/ra_gencore) of 2, 5 and 12 MP. */
+ * Images are generated cores (app/ra_gencore) of 2, 5 and 12 MP. The site's figures
+ * (--only site) need a PostgreSQL database of their own: --site-conninfo or
+ * RS_SITE_CONNINFO (scripts/bench-site.sh starts a server and runs them). */
 #include "bench_line.h"
+#include "bench_site.h"
 #include "bench_opencv.h"
 #include "ra/ra_gencore.h"
 #include "ra/ra_inspect.h"
@@ -23,6 +26,10 @@
 #include <string.h>
 #include <time.h>
 #include <turbojpeg.h>
+#include <spawn.h>
+#include <sys/wait.h>
+
+extern char **environ;
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
@@ -411,47 +418,14 @@ out:
 #define RS_FAMILIES_DIR "models/families"
 #endif
 
-static void s_scale_points(json_t *arr, double f)
-{
-    size_t i;
-    json_t *v;
-    json_array_foreach(arr, i, v)
-    {
-        if (json_is_array(v))
-            s_scale_points(v, f);
-        else if (json_is_number(v))
-            json_array_set_new(arr, i, json_real(json_number_value(v) * f));
-    }
-}
-
-/* The demo disc family drawn for a w x h camera: the 1280 x 960 family scaled. */
+/* The demo family drawn for a w x h camera: the 1280 x 960 family scaled. */
 static rm_family_t *s_family_at(const char *id, int w, int h)
 {
     char path[1024];
     snprintf(path, sizeof path, "%s/%s.json", RS_FAMILIES_DIR, id);
-    json_error_t err;
-    json_t *root = json_load_file(path, 0, &err);
-    if (!root) {
-        rv_fail(RV_EIO, "reman-bench", "%s: %s", path, err.text);
+    char *text = rm_family_scaled_text(path, w, h);
+    if (!text)
         return NULL;
-    }
-    json_t *view = json_array_get(json_object_get(root, "views"), 0);
-    double f = (double) w / json_integer_value(json_object_get(view, "width"));
-    json_object_set_new(view, "width", json_integer(w));
-    json_object_set_new(view, "height", json_integer(h));
-    json_t *cal = json_object_get(root, "calibration");
-    json_object_set_new(cal, "mm_per_px",
-                        json_real(json_number_value(json_object_get(cal, "mm_per_px")) / f));
-    size_t i;
-    json_t *z;
-    json_array_foreach(json_object_get(root, "zones"), i, z)
-    {
-        s_scale_points(json_object_get(z, "polygon"), f);
-        if (json_object_get(z, "holes"))
-            s_scale_points(json_object_get(z, "holes"), f);
-    }
-    char *text = json_dumps(root, JSON_COMPACT);
-    json_decref(root);
     rm_family_t *fam = rm_family_load_text(text, strlen(text), "bench");
     free(text);
     return fam;
@@ -570,13 +544,120 @@ out:
     return rc;
 }
 
+/* --- the site (PostgreSQL) ------------------------------------------------------------ */
+
+static int s_bench_site(const char *conninfo, long rows)
+{
+    char exe[4096], bindir[4096] = "";
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n > 0) {
+        exe[n] = 0;
+        char *slash = strrchr(exe, '/');
+        if (slash) {
+            *slash = 0;
+            snprintf(bindir, sizeof bindir, "%s", exe);
+        }
+    }
+    rsb_site_opts_t o = {.conninfo = conninfo, .bindir = bindir[0] ? bindir : NULL,
+                         .rows = rows, .stations = 20, .drills = 50, .backlog_stations = 10,
+                         .backlog_per_station = 6000, .quiet = 0};
+    rsb_site_figs_t f;
+    s_say("\nsite: PostgreSQL (libpq), %ld decisions of %d stations, the collector and ten "
+          "stations on this machine\n",
+          rows, o.stations);
+    int rc = rsb_site_bench(&o, &f);
+    if (f.rows > 0) {
+        s_fig("decisions", (double) f.rows, "site_rows");
+        if (f.filled)
+            s_fig("s", f.fill_s, "site_fill_s");
+    }
+    if (f.drills > 0) {
+        s_fig("ms", f.drill_p50_ms, "site_trace_drill_ms");
+        s_fig("ms", f.drill_p95_ms, "site_trace_drill_p95_ms");
+        s_fig("ms", f.drill_max_ms, "site_trace_drill_max_ms");
+        s_fig("records", f.drill_records, "site_trace_drill_records");
+        s_fig("bool", f.drill_uses_index, "site_trace_drill_uses_index");
+        s_say("site database: %lld decisions, %d stations, serials drawn from %ld cores%s\n"
+              "trace drill (reman-audit history --site): median %.2f ms, p95 %.2f ms, max %.2f ms "
+              "over %d random serials; %.1f records and %.1f evidence files each\n"
+              "plan (EXPLAIN ANALYZE of the drill): %s\n%s\n",
+              f.rows, f.stations, f.cores,
+              f.filled ? "" : " (reused: filled by an earlier run)", f.drill_p50_ms,
+              f.drill_p95_ms, f.drill_max_ms, f.drills, f.drill_records, f.drill_evidence,
+              f.drill_uses_index ? "uses the serial index" : "DOES NOT USE THE SERIAL INDEX",
+              f.plan);
+        if (f.filled)
+            s_say("filled %ld decisions in %.0f s (%.0f/s, generated and signed while the server "
+                  "inserted)\n",
+                  f.filled, f.fill_s, (double) f.filled / f.fill_s);
+    }
+    if (f.ingest_n > 0) {
+        s_fig("1/s", f.ingest_per_s, "site_ingest_decisions_per_s");
+        s_fig("1/s", f.verify_per_s, "site_verify_decisions_per_s");
+        s_say("insert path (ra_site_insert, batches of 500, ten stations): %.0f decisions/s; "
+              "signature checks (one thread): %.0f/s\n",
+              f.ingest_per_s, f.verify_per_s);
+    }
+    if (f.catch_up_measured) {
+        s_fig("s", f.catch_up_s, "site_catch_up_s");
+        s_fig("1/s", (double) f.catch_up_n / f.catch_up_s, "site_catch_up_decisions_per_s");
+        s_fig("s", f.catch_up_evidence_s, "site_catch_up_evidence_s");
+        s_say("catch-up (reman-collector from the stations' replay services): %ld decisions in "
+              "%.1f s (%.0f/s), their %ld evidence files after %.1f s (the backlog took %.0f s "
+              "to make)\n",
+              f.catch_up_n, f.catch_up_s, (double) f.catch_up_n / f.catch_up_s, f.catch_up_files,
+              f.catch_up_evidence_s, f.backlog_s);
+    }
+    if (rc != 0)
+        fprintf(stderr, "reman-bench: site: not every figure was measured\n");
+    return rc;
+}
+
+/* --- the station window ---------------------------------------------------------- */
+
+/* hmi_preview_1080p_fps and hmi_capture_to_proposal_5mp_ms are measured in the real window
+ * by `reman-station --bench` (a GTK program: the benchmark, in app/, does not link GTK);
+ * it is run from beside this program. 0 measured, 1 skipped (no display, not built), -1
+ * failed. */
+static int s_bench_hmi(void)
+{
+    char exe[4096];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 32);
+    if (n <= 0)
+        return -1;
+    exe[n] = '\0';
+    char *slash = strrchr(exe, '/');
+    snprintf(slash ? slash + 1 : exe, 32, "reman-station");
+    if (access(exe, X_OK) != 0) {
+        s_say("\nstation window: skipped (%s was not built: GTK 4 absent)\n", exe);
+        return 1;
+    }
+    const char *d = getenv("DISPLAY"), *w = getenv("WAYLAND_DISPLAY");
+    if ((!d || !*d) && (!w || !*w)) {
+        s_say("\nstation window: skipped (no display; run under Xvfb: xvfb-run -a reman-bench "
+              "--only hmi)\n");
+        return 1;
+    }
+    s_say("\nstation window (reman-station --bench):\n");
+    fflush(stdout);
+    char *args[] = {exe, "--bench", s_json ? "--json" : NULL, NULL};
+    pid_t pid;
+    if (posix_spawn(&pid, exe, NULL, NULL, args, environ) != 0)
+        return -1;
+    int st = 0;
+    if (waitpid(pid, &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+        return -1;
+    return 0;
+}
+
 /* --- main -------------------------------------------------------------------------- */
 
 static void s_usage(FILE *f)
 {
     fprintf(f,
-            "usage: reman-bench [--json] [--reps N] [--only kernels|jpeg|inspect|frontend|line]\n"
-            "                   [--soak N]\n"
+            "usage: reman-bench [--json] [--reps N]\n"
+            "                   [--only kernels|jpeg|inspect|frontend|line|site|hmi]\n"
+            "                   [--soak N] [--site-conninfo CONNINFO] [--site-rows N]\n"
             "Measures, on this machine, single thread, median of N runs (N >= 20, default 21):\n"
             "  membw_read_gbs                      single-core memory read bandwidth\n"
             "  kernel.<name>.<isa>.{ms,pct_membw}  each kernel on a 5 MP image, per instruction set\n"
@@ -589,13 +670,26 @@ static void s_usage(FILE *f)
             "  line_commit_to_subscriber_p99_ms    commit to a subscriber on loopback (also p50, max)\n"
             "  line_soak_rss_growth_kb             resident memory growth over --soak N decisions\n"
             "                                      (default 100000) through store, PUB and SUB\n"
+            "  site_trace_drill_ms                 every decision of one serial across all stations,\n"
+            "                                      with its evidence, on a site database of --site-rows\n"
+            "                                      decisions (default 1000000; median of 50 serials, p95)\n"
+            "  site_ingest_decisions_per_s         ten stations' decisions through ra_site_insert\n"
+            "  site_catch_up_s                     reman-collector catching up 60,000 decisions of ten\n"
+            "                                      stations (10 minutes at 100/s) from their stores\n"
+            "  hmi_preview_1080p_fps               1080p frames painted per second in the station\n"
+            "                                      window with an overlay (reman-station --bench)\n"
+            "  hmi_capture_to_proposal_5mp_ms      a 5 MP frame in hand to the proposal shown\n"
+            "  The station figures need a display (xvfb-run -a reman-bench --only hmi).\n"
+            "  The site figures need a PostgreSQL database of their own: --site-conninfo CONNINFO\n"
+            "  or RS_SITE_CONNINFO (scripts/bench-site.sh starts a server for them); without one\n"
+            "  they are skipped.\n"
             "Exit status: 0 when every figure was measured, 1 otherwise, 2 for a usage error.\n");
 }
 
 int main(int argc, char **argv)
 {
-    const char *only = NULL;
-    long soak = 100000;
+    const char *only = NULL, *site_conninfo = NULL;
+    long soak = 100000, site_rows = 1000000;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--json"))
             s_json = 1;
@@ -609,6 +703,14 @@ int main(int argc, char **argv)
             soak = atol(argv[++i]);
             if (soak < 20000) {
                 fprintf(stderr, "reman-bench: --soak must be at least 20000\n");
+                return 2;
+            }
+        } else if (!strcmp(argv[i], "--site-conninfo") && i + 1 < argc) {
+            site_conninfo = argv[++i];
+        } else if (!strcmp(argv[i], "--site-rows") && i + 1 < argc) {
+            site_rows = atol(argv[++i]);
+            if (site_rows < 1000) {
+                fprintf(stderr, "reman-bench: --site-rows must be at least 1000\n");
                 return 2;
             }
         } else if (!strcmp(argv[i], "--only") && i + 1 < argc)
@@ -633,9 +735,12 @@ int main(int argc, char **argv)
     s_say("%s, %s\n%s\nsingle thread, medians of %d runs\n", ra_version(), rv_describe(),
           rsb_cv_info(), s_reps);
 
-    double bw = s_membw_gbs();
-    s_fig("GB/s", bw, "membw_read_gbs");
-    s_say("\nmemory read bandwidth (one core, 1 GiB): %.2f GB/s\n", bw);
+    double bw = 0;
+    if (!only || strcmp(only, "site") != 0) {
+        bw = s_membw_gbs();
+        s_fig("GB/s", bw, "membw_read_gbs");
+        s_say("\nmemory read bandwidth (one core, 1 GiB): %.2f GB/s\n", bw);
+    }
 
     const char *isas[] = {"scalar", "sse2", "avx2", "avx512"};
     const int nisa = 4;
@@ -765,12 +870,36 @@ int main(int argc, char **argv)
         }
     }
 
+    if (!only || !strcmp(only, "site")) {
+        if (!site_conninfo)
+            site_conninfo = getenv("RS_SITE_CONNINFO");
+        if (!site_conninfo || !*site_conninfo) {
+            if (only) {
+                fprintf(stderr, "reman-bench: site: needs a PostgreSQL database of its own: "
+                                "--site-conninfo CONNINFO or RS_SITE_CONNINFO (scripts/bench-site.sh "
+                                "starts a server and runs it)\n");
+                failed = 1;
+            } else {
+                s_say("\nsite: skipped (no --site-conninfo or RS_SITE_CONNINFO; "
+                      "scripts/bench-site.sh runs it)\n");
+            }
+        } else if (s_bench_site(site_conninfo, site_rows) != 0) {
+            failed = 1;
+        }
+    }
+
     if (!only || !strcmp(only, "frontend")) {
         if (s_bench_frontend("2mp", 1600, 1200) != 0)
             failed = 1;
         if (s_bench_frontend("5mp", 2592, 1944) != 0)
             failed = 1;
         if (s_bench_frontend("12mp", 4000, 3000) != 0)
+            failed = 1;
+    }
+
+    if (!only || !strcmp(only, "hmi")) {
+        int r = s_bench_hmi();
+        if (r < 0 || (r > 0 && only))
             failed = 1;
     }
     return failed;

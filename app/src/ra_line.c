@@ -1732,56 +1732,133 @@ void ra_line_sub_destroy(ra_line_sub_t **self_p)
 }
 
 /* --- evidence client ------------------------------------------------------------------ */
-int ra_line_fetch_evidence(const char *replay_endpoint, const ra_line_opts_t *opts_in,
-                           const char *station, const char *hex, uint8_t **bytes, size_t *len,
-                           int timeout_ms)
+/* One context and, per replay endpoint, one REQ socket kept connected between fetches (a
+ * fetch costs one round trip, not a context, a connection and a handshake). A REQ that
+ * missed its reply is stuck: it is closed and made again on the next fetch. */
+#define S_FETCH_MAX_EP 256
+
+struct ra_line_fetcher {
+    void *ctx;
+    int curve;
+    int allow_plain;
+    char pub[41], sec[41], server[41];
+    struct {
+        char ep[S_EP_SIZE];
+        void *sock;
+    } eps[S_FETCH_MAX_EP];
+    int neps;
+};
+
+ra_line_fetcher_t *ra_line_fetcher_new(const ra_line_opts_t *opts_in)
 {
-    *bytes = NULL;
-    *len = 0;
     ra_line_opts_t opts;
     if (opts_in)
         opts = *opts_in;
     else
         ra_line_opts_default(&opts);
-    if (!replay_endpoint || !*replay_endpoint)
+    ra_line_fetcher_t *self = calloc(1, sizeof *self);
+    if (!self) {
+        rv_fail(RV_ENOMEM, s_domain, "out of memory");
+        return NULL;
+    }
+    self->allow_plain = opts.allow_plain;
+    self->curve = opts.secret_key_file && *opts.secret_key_file && opts.server_key &&
+                  *opts.server_key;
+    if (self->curve) {
+        if (!s_z85_ok(opts.server_key)) {
+            rv_fail(RV_EINVAL, s_domain, "the station's public key must be 40 Z85 characters");
+            ra_line_fetcher_destroy(&self);
+            return NULL;
+        }
+        if (s_load_keys(opts.secret_key_file, self->pub, self->sec) != RV_OK) {
+            ra_line_fetcher_destroy(&self);
+            return NULL;
+        }
+        snprintf(self->server, sizeof self->server, "%s", opts.server_key);
+    }
+    if (!(self->ctx = zmq_ctx_new())) {
+        rv_fail(RV_EBACKEND, s_domain, "zmq_ctx_new: %s", zmq_strerror(errno));
+        ra_line_fetcher_destroy(&self);
+        return NULL;
+    }
+    return self;
+}
+
+void ra_line_fetcher_destroy(ra_line_fetcher_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    ra_line_fetcher_t *self = *self_p;
+    for (int i = 0; i < self->neps; i++)
+        s_close(&self->eps[i].sock);
+    if (self->ctx)
+        zmq_ctx_term(self->ctx);
+    sodium_memzero(self->sec, sizeof self->sec);
+    free(self);
+    *self_p = NULL;
+}
+
+/* The REQ socket for an endpoint (made and connected when there is none). */
+static void **s_fetch_sock(ra_line_fetcher_t *self, const char *ep)
+{
+    int i = 0;
+    while (i < self->neps && strcmp(self->eps[i].ep, ep) != 0)
+        i++;
+    if (i == self->neps) {
+        if (self->neps == S_FETCH_MAX_EP) { /* full: reuse the first slot */
+            s_close(&self->eps[0].sock);
+            i = 0;
+        } else {
+            self->neps++;
+        }
+        snprintf(self->eps[i].ep, sizeof self->eps[i].ep, "%s", ep);
+        self->eps[i].sock = NULL;
+    }
+    if (self->eps[i].sock)
+        return &self->eps[i].sock;
+    int64_t maxsz = (int64_t) RA_MSG_EVIDENCE_MAX + 4096;
+    void *sock = zmq_socket(self->ctx, ZMQ_REQ);
+    if (!sock || s_setint(sock, ZMQ_LINGER, 0) != 0 ||
+        zmq_setsockopt(sock, ZMQ_MAXMSGSIZE, &maxsz, sizeof maxsz) != 0 ||
+        (self->curve && (zmq_setsockopt(sock, ZMQ_CURVE_SERVERKEY, self->server, 40) != 0 ||
+                         zmq_setsockopt(sock, ZMQ_CURVE_PUBLICKEY, self->pub, 40) != 0 ||
+                         zmq_setsockopt(sock, ZMQ_CURVE_SECRETKEY, self->sec, 40) != 0)) ||
+        (strchr(ep, '[') && s_setint(sock, ZMQ_IPV6, 1) != 0) || zmq_connect(sock, ep) != 0) {
+        rv_fail(RV_EBACKEND, s_domain, "evidence: cannot connect to %s: %s", ep,
+                zmq_strerror(errno));
+        if (sock)
+            zmq_close(sock);
+        return NULL;
+    }
+    self->eps[i].sock = sock;
+    return &self->eps[i].sock;
+}
+
+int ra_line_fetcher_get(ra_line_fetcher_t *self, const char *replay_endpoint, const char *station,
+                        const char *hex, uint8_t **bytes, size_t *len, int timeout_ms)
+{
+    *bytes = NULL;
+    *len = 0;
+    if (!self || !replay_endpoint || !*replay_endpoint)
         return rv_fail(RV_EINVAL, s_domain, "evidence: no replay endpoint");
+    if (strlen(replay_endpoint) >= S_EP_SIZE)
+        return rv_fail(RV_EINVAL, s_domain, "evidence: endpoint too long");
+    if (!self->curve && !self->allow_plain && !s_loopback(replay_endpoint))
+        return rv_fail(RV_EINVAL, s_domain,
+                       "%s is not a loopback endpoint: configure CURVE keys or allow_plain",
+                       replay_endpoint);
     size_t rlen = 0;
     char *req = ra_msg_evidence_request(station, hex, &rlen);
     if (!req)
         return RV_EINVAL;
-    int curve = opts.secret_key_file && *opts.secret_key_file && opts.server_key &&
-                *opts.server_key;
-    char pub[41], sec[41];
-    if (curve && s_load_keys(opts.secret_key_file, pub, sec) != RV_OK) {
+    void **sockp = s_fetch_sock(self, replay_endpoint);
+    if (!sockp) {
         free(req);
-        return RV_EINVAL;
+        return RV_EBACKEND;
     }
-    if (!curve && !opts.allow_plain && !s_loopback(replay_endpoint)) {
-        free(req);
-        return rv_fail(RV_EINVAL, s_domain,
-                       "%s is not a loopback endpoint: configure CURVE keys or allow_plain",
-                       replay_endpoint);
-    }
-    void *ctx = zmq_ctx_new();
-    if (!ctx) {
-        free(req);
-        return rv_fail(RV_EBACKEND, s_domain, "zmq_ctx_new: %s", zmq_strerror(errno));
-    }
+    void *sock = *sockp;
     int rc = RV_OK;
-    int64_t maxsz = (int64_t) RA_MSG_EVIDENCE_MAX + 4096;
-    void *sock = zmq_socket(ctx, ZMQ_REQ);
-    if (!sock || s_setint(sock, ZMQ_LINGER, 0) != 0 ||
-        zmq_setsockopt(sock, ZMQ_MAXMSGSIZE, &maxsz, sizeof maxsz) != 0 ||
-        s_setint(sock, ZMQ_RCVTIMEO, timeout_ms > 0 ? timeout_ms : -1) != 0 ||
-        (curve && (zmq_setsockopt(sock, ZMQ_CURVE_SERVERKEY, opts.server_key, 40) != 0 ||
-                   zmq_setsockopt(sock, ZMQ_CURVE_PUBLICKEY, pub, 40) != 0 ||
-                   zmq_setsockopt(sock, ZMQ_CURVE_SECRETKEY, sec, 40) != 0)) ||
-        (strchr(replay_endpoint, '[') && s_setint(sock, ZMQ_IPV6, 1) != 0) ||
-        zmq_connect(sock, replay_endpoint) != 0)
-        rc = rv_fail(RV_EBACKEND, s_domain, "evidence: cannot connect to %s: %s", replay_endpoint,
-                     zmq_strerror(errno));
-    sodium_memzero(sec, sizeof sec);
-    if (rc == RV_OK && zmq_send(sock, req, rlen, 0) < 0)
+    if (zmq_send(sock, req, rlen, 0) < 0)
         rc = rv_fail(RV_EIO, s_domain, "evidence: cannot send to %s: %s", replay_endpoint,
                      zmq_strerror(errno));
     free(req);
@@ -1789,18 +1866,37 @@ int ra_line_fetch_evidence(const char *replay_endpoint, const ra_line_opts_t *op
     zmq_msg_init(&head);
     zmq_msg_init(&body);
     uint64_t want = 0;
-    if (rc == RV_OK && zmq_msg_recv(&head, sock, 0) < 0)
-        rc = rv_fail(RV_EIO, s_domain, "evidence: no reply from %s in %d ms", replay_endpoint,
-                     timeout_ms);
+    if (rc == RV_OK) {
+        zmq_pollitem_t it = {sock, 0, ZMQ_POLLIN, 0};
+        int k;
+        while ((k = zmq_poll(&it, 1, timeout_ms > 0 ? timeout_ms : -1)) < 0 && errno == EINTR)
+            ;
+        if (k <= 0 || zmq_msg_recv(&head, sock, ZMQ_DONTWAIT) < 0)
+            rc = rv_fail(RV_EIO, s_domain, "evidence: no reply from %s in %d ms",
+                         replay_endpoint, timeout_ms);
+    }
     if (rc == RV_OK) {
         int more = zmq_msg_more(&head);
         rc = ra_msg_evidence_reply_parse(zmq_msg_data(&head), zmq_msg_size(&head), hex, &want);
         if (rc == RV_OK && !more)
             rc = rv_fail(RV_EFORMAT, s_domain, "evidence: the reply has no bytes frame");
     }
-    if (rc == RV_OK && zmq_msg_recv(&body, sock, 0) < 0)
+    /* the rest of the reply (a multipart message arrives whole) */
+    int more = rc == RV_OK || zmq_msg_more(&head);
+    if (more && zmq_msg_recv(&body, sock, ZMQ_DONTWAIT) < 0 && rc == RV_OK)
         rc = rv_fail(RV_EIO, s_domain, "evidence: the bytes frame did not arrive");
-    if (rc == RV_OK && (zmq_msg_more(&body) || zmq_msg_size(&body) != want))
+    while (zmq_msg_more(&body)) { /* too many frames: drain them */
+        zmq_msg_t x;
+        zmq_msg_init(&x);
+        int got = zmq_msg_recv(&x, sock, ZMQ_DONTWAIT);
+        int again = got >= 0 && zmq_msg_more(&x);
+        zmq_msg_close(&x);
+        if (rc == RV_OK)
+            rc = rv_fail(RV_EFORMAT, s_domain, "evidence: the reply has more than two frames");
+        if (!again)
+            break;
+    }
+    if (rc == RV_OK && zmq_msg_size(&body) != want)
         rc = rv_fail(RV_EFORMAT, s_domain, "evidence: %zu bytes received, %llu announced",
                      zmq_msg_size(&body), (unsigned long long) want);
     if (rc == RV_OK) {
@@ -1822,10 +1918,23 @@ int ra_line_fetch_evidence(const char *replay_endpoint, const ra_line_opts_t *op
     }
     zmq_msg_close(&head);
     zmq_msg_close(&body);
-    if (sock)
-        zmq_close(sock);
-    zmq_ctx_term(ctx);
+    if (rc == RV_EIO || rc == RV_EBACKEND)
+        s_close(sockp); /* no reply: this REQ is stuck; a fresh one next time */
     if (rc != RV_OK)
         *len = 0;
+    return rc;
+}
+
+int ra_line_fetch_evidence(const char *replay_endpoint, const ra_line_opts_t *opts,
+                           const char *station, const char *hex, uint8_t **bytes, size_t *len,
+                           int timeout_ms)
+{
+    *bytes = NULL;
+    *len = 0;
+    ra_line_fetcher_t *f = ra_line_fetcher_new(opts);
+    if (!f)
+        return RV_EINVAL;
+    int rc = ra_line_fetcher_get(f, replay_endpoint, station, hex, bytes, len, timeout_ms);
+    ra_line_fetcher_destroy(&f);
     return rc;
 }

@@ -481,6 +481,33 @@ static const char *s_last(const char *hay, size_t n, const char *needle)
 
 /* The decision's chain member, and where it starts: checked to be the last member, and the
  * bytes before it + '}' to be the rest of the object. */
+/* In a JSON text that parses as an object: the comma before the last member of the
+ * top-level object (NULL when it has one member or none). */
+static const char *s_last_top_member(const char *t, size_t n)
+{
+    const char *last = NULL;
+    int depth = 0, in_str = 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = t[i];
+        if (in_str) {
+            if (c == '\\')
+                i++; /* the escaped character */
+            else if (c == '"')
+                in_str = 0;
+            continue;
+        }
+        if (c == '"')
+            in_str = 1;
+        else if (c == '{' || c == '[')
+            depth++;
+        else if (c == '}' || c == ']')
+            depth--;
+        else if (c == ',' && depth == 1)
+            last = t + i;
+    }
+    return last;
+}
+
 static int s_chain(const char *text, size_t len, json_t *root, ra_msg_chain_t *chain,
                    size_t *cut)
 {
@@ -498,32 +525,14 @@ static int s_chain(const char *text, size_t len, json_t *root, ra_msg_chain_t *c
         return rv_fail(RV_EFORMAT, s_domain, "chain: %s", rv_last_error());
     if (!s_hex_ok(prev, 64) || !s_hex_ok(hash, 64) || !s_hex_ok(sig, 128))
         return rv_fail(RV_EFORMAT, s_domain, "chain: prev, hash (64) and sig (128) must be hex");
-    const char *at = s_last(text, len, key);
-    if (!at || len < 2 || text[len - 1] != '}')
+    /* the chain must be the last member of the top-level object: then the bytes before
+     * it, closed, are the rest of the object (what the signature covers). The text has
+     * been parsed (root), so a scan of its structure says where that member starts. */
+    const char *at = s_last_top_member(text, len);
+    if (!at || len < 2 || text[len - 1] != '}' || (size_t) (text + len - at) < sizeof key ||
+        memcmp(at, key, sizeof key - 1) != 0)
         return rv_fail(RV_EFORMAT, s_domain, "\"chain\" must be the last member");
     size_t pos = (size_t) (at - text);
-    size_t start = pos + sizeof key - 1;
-    json_error_t err;
-    json_t *tail = json_loadb(text + start, len - 1 - start,
-                              JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &err);
-    int same = tail && json_equal(tail, c);
-    json_decref(tail);
-    if (!same)
-        return rv_fail(RV_EFORMAT, s_domain, "\"chain\" must be the last member");
-    /* the signed bytes: everything before the chain member, closed */
-    char *body = malloc(pos + 1);
-    if (!body)
-        return rv_fail(RV_ENOMEM, s_domain, "out of memory");
-    memcpy(body, text, pos);
-    body[pos] = '}';
-    json_t *signed_obj = json_loadb(body, pos + 1, JSON_REJECT_DUPLICATES, &err);
-    free(body);
-    int ok = json_is_object(signed_obj) && !json_object_get(signed_obj, "chain") &&
-             json_object_set(signed_obj, "chain", c) == 0 && json_equal(signed_obj, root);
-    json_decref(signed_obj);
-    if (!ok)
-        return rv_fail(RV_EFORMAT, s_domain,
-                       "the bytes before \"chain\" are not the rest of the message");
     if (chain) {
         chain->n = (int64_t) n;
         snprintf(chain->prev, sizeof chain->prev, "%s", prev);
@@ -641,6 +650,34 @@ int ra_msg_parse_decision(const void *msg, size_t len, const char *station,
 }
 
 /* --- verification ------------------------------------------------------------------ */
+/* The hash and signature of a decision whose chain member c starts at cut. */
+static int s_verify_chain(const void *msg, size_t cut, const ra_msg_chain_t *c,
+                          const uint8_t pk[crypto_sign_PUBLICKEYBYTES], const char *prev_hex)
+{
+    uint8_t prev[32], want[32], got[32], sig[64];
+    if (s_unhex(c->prev, prev, sizeof prev) != 0 || s_unhex(c->hash, want, sizeof want) != 0 ||
+        s_unhex(c->sig, sig, sizeof sig) != 0)
+        return rv_fail(RV_EFORMAT, s_domain, "chain: bad hex");
+    if (prev_hex && strcasecmp(prev_hex, c->prev) != 0)
+        return rv_fail(RV_EFORMAT, s_domain,
+                       "chain broken: record %lld follows %.16s..., not the previous %.16s...",
+                       (long long) c->n, c->prev, prev_hex);
+    crypto_hash_sha256_state st;
+    crypto_hash_sha256_init(&st);
+    crypto_hash_sha256_update(&st, prev, sizeof prev);
+    crypto_hash_sha256_update(&st, (const unsigned char *) msg, cut);
+    crypto_hash_sha256_update(&st, (const unsigned char *) "}", 1);
+    crypto_hash_sha256_final(&st, got);
+    if (sodium_memcmp(got, want, sizeof got) != 0)
+        return rv_fail(RV_EFORMAT, s_domain,
+                       "hash does not match the message (record %lld): altered", (long long) c->n);
+    if (crypto_sign_verify_detached(sig, want, sizeof want, pk) != 0)
+        return rv_fail(RV_EFORMAT, s_domain,
+                       "signature does not verify with the station key (record %lld)",
+                       (long long) c->n);
+    return RV_OK;
+}
+
 int ra_msg_decision_verify(const void *msg, size_t len, const char *public_key_hex,
                            const char *prev_hex, ra_msg_chain_t *chain)
 {
@@ -648,7 +685,7 @@ int ra_msg_decision_verify(const void *msg, size_t len, const char *public_key_h
     memset(&c, 0, sizeof c);
     if (chain)
         memset(chain, 0, sizeof *chain);
-    uint8_t pk[crypto_sign_PUBLICKEYBYTES], prev[32], want[32], got[32], sig[64];
+    uint8_t pk[crypto_sign_PUBLICKEYBYTES];
     if (s_unhex(public_key_hex, pk, sizeof pk) != 0)
         return rv_fail(RV_EINVAL, s_domain, "the public key must be 64 hex characters");
     if (sodium_init() < 0)
@@ -665,25 +702,50 @@ int ra_msg_decision_verify(const void *msg, size_t len, const char *public_key_h
         return rc;
     if (chain)
         *chain = c;
-    if (s_unhex(c.prev, prev, sizeof prev) != 0 || s_unhex(c.hash, want, sizeof want) != 0 ||
-        s_unhex(c.sig, sig, sizeof sig) != 0)
-        return rv_fail(RV_EFORMAT, s_domain, "chain: bad hex");
-    if (prev_hex && strcasecmp(prev_hex, c.prev) != 0)
-        return rv_fail(RV_EFORMAT, s_domain,
-                       "chain broken: record %lld follows %.16s..., not the previous %.16s...",
-                       (long long) c.n, c.prev, prev_hex);
-    crypto_hash_sha256_state st;
-    crypto_hash_sha256_init(&st);
-    crypto_hash_sha256_update(&st, prev, sizeof prev);
-    crypto_hash_sha256_update(&st, (const unsigned char *) msg, cut);
-    crypto_hash_sha256_update(&st, (const unsigned char *) "}", 1);
-    crypto_hash_sha256_final(&st, got);
-    if (sodium_memcmp(got, want, sizeof got) != 0)
-        return rv_fail(RV_EFORMAT, s_domain,
-                       "hash does not match the message (record %lld): altered", (long long) c.n);
-    if (crypto_sign_verify_detached(sig, want, sizeof want, pk) != 0)
-        return rv_fail(RV_EFORMAT, s_domain,
-                       "signature does not verify with the station key (record %lld)",
-                       (long long) c.n);
-    return RV_OK;
+    return s_verify_chain(msg, cut, &c, pk, prev_hex);
+}
+
+int ra_msg_decision_verify_parsed(const void *msg, size_t len, const char *public_key_hex,
+                                  const char *prev_hex, ra_msg_chain_t *chain)
+{
+    static const char key[] = ",\"chain\":";
+    ra_msg_chain_t c;
+    memset(&c, 0, sizeof c);
+    if (chain)
+        memset(chain, 0, sizeof *chain);
+    uint8_t pk[crypto_sign_PUBLICKEYBYTES];
+    if (s_unhex(public_key_hex, pk, sizeof pk) != 0)
+        return rv_fail(RV_EINVAL, s_domain, "the public key must be 64 hex characters");
+    if (sodium_init() < 0)
+        return rv_fail(RV_EBACKEND, s_domain, "libsodium cannot start");
+    const char *text = msg;
+    const char *at = text ? s_last(text, len, key) : NULL;
+    if (!at || len < 2 || text[len - 1] != '}')
+        return rv_fail(RV_EFORMAT, s_domain, "\"chain\" must be the last member");
+    size_t cut = (size_t) (at - text), start = cut + sizeof key - 1;
+    json_error_t err;
+    json_t *tail = json_loadb(text + start, len - 1 - start,
+                              JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &err);
+    uint64_t n = 0;
+    const char *prev = NULL, *hash = NULL, *sig = NULL;
+    int rc = json_is_object(tail) && json_object_size(tail) == 4 ? RV_OK
+             : rv_fail(RV_EFORMAT, s_domain, "\"chain\" must be {n, prev, hash, sig}");
+    if (rc == RV_OK &&
+        ((rc = s_uint(tail, "n", 1, &n)) != RV_OK || (rc = s_str(tail, "prev", &prev)) != RV_OK ||
+         (rc = s_str(tail, "hash", &hash)) != RV_OK || (rc = s_str(tail, "sig", &sig)) != RV_OK))
+        rc = rv_fail(RV_EFORMAT, s_domain, "chain: %s", rv_last_error());
+    if (rc == RV_OK && (!s_hex_ok(prev, 64) || !s_hex_ok(hash, 64) || !s_hex_ok(sig, 128)))
+        rc = rv_fail(RV_EFORMAT, s_domain, "chain: prev, hash (64) and sig (128) must be hex");
+    if (rc == RV_OK) {
+        c.n = (int64_t) n;
+        snprintf(c.prev, sizeof c.prev, "%s", prev);
+        snprintf(c.hash, sizeof c.hash, "%s", hash);
+        snprintf(c.sig, sizeof c.sig, "%s", sig);
+    }
+    json_decref(tail);
+    if (rc != RV_OK)
+        return rc;
+    if (chain)
+        *chain = c;
+    return s_verify_chain(msg, cut, &c, pk, prev_hex);
 }

@@ -1,16 +1,22 @@
 /* ra_site.c - the site store in PostgreSQL through libpq (ra_site.h, docs/site.md). */
 #include "ra/ra_site.h"
+#include "ra/ra_msg.h"
 #include "rv/rv_error.h"
 
 #include <inttypes.h>
+#include <jansson.h>
 #include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <time.h>
 
 struct ra_site {
     PGconn *conn;
     char *conninfo;
+    int readonly; /* an auditor's connection: no migration, no writes */
+    int inflight; /* an insert sent (ra_site_insert_send), not ended */
 };
 
 /* Migration 1: the tables, indexes and the health view. Each migration runs in one
@@ -53,21 +59,68 @@ static const char *s_migration_1 =
     " FROM stations s LEFT JOIN (SELECT station, max(seq) AS max_seq, count(*) AS n"
     " FROM decisions GROUP BY station) d ON d.station = s.station;";
 
+/* Migration 2: evidence wanted (cited and not held) kept as a table, so finding what to
+ * fetch never scans every citation of the site; a fetch that fails backs off. */
+static const char *s_migration_2 =
+    "CREATE TABLE evidence_wanted (station text NOT NULL, sha256 text NOT NULL,"
+    " cited_at timestamptz NOT NULL DEFAULT now(), tries integer NOT NULL DEFAULT 0,"
+    " next_try timestamptz NOT NULL DEFAULT now(), last_error text,"
+    " PRIMARY KEY (station, sha256));"
+    "CREATE INDEX evidence_wanted_sha ON evidence_wanted (sha256);"
+    "CREATE INDEX evidence_wanted_due ON evidence_wanted (station, next_try);"
+    "INSERT INTO evidence_wanted (station, sha256) SELECT DISTINCT de.station, de.sha256"
+    " FROM decision_evidence de WHERE NOT EXISTS"
+    " (SELECT 1 FROM evidence e WHERE e.sha256 = de.sha256);"
+    "CREATE OR REPLACE VIEW health AS SELECT s.station, s.status, s.last_seq AS announced_seq,"
+    " COALESCE(d.max_seq, 0) AS site_seq,"
+    " GREATEST(s.last_seq - COALESCE(d.max_seq, 0), 0) AS lag,"
+    " (s.last_seen < now() - interval '10 seconds') AS stale, s.last_seen,"
+    " COALESCE(d.n, 0) AS rows,"
+    " (SELECT count(*) FROM evidence_wanted w WHERE w.station = s.station)"
+    "   AS evidence_outstanding,"
+    " (SELECT count(*) FROM rejected r WHERE r.station = s.station) AS rejected"
+    " FROM stations s LEFT JOIN (SELECT station, max(seq) AS max_seq, count(*) AS n"
+    " FROM decisions GROUP BY station) d ON d.station = s.station;"
+    /* messages of a few kB: lz4 compresses them at a third less cost than pglz (a server
+     * built without lz4 keeps pglz) */
+    "DO $$ BEGIN ALTER TABLE decisions ALTER COLUMN message SET COMPRESSION lz4,"
+    " ALTER COLUMN doc SET COMPRESSION lz4; EXCEPTION WHEN feature_not_supported OR"
+    " invalid_parameter_value THEN NULL; END $$;";
+
+/* A batch arrives by COPY (binary) into this session's temporary table, then one statement
+ * moves it: the searched columns filled from the message's JSON (parsed once, by the
+ * server), ON CONFLICT (station, seq) DO NOTHING, the evidence each new decision cites
+ * into decision_evidence and, when not held, into evidence_wanted. */
+/* the messages stay whole in it (compressed here, they would keep this table's method in
+ * decisions): no compression under 8 kB, lz4 above when the server has it */
+static const char *s_temp_sql =
+    "CREATE TEMPORARY TABLE IF NOT EXISTS site_in (station text NOT NULL, seq bigint NOT NULL,"
+    " message text COMPRESSION lz4 NOT NULL) WITH (toast_tuple_target = 8160)"
+    " ON COMMIT DELETE ROWS";
+static const char *s_temp_plain_sql =
+    "CREATE TEMPORARY TABLE IF NOT EXISTS site_in (station text NOT NULL, seq bigint NOT NULL,"
+    " message text NOT NULL) WITH (toast_tuple_target = 8160) ON COMMIT DELETE ROWS";
 static const char *s_insert_sql =
-    "WITH m AS (SELECT $1::text AS station, $2::bigint AS seq, $3::text AS message,"
-    " $3::jsonb AS doc),"
-    " ins AS (INSERT INTO decisions (station, seq, id, ts, serial, part_number, family, route,"
+    "WITH ins AS (INSERT INTO decisions (station, seq, id, ts, serial, part_number, family, route,"
     " proposal, operator, override_reason, session, message, doc, chain_hash, chain_n, sig)"
     " SELECT station, seq, (doc->>'id')::uuid, (doc->>'ts')::timestamptz, doc->>'serial',"
     " doc->>'part_number', doc->>'family', doc->>'route', doc->>'proposal', doc->>'operator',"
     " doc->'override'->>'reason_code', (doc->>'session')::bigint, message, doc,"
-    " doc->'chain'->>'hash', (doc->'chain'->>'n')::bigint, doc->'chain'->>'sig' FROM m"
-    " ON CONFLICT (station, seq) DO NOTHING RETURNING station, seq, doc),"
-    " ev AS (INSERT INTO decision_evidence (station, seq, sha256, kind)"
+    " doc->'chain'->>'hash', (doc->'chain'->>'n')::bigint, doc->'chain'->>'sig' FROM site_in,"
+    /* OFFSET 0 keeps the subquery whole: each message parsed once (flattened, every
+     * doc->>... would parse it again) */
+    " LATERAL (SELECT message::jsonb AS doc OFFSET 0) j"
+    " ON CONFLICT (station, seq) DO NOTHING RETURNING station, seq, doc->'evidence' AS ev),"
+    " de AS (INSERT INTO decision_evidence (station, seq, sha256, kind)"
     " SELECT ins.station, ins.seq, e->>'sha256', e->>'kind' FROM ins,"
-    " jsonb_array_elements(CASE WHEN jsonb_typeof(ins.doc->'evidence') = 'array'"
-    " THEN ins.doc->'evidence' ELSE '[]'::jsonb END) e WHERE e->>'sha256' IS NOT NULL"
-    " ON CONFLICT DO NOTHING)"
+    " jsonb_array_elements(CASE WHEN jsonb_typeof(ins.ev) = 'array'"
+    " THEN ins.ev ELSE '[]'::jsonb END) e WHERE e->>'sha256' IS NOT NULL"
+    " ON CONFLICT DO NOTHING RETURNING station, sha256),"
+    /* held or not: one index probe per file (as a join, a large evidence table would be
+     * read whole at every batch) */
+    " w AS (INSERT INTO evidence_wanted (station, sha256) SELECT DISTINCT de.station, de.sha256"
+    " FROM de WHERE NOT COALESCE((SELECT true FROM evidence e WHERE e.sha256 = de.sha256"
+    " LIMIT 1), false) ON CONFLICT DO NOTHING)"
     " SELECT count(*) FROM ins";
 
 static int s_fail_pg(ra_site_t *self, const char *what, PGresult *res)
@@ -121,10 +174,14 @@ static int s_migrate(ra_site_t *self)
                        "the site database has schema version %d, newer than this program's %d",
                        version, RA_SITE_SCHEMA_VERSION);
     }
-    if (version < 1) {
-        rc = s_exec(self, s_migration_1, "migration 1");
+    const char *migrations[RA_SITE_SCHEMA_VERSION + 1] = {NULL, s_migration_1, s_migration_2};
+    for (int v = version + 1; v <= RA_SITE_SCHEMA_VERSION && rc == RV_OK; v++) {
+        char what[32], row[96];
+        snprintf(what, sizeof what, "migration %d", v);
+        snprintf(row, sizeof row, "INSERT INTO schema_version (version) VALUES (%d)", v);
+        rc = s_exec(self, migrations[v], what);
         if (rc == RV_OK)
-            rc = s_exec(self, "INSERT INTO schema_version (version) VALUES (1)", "migration 1");
+            rc = s_exec(self, row, what);
     }
     if (rc != RV_OK) {
         char keep[512];
@@ -135,8 +192,35 @@ static int s_migrate(ra_site_t *self)
     return s_exec(self, "COMMIT", "commit migration");
 }
 
+/* A read-only session on a site database this program can read (schema 1 .. ours). */
+static int s_check_readonly(ra_site_t *self)
+{
+    int rc = s_exec(self, "SET default_transaction_read_only = on", "set");
+    if (rc != RV_OK)
+        return rc;
+    PGresult *r = PQexec(self->conn, "SELECT to_regclass('schema_version') IS NOT NULL");
+    if (PQresultStatus(r) != PGRES_TUPLES_OK)
+        return s_fail_pg(self, "read schema_version", r);
+    int have = !strcmp(PQgetvalue(r, 0, 0), "t");
+    PQclear(r);
+    if (!have)
+        return rv_fail(RV_EFORMAT, "ra_site", "this database is not a site database (no "
+                                              "schema_version table)");
+    r = PQexec(self->conn, "SELECT COALESCE(max(version), 0) FROM schema_version");
+    if (PQresultStatus(r) != PGRES_TUPLES_OK)
+        return s_fail_pg(self, "read schema_version", r);
+    int version = atoi(PQgetvalue(r, 0, 0));
+    PQclear(r);
+    if (version < 1 || version > RA_SITE_SCHEMA_VERSION)
+        return rv_fail(RV_EFORMAT, "ra_site",
+                       "the site database has schema version %d; this program reads 1 to %d",
+                       version, RA_SITE_SCHEMA_VERSION);
+    return RV_OK;
+}
+
 static int s_connect(ra_site_t *self)
 {
+    self->inflight = 0;
     if (self->conn)
         PQfinish(self->conn);
     self->conn = PQconnectdb(self->conninfo);
@@ -144,17 +228,25 @@ static int s_connect(ra_site_t *self)
         return rv_fail(RV_ENOMEM, "ra_site", "no memory for a connection");
     if (PQstatus(self->conn) != CONNECTION_OK)
         return s_fail_pg(self, "connect", NULL);
-    int rc = s_migrate(self);
+    /* JIT would compile each batch's statement anew (hundreds of ms for a few ms of work) */
+    int rc = s_exec(self, "SET jit = off", "set");
     if (rc != RV_OK)
         return rc;
-    PGresult *r = PQprepare(self->conn, "ins", s_insert_sql, 3, NULL);
+    if (self->readonly)
+        return s_check_readonly(self);
+    if ((rc = s_migrate(self)) != RV_OK)
+        return rc;
+    if (s_exec(self, s_temp_sql, "create the input table") != RV_OK &&
+        (rc = s_exec(self, s_temp_plain_sql, "create the input table")) != RV_OK)
+        return rc;
+    PGresult *r = PQprepare(self->conn, "ins", s_insert_sql, 0, NULL);
     if (PQresultStatus(r) != PGRES_COMMAND_OK)
         return s_fail_pg(self, "prepare insert", r);
     PQclear(r);
     return RV_OK;
 }
 
-ra_site_t *ra_site_open(const char *conninfo)
+static ra_site_t *s_open(const char *conninfo, int readonly)
 {
     if (!conninfo) {
         rv_fail(RV_EINVAL, "ra_site", "no connection string");
@@ -166,6 +258,7 @@ ra_site_t *ra_site_open(const char *conninfo)
         rv_fail(RV_ENOMEM, "ra_site", "no memory");
         return NULL;
     }
+    self->readonly = readonly;
     if (s_connect(self) != RV_OK) {
         char keep[512];
         snprintf(keep, sizeof keep, "%s", rv_last_error());
@@ -174,6 +267,16 @@ ra_site_t *ra_site_open(const char *conninfo)
         return NULL;
     }
     return self;
+}
+
+ra_site_t *ra_site_open(const char *conninfo)
+{
+    return s_open(conninfo, 0);
+}
+
+ra_site_t *ra_site_open_readonly(const char *conninfo)
+{
+    return s_open(conninfo, 1);
 }
 
 void ra_site_close(ra_site_t **self_p)
@@ -248,41 +351,151 @@ int ra_site_station_seen(ra_site_t *self, const char *station, const char *key,
     return RV_OK;
 }
 
-int ra_site_insert(ra_site_t *self, const ra_site_decision_t *rows, size_t n, size_t *inserted)
+static void s_be16(uint8_t *p, uint16_t v)
 {
-    size_t got = 0;
-    if (inserted)
-        *inserted = 0;
-    if (n == 0)
-        return RV_OK;
-    int rc = s_exec(self, "BEGIN", "begin");
+    p[0] = (uint8_t) (v >> 8);
+    p[1] = (uint8_t) v;
+}
+
+static void s_be32(uint8_t *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (uint8_t) (v >> (24 - 8 * i));
+}
+
+static void s_be64(uint8_t *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (uint8_t) (v >> (56 - 8 * i));
+}
+
+/* The rows in PostgreSQL's binary COPY format (station text, seq bigint, message text). */
+static int s_copy_data(const ra_site_decision_t *rows, size_t n, uint8_t **out, size_t *len)
+{
+    static const uint8_t sig[11] = {'P', 'G', 'C', 'O', 'P', 'Y', '\n', 0xff, '\r', '\n', 0};
+    size_t total = 11 + 4 + 4 + 2;
+    for (size_t i = 0; i < n; i++) {
+        if (!rows[i].station || !rows[i].msg || rows[i].len > (size_t) INT32_MAX ||
+            rows[i].seq > (uint64_t) INT64_MAX) {
+            return rv_fail(RV_EINVAL, "ra_site",
+                           "insert: row %zu has no station or message, or is out of range", i);
+        }
+        total += 2 + 4 + strlen(rows[i].station) + 4 + 8 + 4 + rows[i].len;
+    }
+    uint8_t *b = malloc(total), *p = b;
+    if (!b)
+        return rv_fail(RV_ENOMEM, "ra_site", "no memory for %zu bytes of decisions", total);
+    memcpy(p, sig, sizeof sig);
+    p += sizeof sig;
+    s_be32(p, 0); /* flags */
+    s_be32(p + 4, 0); /* header extension */
+    p += 8;
+    for (size_t i = 0; i < n; i++) {
+        size_t sl = strlen(rows[i].station);
+        s_be16(p, 3);
+        s_be32(p + 2, (uint32_t) sl);
+        memcpy(p + 6, rows[i].station, sl);
+        p += 6 + sl;
+        s_be32(p, 8);
+        s_be64(p + 4, rows[i].seq);
+        p += 12;
+        s_be32(p, (uint32_t) rows[i].len);
+        memcpy(p + 4, rows[i].msg, rows[i].len);
+        p += 4 + rows[i].len;
+    }
+    s_be16(p, 0xffff); /* trailer: -1 */
+    p += 2;
+    *len = (size_t) (p - b);
+    *out = b;
+    return RV_OK;
+}
+
+/* Undo what an insert left (a failed statement, an open transaction); the error of what
+ * failed is kept. */
+static int s_insert_fail(ra_site_t *self, int rc)
+{
+    char keep[512];
+    snprintf(keep, sizeof keep, "%s", rv_last_error());
+    if (PQpipelineStatus(self->conn) != PQ_PIPELINE_OFF)
+        PQexitPipelineMode(self->conn);
+    if (PQstatus(self->conn) == CONNECTION_OK && PQtransactionStatus(self->conn) != PQTRANS_IDLE)
+        s_exec(self, "ROLLBACK", "rollback");
+    (void) rc;
+    return rv_fail(RV_EIO, "ra_site", "%s", keep + (strncmp(keep, "ra_site: ", 9) ? 0 : 9));
+}
+
+int ra_site_insert_send(ra_site_t *self, const ra_site_decision_t *rows, size_t n)
+{
+    if (!self || (!rows && n))
+        return rv_fail(RV_EINVAL, "ra_site", "insert: no site or rows");
+    if (self->inflight)
+        return rv_fail(RV_EINVAL, "ra_site", "insert: the previous insert has not ended");
+    size_t len = 0;
+    uint8_t *data = NULL;
+    int rc = n ? s_copy_data(rows, n, &data, &len) : RV_OK;
     if (rc != RV_OK)
         return rc;
-    /* pipeline mode: every insert sent before reading the results (one round trip) */
-    if (PQenterPipelineMode(self->conn) != 1) {
-        s_exec(self, "ROLLBACK", "rollback");
-        return s_fail_pg(self, "pipeline", NULL);
+    /* one transaction: the rows by COPY into site_in ... */
+    PGresult *r = PQexec(self->conn, n ? "BEGIN; COPY site_in (station, seq, message) FROM"
+                                         " STDIN (FORMAT binary)"
+                                       : "BEGIN");
+    if (PQresultStatus(r) != (n ? PGRES_COPY_IN : PGRES_COMMAND_OK)) {
+        free(data);
+        s_fail_pg(self, "insert (copy)", r);
+        return s_insert_fail(self, RV_EIO);
     }
-    char **bufs = calloc(n, sizeof *bufs);
-    char seqs[32];
-    rc = bufs ? RV_OK : rv_fail(RV_ENOMEM, "ra_site", "no memory");
-    for (size_t i = 0; i < n && rc == RV_OK; i++) {
-        /* the message must be NUL-terminated text for the text format */
-        bufs[i] = malloc(rows[i].len + 1);
-        if (!bufs[i]) {
-            rc = rv_fail(RV_ENOMEM, "ra_site", "no memory");
-            break;
+    PQclear(r);
+    if (n) {
+        /* in pieces of 1 MiB: libpq buffers each, the server parses as they come */
+        for (size_t off = 0; off < len && rc == RV_OK; off += 1u << 20) {
+            size_t k = len - off > (1u << 20) ? (1u << 20) : len - off;
+            if (PQputCopyData(self->conn, (const char *) data + off, (int) k) != 1)
+                rc = s_fail_pg(self, "insert (copy data)", NULL);
         }
-        memcpy(bufs[i], rows[i].msg, rows[i].len);
-        bufs[i][rows[i].len] = 0;
-        snprintf(seqs, sizeof seqs, "%" PRIu64, rows[i].seq);
-        const char *p[3] = {rows[i].station, seqs, bufs[i]};
-        if (PQsendQueryPrepared(self->conn, "ins", 3, p, NULL, NULL, 0) != 1)
-            rc = s_fail_pg(self, "send insert", NULL);
+        if (PQputCopyEnd(self->conn, rc == RV_OK ? NULL : "the client gave up") != 1 &&
+            rc == RV_OK)
+            rc = s_fail_pg(self, "insert (copy end)", NULL);
+        while ((r = PQgetResult(self->conn)) != NULL) {
+            if (PQresultStatus(r) != PGRES_COMMAND_OK && rc == RV_OK)
+                rc = s_fail_pg(self, "insert (copy)", r);
+            else
+                PQclear(r);
+        }
     }
-    if (PQpipelineSync(self->conn) != 1 && rc == RV_OK)
-        rc = s_fail_pg(self, "pipeline sync", NULL);
-    /* read every result up to the sync */
+    free(data);
+    if (rc != RV_OK)
+        return s_insert_fail(self, rc);
+    /* ... then the statement that moves them and the commit, sent together; the caller
+     * may work while the server does */
+    if (PQenterPipelineMode(self->conn) != 1 ||
+        PQsendQueryPrepared(self->conn, "ins", 0, NULL, NULL, NULL, 0) != 1 ||
+        PQsendQueryParams(self->conn, "COMMIT", 0, NULL, NULL, NULL, NULL, 0) != 1 ||
+        PQpipelineSync(self->conn) != 1 || PQflush(self->conn) != 0) {
+        s_fail_pg(self, "insert (send)", NULL);
+        return s_insert_fail(self, RV_EIO);
+    }
+    self->inflight = 1;
+    return RV_OK;
+}
+
+int ra_site_insert_busy(ra_site_t *self)
+{
+    if (!self || !self->inflight)
+        return 0;
+    if (PQconsumeInput(self->conn) != 1)
+        return 0; /* broken: ra_site_insert_end() says so */
+    return PQisBusy(self->conn);
+}
+
+int ra_site_insert_end(ra_site_t *self, size_t *inserted)
+{
+    if (inserted)
+        *inserted = 0;
+    if (!self || !self->inflight)
+        return rv_fail(RV_EINVAL, "ra_site", "insert: nothing was sent");
+    self->inflight = 0;
+    int rc = RV_OK;
+    size_t got = 0;
     for (;;) {
         PGresult *r = PQgetResult(self->conn);
         if (!r) {
@@ -291,44 +504,43 @@ int ra_site_insert(ra_site_t *self, const ra_site_decision_t *rows, size_t n, si
                     rc = s_fail_pg(self, "insert", NULL);
                 break;
             }
-            continue; /* end of one query's results */
+            continue; /* the end of one statement's results */
         }
         ExecStatusType st = PQresultStatus(r);
         if (st == PGRES_PIPELINE_SYNC) {
             PQclear(r);
             break;
         }
-        if (st == PGRES_TUPLES_OK) {
-            got += strtoull(PQgetvalue(r, 0, 0), NULL, 10);
-            PQclear(r);
-        } else if (st == PGRES_PIPELINE_ABORTED) {
-            PQclear(r);
-        } else if (st == PGRES_FATAL_ERROR || st == PGRES_BAD_RESPONSE) {
+        if (st == PGRES_TUPLES_OK && PQntuples(r) == 1 && PQnfields(r) == 1)
+            got = strtoull(PQgetvalue(r, 0, 0), NULL, 10);
+        if (st == PGRES_FATAL_ERROR || st == PGRES_BAD_RESPONSE) {
             if (rc == RV_OK)
-                rc = s_fail_pg(self, "insert decision", r);
+                rc = s_fail_pg(self, "insert decisions", r);
             else
                 PQclear(r);
         } else {
             PQclear(r);
         }
     }
-    if (bufs)
-        for (size_t i = 0; i < n; i++)
-            free(bufs[i]);
-    free(bufs);
-    if (PQpipelineStatus(self->conn) != PQ_PIPELINE_OFF)
-        PQexitPipelineMode(self->conn);
-    if (rc != RV_OK) {
-        char keep[512];
-        snprintf(keep, sizeof keep, "%s", rv_last_error());
-        if (PQstatus(self->conn) == CONNECTION_OK)
-            s_exec(self, "ROLLBACK", "rollback");
-        return rv_fail(RV_EIO, "ra_site", "%s", keep + (strncmp(keep, "ra_site: ", 9) ? 0 : 9));
-    }
-    rc = s_exec(self, "COMMIT", "commit");
-    if (rc == RV_OK && inserted)
+    if (rc == RV_OK && PQexitPipelineMode(self->conn) != 1)
+        rc = s_fail_pg(self, "insert (pipeline)", NULL);
+    if (rc == RV_OK && PQtransactionStatus(self->conn) != PQTRANS_IDLE)
+        rc = rv_fail(RV_EIO, "ra_site", "insert: the transaction did not end");
+    if (rc != RV_OK)
+        return s_insert_fail(self, rc);
+    if (inserted)
         *inserted = got;
-    return rc;
+    return RV_OK;
+}
+
+int ra_site_insert(ra_site_t *self, const ra_site_decision_t *rows, size_t n, size_t *inserted)
+{
+    if (inserted)
+        *inserted = 0;
+    if (n == 0)
+        return RV_OK;
+    int rc = ra_site_insert_send(self, rows, n);
+    return rc != RV_OK ? rc : ra_site_insert_end(self, inserted);
 }
 
 int ra_site_reject(ra_site_t *self, const char *station, uint64_t seq, const char *reason,
@@ -357,16 +569,51 @@ int ra_site_reject(ra_site_t *self, const char *station, uint64_t seq, const cha
     return RV_OK;
 }
 
-int ra_site_evidence_missing(ra_site_t *self, size_t max, ra_site_missing_fn fn, void *arg)
+/* A text[] literal of station ids: {"a","b"} (ids are [A-Za-z0-9_.-]; quoted anyway). */
+static char *s_text_array(const char *const *items, size_t n)
+{
+    size_t cap = 3;
+    for (size_t i = 0; i < n; i++)
+        cap += 2 * strlen(items[i]) + 3;
+    char *out = malloc(cap), *p = out;
+    if (!out)
+        return NULL;
+    *p++ = '{';
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            *p++ = ',';
+        *p++ = '"';
+        for (const char *c = items[i]; *c; c++) {
+            if (*c == '"' || *c == '\\')
+                *p++ = '\\';
+            *p++ = *c;
+        }
+        *p++ = '"';
+    }
+    *p++ = '}';
+    *p = 0;
+    return out;
+}
+
+int ra_site_evidence_missing(ra_site_t *self, const char *const *stations, size_t nstations,
+                             size_t max, ra_site_missing_fn fn, void *arg)
 {
     char lim[32];
     snprintf(lim, sizeof lim, "%zu", max);
-    const char *p[1] = {lim};
+    char *list = NULL;
+    if (stations && !(list = s_text_array(stations, nstations)))
+        return rv_fail(RV_ENOMEM, "ra_site", "no memory");
+    const char *p[2] = {lim, list};
+    /* two statements, so that the station list is an index condition (evidence_wanted_due):
+     * a site may want many files of stations this collector does not reach */
     PGresult *r = PQexecParams(self->conn,
-                               "SELECT DISTINCT ON (de.sha256) de.station, de.sha256 FROM"
-                               " decision_evidence de WHERE NOT EXISTS (SELECT 1 FROM evidence e"
-                               " WHERE e.sha256 = de.sha256) ORDER BY de.sha256 LIMIT $1::bigint",
-                               1, NULL, p, NULL, NULL, 0);
+                               list ? "SELECT station, sha256 FROM evidence_wanted"
+                                      " WHERE station = ANY ($2::text[]) AND next_try <= now()"
+                                      " ORDER BY station, next_try LIMIT $1::bigint"
+                                    : "SELECT station, sha256 FROM evidence_wanted"
+                                      " WHERE next_try <= now() LIMIT $1::bigint",
+                               list ? 2 : 1, NULL, p, NULL, NULL, 0);
+    free(list);
     if (PQresultStatus(r) != PGRES_TUPLES_OK)
         return s_fail_pg(self, "read missing evidence", r);
     int n = PQntuples(r);
@@ -383,8 +630,9 @@ int ra_site_evidence_add(ra_site_t *self, const char *sha256, size_t bytes, cons
     snprintf(b, sizeof b, "%zu", bytes);
     const char *p[3] = {sha256, b, kind};
     PGresult *r = PQexecParams(self->conn,
-                               "INSERT INTO evidence (sha256, bytes, kind) VALUES ($1, $2::bigint,"
-                               " $3) ON CONFLICT (sha256) DO NOTHING",
+                               "WITH a AS (INSERT INTO evidence (sha256, bytes, kind) VALUES ($1,"
+                               " $2::bigint, $3) ON CONFLICT (sha256) DO NOTHING)"
+                               " DELETE FROM evidence_wanted WHERE sha256 = $1",
                                3, NULL, p, NULL, NULL, 0);
     if (PQresultStatus(r) != PGRES_COMMAND_OK)
         return s_fail_pg(self, "record evidence", r);
@@ -392,11 +640,83 @@ int ra_site_evidence_add(ra_site_t *self, const char *sha256, size_t bytes, cons
     return RV_OK;
 }
 
-long long ra_site_evidence_outstanding(ra_site_t *self)
+int ra_site_evidence_add_many(ra_site_t *self, const char *const *sha256, const size_t *bytes,
+                              size_t n)
 {
-    PGresult *r = PQexec(self->conn, "SELECT count(DISTINCT sha256) FROM decision_evidence de"
-                                     " WHERE NOT EXISTS (SELECT 1 FROM evidence e WHERE"
-                                     " e.sha256 = de.sha256)");
+    if (!self || (n && (!sha256 || !bytes)))
+        return rv_fail(RV_EINVAL, "ra_site", "evidence: no site or files");
+    if (n == 0)
+        return RV_OK;
+    /* two array literals: {hex,...} and {bytes,...} (hashes checked: nothing to quote) */
+    char *hs = malloc(n * 66 + 3), *bs = malloc(n * 21 + 3);
+    int rc = hs && bs ? RV_OK : rv_fail(RV_ENOMEM, "ra_site", "no memory");
+    size_t kh = 0, kb = 0;
+    if (rc == RV_OK) {
+        hs[kh++] = '{';
+        bs[kb++] = '{';
+    }
+    for (size_t i = 0; i < n && rc == RV_OK; i++) {
+        if (!sha256[i] || strlen(sha256[i]) != 64 ||
+            strspn(sha256[i], "0123456789abcdef") != 64) {
+            rc = rv_fail(RV_EINVAL, "ra_site", "evidence: %zu is not a SHA-256 in hex", i);
+            break;
+        }
+        kh += (size_t) sprintf(hs + kh, "%s%s", i ? "," : "", sha256[i]);
+        kb += (size_t) sprintf(bs + kb, "%s%zu", i ? "," : "", bytes[i]);
+    }
+    if (rc == RV_OK) {
+        hs[kh++] = '}';
+        hs[kh] = 0;
+        bs[kb++] = '}';
+        bs[kb] = 0;
+        const char *p[2] = {hs, bs};
+        PGresult *r = PQexecParams(self->conn,
+                                   "WITH a AS (INSERT INTO evidence (sha256, bytes) SELECT * FROM"
+                                   " unnest($1::text[], $2::bigint[]) ON CONFLICT (sha256) DO"
+                                   " NOTHING) DELETE FROM evidence_wanted WHERE sha256 = ANY"
+                                   " ($1::text[])",
+                                   2, NULL, p, NULL, NULL, 0);
+        if (PQresultStatus(r) != PGRES_COMMAND_OK)
+            rc = s_fail_pg(self, "record evidence", r);
+        else
+            PQclear(r);
+    }
+    free(hs);
+    free(bs);
+    return rc;
+}
+
+int ra_site_evidence_failed(ra_site_t *self, const char *station, const char *sha256,
+                            const char *why)
+{
+    const char *p[3] = {station, sha256, why};
+    PGresult *r = PQexecParams(self->conn,
+                               "UPDATE evidence_wanted SET tries = tries + 1, last_error = $3,"
+                               " next_try = now() + least(interval '1 second' * power(2,"
+                               " least(tries, 6)), interval '60 seconds')"
+                               " WHERE station = $1 AND sha256 = $2",
+                               3, NULL, p, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK)
+        return s_fail_pg(self, "record a failed fetch", r);
+    PQclear(r);
+    return RV_OK;
+}
+
+long long ra_site_evidence_outstanding(ra_site_t *self, const char *const *stations,
+                                       size_t nstations)
+{
+    char *list = NULL;
+    if (stations && !(list = s_text_array(stations, nstations))) {
+        rv_fail(RV_ENOMEM, "ra_site", "no memory");
+        return -1;
+    }
+    const char *p[1] = {list};
+    PGresult *r = PQexecParams(self->conn,
+                               list ? "SELECT count(*) FROM evidence_wanted"
+                                      " WHERE station = ANY ($1::text[])"
+                                    : "SELECT count(DISTINCT sha256) FROM evidence_wanted",
+                               list ? 1 : 0, NULL, list ? p : NULL, NULL, NULL, 0);
+    free(list);
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
         s_fail_pg(self, "count missing evidence", r);
         return -1;
@@ -433,5 +753,508 @@ int ra_site_since_endpoint(ra_site_t *self, const char *pub, uint64_t *since)
     if (PQntuples(r) > 0)
         *since = strtoull(PQgetvalue(r, 0, 0), NULL, 10);
     PQclear(r);
+    return RV_OK;
+}
+
+int ra_site_counts(ra_site_t *self, const char *station, ra_site_counts_t *out)
+{
+    if (!self || !out)
+        return rv_fail(RV_EINVAL, "ra_site", "counts: no site");
+    memset(out, 0, sizeof *out);
+    const char *p[1] = {station};
+    PGresult *r = PQexecParams(
+        self->conn,
+        station ? "SELECT (SELECT count(*) FROM decisions WHERE station = $1),"
+                  " (SELECT COALESCE(max(seq), 0) FROM decisions WHERE station = $1),"
+                  " (SELECT count(*) FROM evidence_wanted WHERE station = $1),"
+                  " (SELECT count(*) FROM rejected WHERE station = $1),"
+                  " (SELECT count(*) FROM stations WHERE station = $1)"
+                : "SELECT (SELECT count(*) FROM decisions), (SELECT COALESCE(max(seq), 0) FROM"
+                  " decisions), (SELECT count(DISTINCT sha256) FROM evidence_wanted),"
+                  " (SELECT count(*) FROM rejected), (SELECT count(*) FROM stations)",
+        station ? 1 : 0, NULL, station ? p : NULL, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK)
+        return s_fail_pg(self, "counts", r);
+    out->decisions = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+    out->max_seq = strtoull(PQgetvalue(r, 0, 1), NULL, 10);
+    out->evidence_outstanding = strtoll(PQgetvalue(r, 0, 2), NULL, 10);
+    out->rejected = strtoll(PQgetvalue(r, 0, 3), NULL, 10);
+    out->stations = strtoll(PQgetvalue(r, 0, 4), NULL, 10);
+    PQclear(r);
+    return RV_OK;
+}
+
+int ra_site_analyze(ra_site_t *self)
+{
+    if (!self)
+        return rv_fail(RV_EINVAL, "ra_site", "analyze: no site");
+    return s_exec(self, "ANALYZE decisions; ANALYZE decision_evidence; ANALYZE evidence;"
+                        " ANALYZE evidence_wanted; ANALYZE stations",
+                  "analyze");
+}
+
+/* --- reading ------------------------------------------------------------------------ */
+
+/* The columns of a record (ra_site_record_t), then the raw ts (a cursor for paging). */
+#define S_RECORD_COLS                                                                          \
+    "d.station, d.seq, to_char(d.ts AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'),"   \
+    " COALESCE(d.serial, ''), COALESCE(d.route, ''), COALESCE(d.operator, ''), d.message,"     \
+    " (SELECT json_agg(json_build_object('sha256', de.sha256, 'kind', de.kind, 'held',"        \
+    " EXISTS (SELECT 1 FROM evidence e WHERE e.sha256 = de.sha256))"                           \
+    " ORDER BY de.sha256 COLLATE \"C\") FROM decision_evidence de"                             \
+    " WHERE de.station = d.station AND de.seq = d.seq), d.ts"
+
+/* The trace drill (ra_site_history and its plan: the same text). */
+static const char *s_history_sql = "SELECT " S_RECORD_COLS " FROM decisions d"
+                                   " WHERE d.serial = $1 ORDER BY d.ts, d.station, d.seq";
+
+typedef struct s_evbuf {
+    ra_site_evidence_t *ev;
+    size_t cap;
+} s_evbuf_t;
+
+/* Row i of r as a record, to fn. 0, fn's non-zero, or a negative status. */
+static int s_record(PGresult *r, int i, s_evbuf_t *eb, ra_site_record_fn fn, void *arg)
+{
+    ra_site_record_t rec;
+    memset(&rec, 0, sizeof rec);
+    rec.station = PQgetvalue(r, i, 0);
+    rec.seq = strtoull(PQgetvalue(r, i, 1), NULL, 10);
+    rec.ts = PQgetvalue(r, i, 2);
+    rec.serial = PQgetvalue(r, i, 3);
+    rec.route = PQgetvalue(r, i, 4);
+    rec.operator_id = PQgetvalue(r, i, 5);
+    rec.message = PQgetvalue(r, i, 6);
+    rec.len = (size_t) PQgetlength(r, i, 6);
+    size_t n = 0;
+    if (!PQgetisnull(r, i, 7)) {
+        json_t *a = json_loads(PQgetvalue(r, i, 7), 0, NULL);
+        if (!json_is_array(a)) {
+            json_decref(a);
+            return rv_fail(RV_EFORMAT, "ra_site", "the evidence of %s seq %" PRIu64
+                                                  " does not read", rec.station, rec.seq);
+        }
+        if (json_array_size(a) > eb->cap) {
+            size_t cap = json_array_size(a) + 8;
+            ra_site_evidence_t *p = realloc(eb->ev, cap * sizeof *p);
+            if (!p) {
+                json_decref(a);
+                return rv_fail(RV_ENOMEM, "ra_site", "no memory");
+            }
+            eb->ev = p;
+            eb->cap = cap;
+        }
+        size_t k;
+        json_t *e;
+        json_array_foreach(a, k, e)
+        {
+            ra_site_evidence_t *x = &eb->ev[n++];
+            const char *sha = json_string_value(json_object_get(e, "sha256"));
+            const char *kind = json_string_value(json_object_get(e, "kind"));
+            snprintf(x->sha256, sizeof x->sha256, "%s", sha ? sha : "");
+            snprintf(x->kind, sizeof x->kind, "%s", kind ? kind : "");
+            x->held = json_is_true(json_object_get(e, "held"));
+        }
+        json_decref(a);
+    }
+    rec.evidence = eb->ev;
+    rec.nevidence = n;
+    return fn(arg, &rec);
+}
+
+int ra_site_history(ra_site_t *self, const char *serial, ra_site_record_fn fn, void *arg)
+{
+    if (!self || !serial || !serial[0] || !fn)
+        return rv_fail(RV_EINVAL, "ra_site", "history needs a site, a serial and a callback");
+    const char *p[1] = {serial};
+    PGresult *r = PQexecParams(self->conn, s_history_sql, 1, NULL, p, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK)
+        return s_fail_pg(self, "history", r);
+    int n = PQntuples(r), rc = 0;
+    s_evbuf_t eb = {NULL, 0};
+    for (int i = 0; i < n && rc == 0; i++)
+        rc = s_record(r, i, &eb, fn, arg);
+    free(eb.ev);
+    PQclear(r);
+    return rc < 0 ? rc : n;
+}
+
+int ra_site_history_plan(ra_site_t *self, const char *serial, char *plan, size_t size)
+{
+    if (!self || !serial || !plan || size == 0)
+        return rv_fail(RV_EINVAL, "ra_site", "history plan: bad arguments");
+    plan[0] = 0;
+    char sql[2048];
+    snprintf(sql, sizeof sql, "EXPLAIN (ANALYZE, BUFFERS) %s", s_history_sql);
+    const char *p[1] = {serial};
+    PGresult *r = PQexecParams(self->conn, sql, 1, NULL, p, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK)
+        return s_fail_pg(self, "explain history", r);
+    size_t k = 0;
+    for (int i = 0; i < PQntuples(r) && k + 1 < size; i++) {
+        int w = snprintf(plan + k, size - k, "%s%s", i ? "\n" : "", PQgetvalue(r, i, 0));
+        if (w < 0)
+            break;
+        k += (size_t) w < size - k ? (size_t) w : size - k - 1;
+    }
+    PQclear(r);
+    return RV_OK;
+}
+
+/* An ISO UTC date or time prefix ("2026-11-23", "2026-11-23T18", ... "...:01.123Z") as a
+ * timestamptz literal: its start, or (upper) the start of the next unit, so that "to" is
+ * inclusive as a prefix. 0, or -1 when it is not such a time. */
+static int s_bound(const char *t, int upper, char out[64])
+{
+    int y, mo, d, h = 0, mi = 0, se = 0, n = 0;
+    size_t len = strlen(t);
+    if (len && (t[len - 1] == 'Z' || t[len - 1] == 'z'))
+        len--;
+    if (len < 10 || sscanf(t, "%4d-%2d-%2d%n", &y, &mo, &d, &n) != 3 || n != 10)
+        return -1;
+    long long unit = 86400LL * 1000000; /* microseconds of the last field given */
+    long long frac = 0;
+    size_t i = 10;
+    if (i < len) {
+        if ((t[i] != 'T' && t[i] != 't' && t[i] != ' ') || len < 13 ||
+            sscanf(t + i + 1, "%2d%n", &h, &n) != 1 || n != 2)
+            return -1;
+        i += 3, unit = 3600LL * 1000000;
+    }
+    if (i < len) {
+        if (t[i] != ':' || len < i + 3 || sscanf(t + i + 1, "%2d%n", &mi, &n) != 1 || n != 2)
+            return -1;
+        i += 3, unit = 60LL * 1000000;
+    }
+    if (i < len) {
+        if (t[i] != ':' || len < i + 3 || sscanf(t + i + 1, "%2d%n", &se, &n) != 1 || n != 2)
+            return -1;
+        i += 3, unit = 1000000;
+    }
+    if (i < len) {
+        if (t[i] != '.' || i + 1 >= len || len - i - 1 > 6)
+            return -1;
+        for (size_t k = i + 1; k < len; k++) {
+            if (t[k] < '0' || t[k] > '9')
+                return -1;
+            frac = frac * 10 + (t[k] - '0');
+            unit /= 10;
+        }
+        for (size_t k = len - i - 1; k < 6; k++)
+            frac *= 10;
+        i = len;
+    }
+    if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 60 || h < 0 ||
+        mi < 0 || se < 0)
+        return -1;
+    struct tm tm = {.tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d, .tm_hour = h,
+                    .tm_min = mi, .tm_sec = se};
+    long long us = (long long) timegm(&tm) * 1000000 + frac + (upper ? unit : 0);
+    time_t secs = (time_t) (us / 1000000);
+    struct tm o;
+    if (!gmtime_r(&secs, &o))
+        return -1;
+    snprintf(out, 64, "%04d-%02d-%02d %02d:%02d:%02d.%06lld+00", o.tm_year + 1900, o.tm_mon + 1,
+             o.tm_mday, o.tm_hour, o.tm_min, o.tm_sec, us % 1000000);
+    return 0;
+}
+
+#define S_PAGE 2000 /* rows per page when reading the whole site */
+#define S_PAGE_SQL "2000"
+
+int ra_site_records(ra_site_t *self, const char *from, const char *to, ra_site_record_fn fn,
+                    void *arg)
+{
+    if (!self || !fn)
+        return rv_fail(RV_EINVAL, "ra_site", "records need a site and a callback");
+    char lo[64] = "-infinity", hi[64] = "infinity";
+    if ((from && s_bound(from, 0, lo) != 0) || (to && s_bound(to, 1, hi) != 0))
+        return rv_fail(RV_EINVAL, "ra_site",
+                       "from/to must be ISO dates or times (YYYY-MM-DD[THH:MM:SS[.mmm]Z]), not "
+                       "\"%.40s\"",
+                       from && s_bound(from, 0, lo) != 0 ? from : to);
+    /* one snapshot for the whole export, read page by page along decisions_ts */
+    int rc = s_exec(self, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", "begin");
+    if (rc != RV_OK)
+        return rc;
+    char last_ts[64] = "", last_station[RA_MSG_MAX_ID] = "", last_seq[32] = "";
+    long long total = 0;
+    s_evbuf_t eb = {NULL, 0};
+    int stop = 0;
+    while (!stop && rc == RV_OK) {
+        const char *p[5] = {last_ts[0] ? last_ts : lo, hi, last_ts[0] ? last_ts : NULL,
+                            last_station, last_seq[0] ? last_seq : "0"};
+        PGresult *r = PQexecParams(
+            self->conn,
+            "SELECT " S_RECORD_COLS " FROM decisions d WHERE d.ts >= $1::timestamptz"
+            " AND d.ts < $2::timestamptz AND ($3::timestamptz IS NULL OR"
+            " (d.ts, d.station, d.seq) > ($3::timestamptz, $4::text, $5::bigint))"
+            " ORDER BY d.ts, d.station, d.seq LIMIT " S_PAGE_SQL,
+            5, NULL, p, NULL, NULL, 0);
+        if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+            rc = s_fail_pg(self, "read decisions", r);
+            break;
+        }
+        int n = PQntuples(r);
+        for (int i = 0; i < n && !stop && rc == RV_OK; i++) {
+            int k = s_record(r, i, &eb, fn, arg);
+            if (k < 0)
+                rc = k;
+            else if (k > 0)
+                stop = 1;
+            total++;
+        }
+        if (n > 0) {
+            snprintf(last_ts, sizeof last_ts, "%s", PQgetvalue(r, n - 1, 8));
+            snprintf(last_station, sizeof last_station, "%s", PQgetvalue(r, n - 1, 0));
+            snprintf(last_seq, sizeof last_seq, "%s", PQgetvalue(r, n - 1, 1));
+        }
+        PQclear(r);
+        if (n < S_PAGE)
+            break;
+    }
+    free(eb.ev);
+    if (rc != RV_OK) {
+        char keep[512];
+        snprintf(keep, sizeof keep, "%s", rv_last_error());
+        if (PQstatus(self->conn) == CONNECTION_OK)
+            s_exec(self, "ROLLBACK", "rollback");
+        return rv_fail(rc, "ra_site", "%s", keep + (strncmp(keep, "ra_site: ", 9) ? 0 : 9));
+    }
+    rc = s_exec(self, "COMMIT", "commit");
+    return rc != RV_OK ? rc : (int) (total > INT32_MAX ? INT32_MAX : total);
+}
+
+/* --- verification ------------------------------------------------------------------- */
+
+/* An RFC 3339 time as microseconds since 1970 (rounded to the microsecond, as the server
+ * stores it). 0, or -1 when it is not one. */
+static int s_rfc3339_us(const char *t, long long *us)
+{
+    int y, mo, d, h, mi, se, n = 0;
+    if (!t || sscanf(t, "%4d-%2d-%2d%*1[Tt ]%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &se, &n) != 6 ||
+        n != 19)
+        return -1;
+    const char *p = t + 19;
+    long long frac = 0;
+    if (*p == '.') {
+        int digits = 0, round = 0;
+        for (p++; *p >= '0' && *p <= '9'; p++, digits++) {
+            if (digits < 6)
+                frac = frac * 10 + (*p - '0');
+            else if (digits == 6)
+                round = *p >= '5';
+        }
+        if (digits == 0)
+            return -1;
+        for (int k = digits; k < 6; k++)
+            frac *= 10;
+        frac += round;
+    }
+    long long off = 0;
+    if (*p == 'Z' || *p == 'z') {
+        p++;
+    } else if (*p == '+' || *p == '-') {
+        int oh, om;
+        if (sscanf(p + 1, "%2d:%2d%n", &oh, &om, &n) != 2 || n != 5)
+            return -1;
+        off = (*p == '-' ? -1 : 1) * (oh * 3600LL + om * 60LL);
+        p += 6;
+    } else {
+        return -1;
+    }
+    if (*p)
+        return -1;
+    struct tm tm = {.tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d, .tm_hour = h,
+                    .tm_min = mi, .tm_sec = se};
+    *us = ((long long) timegm(&tm) - off) * 1000000 + frac;
+    return 0;
+}
+
+/* Column col of row i equals v (a string or an integer of the message; absent or null:
+ * SQL NULL). */
+static int s_col_is(PGresult *r, int i, int col, json_t *v)
+{
+    int isnull = PQgetisnull(r, i, col);
+    if (!v || json_is_null(v))
+        return isnull;
+    if (isnull)
+        return 0;
+    const char *t = PQgetvalue(r, i, col);
+    if (json_is_string(v))
+        return strcmp(t, json_string_value(v)) == 0;
+    if (json_is_integer(v)) {
+        char b[32];
+        snprintf(b, sizeof b, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+        return strcmp(t, b) == 0;
+    }
+    return 0;
+}
+
+static int s_strcmp_p(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *) a, *(const char *const *) b);
+}
+
+/* The check of one decision row (ra_site_verify): NULL when it holds, else why. */
+static const char *s_verify_row(PGresult *r, int i, char *why, size_t size)
+{
+    const char *station = PQgetvalue(r, i, 0), *msg = PQgetvalue(r, i, 15);
+    size_t len = (size_t) PQgetlength(r, i, 15);
+    uint64_t seq = strtoull(PQgetvalue(r, i, 1), NULL, 10);
+    if (PQgetisnull(r, i, 17) || !PQgetvalue(r, i, 17)[0]) {
+        snprintf(why, size, "the site holds no public key for the station: it cannot be "
+                            "verified");
+        return why;
+    }
+    ra_msg_info_t info;
+    if (ra_msg_parse_decision(msg, len, station, &info) != RV_OK) {
+        snprintf(why, size, "the message is not a decision of this station: %s", rv_last_error());
+        return why;
+    }
+    if (info.seq != seq) {
+        snprintf(why, size, "the message says seq %" PRIu64, info.seq);
+        return why;
+    }
+    if (ra_msg_decision_verify_parsed(msg, len, PQgetvalue(r, i, 17), NULL, NULL) != RV_OK) {
+        snprintf(why, size, "%s", rv_last_error());
+        return why;
+    }
+    json_t *m = json_loadb(msg, len, 0, NULL);
+    json_t *chain = json_object_get(m, "chain"), *ov = json_object_get(m, "override");
+    const char *bad = NULL;
+    long long us = 0;
+    if (!json_is_object(m))
+        bad = "message";
+    else if (PQgetisnull(r, i, 2) || !json_is_string(json_object_get(m, "id")) ||
+             strcasecmp(PQgetvalue(r, i, 2), json_string_value(json_object_get(m, "id"))) != 0)
+        bad = "id";
+    else if (PQgetisnull(r, i, 3) ||
+             s_rfc3339_us(json_string_value(json_object_get(m, "ts")), &us) != 0 ||
+             strtoll(PQgetvalue(r, i, 3), NULL, 10) != us)
+        bad = "ts";
+    else if (!s_col_is(r, i, 4, json_object_get(m, "serial")))
+        bad = "serial";
+    else if (!s_col_is(r, i, 5, json_object_get(m, "part_number")))
+        bad = "part_number";
+    else if (!s_col_is(r, i, 6, json_object_get(m, "family")))
+        bad = "family";
+    else if (!s_col_is(r, i, 7, json_object_get(m, "route")))
+        bad = "route";
+    else if (!s_col_is(r, i, 8, json_object_get(m, "proposal")))
+        bad = "proposal";
+    else if (!s_col_is(r, i, 9, json_object_get(m, "operator")))
+        bad = "operator";
+    else if (!s_col_is(r, i, 10, json_object_get(ov, "reason_code")))
+        bad = "override_reason";
+    else if (!s_col_is(r, i, 11, json_object_get(m, "session")))
+        bad = "session";
+    else if (!s_col_is(r, i, 12, json_object_get(chain, "hash")))
+        bad = "chain_hash";
+    else if (!s_col_is(r, i, 13, json_object_get(chain, "n")))
+        bad = "chain_n";
+    else if (!s_col_is(r, i, 14, json_object_get(chain, "sig")))
+        bad = "sig";
+    if (!bad) {
+        json_t *doc = json_loads(PQgetvalue(r, i, 16), 0, NULL);
+        if (!json_equal(doc, m))
+            bad = "doc";
+        json_decref(doc);
+    }
+    if (!bad) { /* the hashes cited: decision_evidence against the message's list */
+        json_t *ev = json_object_get(m, "evidence"), *e;
+        size_t k, n = 0;
+        const char **want = calloc(json_array_size(ev) + 1, sizeof *want);
+        json_array_foreach(ev, k, e)
+        {
+            const char *h = json_string_value(json_object_get(e, "sha256"));
+            if (h && want)
+                want[n++] = h;
+        }
+        if (want)
+            qsort(want, n, sizeof *want, s_strcmp_p);
+        size_t u = 0;
+        for (k = 0; want && k < n; k++)
+            if (u == 0 || strcmp(want[u - 1], want[k]) != 0)
+                want[u++] = want[k];
+        json_t *got = PQgetisnull(r, i, 18) ? json_array() : json_loads(PQgetvalue(r, i, 18), 0, NULL);
+        int same = want && json_is_array(got) && json_array_size(got) == u;
+        for (k = 0; same && k < u; k++)
+            same = json_is_string(json_array_get(got, k)) &&
+                   strcmp(json_string_value(json_array_get(got, k)), want[k]) == 0;
+        if (!same)
+            bad = "decision_evidence";
+        json_decref(got);
+        free(want);
+    }
+    json_decref(m);
+    if (bad) {
+        snprintf(why, size, "the %s %s differs from the signed message (changed in the site "
+                            "database)",
+                 bad, strcmp(bad, "decision_evidence") == 0 ? "rows" : "column");
+        return why;
+    }
+    return NULL;
+}
+
+#define S_VERIFY_COLS                                                                          \
+    "d.station, d.seq, d.id::text, (extract(epoch FROM d.ts) * 1000000)::bigint, d.serial,"   \
+    " d.part_number, d.family, d.route, d.proposal, d.operator, d.override_reason, d.session," \
+    " d.chain_hash, d.chain_n, d.sig, d.message, d.doc::text, s.public_key,"                   \
+    " (SELECT json_agg(de.sha256 ORDER BY de.sha256 COLLATE \"C\")"     \
+    " FROM decision_evidence de WHERE de.station = d.station AND de.seq = d.seq)"              \
+    " FROM decisions d LEFT JOIN stations s ON s.station = d.station"
+
+int ra_site_verify(ra_site_t *self, ra_site_verify_report_t *rep)
+{
+    if (!self || !rep)
+        return rv_fail(RV_EINVAL, "ra_site", "verify: no site or report");
+    memset(rep, 0, sizeof *rep);
+    int rc = s_exec(self, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", "begin");
+    if (rc != RV_OK)
+        return rc;
+    char last_station[RA_MSG_MAX_ID] = "", last_seq[32] = "0";
+    int bad = 0;
+    while (rc == RV_OK && !bad) {
+        const char *p[2] = {last_station, last_seq};
+        PGresult *r = PQexecParams(
+            self->conn,
+            last_station[0] ? "SELECT " S_VERIFY_COLS " WHERE (d.station, d.seq) > ($1, $2::bigint)"
+                              " ORDER BY d.station, d.seq LIMIT " S_PAGE_SQL
+                            : "SELECT " S_VERIFY_COLS
+                              " ORDER BY d.station, d.seq LIMIT " S_PAGE_SQL,
+            last_station[0] ? 2 : 0, NULL, last_station[0] ? p : NULL, NULL, NULL, 0);
+        if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+            rc = s_fail_pg(self, "read decisions", r);
+            break;
+        }
+        int n = PQntuples(r);
+        for (int i = 0; i < n && !bad; i++) {
+            const char *station = PQgetvalue(r, i, 0);
+            if (strcmp(station, last_station) != 0)
+                rep->stations++;
+            snprintf(last_station, sizeof last_station, "%s", station);
+            snprintf(last_seq, sizeof last_seq, "%s", PQgetvalue(r, i, 1));
+            char why[400];
+            if (s_verify_row(r, i, why, sizeof why)) {
+                bad = 1;
+                snprintf(rep->station, sizeof rep->station, "%s", station);
+                rep->seq = strtoull(last_seq, NULL, 10);
+                snprintf(rep->what, sizeof rep->what, "station %s seq %" PRIu64 ": %s", station,
+                         rep->seq, why);
+            } else {
+                rep->decisions++;
+            }
+        }
+        PQclear(r);
+        if (n < S_PAGE)
+            break;
+    }
+    if (PQstatus(self->conn) == CONNECTION_OK)
+        s_exec(self, rc == RV_OK ? "COMMIT" : "ROLLBACK", "end");
+    if (rc != RV_OK)
+        return rc;
+    if (bad)
+        return rv_fail(RV_EFORMAT, "ra_site", "%s", rep->what);
     return RV_OK;
 }

@@ -5,7 +5,15 @@
  * history  every inspection and decision of one serial number, in order.
  * export   one row per decision (CSV, JSON, or a self-contained HTML report with
  *          thumbnails of the evidence).
- * The store is opened read-only: an auditor's copy on a read-only medium works. */
+ * The store is opened read-only: an auditor's copy on a read-only medium works.
+ *
+ * The same against the site database (--site CONNINFO, docs/site.md), through ra_site:
+ * verify re-checks every decision's signature with the key the site holds for its
+ * station (and that the site's columns say what the signed message says); history is the
+ * trace drill, every decision of a serial across all stations with its evidence; export
+ * streams the decisions of a period (csv or json). The session is read-only. */
+#include "ra/ra_msg.h"
+#include "ra/ra_site.h"
 #include "ra/ra_store.h"
 #include "ra/ra_version.h"
 #include "rv/rv.h"
@@ -27,11 +35,14 @@ enum { EXIT_FAILED = 1, EXIT_USAGE = 2 };
 static void s_usage(FILE *f)
 {
     fprintf(f,
-            "usage: reman-audit verify --store DIR\n"
-            "       reman-audit history --store DIR [--json] SERIAL\n"
+            "usage: reman-audit verify --store DIR | --site CONNINFO\n"
+            "       reman-audit history --store DIR | --site CONNINFO [--json] SERIAL\n"
             "       reman-audit export --store DIR --format csv|json|html [--from DATE]\n"
             "                   [--to DATE] [--out FILE]\n"
-            "Audits a reman-station store (opened read-only).\n"
+            "       reman-audit export --site CONNINFO --format csv|json [--from DATE]\n"
+            "                   [--to DATE] [--out FILE]\n"
+            "Audits a reman-station store (opened read-only), or the site database that\n"
+            "reman-collector fills (PostgreSQL, a read-only session; docs/site.md).\n"
             "\n"
             "  verify    check the hash chain, every record's signature (station.pub and the\n"
             "            key in record 1) and the SHA-256 of every cited evidence file\n"
@@ -44,6 +55,12 @@ static void s_usage(FILE *f)
             "            hashes, chain hash. html: a self-contained report with thumbnails\n"
             "\n"
             "  --store DIR       the store directory (store.db, evidence/, station.pub)\n"
+            "  --site CONNINFO   the site database instead, a libpq connection string\n"
+            "                    (\"host=db.plant.local dbname=site user=auditor\"): verify checks\n"
+            "                    every decision's signature with the station keys the site holds\n"
+            "                    and names the first that fails; history lists every decision\n"
+            "                    of the serial at every station with its evidence (held or not);\n"
+            "                    export adds the station to each row\n"
             "  --from, --to DATE inclusive, YYYY-MM-DD or a longer ISO time prefix (UTC)\n"
             "  --format F        csv, json or html\n"
             "  --out FILE        write there instead of standard output\n"
@@ -621,10 +638,360 @@ done:
     return status;
 }
 
+/* --- the site database (--site) ----------------------------------------------------------- */
+
+static int s_site_verify(ra_site_t *site)
+{
+    ra_site_verify_report_t rep;
+    if (ra_site_verify(site, &rep) != 0) {
+        if (rep.what[0])
+            printf("site: VERIFICATION FAILED after %lld decisions: %s\n", rep.decisions,
+                   rep.what);
+        else
+            fprintf(stderr, "reman-audit: %s\n", rv_last_error());
+        return EXIT_FAILED;
+    }
+    printf("site: %lld decisions of %lld stations: every signature verifies with the "
+           "station's key the site holds, and the site's columns and evidence lists say what "
+           "the signed messages say\n",
+           rep.decisions, rep.stations);
+    return 0;
+}
+
+typedef struct site_hist {
+    int table;
+    long decisions;
+    char stations[64][RA_MSG_MAX_ID];
+    int nstations, more_stations;
+    struct {
+        char inspection[64];
+        char route[32];
+    } * ends; /* per inspection: the route of its latest decision */
+    size_t nends, capends;
+} site_hist_t;
+
+static void s_site_end(site_hist_t *h, const char *inspection, const char *route)
+{
+    for (size_t i = 0; i < h->nends; i++)
+        if (!strcmp(h->ends[i].inspection, inspection)) {
+            snprintf(h->ends[i].route, sizeof h->ends[i].route, "%s", route);
+            return;
+        }
+    if (h->nends == h->capends) {
+        size_t cap = h->capends ? 2 * h->capends : 16;
+        void *p = realloc(h->ends, cap * sizeof *h->ends);
+        if (!p)
+            return;
+        h->ends = p;
+        h->capends = cap;
+    }
+    snprintf(h->ends[h->nends].inspection, sizeof h->ends[h->nends].inspection, "%s", inspection);
+    snprintf(h->ends[h->nends].route, sizeof h->ends[h->nends].route, "%s", route);
+    h->nends++;
+}
+
+static int s_site_history_row(void *arg, const ra_site_record_t *rec)
+{
+    site_hist_t *h = arg;
+    json_t *o = json_loadb(rec->message, rec->len, 0, NULL);
+    h->decisions++;
+    int known = 0;
+    for (int i = 0; i < h->nstations; i++)
+        known |= !strcmp(h->stations[i], rec->station);
+    if (!known && h->nstations < 64)
+        snprintf(h->stations[h->nstations++], RA_MSG_MAX_ID, "%s", rec->station);
+    else if (!known)
+        h->more_stations++;
+    /* an inspection is its station's: the same record number at two stations is two */
+    json_t *insp = json_object_get(o, "inspection");
+    char key[64];
+    if (json_is_string(json_object_get(insp, "id")))
+        snprintf(key, sizeof key, "%s", json_string_value(json_object_get(insp, "id")));
+    else
+        snprintf(key, sizeof key, "%.40s/%lld", rec->station,
+                 (long long) json_integer_value(json_object_get(insp, "n")));
+    s_site_end(h, key, s_str(o, "route"));
+    if (!h->table) {
+        json_t *ev = json_array();
+        for (size_t i = 0; i < rec->nevidence; i++)
+            json_array_append_new(ev, json_pack("{s:s, s:s, s:b}", "kind", rec->evidence[i].kind,
+                                                "sha256", rec->evidence[i].sha256, "held",
+                                                rec->evidence[i].held));
+        json_t *head = json_pack("{s:s, s:I, s:s, s:o}", "station", rec->station, "seq",
+                                 (json_int_t) rec->seq, "ts", rec->ts, "evidence", ev);
+        char *t = head ? json_dumps(head, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+        if (t) /* the message as the station signed it, byte for byte */
+            printf("%.*s,\"record\":%.*s}\n", (int) strlen(t) - 1, t, (int) rec->len,
+                   rec->message);
+        free(t);
+        json_decref(head);
+    } else {
+        json_t *ov = json_object_get(o, "override");
+        char what[600];
+        int k = snprintf(what, sizeof what, "%s by %s (%s)", s_str(o, "route"),
+                         s_str(o, "operator"), s_str(o, "role"));
+        if (json_is_object(ov) && k > 0 && (size_t) k < sizeof what)
+            k += snprintf(what + k, sizeof what - (size_t) k, ", override of %s: %s%s%s",
+                          s_str(ov, "from"), s_str(ov, "reason_code"),
+                          json_is_string(json_object_get(ov, "supervisor")) ? ", supervisor "
+                                                                           : "",
+                          json_is_string(json_object_get(ov, "supervisor"))
+                              ? s_str(ov, "supervisor")
+                              : "");
+        for (size_t i = 0; i < rec->nevidence && k > 0 && (size_t) k < sizeof what; i++)
+            k += snprintf(what + k, sizeof what - (size_t) k, "%s%s %.12s%s", i ? ", " : "; ",
+                          rec->evidence[i].kind[0] ? rec->evidence[i].kind : "file",
+                          rec->evidence[i].sha256, rec->evidence[i].held ? "" : " (not held)");
+        printf("%-14s %7llu  %-24s  %s\n", rec->station, (unsigned long long) rec->seq, rec->ts,
+               what);
+    }
+    json_decref(o);
+    return 0;
+}
+
+static int s_site_history(ra_site_t *site, const char *serial, int json)
+{
+    site_hist_t *h = calloc(1, sizeof *h);
+    if (!h)
+        return EXIT_FAILED;
+    h->table = !json && isatty(STDOUT_FILENO);
+    if (h->table)
+        printf("%-14s %7s  %-24s  %s\n", "station", "seq", "time (UTC)", "decision");
+    int n = ra_site_history(site, serial, s_site_history_row, h);
+    int rc = 0;
+    if (n < 0) {
+        fprintf(stderr, "reman-audit: %s\n", rv_last_error());
+        rc = EXIT_FAILED;
+    } else if (n == 0) {
+        fprintf(stderr, "reman-audit: no decision of serial %s in the site database\n", serial);
+        rc = EXIT_FAILED;
+    } else {
+        long reman = 0;
+        for (size_t i = 0; i < h->nends; i++)
+            reman += strcmp(h->ends[i].route, "scrap") != 0;
+        int nst = h->nstations + h->more_stations;
+        if (h->table) {
+            printf("core %s: %ld decisions at %d stations; remanufactured %ld times "
+                   "(inspections whose latest decision is not scrap)\n",
+                   serial, h->decisions, nst, reman);
+        } else {
+            json_t *st = json_array();
+            for (int i = 0; i < h->nstations; i++)
+                json_array_append_new(st, json_string(h->stations[i]));
+            json_t *sum = json_pack("{s:s, s:I, s:o, s:I}", "serial", serial, "decisions",
+                                    (json_int_t) h->decisions, "stations", st, "remanufactured",
+                                    (json_int_t) reman);
+            char *t = sum ? json_dumps(sum, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+            if (t)
+                printf("{\"summary\":%s}\n", t);
+            free(t);
+            json_decref(sum);
+        }
+    }
+    free(h->ends);
+    free(h);
+    return rc;
+}
+
+/* export: each decision written as it comes (the site is never held in memory); the
+ * signatures of what is exported checked with the keys the site holds */
+typedef struct site_export {
+    ra_site_t *keys;  /* a second connection: the key of each station, asked once */
+    FILE *f;
+    int json;
+    long long count;
+    struct {
+        char station[RA_MSG_MAX_ID];
+        char key[65];
+    } * known;
+    size_t nknown, capknown;
+    int verified;
+    char what[600];
+    int failed;
+} site_export_t;
+
+static const char *s_site_key(site_export_t *x, const char *station)
+{
+    for (size_t i = 0; i < x->nknown; i++)
+        if (!strcmp(x->known[i].station, station))
+            return x->known[i].key;
+    if (x->nknown == x->capknown) {
+        size_t cap = x->capknown ? 2 * x->capknown : 16;
+        void *p = realloc(x->known, cap * sizeof *x->known);
+        if (!p)
+            return "";
+        x->known = p;
+        x->capknown = cap;
+    }
+    int found = 0;
+    uint64_t max = 0;
+    snprintf(x->known[x->nknown].station, sizeof x->known[x->nknown].station, "%s", station);
+    x->known[x->nknown].key[0] = 0;
+    if (ra_site_station(x->keys, station, &found, x->known[x->nknown].key, &max) != 0)
+        x->known[x->nknown].key[0] = 0;
+    return x->known[x->nknown++].key;
+}
+
+static void s_site_check(site_export_t *x, const ra_site_record_t *rec)
+{
+    if (!x->verified || !x->keys) /* csv: no verification column */
+        return;
+    const char *key = s_site_key(x, rec->station);
+    ra_msg_info_t info;
+    const char *why = NULL;
+    if (!key[0])
+        why = "the site holds no key for the station";
+    else if (ra_msg_parse_decision(rec->message, rec->len, rec->station, &info) != 0 ||
+             info.seq != rec->seq ||
+             ra_msg_decision_verify_parsed(rec->message, rec->len, key, NULL, NULL) != 0)
+        why = info.seq != rec->seq && rv_last_error()[0] == 0 ? "seq differs" : rv_last_error();
+    if (why) {
+        x->verified = 0;
+        snprintf(x->what, sizeof x->what, "station %s seq %llu: %s", rec->station,
+                 (unsigned long long) rec->seq, why);
+    }
+}
+
+static int s_site_export_row(void *arg, const ra_site_record_t *rec)
+{
+    site_export_t *x = arg;
+    json_t *d = json_loadb(rec->message, rec->len, 0, NULL);
+    if (!json_is_object(d)) {
+        json_decref(d);
+        x->failed = 1;
+        return 1;
+    }
+    rv_clear_error();
+    s_site_check(x, rec);
+    json_t *ov = json_object_get(d, "override"), *chain = json_object_get(d, "chain");
+    if (!x->json) {
+        char seq[32], reasons[2048], ev[4096];
+        snprintf(seq, sizeof seq, "%llu", (unsigned long long) rec->seq);
+        s_reason_codes(d, reasons, sizeof reasons);
+        s_evidence_list(d, ev, sizeof ev);
+        s_csv(x->f, rec->station, 0);
+        s_csv(x->f, seq, 0);
+        s_csv(x->f, s_str(d, "ts"), 0);
+        s_csv(x->f, s_str(d, "serial"), 0);
+        s_csv(x->f, s_str(d, "part_number"), 0);
+        s_csv(x->f, s_str(d, "family"), 0);
+        s_csv(x->f, s_str(d, "proposal"), 0);
+        s_csv(x->f, s_str(d, "route"), 0);
+        s_csv(x->f, s_override_reason(d), 0);
+        s_csv(x->f, s_str(d, "operator"), 0);
+        s_csv(x->f, s_str(d, "role"), 0);
+        s_csv(x->f, json_is_object(ov) ? s_str(ov, "supervisor") : "", 0);
+        s_csv(x->f, reasons, 0);
+        s_csv(x->f, ev, 0);
+        s_csv(x->f, s_str(chain, "hash"), 1);
+    } else {
+        json_t *codes = json_array(), *ev = json_array();
+        size_t k;
+        json_t *e;
+        json_array_foreach(json_object_get(d, "reasons"), k, e)
+        {
+            if (json_is_true(json_object_get(e, "fired")))
+                json_array_append(codes, json_object_get(e, "code"));
+        }
+        json_array_foreach(json_object_get(d, "evidence"), k, e)
+        {
+            json_array_append_new(ev, json_pack("{s:O?, s:O?}", "kind", json_object_get(e, "kind"),
+                                                "sha256", json_object_get(e, "sha256")));
+        }
+        json_t *o = json_pack(
+            "{s:s, s:I, s:O?, s:O?, s:O?, s:O?, s:O?, s:O?, s:O?, s:O?, s:O?, s:O?, s:O?,"
+            " s:o, s:o, s:O?, s:O?}",
+            "station", rec->station, "seq", (json_int_t) rec->seq, "ts", json_object_get(d, "ts"),
+            "serial", json_object_get(d, "serial"), "part_number",
+            json_object_get(d, "part_number"), "family", json_object_get(d, "family"), "proposal",
+            json_object_get(d, "proposal"), "route", json_object_get(d, "route"),
+            "override_reason", json_object_get(ov, "reason_code"), "override_text",
+            json_object_get(ov, "text"), "supervisor", json_object_get(ov, "supervisor"),
+            "operator", json_object_get(d, "operator"), "role", json_object_get(d, "role"),
+            "reasons", codes, "evidence", ev, "hash", json_object_get(chain, "hash"), "record",
+            json_object_get(chain, "n"));
+        char *t = o ? json_dumps(o, JSON_INDENT(1) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10))
+                    : NULL;
+        if (t)
+            fprintf(x->f, "%s%s", x->count ? ",\n" : "\n", t);
+        else
+            x->failed = 1;
+        free(t);
+        json_decref(o);
+    }
+    json_decref(d);
+    x->count++;
+    return ferror(x->f) ? 1 : 0;
+}
+
+static int s_site_export(ra_site_t *site, const char *conninfo, const char *format,
+                         const char *from, const char *to, const char *out)
+{
+    if (!strcmp(format, "html")) {
+        fprintf(stderr, "reman-audit: the html report reads the evidence images from a station "
+                        "store: give --store DIR (csv or json with --site)\n");
+        return EXIT_USAGE;
+    }
+    site_export_t x = {.json = !strcmp(format, "json"), .verified = 1};
+    if (x.json && !(x.keys = ra_site_open_readonly(conninfo))) {
+        fprintf(stderr, "reman-audit: %s\n", rv_last_error());
+        return EXIT_FAILED;
+    }
+    x.f = out ? fopen(out, "w") : stdout;
+    if (!x.f) {
+        perror(out);
+        ra_site_close(&x.keys);
+        return EXIT_FAILED;
+    }
+    if (x.json) {
+        json_t *head = json_pack("{s:s, s:s?, s:s?}", "schema", "reman.site-export/1", "from",
+                                 from, "to", to);
+        char *t = head ? json_dumps(head, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+        fprintf(x.f, "%.*s,\"decisions\":[", t ? (int) strlen(t) - 1 : 1, t ? t : "{");
+        free(t);
+        json_decref(head);
+    } else {
+        fputs("station,seq,ts,serial,part_number,family,proposal,route,override_reason,operator,"
+              "role,supervisor,reasons,evidence,hash\n",
+              x.f);
+    }
+    int n = ra_site_records(site, from, to, s_site_export_row, &x);
+    int status = 0;
+    if (n < 0 || x.failed) {
+        fprintf(stderr, "reman-audit: %s\n", n < 0 ? rv_last_error() : "a decision does not parse");
+        status = n == RV_EINVAL ? EXIT_USAGE : EXIT_FAILED;
+    }
+    if (x.json) {
+        if (x.verified)
+            snprintf(x.what, sizeof x.what,
+                     "%lld decisions: every signature verifies with the station's key the site "
+                     "holds",
+                     x.count);
+        json_t *tail = json_pack("{s:I, s:b, s:s}", "count", (json_int_t) x.count, "verified",
+                                 x.verified, "verification", x.what);
+        char *t = tail ? json_dumps(tail, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+        fprintf(x.f, "\n],%s\n", t ? t + 1 : "}");
+        free(t);
+        json_decref(tail);
+    }
+    int bad = ferror(x.f) != 0;
+    if (out)
+        bad = fclose(x.f) != 0 || bad;
+    else
+        bad = fflush(x.f) != 0 || bad;
+    if (bad && !status) {
+        fprintf(stderr, "reman-audit: cannot write %s\n", out ? out : "standard output");
+        status = EXIT_FAILED;
+    }
+    ra_site_close(&x.keys);
+    free(x.known);
+    return status;
+}
+
 int main(int argc, char **argv)
 {
     const char *cmd = NULL, *dir = NULL, *from = NULL, *to = NULL, *format = NULL, *out = NULL,
-               *serial = NULL;
+               *serial = NULL, *site_ci = NULL;
     int json = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -636,6 +1003,8 @@ int main(int argc, char **argv)
             return 0;
         } else if (!strcmp(a, "--store") && i + 1 < argc) {
             dir = argv[++i];
+        } else if (!strcmp(a, "--site") && i + 1 < argc) {
+            site_ci = argv[++i];
         } else if (!strcmp(a, "--from") && i + 1 < argc) {
             from = argv[++i];
         } else if (!strcmp(a, "--to") && i + 1 < argc) {
@@ -663,8 +1032,10 @@ int main(int argc, char **argv)
         why = "give a command: verify, history or export";
     else if (strcmp(cmd, "verify") && strcmp(cmd, "history") && strcmp(cmd, "export"))
         why = "unknown command (verify, history or export)";
-    else if (!dir)
-        why = "--store DIR is required";
+    else if (!dir && !site_ci)
+        why = "--store DIR (a station store) or --site CONNINFO (the site database) is required";
+    else if (dir && site_ci)
+        why = "--store and --site: one or the other";
     else if (!strcmp(cmd, "history") && !serial)
         why = "history needs a SERIAL";
     else if (strcmp(cmd, "history") && serial)
@@ -683,6 +1054,22 @@ int main(int argc, char **argv)
     if (sodium_init() < 0) {
         fprintf(stderr, "reman-audit: libsodium does not initialise\n");
         return EXIT_FAILED;
+    }
+    if (site_ci) {
+        ra_site_t *site = ra_site_open_readonly(site_ci);
+        if (!site) {
+            fprintf(stderr, "reman-audit: %s\n", rv_last_error());
+            return EXIT_FAILED;
+        }
+        int rc;
+        if (!strcmp(cmd, "verify"))
+            rc = s_site_verify(site);
+        else if (!strcmp(cmd, "history"))
+            rc = s_site_history(site, serial, json);
+        else
+            rc = s_site_export(site, site_ci, format, from, to, out);
+        ra_site_close(&site);
+        return rc;
     }
     ra_store_t *st = ra_store_open(dir, NULL, RA_STORE_READONLY);
     if (!st) {

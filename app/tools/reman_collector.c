@@ -7,11 +7,15 @@
  * Subscribes to each station (ra_line_sub: in seq order, exactly once, gaps filled from
  * the station's replay service), verifies every decision's signature with the station's
  * key (from its birth; the key the site first recorded wins: a station whose key changes
- * is refused), and inserts decisions in batches (one transaction per poll cycle, up to
- * 500; ON CONFLICT (station, seq) DO NOTHING). A decision that does not verify goes to
- * the rejected table, never to decisions. Evidence cited by the decisions is fetched by
- * hash from the station's replay service after each batch (up to 32 per cycle), checked
- * against its hash and kept in DIR/ab/<sha256>.
+ * is refused), and inserts decisions in batches (one transaction each, up to 2000, by
+ * binary COPY and one INSERT ... ON CONFLICT (station, seq) DO NOTHING); a batch is sent
+ * and the server works on it while this thread reads and verifies the next. A decision
+ * that does not verify goes to the rejected table, never to decisions. Evidence cited by
+ * the decisions is fetched by its own thread (with its own connection to the site, so
+ * that files never hold decisions back): what the site wants (evidence_wanted) from the
+ * stations this collector reaches, by hash from each station's replay service over a
+ * connection kept open, checked against its hash and kept in DIR/ab/<sha256>; a file that
+ * cannot be fetched is tried again later, backing off, without holding back the rest.
  *
  * When PostgreSQL is down the decisions wait in memory (at most 100000; beyond that the
  * collector stops reading and lets the stations keep them) and the connection is retried
@@ -30,7 +34,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,9 +47,10 @@
 enum { EXIT_DB = 1, EXIT_USAGE = 2, EXIT_SETUP = 3 };
 #define MAX_STATIONS 256
 #define MAX_PAIRS 256
-#define BATCH 500
+#define BATCH 500        /* decisions read between two looks at the site */
+#define BATCH_MAX 2000   /* decisions per insert (transaction) when more wait */
 #define MAX_BUFFERED 100000
-#define EVIDENCE_PER_CYCLE 32
+#define EVIDENCE_PER_ROUND 64
 
 typedef struct {
     char *msg;
@@ -69,6 +76,24 @@ typedef struct {
     int64_t session;
 } s_station_t;
 
+/* The evidence worker: its own thread and site connection, so fetching files never holds
+ * decisions back. The main thread tells it which stations it can reach. */
+typedef struct {
+    pthread_t th;
+    int started;
+    pthread_mutex_t mu;
+    const char *conninfo, *evdir;
+    ra_line_opts_t opts;
+    struct {
+        char name[RA_MSG_MAX_ID];
+        char replay[RA_MSG_REPLAY_SIZE];
+    } st[MAX_STATIONS]; /* under mu */
+    int nst;
+    atomic_int stop;
+    atomic_ullong fetched, failed;
+    atomic_llong outstanding;
+} s_evw_t;
+
 typedef struct {
     ra_site_t *site;
     int site_up;
@@ -84,9 +109,10 @@ typedef struct {
     s_item_t *rej; /* to record in rejected (msg may be NULL) */
     char (*rej_reason)[200];
     size_t nrej, caprej;
-    uint64_t written, rejected_total, evidence_fetched, evidence_failed;
-    double evidence_wait_until;
-    long long outstanding;
+    size_t inflight; /* decisions at the front of buf sent to the site, not yet ended */
+    ra_site_decision_t rows[BATCH_MAX];
+    uint64_t written, rejected_total;
+    s_evw_t ev;
 } s_ctx_t;
 
 static volatile sig_atomic_t s_stop;
@@ -177,13 +203,15 @@ static void s_take(s_ctx_t *c, s_station_t *st, s_item_t it)
         snprintf(why, sizeof why,
                  "the station's birth announced a key other than the one the site holds; "
                  "signature checked with the site's key: %s",
-                 ra_msg_decision_verify(it.msg, it.len, st->key, NULL, NULL) == RV_OK
+                 ra_msg_decision_verify_parsed(it.msg, it.len, st->key, NULL, NULL) == RV_OK
                      ? "verifies"
                      : rv_last_error());
         s_reject(c, st, it.seq, it.msg, it.len, why);
         return;
     }
-    if (ra_msg_decision_verify(it.msg, it.len, st->key, NULL, NULL) != RV_OK) {
+    /* the subscriber has parsed and checked the message (ra_msg_parse): only the chain
+     * member is read again */
+    if (ra_msg_decision_verify_parsed(it.msg, it.len, st->key, NULL, NULL) != RV_OK) {
         snprintf(why, sizeof why, "signature does not verify: %s", rv_last_error());
         s_reject(c, st, it.seq, it.msg, it.len, why);
         return;
@@ -356,10 +384,52 @@ static const char *s_pub_for_replay(s_ctx_t *c, const char *replay)
     return NULL;
 }
 
-/* write what is buffered: stations, rejected, decisions (one transaction per BATCH) */
-static void s_flush(s_ctx_t *c)
+/* The insert in flight: wait for its end, then account for it. */
+static void s_insert_end(s_ctx_t *c)
 {
-    if (!c->site_up)
+    if (!c->inflight)
+        return;
+    size_t n = c->inflight, ins = 0;
+    c->inflight = 0;
+    if (ra_site_insert_end(c->site, &ins) != RV_OK) {
+        s_site_down(c, "insert");
+        return; /* the decisions stay in buf: sent again once the site is back */
+    }
+    for (size_t i = 0; i < n; i++) {
+        s_item_t *it = &c->buf[i];
+        s_station_t *st = &c->st[it->station];
+        if (it->seq > st->site_seq)
+            st->site_seq = it->seq;
+        st->written++;
+        free(it->msg);
+    }
+    c->written += ins;
+    memmove(c->buf, c->buf + n, (c->nbuf - n) * sizeof *c->buf);
+    c->nbuf -= n;
+}
+
+/* Start inserting what is buffered (up to BATCH_MAX, one transaction); the server works
+ * while this thread reads and verifies the next decisions. */
+static void s_insert_start(s_ctx_t *c)
+{
+    if (!c->site_up || c->inflight || c->nbuf == 0)
+        return;
+    size_t n = c->nbuf > BATCH_MAX ? BATCH_MAX : c->nbuf;
+    for (size_t i = 0; i < n; i++) {
+        s_item_t *it = &c->buf[i];
+        c->rows[i] = (ra_site_decision_t){c->st[it->station].name, it->seq, it->msg, it->len};
+    }
+    if (ra_site_insert_send(c->site, c->rows, n) != RV_OK) {
+        s_site_down(c, "insert");
+        return;
+    }
+    c->inflight = n;
+}
+
+/* Write the stations' rows and the refusals (the connection must be idle). */
+static void s_meta(s_ctx_t *c)
+{
+    if (!c->site_up || c->inflight)
         return;
     for (int i = 0; i < c->nst; i++) {
         s_station_t *st = &c->st[i];
@@ -386,33 +456,18 @@ static void s_flush(s_ctx_t *c)
         free(it->msg);
         c->nrej--;
     }
-    size_t done = 0;
-    while (done < c->nbuf) {
-        size_t n = c->nbuf - done > BATCH ? BATCH : c->nbuf - done;
-        ra_site_decision_t rows[BATCH];
-        for (size_t i = 0; i < n; i++) {
-            s_item_t *it = &c->buf[done + i];
-            rows[i] = (ra_site_decision_t){c->st[it->station].name, it->seq, it->msg, it->len};
-        }
-        size_t ins = 0;
-        if (ra_site_insert(c->site, rows, n, &ins) != RV_OK) {
-            s_site_down(c, "insert");
+}
+
+/* Everything buffered, now (at the end). */
+static void s_flush_all(s_ctx_t *c)
+{
+    s_insert_end(c);
+    while (c->site_up) {
+        s_meta(c);
+        if (c->nbuf == 0 || !c->site_up)
             break;
-        }
-        for (size_t i = 0; i < n; i++) {
-            s_item_t *it = &c->buf[done + i];
-            s_station_t *st = &c->st[it->station];
-            if (it->seq > st->site_seq)
-                st->site_seq = it->seq;
-            st->written++;
-            free(it->msg);
-        }
-        c->written += ins;
-        done += n;
-    }
-    if (done) {
-        memmove(c->buf, c->buf + done, (c->nbuf - done) * sizeof *c->buf);
-        c->nbuf -= done;
+        s_insert_start(c);
+        s_insert_end(c);
     }
 }
 
@@ -460,72 +515,191 @@ static int s_store_file(const char *dir, const char *hex, const uint8_t *b, size
     return RV_OK;
 }
 
-typedef struct {
-    s_ctx_t *c;
-    int tried, failed;
-    double until; /* a time budget per cycle, so evidence never stalls ingest */
-} s_fetch_t;
-
-static int s_fetch_one(void *arg, const char *station, const char *hex)
+static void s_sleep(double seconds)
 {
-    s_fetch_t *f = arg;
-    s_ctx_t *c = f->c;
-    s_station_t *st = NULL;
-    for (int i = 0; i < c->nst; i++)
-        if (!strcmp(c->st[i].name, station))
-            st = &c->st[i];
-    if (!st || !st->replay[0] || st->key_changed)
-        return 0; /* not reachable now */
-    if (f->tried && s_now() > f->until)
-        return 1; /* the rest next cycle */
-    f->tried++;
-    uint8_t *b = NULL;
-    size_t n = 0;
-    if (ra_line_fetch_evidence(st->replay, &c->opts, station, hex, &b, &n, 2000) != RV_OK) {
-        fprintf(stderr, "reman-collector: evidence %.12s... from %s: %s\n", hex, station,
-                rv_last_error());
-        f->failed++;
-        c->evidence_failed++;
-        return 1; /* stop this cycle: try again later */
-    }
-    int rc = s_store_file(c->evdir, hex, b, n);
-    free(b);
-    if (rc != RV_OK) {
-        fprintf(stderr, "reman-collector: %s\n", rv_last_error());
-        f->failed++;
+    struct timespec ts = {(time_t) seconds, (long) ((seconds - (double) (time_t) seconds) * 1e9)};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
+
+typedef struct {
+    char station[RA_MSG_MAX_ID];
+    char hex[65];
+} s_want_t;
+
+typedef struct {
+    s_want_t *w;
+    size_t n, cap;
+} s_wants_t;
+
+static int s_want(void *arg, const char *station, const char *hex)
+{
+    s_wants_t *ws = arg;
+    if (ws->n == ws->cap)
         return 1;
-    }
-    if (ra_site_evidence_add(c->site, hex, n, NULL) != RV_OK) {
-        s_site_down(c, "evidence");
-        return 1;
-    }
-    c->evidence_fetched++;
+    snprintf(ws->w[ws->n].station, sizeof ws->w[ws->n].station, "%s", station);
+    snprintf(ws->w[ws->n].hex, sizeof ws->w[ws->n].hex, "%s", hex);
+    ws->n++;
     return 0;
 }
 
-static void s_fetch_evidence(s_ctx_t *c)
+/* The evidence worker: asks the site what is cited and not held (of the stations it can
+ * reach), fetches each file by hash from the citing station's replay service, checks and
+ * stores it, records it; a file that cannot be fetched backs off on its own. */
+static void *s_evw_main(void *arg)
 {
-    if (!c->site_up || s_now() < c->evidence_wait_until)
-        return;
-    s_fetch_t f = {c, 0, 0, s_now() + 0.025};
-    int n = ra_site_evidence_missing(c->site, EVIDENCE_PER_CYCLE, s_fetch_one, &f);
-    if (n < 0) {
-        s_site_down(c, "evidence");
-        return;
+    s_evw_t *w = arg;
+    ra_site_t *site = NULL;
+    ra_line_fetcher_t *f = ra_line_fetcher_new(&w->opts);
+    typedef struct {
+        char name[RA_MSG_MAX_ID];
+        char replay[RA_MSG_REPLAY_SIZE];
+        double skip_until; /* it did not answer: its files wait a while */
+    } s_reach_t;
+    s_reach_t *reach = calloc(MAX_STATIONS, sizeof *reach);
+    s_reach_t *fresh = calloc(MAX_STATIONS, sizeof *fresh);
+    int nreach = 0;
+    const char **names = calloc(MAX_STATIONS, sizeof *names);
+    s_wants_t ws = {calloc(EVIDENCE_PER_ROUND, sizeof(s_want_t)), 0, EVIDENCE_PER_ROUND};
+    double backoff = 0.25, counted = 0;
+    if (!f || !reach || !fresh || !names || !ws.w) {
+        fprintf(stderr, "reman-collector: the evidence worker cannot start: %s\n",
+                f ? "out of memory" : rv_last_error());
+        goto out;
     }
-    if (f.failed || n == 0 || f.tried == 0)
-        c->evidence_wait_until = s_now() + (f.failed ? 1.0 : 0.5);
+    while (!atomic_load(&w->stop)) {
+        if (!site && !(site = ra_site_open(w->conninfo))) {
+            s_sleep(backoff);
+            backoff = backoff * 2 > 5 ? 5 : backoff * 2;
+            continue;
+        }
+        backoff = 0.25;
+        /* the stations reachable now (each keeps its skip time) */
+        pthread_mutex_lock(&w->mu);
+        int nfresh = w->nst;
+        for (int i = 0; i < nfresh; i++) {
+            snprintf(fresh[i].name, sizeof fresh[i].name, "%s", w->st[i].name);
+            snprintf(fresh[i].replay, sizeof fresh[i].replay, "%s", w->st[i].replay);
+            fresh[i].skip_until = 0;
+            for (int j = 0; j < nreach; j++)
+                if (!strcmp(reach[j].name, fresh[i].name))
+                    fresh[i].skip_until = reach[j].skip_until;
+        }
+        pthread_mutex_unlock(&w->mu);
+        s_reach_t *swap = reach;
+        reach = fresh;
+        fresh = swap;
+        nreach = nfresh;
+        double now = s_now();
+        if (now - counted >= 2.0) { /* for the health line: this collector's stations */
+            for (int i = 0; i < nreach; i++)
+                names[i] = reach[i].name;
+            long long out = nreach ? ra_site_evidence_outstanding(site, names, (size_t) nreach) : 0;
+            if (out >= 0)
+                atomic_store(&w->outstanding, out);
+            counted = now;
+        }
+        size_t k = 0;
+        for (int i = 0; i < nreach; i++)
+            if (reach[i].skip_until <= now)
+                names[k++] = reach[i].name;
+        ws.n = 0;
+        int n = k ? ra_site_evidence_missing(site, names, k, EVIDENCE_PER_ROUND, s_want, &ws) : 0;
+        if (n < 0) {
+            fprintf(stderr, "reman-collector: evidence: %s\n", rv_last_error());
+            ra_site_close(&site);
+            continue;
+        }
+        if (ws.n == 0) {
+            s_sleep(0.25);
+            continue;
+        }
+        for (size_t i = 0; i < ws.n && !atomic_load(&w->stop) && site; i++) {
+            s_reach_t *r = NULL;
+            for (int j = 0; j < nreach && !r; j++)
+                if (!strcmp(reach[j].name, ws.w[i].station))
+                    r = &reach[j];
+            if (!r || r->skip_until > s_now())
+                continue;
+            uint8_t *b = NULL;
+            size_t len = 0;
+            char why[300];
+            int rc = ra_line_fetcher_get(f, r->replay, ws.w[i].station, ws.w[i].hex, &b, &len,
+                                         2000);
+            if (rc == RV_OK && s_store_file(w->evdir, ws.w[i].hex, b, len) != RV_OK) {
+                /* this side's disk, not the station: the same file again later */
+                fprintf(stderr, "reman-collector: evidence: %s\n", rv_last_error());
+                free(b);
+                s_sleep(1.0);
+                break;
+            }
+            free(b);
+            if (rc == RV_OK) {
+                if (ra_site_evidence_add(site, ws.w[i].hex, len, NULL) != RV_OK) {
+                    fprintf(stderr, "reman-collector: evidence: %s\n", rv_last_error());
+                    ra_site_close(&site);
+                    break;
+                }
+                atomic_fetch_add(&w->fetched, 1);
+                continue;
+            }
+            snprintf(why, sizeof why, "%s", rv_last_error());
+            fprintf(stderr, "reman-collector: evidence %.12s... from %s: %s\n", ws.w[i].hex,
+                    ws.w[i].station, why);
+            atomic_fetch_add(&w->failed, 1);
+            if (rc == RV_EIO) /* no answer: leave this station alone for a while */
+                r->skip_until = s_now() + 5.0;
+            if (ra_site_evidence_failed(site, ws.w[i].station, ws.w[i].hex, why) != RV_OK) {
+                ra_site_close(&site);
+                break;
+            }
+        }
+    }
+out:
+    ra_line_fetcher_destroy(&f);
+    ra_site_close(&site);
+    free(reach);
+    free(fresh);
+    free(names);
+    free(ws.w);
+    return NULL;
+}
+
+static void s_evw_stop(s_evw_t *w)
+{
+    if (!w->started)
+        return;
+    atomic_store(&w->stop, 1);
+    pthread_join(w->th, NULL);
+    w->started = 0;
+}
+
+/* Tell the worker which stations can be asked for evidence now. */
+static void s_evw_stations(s_ctx_t *c)
+{
+    s_evw_t *w = &c->ev;
+    if (!w->started)
+        return;
+    pthread_mutex_lock(&w->mu);
+    w->nst = 0;
+    for (int i = 0; i < c->nst; i++) {
+        s_station_t *st = &c->st[i];
+        if (!st->replay[0] || st->key_changed)
+            continue;
+        snprintf(w->st[w->nst].name, sizeof w->st[w->nst].name, "%s", st->name);
+        snprintf(w->st[w->nst].replay, sizeof w->st[w->nst].replay, "%s", st->replay);
+        w->nst++;
+    }
+    pthread_mutex_unlock(&w->mu);
 }
 
 static void s_status(s_ctx_t *c, double rate)
 {
-    if (c->site_up)
-        c->outstanding = ra_site_evidence_outstanding(c->site);
     fprintf(stderr,
             "reman-collector: health: site %s, written %" PRIu64 " (%.0f/s), buffered %zu, "
             "rejected %" PRIu64 ", evidence fetched %" PRIu64 " outstanding %lld\n",
             c->site_up ? "up" : "DOWN", c->written, rate, c->nbuf, c->rejected_total,
-            c->evidence_fetched, c->outstanding);
+            (uint64_t) atomic_load(&c->ev.fetched), (long long) atomic_load(&c->ev.outstanding));
     for (int i = 0; i < c->nst; i++) {
         s_station_t *st = &c->st[i];
         fprintf(stderr,
@@ -614,16 +788,27 @@ int main(int argc, char **argv)
         ra_site_close(&c.site);
         return EXIT_SETUP;
     }
+    c.ev.conninfo = c.conninfo;
+    c.ev.evdir = c.evdir;
+    c.ev.opts = c.opts;
+    pthread_mutex_init(&c.ev.mu, NULL);
+    if (pthread_create(&c.ev.th, NULL, s_evw_main, &c.ev) == 0)
+        c.ev.started = 1;
+    else
+        fprintf(stderr, "reman-collector: no evidence worker (%s): evidence is not fetched\n",
+                strerror(errno));
     for (int i = 0; i < c.npairs; i++) {
         uint64_t since = 0;
         if (ra_site_since_endpoint(c.site, c.pubs[i], &since) != RV_OK) {
             fprintf(stderr, "reman-collector: %s\n", rv_last_error());
+            s_evw_stop(&c.ev);
             ra_line_sub_destroy(&sub);
             ra_site_close(&c.site);
             return EXIT_DB;
         }
         if (ra_line_sub_add(sub, c.pubs[i], c.replays[i], since) != RV_OK) {
             fprintf(stderr, "reman-collector: %s: %s\n", c.pubs[i], rv_last_error());
+            s_evw_stop(&c.ev);
             ra_line_sub_destroy(&sub);
             ra_site_close(&c.site);
             return EXIT_SETUP;
@@ -655,9 +840,15 @@ int main(int argc, char **argv)
         if (c.nbuf >= MAX_BUFFERED && !c.site_up)
             usleep(50 * 1000);
         s_site_try(&c);
-        s_flush(&c);
-        if (c.nbuf == 0)
-            s_fetch_evidence(&c);
+        /* the site: end the insert in flight once the server is done with it (or wait for
+         * it when memory is full), then write stations and refusals and start the next */
+        if (c.inflight && (c.nbuf >= MAX_BUFFERED || !ra_site_insert_busy(c.site)))
+            s_insert_end(&c);
+        if (!c.inflight) {
+            s_meta(&c);
+            s_insert_start(&c);
+        }
+        s_evw_stations(&c);
         double now = s_now();
         if (status_every > 0 && now - last_status >= status_every) {
             s_status(&c, (double) (c.written - written_at_status) / (now - last_status));
@@ -669,8 +860,9 @@ int main(int argc, char **argv)
         if (timeout > 0 && now - last_decision > timeout)
             break;
     }
-    s_flush(&c); /* the batch in hand */
+    s_flush_all(&c); /* the batch in hand */
     double dt = s_now() - t0;
+    s_evw_stop(&c.ev);
     s_status(&c, dt > 0 ? (double) c.written / dt : 0);
     int pending = (int) c.nbuf;
     ra_line_sub_destroy(&sub);

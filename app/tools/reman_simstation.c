@@ -43,12 +43,15 @@ static void s_usage(FILE *f)
     fprintf(f,
             "usage: reman-simstation --store DIR --station ID [--publish EP] [--replay EP]\n"
             "                        [--rate N|max] [--count N] [--evidence] [--linger S]\n"
+            "                        [--serial S]\n"
             "A simulated station for load and fault tests (the site collector, listeners):\n"
             "a real store, publisher and replay service deciding generated inspections\n"
             "(reman.inspection/1, the operator \"cell\" confirming) at --rate per second\n"
             "(default max), --count decisions (default 100), then serving replay until\n"
             "SIGTERM/SIGINT (or --linger seconds). --evidence: one small real JPEG per\n"
-            "inspection, each different. A store reopened continues its seq.\n");
+            "inspection, each different. --serial: every inspection is of that one core (a\n"
+            "core that comes back; default SN-<station>-<n>, a new core each). A store\n"
+            "reopened continues its seq.\n");
 }
 
 /* a small JPEG whose pixels depend on seed (so its hash differs) */
@@ -72,13 +75,17 @@ static int s_jpeg(unsigned seed, uint8_t **out, size_t *len)
     return rc;
 }
 
-static json_t *s_inspection(const char *station, unsigned i, const char *ev_hex, size_t ev_len)
+static json_t *s_inspection(const char *station, unsigned i, const char *ev_hex, size_t ev_len,
+                            const char *fixed_serial)
 {
     static const char *routes[] = {"reuse", "remanufacture", "refurbish", "repair", "scrap"};
     static const char *families[] = {"brake-caliper", "demo-disc", "demo-shaft"};
     const char *route = routes[i % 5];
     char serial[64];
-    snprintf(serial, sizeof serial, "SN-%s-%06u", station, i);
+    if (fixed_serial)
+        snprintf(serial, sizeof serial, "%s", fixed_serial);
+    else
+        snprintf(serial, sizeof serial, "SN-%s-%06u", station, i);
     json_t *ev = json_array();
     if (ev_hex)
         json_array_append_new(ev, json_pack("{s:s, s:s, s:I}", "kind", "original", "sha256",
@@ -101,7 +108,8 @@ static json_t *s_inspection(const char *station, unsigned i, const char *ev_hex,
 
 int main(int argc, char **argv)
 {
-    const char *store_dir = NULL, *station = NULL, *pub_ep = NULL, *rep_ep = NULL;
+    const char *store_dir = NULL, *station = NULL, *pub_ep = NULL, *rep_ep = NULL,
+               *fixed_serial = NULL;
     double rate = 0; /* 0: max */
     long count = 100;
     int evidence = 0;
@@ -126,6 +134,8 @@ int main(int argc, char **argv)
             rate = strcmp(v, "max") == 0 ? 0 : atof(v), i++;
         } else if (v && strcmp(a, "--count") == 0) {
             count = atol(v), i++;
+        } else if (v && strcmp(a, "--serial") == 0) {
+            fixed_serial = v, i++;
         } else if (v && strcmp(a, "--linger") == 0) {
             linger = atof(v), i++;
         } else {
@@ -179,7 +189,7 @@ int main(int argc, char **argv)
             }
             rv_jpeg_free(&jpeg);
         }
-        json_t *insp = s_inspection(station, k, evidence ? hex : NULL, ev_len);
+        json_t *insp = s_inspection(station, k, evidence ? hex : NULL, ev_len, fixed_serial);
         int64_t n = 0;
         int st = insp ? ra_store_inspection(store, insp, &n)
                       : rv_fail(RV_ENOMEM, "reman-simstation", "json_pack failed");

@@ -109,10 +109,72 @@ static void test_fetch(void)
     fx_rmrf(tmp);
 }
 
+/* One fetcher, many fetches: its connection is kept (one REQ per endpoint), a refusal
+ * leaves it usable, a station that does not answer costs that endpoint its socket and
+ * not the others theirs. */
+static void test_fetcher(void)
+{
+    char tmp[64], dir[128];
+    RS_CHECK(fx_tmpdir(tmp, "fetcher") == 0);
+    fx_store_dir(dir, sizeof dir, tmp);
+    ra_store_t *st = ra_store_open(dir, "st-fe", RA_STORE_WRITE);
+    RS_CHECK(st != NULL);
+    if (!st)
+        return;
+    enum { N = 20 };
+    char hex[N][65];
+    size_t bytes[N];
+    for (int i = 0; i < N; i++)
+        RS_CHECK(fx_put_jpeg(st, 64, 48, (unsigned) (100 + i), hex[i], &bytes[i]) == 0);
+    ra_line_opts_t o;
+    ra_line_opts_default(&o);
+    o.pub_endpoint = "tcp://127.0.0.1:*";
+    o.replay_endpoint = "tcp://127.0.0.1:*";
+    ra_line_pub_t *pub = ra_line_pub_new(st, &o);
+    ra_line_fetcher_t *f = ra_line_fetcher_new(NULL);
+    RS_CHECK(pub != NULL && f != NULL);
+    if (pub && f) {
+        char pub_ep[256], rep_ep[256];
+        ra_line_pub_endpoints(pub, pub_ep, sizeof pub_ep, rep_ep, sizeof rep_ep);
+        const char *unknown = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+        for (int round = 0; round < 2; round++) {
+            for (int i = 0; i < N; i++) {
+                uint8_t *b = NULL;
+                size_t n = 0;
+                RS_CHECKF(ra_line_fetcher_get(f, rep_ep, "st-fe", hex[i], &b, &n, 5000) == 0,
+                          "file %d: %s", i, rv_last_error());
+                RS_CHECK_EQ(n, bytes[i]);
+                free(b);
+                if (i == N / 2) { /* a refusal in between: the same socket goes on */
+                    RS_CHECK(ra_line_fetcher_get(f, rep_ep, "st-fe", unknown, &b, &n, 5000) ==
+                             RV_EFORMAT);
+                    RS_CHECK_MSG(rv_last_error(), "unknown evidence hash");
+                }
+            }
+            /* an endpoint that never answers: a timeout, named; the live one still serves */
+            uint8_t *b = NULL;
+            size_t n = 0;
+            RS_CHECK(ra_line_fetcher_get(f, "tcp://127.0.0.1:9", "st-fe", hex[0], &b, &n, 200) ==
+                     RV_EIO);
+            RS_CHECK_MSG(rv_last_error(), "no reply");
+        }
+        /* every request came to the station's one replay service */
+        ra_line_pub_stats_t s;
+        ra_line_pub_stats(pub, &s);
+        RS_CHECK(s.replay_requests >= 2 * (N + 1));
+    }
+    ra_line_fetcher_destroy(&f);
+    RS_CHECK(f == NULL);
+    ra_line_pub_destroy(&pub);
+    ra_store_close(&st);
+    fx_rmrf(tmp);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
     test_messages();
     test_fetch();
+    test_fetcher();
     return rs_test_end("test_evidence");
 }

@@ -186,9 +186,56 @@ static void test_verify(void)
     RS_CHECK(ra_msg_decision_verify(moved, strlen(moved), key, NULL, NULL) != RV_OK);
     RS_CHECK_MSG(rv_last_error(), "twice");
     free(moved);
+    /* the chain member must be the last member of the top-level object: a copy of it as
+     * the last member of a nested object, or as text inside a string, is not that */
+    const char *cm = strstr(msg[4], ",\"chain\":");
+    RS_CHECK(cm != NULL);
+    if (cm) {
+        size_t head = (size_t) (cm - msg[4]), clen = l4 - 1 - head; /* ,"chain":{...} */
+        char *nested = malloc(l4 + clen + 64);
+        /* {...,"chain":C,"z":{"a":1,"chain":C}} */
+        snprintf(nested, l4 + clen + 64, "%.*s,\"z\":{\"a\":1%.*s}}", (int) (l4 - 1), msg[4],
+                 (int) clen, cm);
+        RS_CHECK(ra_msg_parse(topic, strlen(topic), nested, strlen(nested),
+                              &(ra_msg_info_t){0}) != RV_OK);
+        RS_CHECK(ra_msg_decision_verify(nested, strlen(nested), key, NULL, NULL) != RV_OK);
+        /* {...,"chain":C,"z":"\",\"chain\":"} : the bytes of the key inside a string */
+        snprintf(nested, l4 + clen + 64, "%.*s,\"z\":\"\\\",\\\"chain\\\":\"}",
+                 (int) (l4 - 1), msg[4]);
+        RS_CHECK(ra_msg_parse(topic, strlen(topic), nested, strlen(nested),
+                              &(ra_msg_info_t){0}) != RV_OK);
+        RS_CHECK_MSG(rv_last_error(), "last member");
+        /* a space before the key: not the bytes the station signs around */
+        snprintf(nested, l4 + clen + 64, "%.*s, %.*s}", (int) head, msg[4], (int) clen - 1, cm + 1);
+        RS_CHECK(ra_msg_parse(topic, strlen(topic), nested, strlen(nested),
+                              &(ra_msg_info_t){0}) != RV_OK);
+        free(nested);
+    }
+    /* the same checks without parsing again (for a message already parsed) */
+    RS_CHECK(ra_msg_decision_verify_parsed(msg[4], l4, key, NULL, NULL) == RV_OK);
+    RS_CHECK(ra_msg_decision_verify_parsed(msg[5], len[5], key, chain[4].hash, NULL) == RV_OK);
+    RS_CHECK(ra_msg_decision_verify_parsed(msg[5], len[5], key, chain[3].hash, NULL) != RV_OK);
+    t = strdup(msg[4]);
+    char *rt = strstr(t, "\"route\":\"");
+    if (rt) {
+        rt[9] = rt[9] == 'x' ? 'y' : 'x';
+        RS_CHECK(ra_msg_decision_verify_parsed(t, l4, key, NULL, NULL) != RV_OK);
+        RS_CHECK_MSG(rv_last_error(), "altered");
+    }
+    free(t);
+    t = strdup(msg[4]);
+    sig = strstr(t, "\"sig\":\"");
+    if (sig) {
+        sig[7] = sig[7] == '0' ? '1' : '0';
+        RS_CHECK(ra_msg_decision_verify_parsed(t, l4, key, NULL, NULL) != RV_OK);
+        RS_CHECK_MSG(rv_last_error(), "signature");
+    }
+    free(t);
     /* truncations never crash and never verify */
-    for (size_t cut = 0; cut < l4; cut += 7)
+    for (size_t cut = 0; cut < l4; cut += 7) {
         RS_CHECK(ra_msg_decision_verify(msg[4], cut, key, NULL, NULL) != RV_OK);
+        RS_CHECK(ra_msg_decision_verify_parsed(msg[4], cut, key, NULL, NULL) != RV_OK);
+    }
 done:
     for (int s = 1; s <= 5; s++)
         free(msg[s]);

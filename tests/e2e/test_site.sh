@@ -6,7 +6,9 @@
 # collector SIGKILLed and restarted, PostgreSQL stopped and restarted while stations
 # publish, a station restarted, and a hostile station (an impostor publishing under an
 # enrolled station's id with another key) refused. After each: every decision in the site
-# exactly once (count = sum, no seq gaps), evidence complete with verified hashes.
+# exactly once (count = sum, no seq gaps), evidence complete with verified hashes. Then
+# reman-audit on the site database: a core's history across two stations, the export,
+# verification, and changes made behind the collector's back named by station and seq.
 set -euo pipefail
 src=${RS_SOURCE_DIR:?}
 bin=${RS_BINARY_DIR:?}/bin
@@ -131,7 +133,7 @@ total=$((N * PER))
 check "(a) all $total decisions in the site" wait_count "$total" 90
 t1=$(now)
 rate=$($PY -c "print(round($total / ($t1 - $t0)))")
-echo "figure: site_ingest_decisions_per_s=$rate ($N stations x $PER, collector and stations on this machine)"
+echo "figure: site_live_decisions_per_s=$rate ($N stations x $PER, collector and stations on this machine)"
 check "(a) exactly once, no gaps" exactly_once
 check "(a) evidence complete and verified" wait_evidence 60
 check "(a) evidence files hash to their names" evidence_ok
@@ -177,7 +179,7 @@ pg_start
 tr=$(now)
 total=$((total + 4500))
 check "(c) PostgreSQL down 3 s then back: all $total decisions" wait_count "$total" 60
-echo "figure: site_catch_up_s=$($PY -c "print(round($(now) - $tr, 2))") (after a 3 s database outage with 3 stations publishing at 500/s)"
+echo "figure: site_db_outage_catch_up_s=$($PY -c "print(round($(now) - $tr, 2))") (after a 3 s database outage with 3 stations publishing at 500/s)"
 check "(c) exactly once, no gaps" exactly_once
 check "(c) the collector reported the outage" grep -q "site database is unavailable" "$work/collector.err"
 
@@ -218,6 +220,80 @@ check "(e) none of them in decisions" test "$(q "SELECT count(*) FROM decisions 
 check "(e) reported on stderr" grep -q "REFUSED station evil" "$work/collector.err"
 check "(e) health shows it" test "$(q "SELECT status FROM health WHERE station = 'evil'")" = key-changed
 check "(e) the others still exactly once" exactly_once
+
+check "(e) evidence_wanted agrees: nothing wanted once every file is held" \
+  test "$(q "SELECT count(*) FROM evidence_wanted")" = 0
+
+# (f) cross-station audit on the site database (reman-audit --site, a read-only session):
+#     a core that comes back, inspected at two stations, traced across both with its
+#     evidence; every decision exported; every signature verified; then a message, a
+#     searched column and an evidence row changed in PostgreSQL, each named by station and
+#     seq
+stop_sim 1; stop_sim 2
+sim 1 2 --serial CORE-0077
+sim 2 3 --serial CORE-0077 --evidence
+total=$((total + 5))
+check "(f) the returning core's 5 decisions in the site" wait_count "$total" 30
+check "(f) its evidence fetched" wait_evidence 30
+set +e
+"$bin/reman-audit" history --site "$DB" --json CORE-0077 >"$work/hist.jsonl" 2>"$work/audit.err"
+rc=$?
+set -e
+check "(f) history --site exits 0 (got $rc)" test "$rc" -eq 0
+check "(f) history: 5 decisions of CORE-0077 at st-1 and st-2, in time order, with evidence" \
+  $PY - "$work/hist.jsonl" <<'EOF'
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1])]
+rows, summary = lines[:-1], lines[-1]["summary"]
+assert len(rows) == 5, len(rows)
+assert sorted(r["station"] for r in rows) == ["st-1"] * 2 + ["st-2"] * 3
+assert all(r["record"]["serial"] == "CORE-0077" for r in rows)
+assert [r["ts"] for r in rows] == sorted(r["ts"] for r in rows)
+st2 = [r for r in rows if r["station"] == "st-2"]
+assert all(len(r["evidence"]) == 1 and r["evidence"][0]["held"] and
+           r["evidence"][0]["sha256"] == r["record"]["evidence"][0]["sha256"] for r in st2)
+assert summary["decisions"] == 5 and sorted(summary["stations"]) == ["st-1", "st-2"], summary
+EOF
+set +e
+"$bin/reman-audit" history --site "$DB" NO-SUCH-CORE >/dev/null 2>&1; rc=$?
+set -e
+check "(f) history of an unknown serial exits 1 (got $rc)" test "$rc" -eq 1
+n_pg=$(q "SELECT count(*) FROM decisions")
+"$bin/reman-audit" export --site "$DB" --format csv --out "$work/site.csv"
+check "(f) export --site csv: one row per decision in PostgreSQL ($n_pg)" \
+  test "$(($(wc -l <"$work/site.csv") - 1))" = "$n_pg"
+"$bin/reman-audit" export --site "$DB" --format json --out "$work/site.json"
+check "(f) export --site json: the same count, every signature verified" $PY -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+sys.exit(0 if d["count"] == int(sys.argv[2]) == len(d["decisions"]) and d["verified"] else 1)' \
+  "$work/site.json" "$n_pg"
+"$bin/reman-audit" export --site "$DB" --format csv --from "$(date -u -d '2 days ago' +%F)" \
+  --out "$work/recent.csv"
+"$bin/reman-audit" export --site "$DB" --format csv --to 2000-01-01 --out "$work/old.csv"
+check "(f) export --from/--to: the period's decisions only" \
+  test "$(wc -l <"$work/recent.csv")/$(wc -l <"$work/old.csv")" = "$((n_pg + 1))/1"
+check "(f) verify --site exits 0" "$bin/reman-audit" verify --site "$DB"
+verify_names() { # verify_names WHAT STATION SEQ: verify fails and names them
+  local rc
+  set +e; "$bin/reman-audit" verify --site "$DB" >"$work/verify.out" 2>&1; rc=$?; set -e
+  [ "$rc" -eq 1 ] && grep -q "station $2 seq $3: .*$1" "$work/verify.out" ||
+    { echo "verify exit $rc: $(cat "$work/verify.out")" >&2; return 1; }
+}
+q "UPDATE decisions SET message = replace(message, '\"route\":\"', '\"route\":\"x')
+   WHERE station = 'st-3' AND seq = 17" >/dev/null
+check "(f) a message changed in PostgreSQL: verify exits 1 naming st-3 seq 17" \
+  verify_names "altered" st-3 17
+q "UPDATE decisions SET message = replace(message, '\"route\":\"x', '\"route\":\"')
+   WHERE station = 'st-3' AND seq = 17" >/dev/null
+serial=$(q "SELECT serial FROM decisions WHERE station = 'st-4' AND seq = 5")
+q "UPDATE decisions SET serial = 'FORGED' WHERE station = 'st-4' AND seq = 5" >/dev/null
+check "(f) a searched column changed: verify names st-4 seq 5 and the column" \
+  verify_names "serial column" st-4 5
+q "UPDATE decisions SET serial = '$serial' WHERE station = 'st-4' AND seq = 5" >/dev/null
+q "DELETE FROM decision_evidence WHERE station = 'st-2' AND seq = 7" >/dev/null
+check "(f) an evidence row deleted: verify names st-2 seq 7" \
+  verify_names "decision_evidence" st-2 7
 
 kill -TERM "$cpid"; set +e; wait "$cpid"; rc=$?; set -e
 check "collector exits 0 on SIGTERM (got $rc)" test "$rc" -eq 0

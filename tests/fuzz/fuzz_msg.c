@@ -1,6 +1,7 @@
 /* fuzz_msg.c - libFuzzer target for the line protocol's parsers (ra_msg.h): the replay
  * request parser, the line message parser (topic + JSON), the replay reply's end-frame
- * parser and the decision verifier, all without sockets. The first byte picks which;
+ * parser and the decision verifier (and its variant for a message already parsed, which
+ * must agree with it), all without sockets. The first byte picks which;
  * for the line parser the topic is the bytes up to the first newline. Any crash, leak,
  * hang or sanitizer report is a bug; a refusal must say why; what is accepted must hold
  * the envelope's promises (a valid station id, numbers in range), and a message built by
@@ -51,9 +52,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 info.seq > (uint64_t) INT64_MAX || !ra_msg_timestamp_ok(info.ts))
                 __builtin_trap();
             if (info.kind == RA_MSG_DECISION) {
-                ra_msg_chain_t chain;
+                ra_msg_chain_t chain, chain2;
                 rv_clear_error();
-                s_refused_with_reason(ra_msg_decision_verify(msg, mlen, s_key, NULL, &chain));
+                int full = ra_msg_decision_verify(msg, mlen, s_key, NULL, &chain);
+                s_refused_with_reason(full);
+                /* what the collector runs on a message the subscriber parsed: the same
+                 * verdict and the same chain, without parsing it again */
+                rv_clear_error();
+                int fast = ra_msg_decision_verify_parsed(msg, mlen, s_key, NULL, &chain2);
+                s_refused_with_reason(fast);
+                if ((full == RV_OK) != (fast == RV_OK) || chain.n != chain2.n ||
+                    strcmp(chain.hash, chain2.hash) != 0 || strcmp(chain.sig, chain2.sig) != 0)
+                    __builtin_trap();
             }
         }
         break;

@@ -122,6 +122,15 @@ int ra_line_fetch_evidence(const char *replay_endpoint, const ra_line_opts_t *op
                            const char *station, const char *hex, uint8_t **bytes, size_t *len,
                            int timeout_ms);
 
+/* The same with connections kept between fetches: one context, and one REQ socket per
+ * replay endpoint made on first use (closed and made again after a fetch that got no
+ * reply). A fetcher belongs to one thread. */
+typedef struct ra_line_fetcher ra_line_fetcher_t;
+ra_line_fetcher_t *ra_line_fetcher_new(const ra_line_opts_t *opts);
+int ra_line_fetcher_get(ra_line_fetcher_t *self, const char *replay_endpoint, const char *station,
+                        const char *hex, uint8_t **bytes, size_t *len, int timeout_ms);
+void ra_line_fetcher_destroy(ra_line_fetcher_t **self_p);
+
 /* --- keys (CURVE) ---------------------------------------------------------------- */
 /* Write a key pair: path (secret and public, Z85, mode 0600) and path.pub (public). */
 int ra_line_keys_new(const char *path);

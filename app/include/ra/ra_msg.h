@@ -138,6 +138,12 @@ typedef struct ra_msg_chain {
  * message's chain member whenever it could be read. */
 int ra_msg_decision_verify(const void *msg, size_t len, const char *public_key_hex,
                            const char *prev_hex, ra_msg_chain_t *chain);
+/* The same check for a message that ra_msg_parse() or ra_msg_parse_decision() has already
+ * accepted (so its chain is the last member and the bytes before it are the rest of the
+ * object): the chain member is read from the end of the message and the message is not
+ * parsed again. The signature still covers every byte before the chain. */
+int ra_msg_decision_verify_parsed(const void *msg, size_t len, const char *public_key_hex,
+                                  const char *prev_hex, ra_msg_chain_t *chain);
 
 #ifdef __cplusplus
 }

@@ -1,12 +1,14 @@
 /* ra_site.h - the site store: every station's decisions in one PostgreSQL database
- * (libpq), written by reman-collector. Schema, migrations and queries: docs/site.md.
+ * (libpq), written by reman-collector, read by reman-audit --site. Schema, migrations and
+ * queries: docs/site.md. The one place of the product that speaks to PostgreSQL.
  *
  * Decisions are inserted exactly as published (the message text is kept byte for byte,
  * so the site can re-verify the station's signature at any time), unique on
  * (station, seq): inserting again is a no-op. The columns searched (serial, ts, family,
  * route, operator, station) are filled by the server from the message's JSON.
  * Evidence bytes live in a content-addressed directory beside the database; the
- * evidence table records what is held; decision_evidence what each decision cites.
+ * evidence table records what is held; decision_evidence what each decision cites;
+ * evidence_wanted what is cited and not held yet (what the collector fetches).
  *
  * Errors: RV_EIO (connection lost, server refused: the server's message), RV_EINVAL,
  * RV_ENOMEM; rv_last_error() says "ra_site: ...". After RV_EIO, ra_site_ok() tells
@@ -22,13 +24,16 @@
 extern "C" {
 #endif
 
-#define RA_SITE_SCHEMA_VERSION 1
+#define RA_SITE_SCHEMA_VERSION 2
 
 typedef struct ra_site ra_site_t;
 
 /* Connect (a libpq conninfo: "host=127.0.0.1 port=5432 dbname=site user=reman") and apply
  * pending migrations. NULL on failure (named). */
 ra_site_t *ra_site_open(const char *conninfo);
+/* For reading only (reman-audit): no migration, every transaction read-only; refuses a
+ * database that is not a site database or is newer than this program. */
+ra_site_t *ra_site_open_readonly(const char *conninfo);
 void ra_site_close(ra_site_t **self_p);
 /* 1 when the connection is up. */
 int ra_site_ok(ra_site_t *self);
@@ -59,22 +64,109 @@ typedef struct ra_site_decision {
     size_t len;
 } ra_site_decision_t;
 
-/* Insert n decisions in one transaction (ON CONFLICT (station, seq) DO NOTHING), with
- * the evidence each cites in decision_evidence and each station's last_session. 0 and
+/* Insert n decisions in one transaction (binary COPY into a temporary table, then one
+ * INSERT ... ON CONFLICT (station, seq) DO NOTHING), with the evidence each cites in
+ * decision_evidence (and in evidence_wanted when the site does not hold it). 0 and
  * *inserted (new rows); on failure nothing is committed. */
 int ra_site_insert(ra_site_t *self, const ra_site_decision_t *rows, size_t n, size_t *inserted);
+/* The same in two halves, so that the caller works while the server does:
+ * ra_site_insert_send() hands the rows to the server (the caller may free them when it
+ * returns) and starts the statement and the commit; ra_site_insert_busy() is 1 while the
+ * server is still at it (it never blocks); ra_site_insert_end() waits for the end: 0 and
+ * *inserted when committed, RV_EIO when nothing was. Between send and end the handle is
+ * used for nothing else. */
+int ra_site_insert_send(ra_site_t *self, const ra_site_decision_t *rows, size_t n);
+int ra_site_insert_busy(ra_site_t *self);
+int ra_site_insert_end(ra_site_t *self, size_t *inserted);
 /* Record a refused message (bad signature, key changed, ...). */
 int ra_site_reject(ra_site_t *self, const char *station, uint64_t seq, const char *reason,
                    const char *msg, size_t len);
 
-/* Evidence cited and not held: up to max (station, sha256) pairs via fn. Returns how
- * many, or negative. */
+/* Evidence cited and not held (the evidence_wanted table), of the given stations only
+ * (stations the caller can reach; NULL with n 0: any), those due (not failed in the last
+ * moments: see ra_site_evidence_failed), up to max (station, sha256) pairs via fn (return
+ * non-zero to stop). Returns how many were found, or negative. */
 typedef int (*ra_site_missing_fn)(void *arg, const char *station, const char *sha256);
-int ra_site_evidence_missing(ra_site_t *self, size_t max, ra_site_missing_fn fn, void *arg);
-/* Record evidence held (idempotent). */
+int ra_site_evidence_missing(ra_site_t *self, const char *const *stations, size_t nstations,
+                             size_t max, ra_site_missing_fn fn, void *arg);
+/* Record evidence held (idempotent): no longer wanted. */
 int ra_site_evidence_add(ra_site_t *self, const char *sha256, size_t bytes, const char *kind);
-/* Counts for health: outstanding evidence (cited, not held). -1 on failure. */
-long long ra_site_evidence_outstanding(ra_site_t *self);
+/* The same for n files in one statement (64 lowercase hex each; e.g. an evidence folder
+ * restored from a backup). */
+int ra_site_evidence_add_many(ra_site_t *self, const char *const *sha256, const size_t *bytes,
+                              size_t n);
+/* A fetch of evidence failed: try it again later (backoff growing with the tries, up to a
+ * minute), so one file a station cannot serve does not hold back the others. */
+int ra_site_evidence_failed(ra_site_t *self, const char *station, const char *sha256,
+                            const char *why);
+/* Counts for health: evidence cited and not held, of the given stations' decisions
+ * (NULL: distinct files of the whole site). -1 on failure. */
+long long ra_site_evidence_outstanding(ra_site_t *self, const char *const *stations,
+                                       size_t nstations);
+
+/* Counts of one station (NULL: the whole site): decisions held, the highest seq held,
+ * evidence cited and not held, rejected messages. */
+typedef struct ra_site_counts {
+    long long decisions;
+    uint64_t max_seq;
+    long long evidence_outstanding;
+    long long rejected;
+    long long stations; /* site: stations known; station: 1 when known */
+} ra_site_counts_t;
+int ra_site_counts(ra_site_t *self, const char *station, ra_site_counts_t *out);
+/* Refresh the planner's statistics of the site's tables (after a bulk load). */
+int ra_site_analyze(ra_site_t *self);
+
+/* --- reading: the trace drill, export, verification ------------------------------- */
+/* One evidence file a decision cites: held when the site has it (EVIDENCE_DIR/ab/<sha>). */
+typedef struct ra_site_evidence {
+    char sha256[65];
+    char kind[32];
+    int held;
+} ra_site_evidence_t;
+
+/* One decision as the site holds it. Pointers are valid during the callback only. */
+typedef struct ra_site_record {
+    const char *station;
+    uint64_t seq;
+    const char *ts;      /* RFC 3339 UTC with milliseconds, from the ts column */
+    const char *serial, *route, *operator_id; /* "" when the message has none */
+    const char *message; /* the message as published, byte for byte (NUL-terminated) */
+    size_t len;
+    const ra_site_evidence_t *evidence; /* what the decision cites (decision_evidence) */
+    size_t nevidence;
+} ra_site_record_t;
+/* Return non-zero to stop. */
+typedef int (*ra_site_record_fn)(void *arg, const ra_site_record_t *rec);
+
+/* The trace drill: every decision of one serial across all stations, in time order
+ * (ts, station, seq), each with the evidence it cites. Returns how many, or negative. */
+int ra_site_history(ra_site_t *self, const char *serial, ra_site_record_fn fn, void *arg);
+/* The server's plan for ra_site_history(serial), executed (EXPLAIN ANALYZE), as text
+ * lines: to check that the drill uses the serial index. */
+int ra_site_history_plan(ra_site_t *self, const char *serial, char *plan, size_t size);
+/* Every decision with from <= ts <= to (ISO UTC dates or time prefixes, inclusive as a
+ * prefix: "2026-11-23" is the whole day; NULL: open), in time order, streamed (the whole
+ * site is never held in memory). Returns how many, or negative (RV_EINVAL: a bad date). */
+int ra_site_records(ra_site_t *self, const char *from, const char *to, ra_site_record_fn fn,
+                    void *arg);
+
+/* Re-verify every decision the site holds: the station's Ed25519 signature over the
+ * message with the key the site holds for the station (ra_msg_decision_verify), the
+ * message being that station's decision of that seq, the searched columns (id, ts,
+ * serial, part number, family, route, proposal, operator, session, chain) and the doc
+ * column equal to what the message says, and decision_evidence equal to the message's
+ * evidence list. In (station, seq) order; the first failure is named. */
+typedef struct ra_site_verify_report {
+    long long decisions; /* checked */
+    long long stations;
+    char station[64];    /* the first bad decision's station and seq ("" when none) */
+    uint64_t seq;
+    char what[512];      /* "station st-3 seq 17: signature does not verify: ..." */
+} ra_site_verify_report_t;
+/* 0 when every decision verifies; RV_EFORMAT with the report naming the first that does
+ * not; RV_EIO when the database could not be read. */
+int ra_site_verify(ra_site_t *self, ra_site_verify_report_t *report);
 
 #ifdef __cplusplus
 }
