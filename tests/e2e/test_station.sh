@@ -72,9 +72,19 @@ pids+=($!)
 for _ in $(seq 50); do [ -s "$work/display" ] && break; sleep 0.1; done
 export DISPLAY=:$(head -n1 "$work/display")
 export GDK_BACKEND=x11 NO_AT_BRIDGE=1 GSK_RENDERER=cairo
-# under the sanitizers: whole stacks for allocations (GLib and GTK keep no frame pointers),
-# so that a leak from our code is seen as ours
-if [ -n "${ASAN_OPTIONS:-}" ]; then export ASAN_OPTIONS="$ASAN_OPTIONS:fast_unwind_on_malloc=0"; fi
+# ready_window LOG: the window is mapped and its main loop runs (the audit page's first
+# search has answered): only then do key events reach it (a slow start, under the
+# sanitizers, would otherwise lose the first keys)
+ready_window() {
+  wait_log "$1" "audit: results=" 90 || return 1
+  xdotool search --sync --onlyvisible --class reman-station >/dev/null 2>&1 &
+  local sp=$! i=0
+  while kill -0 $sp 2>/dev/null && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
+  kill $sp 2>/dev/null || true
+  sleep 1
+  xdotool mousemove 900 500
+  sleep 0.5
+}
 export XDG_CONFIG_HOME=$work/config XDG_DATA_HOME=$work/data HOME=$work
 echo "X display $DISPLAY"
 
@@ -92,9 +102,8 @@ log=$work/station.log
   --replay "$REP" --references "$refs" --identify-timeout 0 --follow "$PUB2,$REP2" \
   --language en >"$log" 2>&1 &
 spid=$!; pids+=($spid)
-wait_log "$log" "start: station=bench-e2e" 30
-sleep 1.5
-xdotool mousemove 900 500
+wait_log "$log" "start: station=bench-e2e" 60
+ready_window "$log"
 shot 01-sign-in
 
 # 1. a wrong PIN, then the right one
@@ -231,9 +240,8 @@ mkdir -p "$work/hot"
   --references "$refs" --identify-timeout 0 --language zh_CN --high-contrast \
   --source "folder:$work/hot" >"$logzh" 2>&1 &
 zpid=$!; pids+=($zpid)
-check "the Chinese catalogue is in force" wait_log "$logzh" 'start: .*sample="登录"' 30
-sleep 1.5
-xdotool mousemove 900 500
+check "the Chinese catalogue is in force" wait_log "$logzh" 'start: .*sample="登录"' 60
+ready_window "$logzh"
 shot 14-zh-sign-in
 typ tech1; key Return; typ 1234; key Return
 wait_log "$logzh" "sign-in: tech1" 30
