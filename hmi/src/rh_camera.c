@@ -129,7 +129,7 @@ GdkTexture *rh_texture_labelled(const rv_image_t *im, const json_t *findings)
         /* not over a label already written: step down a line until free */
         for (int tries = 0; tries < 12; tries++) {
             gboolean clash = FALSE;
-            for (guint k = 0; k < placed->len && !clash; k++) {
+            for (guint k = 0; k < placed->len / 4 && !clash; k++) {
                 const double *r = &g_array_index(placed, double, k * 4);
                 clash = tx < r[0] + r[2] && tx + te.x_advance + 6 > r[0] && ty - fs < r[1] + r[3] &&
                         ty + fs * 0.3 > r[1];
