@@ -4,6 +4,7 @@
  * RMS reprojection error and the scale on the working plane, with the date and the target
  * used, written as JSON ("reman.calibration/1") for every decision to reference. */
 #include "ra/ra_calib.h"
+#include "rv/rv_memory.h"
 #include "ra/ra_files.h"
 #include "ra/ra_version.h"
 #include "rv/rv.h"
@@ -47,6 +48,7 @@ static int s_int(const char *s, int *out)
 
 int main(int argc, char **argv)
 {
+    rv_memory_keep(); /* images freed stay for the next (rv_memory.h) */
     double square = 0;
     int cols = 0, rows = 0, target = RA_CALIB_CHESSBOARD, plane = 0;
     const char *out = NULL;

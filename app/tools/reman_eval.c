@@ -10,6 +10,7 @@
  * The sets are read at run time and never copied: plots and overlays go only to the
  * folder given with --plot. */
 #include "ra/ra_version.h"
+#include "rv/rv_memory.h"
 #include "rv/rv.h"
 #include "ra/ra_reference.h"
 #include "rv/rv_align.h"
@@ -1138,6 +1139,7 @@ static int s_is_dir(const char *path)
 
 int main(int argc, char **argv)
 {
+    rv_memory_keep(); /* images freed stay for the next (rv_memory.h) */
     opts_t o = {0};
     o.scale = o.pool = o.smooth = o.aligned = o.grid = o.compress = o.border = -1;
     o.quantile = -1;

@@ -17,6 +17,7 @@
  * "review" proposal is stored and left for a technician. After the last image the replay
  * service keeps answering for --linger seconds. */
 #include "ra/ra_calib.h"
+#include "rv/rv_memory.h"
 #include "ra/ra_cell.h"
 #include "ra/ra_files.h"
 #include "ra/ra_golden.h"
@@ -339,6 +340,7 @@ static int s_run(s_ctx_t *c, ra_source_t *src, long count, double timeout_s, siz
 
 int main(int argc, char **argv)
 {
+    rv_memory_keep(); /* images freed stay for the next (rv_memory.h) */
     char **files = NULL;
     size_t nfiles = 0;
     const char *family_arg = NULL, *families_dir = RS_FAMILIES_DIR;

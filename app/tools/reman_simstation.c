@@ -10,6 +10,7 @@
  *
  * Exit: 0; 1 a store or line failure (named on stderr); 2 usage. */
 #include "ra/ra_line.h"
+#include "rv/rv_memory.h"
 #include "ra/ra_store.h"
 #include "rv/rv.h"
 #include "rv/rv_error.h"
@@ -108,6 +109,7 @@ static json_t *s_inspection(const char *station, unsigned i, const char *ev_hex,
 
 int main(int argc, char **argv)
 {
+    rv_memory_keep(); /* images freed stay for the next (rv_memory.h) */
     const char *store_dir = NULL, *station = NULL, *pub_ep = NULL, *rep_ep = NULL,
                *fixed_serial = NULL;
     double rate = 0; /* 0: max */

@@ -1,5 +1,6 @@
 /* reman_train.c - reman-train: learn a part family's reference from good parts only. */
 #include "ra/ra_files.h"
+#include "rv/rv_memory.h"
 #include "ra/ra_reference.h"
 #include "ra/ra_version.h"
 #include "rm/rm_family.h"
@@ -38,6 +39,7 @@ static void s_usage(FILE *f)
 
 int main(int argc, char **argv)
 {
+    rv_memory_keep(); /* images freed stay for the next (rv_memory.h) */
     const char *family_path = NULL, *master = NULL, *out = NULL;
     ra_train_params_t p;
     ra_train_params_init(&p);

@@ -21,6 +21,78 @@ void rh_frame_unref(RhFrame *fr)
     }
 }
 
+/* Pixel buffers of textures, kept when a texture is finalised and handed to the next one
+ * of the same size: a 5 MP frame is 20 MB, and fresh memory costs a page fault per 4 kB
+ * at its first touch (60 ms for 20 MB on the machines measured, against 3 ms to fill it;
+ * docs/benchmarks.md). At most S_POOL buffers wait; the preview and the three images of an
+ * inspection reuse them. */
+#define S_POOL 8
+static GMutex s_pool_lock;
+static struct {
+    gsize size;
+    guint8 *mem;
+} s_pool[S_POOL];
+
+static guint8 *s_pool_get(gsize size)
+{
+    guint8 *m = NULL;
+    g_mutex_lock(&s_pool_lock);
+    for (int i = 0; i < S_POOL && !m; i++)
+        if (s_pool[i].mem && s_pool[i].size == size) {
+            m = s_pool[i].mem;
+            s_pool[i].mem = NULL;
+        }
+    g_mutex_unlock(&s_pool_lock);
+    return m ? m : g_malloc(size);
+}
+
+typedef struct {
+    guint8 *mem;
+    gsize size;
+} s_pooled_t;
+
+static void s_pool_put(gpointer p)
+{
+    s_pooled_t *b = p;
+    g_mutex_lock(&s_pool_lock);
+    int slot = -1;
+    for (int i = 0; i < S_POOL && slot < 0; i++)
+        if (!s_pool[i].mem)
+            slot = i;
+    if (slot < 0) /* full: the oldest size goes (slot 0), the rest move up */
+        g_free(s_pool[0].mem), memmove(s_pool, s_pool + 1, sizeof s_pool - sizeof *s_pool),
+            slot = S_POOL - 1;
+    s_pool[slot].mem = b->mem;
+    s_pool[slot].size = b->size;
+    g_mutex_unlock(&s_pool_lock);
+    g_free(b);
+}
+
+/* A texture over a pooled buffer of w x h B8G8R8A8 (the buffer back to the pool with it). */
+static GdkTexture *s_pooled_texture(guint8 *mem, int w, int h)
+{
+    s_pooled_t *b = g_new(s_pooled_t, 1);
+    b->mem = mem;
+    b->size = (gsize) w * 4 * (gsize) h;
+    GBytes *bytes = g_bytes_new_with_free_func(mem, b->size, s_pool_put, b);
+    GdkTexture *t =
+        gdk_memory_texture_new(w, h, GDK_MEMORY_B8G8R8A8_PREMULTIPLIED, bytes, (gsize) w * 4);
+    g_bytes_unref(bytes);
+    return t;
+}
+
+/* RGB8 rows into B8G8R8A8 (opaque) rows. */
+static void s_to_bgra(const rv_view_t *v, guint8 *buf, gsize row)
+{
+    for (int y = 0; y < v->height; y++) {
+        const uint8_t *s = rv_view_row(v, y);
+        guint32 *d = (guint32 *) (void *) (buf + row * (gsize) y);
+        for (int x = 0; x < v->width; x++, s += 3)
+            d[x] = GUINT32_TO_LE(0xff000000u | ((guint32) s[0] << 16) | ((guint32) s[1] << 8) |
+                                 s[2]);
+    }
+}
+
 GdkTexture *rh_texture_from_image(const rv_image_t *im)
 {
     if (!im)
@@ -31,24 +103,9 @@ GdkTexture *rh_texture_from_image(const rv_image_t *im)
     /* B8G8R8A8 premultiplied (opaque here), byte for byte: GDK's default; both renderers
      * take it as it is, with no conversion on the main thread */
     gsize row = (gsize) v.width * 4;
-    guint8 *buf = g_malloc(row * (gsize) v.height);
-    for (int y = 0; y < v.height; y++) {
-        const uint8_t *s = rv_view_row(&v, y);
-        guint32 *d = (guint32 *) (void *) (buf + row * (gsize) y);
-        for (int x = 0; x < v.width; x++, s += 3)
-            d[x] = GUINT32_TO_LE(0xff000000u | ((guint32) s[0] << 16) | ((guint32) s[1] << 8) |
-                                 s[2]);
-    }
-    GBytes *b = g_bytes_new_take(buf, row * (gsize) v.height);
-    GdkTexture *t =
-        gdk_memory_texture_new(v.width, v.height, GDK_MEMORY_B8G8R8A8_PREMULTIPLIED, b, row);
-    g_bytes_unref(b);
-    return t;
-}
-
-static void s_surface_free(gpointer cs)
-{
-    cairo_surface_destroy(cs);
+    guint8 *buf = s_pool_get(row * (gsize) v.height);
+    s_to_bgra(&v, buf, row);
+    return s_pooled_texture(buf, v.width, v.height);
 }
 
 /* A finding type's word in the interface language. */
@@ -74,21 +131,19 @@ GdkTexture *rh_texture_labelled(const rv_image_t *im, const json_t *findings)
     rv_view_t v = rv_image_view(im);
     if (v.fmt != RV_RGB8)
         return NULL;
-    cairo_surface_t *cs = cairo_image_surface_create(CAIRO_FORMAT_RGB24, v.width, v.height);
+    /* cairo draws on the texture's own pooled buffer (ARGB32/RGB24 in memory is B, G, R, A
+     * on a little-endian machine: GDK's B8G8R8A8) */
+    int cstride = cairo_format_stride_for_width(CAIRO_FORMAT_RGB24, v.width);
+    if (G_BYTE_ORDER != G_LITTLE_ENDIAN || cstride != v.width * 4)
+        return rh_texture_from_image(im); /* no labels rather than wrong colours */
+    guint8 *data = s_pool_get((gsize) cstride * (gsize) v.height);
+    s_to_bgra(&v, data, (gsize) cstride);
+    cairo_surface_t *cs = cairo_image_surface_create_for_data(data, CAIRO_FORMAT_RGB24, v.width,
+                                                              v.height, cstride);
     if (cairo_surface_status(cs) != CAIRO_STATUS_SUCCESS) {
         cairo_surface_destroy(cs);
-        return rh_texture_from_image(im);
+        return s_pooled_texture(data, v.width, v.height);
     }
-    cairo_surface_flush(cs);
-    unsigned char *data = cairo_image_surface_get_data(cs);
-    int cstride = cairo_image_surface_get_stride(cs);
-    for (int y = 0; y < v.height; y++) {
-        const uint8_t *s = rv_view_row(&v, y);
-        guint32 *d = (guint32 *) (void *) (data + (size_t) y * (size_t) cstride);
-        for (int x = 0; x < v.width; x++, s += 3)
-            d[x] = 0xff000000u | ((guint32) s[0] << 16) | ((guint32) s[1] << 8) | s[2];
-    }
-    cairo_surface_mark_dirty(cs);
     cairo_t *cr = cairo_create(cs);
     double fs = v.height / 45.0;
     cairo_select_font_face(cr, "Sans", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_BOLD);
@@ -151,18 +206,8 @@ GdkTexture *rh_texture_labelled(const rv_image_t *im, const json_t *findings)
     g_array_free(placed, TRUE);
     cairo_destroy(cr);
     cairo_surface_flush(cs);
-    /* cairo's ARGB32 is GDK's default memory format on a little-endian machine */
-    gsize row = (gsize) cstride;
-    /* the texture keeps the surface's pixels: no copy */
-    GBytes *b = g_bytes_new_with_free_func(data, row * (gsize) v.height,
-                                           s_surface_free, cs);
-    GdkTexture *t = gdk_memory_texture_new(v.width, v.height,
-                                           G_BYTE_ORDER == G_LITTLE_ENDIAN
-                                               ? GDK_MEMORY_B8G8R8A8_PREMULTIPLIED
-                                               : GDK_MEMORY_A8R8G8B8_PREMULTIPLIED,
-                                           b, row);
-    g_bytes_unref(b);
-    return t;
+    cairo_surface_destroy(cs); /* the pixels stay in data: the surface never owned them */
+    return s_pooled_texture(data, v.width, v.height);
 }
 
 struct RhCamera {
