@@ -810,6 +810,29 @@ out:
 
 /* --- the whole section ----------------------------------------------------------------- */
 
+#define S_MAX_CONNS 8
+
+/* One insert connection of the ingest figure: its stations' rows, in batches. */
+typedef struct s_ingest {
+    ra_site_t *site;
+    ra_site_decision_t *rows;
+    long n;
+    size_t inserted;
+    int rc;
+} s_ingest_t;
+
+static void *s_ingest_run(void *arg)
+{
+    s_ingest_t *g = arg;
+    g->rc = RV_OK;
+    for (long k = 0; g->rc == RV_OK && k < g->n; k += S_INGEST_BATCH) {
+        size_t b = (size_t) (g->n - k < S_INGEST_BATCH ? g->n - k : S_INGEST_BATCH), ins = 0;
+        g->rc = ra_site_insert(g->site, g->rows + k, b, &ins);
+        g->inserted += ins;
+    }
+    return NULL;
+}
+
 int rsb_site_bench(const rsb_site_opts_t *o, rsb_site_figs_t *f)
 {
     memset(f, 0, sizeof *f);
@@ -969,14 +992,42 @@ int rsb_site_bench(const rsb_site_opts_t *o, rsb_site_figs_t *f)
             ok = ra_msg_decision_verify_parsed(rows_in[k].msg, rows_in[k].len,
                                                is[k % ni].pk_hex, NULL, NULL) == RV_OK;
         tv = s_now() - tv;
-        double t0 = s_now();
-        size_t total = 0;
-        for (long k = 0; ok && k < n; k += S_INGEST_BATCH) {
-            size_t b = (size_t) (n - k < S_INGEST_BATCH ? n - k : S_INGEST_BATCH), ins = 0;
-            ok = ra_site_insert(site, rows_in + k, b, &ins) == RV_OK;
-            total += ins;
+        /* as reman-collector inserts: each station's stream on one of its connections
+         * (station i on connection i mod conns), each connection on its own thread */
+        int nc = o->connections > 0 ? o->connections : 1;
+        if (nc > S_MAX_CONNS)
+            nc = S_MAX_CONNS;
+        s_ingest_t ig[S_MAX_CONNS];
+        memset(ig, 0, sizeof ig);
+        for (int t = 0; ok && t < nc; t++) {
+            ig[t].rows = calloc((size_t) n, sizeof *ig[t].rows);
+            ig[t].site = t == 0 ? site : ra_site_open(o->conninfo);
+            ok = ig[t].rows && ig[t].site;
         }
+        for (long k = 0; ok && k < n; k++) {
+            s_ingest_t *g2 = &ig[(k % ni) % nc];
+            g2->rows[g2->n++] = rows_in[k];
+        }
+        double t0 = s_now();
+        pthread_t th[S_MAX_CONNS];
+        int started = 0;
+        for (int t = 1; ok && t < nc; t++, started++)
+            ok = pthread_create(&th[t], NULL, s_ingest_run, &ig[t]) == 0;
+        if (ok)
+            s_ingest_run(&ig[0]);
+        for (int t = 1; t <= started; t++)
+            pthread_join(th[t], NULL);
         double dt = s_now() - t0;
+        size_t total = 0;
+        for (int t = 0; t < nc; t++) {
+            if (ig[t].rc != RV_OK)
+                ok = 0;
+            total += ig[t].inserted;
+            free(ig[t].rows);
+            if (t > 0)
+                ra_site_close(&ig[t].site);
+        }
+        f->ingest_connections = nc;
         /* then their files as fetched (not timed): the next run finds a site whose
          * evidence_wanted holds only what is new */
         for (long k = 0; ok && k < n; k += S_FILL_BATCH / 2) {

@@ -15,6 +15,7 @@ typedef struct rsb_site_opts {
     int backlog_stations;      /* catch-up: stations (10), 3 of them with a JPEG each */
     long backlog_per_station;  /* catch-up: decisions each holds (6,000: 10 min at 100/s) */
     int quiet;                 /* no progress lines */
+    int connections;           /* insert connections for the ingest figure (1) */
 } rsb_site_opts_t;
 
 typedef struct rsb_site_figs {
@@ -34,6 +35,7 @@ typedef struct rsb_site_figs {
     /* the insert path (ra_site_insert, batches of 500) */
     long ingest_n;
     double ingest_per_s;
+    int ingest_connections;
     double verify_per_s;       /* ra_msg_decision_verify_parsed, one thread */
     /* the collector catching up a backlog */
     int catch_up_measured;

@@ -51,6 +51,7 @@ enum { EXIT_DB = 1, EXIT_USAGE = 2, EXIT_SETUP = 3 };
 #define BATCH_MAX 2000   /* decisions per insert (transaction) when more wait */
 #define MAX_BUFFERED 100000
 #define EVIDENCE_PER_ROUND 64
+#define MAX_LANES 8      /* insert connections */
 
 typedef struct {
     char *msg;
@@ -94,8 +95,21 @@ typedef struct {
     atomic_llong outstanding;
 } s_evw_t;
 
+/* One insert connection and the decisions buffered for it: station i's decisions always go
+ * to lane i mod nlanes, so each station's stream stays in seq order; the lanes' inserts run
+ * on the server side by side (one backend each). */
 typedef struct {
     ra_site_t *site;
+    s_item_t *buf; /* verified, to insert */
+    size_t nbuf, capbuf;
+    size_t inflight; /* decisions at the front of buf sent to the site, not yet ended */
+    ra_site_decision_t *rows; /* BATCH_MAX */
+} s_lane_t;
+
+typedef struct {
+    ra_site_t *site; /* stations, refusals, resume points (never an insert in flight) */
+    s_lane_t lane[MAX_LANES];
+    int nlanes;
     int site_up;
     double retry_at, backoff;
     const char *conninfo, *evdir;
@@ -104,13 +118,9 @@ typedef struct {
     int npairs;
     s_station_t st[MAX_STATIONS];
     int nst;
-    s_item_t *buf; /* verified, to insert */
-    size_t nbuf, capbuf;
     s_item_t *rej; /* to record in rejected (msg may be NULL) */
     char (*rej_reason)[200];
     size_t nrej, caprej;
-    size_t inflight; /* decisions at the front of buf sent to the site, not yet ended */
-    ra_site_decision_t rows[BATCH_MAX];
     uint64_t written, rejected_total;
     s_evw_t ev;
 } s_ctx_t;
@@ -135,10 +145,12 @@ static void s_usage(FILE *f)
             "usage: reman-collector --db CONNINFO --evidence DIR PUB --replay REPLAY [PUB --replay"
             " REPLAY ...]\n"
             "                       [--status-every S] [--count N] [--timeout S] [--allow-plain]\n"
+            "                       [--connections N]\n"
             "                       [--key FILE --server-key Z85]\n"
             "Collects every station's decisions into the site's PostgreSQL database (libpq\n"
             "conninfo, e.g. \"host=127.0.0.1 dbname=site user=reman\"), verified, exactly once,\n"
-            "and their evidence into DIR/ab/<sha256>. See docs/site.md.\n");
+            "and their evidence into DIR/ab/<sha256>. --connections N: insert connections\n"
+            "(default 2; station i's decisions go by connection i mod N). See docs/site.md.\n");
 }
 
 static s_station_t *s_station(s_ctx_t *c, const char *name)
@@ -220,7 +232,8 @@ static void s_take(s_ctx_t *c, s_station_t *st, s_item_t it)
         free(it.msg);
         return;
     }
-    if (s_push(&c->buf, &c->nbuf, &c->capbuf, it) != 0)
+    s_lane_t *l = &c->lane[it.station % c->nlanes];
+    if (s_push(&l->buf, &l->nbuf, &l->capbuf, it) != 0)
         free(it.msg);
 }
 
@@ -344,6 +357,14 @@ static void s_event(s_ctx_t *c, ra_line_event_t *ev)
     }
 }
 
+static size_t s_buffered(const s_ctx_t *c)
+{
+    size_t n = 0;
+    for (int k = 0; k < c->nlanes; k++)
+        n += c->lane[k].nbuf;
+    return n;
+}
+
 static void s_site_down(s_ctx_t *c, const char *what)
 {
     if (c->site_up)
@@ -359,11 +380,18 @@ static void s_site_try(s_ctx_t *c)
 {
     if (c->site_up || s_now() < c->retry_at)
         return;
-    if (ra_site_reconnect(c->site) == RV_OK) {
+    /* every connection anew: an insert that was in flight is sent again (ON CONFLICT DO
+     * NOTHING: what it wrote is not written twice) */
+    int ok = ra_site_reconnect(c->site) == RV_OK;
+    for (int k = 0; ok && k < c->nlanes; k++) {
+        c->lane[k].inflight = 0;
+        ok = ra_site_reconnect(c->lane[k].site) == RV_OK;
+    }
+    if (ok) {
         c->site_up = 1;
         c->backoff = 0;
         fprintf(stderr, "reman-collector: the site database is back; %zu decisions to write\n",
-                c->nbuf);
+                s_buffered(c));
         for (int i = 0; i < c->nst; i++) {
             s_station_t *st = &c->st[i];
             if (!st->key_loaded) {
@@ -384,19 +412,19 @@ static const char *s_pub_for_replay(s_ctx_t *c, const char *replay)
     return NULL;
 }
 
-/* The insert in flight: wait for its end, then account for it. */
-static void s_insert_end(s_ctx_t *c)
+/* A lane's insert in flight: wait for its end, then account for it. */
+static void s_insert_end(s_ctx_t *c, s_lane_t *l)
 {
-    if (!c->inflight)
+    if (!l->inflight)
         return;
-    size_t n = c->inflight, ins = 0;
-    c->inflight = 0;
-    if (ra_site_insert_end(c->site, &ins) != RV_OK) {
+    size_t n = l->inflight, ins = 0;
+    l->inflight = 0;
+    if (ra_site_insert_end(l->site, &ins) != RV_OK) {
         s_site_down(c, "insert");
         return; /* the decisions stay in buf: sent again once the site is back */
     }
     for (size_t i = 0; i < n; i++) {
-        s_item_t *it = &c->buf[i];
+        s_item_t *it = &l->buf[i];
         s_station_t *st = &c->st[it->station];
         if (it->seq > st->site_seq)
             st->site_seq = it->seq;
@@ -404,32 +432,32 @@ static void s_insert_end(s_ctx_t *c)
         free(it->msg);
     }
     c->written += ins;
-    memmove(c->buf, c->buf + n, (c->nbuf - n) * sizeof *c->buf);
-    c->nbuf -= n;
+    memmove(l->buf, l->buf + n, (l->nbuf - n) * sizeof *l->buf);
+    l->nbuf -= n;
 }
 
-/* Start inserting what is buffered (up to BATCH_MAX, one transaction); the server works
+/* Start inserting what a lane holds (up to BATCH_MAX, one transaction); the server works
  * while this thread reads and verifies the next decisions. */
-static void s_insert_start(s_ctx_t *c)
+static void s_insert_start(s_ctx_t *c, s_lane_t *l)
 {
-    if (!c->site_up || c->inflight || c->nbuf == 0)
+    if (!c->site_up || l->inflight || l->nbuf == 0)
         return;
-    size_t n = c->nbuf > BATCH_MAX ? BATCH_MAX : c->nbuf;
+    size_t n = l->nbuf > BATCH_MAX ? BATCH_MAX : l->nbuf;
     for (size_t i = 0; i < n; i++) {
-        s_item_t *it = &c->buf[i];
-        c->rows[i] = (ra_site_decision_t){c->st[it->station].name, it->seq, it->msg, it->len};
+        s_item_t *it = &l->buf[i];
+        l->rows[i] = (ra_site_decision_t){c->st[it->station].name, it->seq, it->msg, it->len};
     }
-    if (ra_site_insert_send(c->site, c->rows, n) != RV_OK) {
+    if (ra_site_insert_send(l->site, l->rows, n) != RV_OK) {
         s_site_down(c, "insert");
         return;
     }
-    c->inflight = n;
+    l->inflight = n;
 }
 
 /* Write the stations' rows and the refusals (the connection must be idle). */
 static void s_meta(s_ctx_t *c)
 {
-    if (!c->site_up || c->inflight)
+    if (!c->site_up)
         return;
     for (int i = 0; i < c->nst; i++) {
         s_station_t *st = &c->st[i];
@@ -461,13 +489,16 @@ static void s_meta(s_ctx_t *c)
 /* Everything buffered, now (at the end). */
 static void s_flush_all(s_ctx_t *c)
 {
-    s_insert_end(c);
+    for (int k = 0; k < c->nlanes; k++)
+        s_insert_end(c, &c->lane[k]);
     while (c->site_up) {
         s_meta(c);
-        if (c->nbuf == 0 || !c->site_up)
+        if (s_buffered(c) == 0 || !c->site_up)
             break;
-        s_insert_start(c);
-        s_insert_end(c);
+        for (int k = 0; k < c->nlanes; k++)
+            s_insert_start(c, &c->lane[k]);
+        for (int k = 0; k < c->nlanes; k++)
+            s_insert_end(c, &c->lane[k]);
     }
 }
 
@@ -698,7 +729,7 @@ static void s_status(s_ctx_t *c, double rate)
     fprintf(stderr,
             "reman-collector: health: site %s, written %" PRIu64 " (%.0f/s), buffered %zu, "
             "rejected %" PRIu64 ", evidence fetched %" PRIu64 " outstanding %lld\n",
-            c->site_up ? "up" : "DOWN", c->written, rate, c->nbuf, c->rejected_total,
+            c->site_up ? "up" : "DOWN", c->written, rate, s_buffered(c), c->rejected_total,
             (uint64_t) atomic_load(&c->ev.fetched), (long long) atomic_load(&c->ev.outstanding));
     for (int i = 0; i < c->nst; i++) {
         s_station_t *st = &c->st[i];
@@ -717,6 +748,7 @@ int main(int argc, char **argv)
     long long count = 0;
     const char *key_file = NULL, *server_key = NULL;
     int allow_plain = 0;
+    c.nlanes = 2;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -730,6 +762,12 @@ int main(int argc, char **argv)
             c.evdir = v, i++;
         } else if (v && !strcmp(a, "--status-every")) {
             status_every = atof(v), i++;
+        } else if (v && !strcmp(a, "--connections")) {
+            c.nlanes = atoi(v), i++;
+            if (c.nlanes < 1 || c.nlanes > MAX_LANES) {
+                fprintf(stderr, "reman-collector: --connections must be 1 to %d\n", MAX_LANES);
+                return EXIT_USAGE;
+            }
         } else if (v && !strcmp(a, "--count")) {
             count = atoll(v), i++;
         } else if (v && !strcmp(a, "--timeout")) {
@@ -777,6 +815,20 @@ int main(int argc, char **argv)
         fprintf(stderr, "reman-collector: %s\n", rv_last_error());
         return EXIT_DB;
     }
+    for (int k = 0; k < c.nlanes; k++) {
+        s_lane_t *l = &c.lane[k];
+        if (!(l->rows = malloc(BATCH_MAX * sizeof *l->rows)) ||
+            !(l->site = ra_site_open(c.conninfo))) {
+            fprintf(stderr, "reman-collector: insert connection %d: %s\n", k + 1,
+                    l->rows ? rv_last_error() : "no memory");
+            for (int j = 0; j <= k; j++) {
+                ra_site_close(&c.lane[j].site);
+                free(c.lane[j].rows);
+            }
+            ra_site_close(&c.site);
+            return EXIT_DB;
+        }
+    }
     c.site_up = 1;
     ra_line_opts_default(&c.opts);
     c.opts.allow_plain = allow_plain;
@@ -822,7 +874,7 @@ int main(int argc, char **argv)
         /* read: up to a batch or 50 ms, unless memory is full */
         double until = s_now() + 0.05;
         int got = 0;
-        while (c.nbuf < MAX_BUFFERED && got < BATCH && !s_stop) {
+        while (s_buffered(&c) < MAX_BUFFERED && got < BATCH && !s_stop) {
             double left = until - s_now();
             if (left <= 0)
                 break;
@@ -837,16 +889,19 @@ int main(int argc, char **argv)
             s_event(&c, &ev);
             ra_line_event_clear(&ev);
         }
-        if (c.nbuf >= MAX_BUFFERED && !c.site_up)
+        int full = s_buffered(&c) >= MAX_BUFFERED;
+        if (full && !c.site_up)
             usleep(50 * 1000);
         s_site_try(&c);
         /* the site: end the insert in flight once the server is done with it (or wait for
          * it when memory is full), then write stations and refusals and start the next */
-        if (c.inflight && (c.nbuf >= MAX_BUFFERED || !ra_site_insert_busy(c.site)))
-            s_insert_end(&c);
-        if (!c.inflight) {
-            s_meta(&c);
-            s_insert_start(&c);
+        s_meta(&c);
+        for (int k = 0; k < c.nlanes; k++) {
+            s_lane_t *l = &c.lane[k];
+            if (l->inflight && (full || !ra_site_insert_busy(l->site)))
+                s_insert_end(&c, l);
+            if (!l->inflight)
+                s_insert_start(&c, l);
         }
         s_evw_stations(&c);
         double now = s_now();
@@ -864,10 +919,15 @@ int main(int argc, char **argv)
     double dt = s_now() - t0;
     s_evw_stop(&c.ev);
     s_status(&c, dt > 0 ? (double) c.written / dt : 0);
-    int pending = (int) c.nbuf;
+    int pending = (int) s_buffered(&c);
     ra_line_sub_destroy(&sub);
-    for (size_t i = 0; i < c.nbuf; i++)
-        free(c.buf[i].msg);
+    for (int k = 0; k < c.nlanes; k++) {
+        for (size_t i = 0; i < c.lane[k].nbuf; i++)
+            free(c.lane[k].buf[i].msg);
+        free(c.lane[k].buf);
+        free(c.lane[k].rows);
+        ra_site_close(&c.lane[k].site);
+    }
     for (size_t i = 0; i < c.nrej; i++)
         free(c.rej[i].msg);
     for (int i = 0; i < c.nst; i++) {
@@ -875,7 +935,6 @@ int main(int argc, char **argv)
             free(c.st[i].held[k].msg);
         free(c.st[i].held);
     }
-    free(c.buf);
     free(c.rej);
     free(c.rej_reason);
     ra_site_close(&c.site);

@@ -6,8 +6,11 @@
  *
  * Settings: $XDG_CONFIG_HOME/reman-station/settings.ini (the command line wins). Logs go
  * through GLib's structured logging (journald when run as a service). */
+#include "rh_audit.h"
+#include "rv/rv_memory.h"
 #include "rh_bench.h"
 #include "rh_station.h"
+#include "rh_supervisor.h"
 #include "rh_window.h"
 
 #include "ra/ra_version.h"
@@ -49,6 +52,20 @@ static void s_quit(GSimpleAction *a, GVariant *p, gpointer user)
     g_application_quit(G_APPLICATION(user));
 }
 
+/* The site database, when configured, for the pages that read it: the supervisor view and
+ * the audit browser (found in the window's widget tree). */
+static void s_point_at_site(GtkWidget *w, const RhConfig *cfg)
+{
+    for (GtkWidget *c = gtk_widget_get_first_child(w); c; c = gtk_widget_get_next_sibling(c)) {
+        if (RH_IS_AUDIT(c))
+            rh_audit_set_site(RH_AUDIT(c), cfg->site, cfg->site_evidence);
+        else if (RH_IS_SUPERVISOR(c))
+            rh_supervisor_set_site(RH_SUPERVISOR(c), cfg->site);
+        else
+            s_point_at_site(c, cfg);
+    }
+}
+
 static void s_activate(GApplication *gapp, gpointer user)
 {
     (void) user;
@@ -76,6 +93,10 @@ static void s_activate(GApplication *gapp, gpointer user)
                   s_app.cfg.publish ? s_app.cfg.publish : "-",
                   (long long) ra_store_session(s_app.st->store),
                   g_get_language_names()[0], _("Sign in"));
+        if (s_app.cfg.site && *s_app.cfg.site)
+            g_message("start: site database for the supervisor view and the audit browser; "
+                      "evidence %s",
+                      s_app.cfg.site_evidence ? s_app.cfg.site_evidence : "-");
     }
     GtkCssProvider *css = gtk_css_provider_new();
     gtk_css_provider_load_from_resource(css, "/org/reman/Station/station.css");
@@ -83,6 +104,8 @@ static void s_activate(GApplication *gapp, gpointer user)
                                                GTK_STYLE_PROVIDER_PRIORITY_APPLICATION);
     g_object_unref(css);
     RhWindow *win = rh_window_new(app, s_app.st);
+    if (s_app.cfg.site && *s_app.cfg.site)
+        s_point_at_site(GTK_WIDGET(win), &s_app.cfg);
     gtk_window_present(GTK_WINDOW(win));
 }
 
@@ -177,6 +200,7 @@ static gint s_local_options(GApplication *app, GVariantDict *opts, gpointer user
 
 int main(int argc, char **argv)
 {
+    rv_memory_keep(); /* images freed stay for the next (rv_memory.h) */
     setlocale(LC_ALL, "");
     s_setup_language(argc, argv);
     rh_config_load(&s_app.cfg);
@@ -202,6 +226,12 @@ int main(int argc, char **argv)
          N_("An image for the files source (repeat; shown one after another)"), "FILE"},
         {"follow", 0, 0, G_OPTION_ARG_STRING_ARRAY, &s_app.cfg.follow,
          N_("Another station for the supervisor view (repeat)"), "PUB,REPLAY"},
+        {"site", 0, 0, G_OPTION_ARG_STRING, &s_app.cfg.site,
+         N_("The site database (a libpq connection string): the supervisor view and the audit "
+            "browser read every station's decisions there"),
+         "CONNINFO"},
+        {"site-evidence", 0, 0, G_OPTION_ARG_FILENAME, &s_app.cfg.site_evidence,
+         N_("The site's evidence directory (as reman-collector --evidence)"), "DIR"},
         {"identify-timeout", 0, 0, G_OPTION_ARG_INT, &s_app.cfg.identify_ms,
          N_("Code search limit in ms (0: none)"), "MS"},
         {"language", 0, 0, G_OPTION_ARG_STRING, &lang,

@@ -12,6 +12,7 @@
 #include <jansson.h>
 #include <string.h>
 
+#include "ra/ra_site.h"
 #include "ra/ra_store.h"
 #include "rv/rv_error.h"
 
@@ -67,9 +68,15 @@ static const char *credit_label(const char *c)
     return c;
 }
 
-/* --- the store, shared with the tasks ---------------------------------------------------- */
+/* --- the source, shared with the tasks ------------------------------------------------------
+ * Either this station's store (dir) or the site database (conninfo: every station, read
+ * through ra_site in a read-only session opened by each task, so a long verification never
+ * holds a search back). In site mode dir, when set, is this station's own store: the
+ * inspection records (findings) of this station's decisions are read there. */
 typedef struct {
     char *dir;
+    char *conninfo; /* the site database; NULL: the store */
+    char *evdir;    /* the site's evidence directory (EVIDENCE_DIR/ab/<sha256>), or NULL */
     GMutex lock;
     ra_store_t *st;
     char station[RA_STORE_MAX_ID];
@@ -83,12 +90,27 @@ static AuditStore *astore_new(const char *dir)
     return a;
 }
 
+static AuditStore *asite_new(const char *conninfo, const char *evdir, const char *store_dir)
+{
+    AuditStore *a = astore_new(store_dir);
+    a->conninfo = g_strdup(conninfo);
+    a->evdir = evdir && *evdir ? g_strdup(evdir) : NULL;
+    return a;
+}
+
+static gboolean is_site(const AuditStore *a)
+{
+    return a && a->conninfo;
+}
+
 static void astore_clear(gpointer p)
 {
     AuditStore *a = p;
     ra_store_close(&a->st);
     g_mutex_clear(&a->lock);
     g_free(a->dir);
+    g_free(a->conninfo);
+    g_free(a->evdir);
 }
 
 static void astore_unref(AuditStore *a)
@@ -114,6 +136,33 @@ static ra_store_t *astore_get(AuditStore *a, GError **error)
     return st;
 }
 
+/* A read-only session on the site for one task (closed by the caller). NULL with error
+ * when the site cannot be reached or is not a site database. */
+static ra_site_t *asite_open(AuditStore *a, GError **error)
+{
+    ra_site_t *site = ra_site_open_readonly(a->conninfo);
+    if (!site)
+        g_set_error(error, G_IO_ERROR, G_IO_ERROR_HOST_UNREACHABLE, "%s", rv_last_error());
+    return site;
+}
+
+/* What the page reads, in words (no password). */
+static char *asource_describe(const AuditStore *a)
+{
+    if (!a)
+        return g_strdup(_("No store opened"));
+    if (!is_site(a))
+        return g_strdup_printf(_("Source: station store %s"), a->dir);
+    char where[512];
+    if (ra_site_conninfo_describe(a->conninfo, where, sizeof where) != 0)
+        g_strlcpy(where, "?", sizeof where);
+    return a->evdir ? g_strdup_printf(_("Source: site database (every station): %s · evidence %s"),
+                                      where, a->evdir)
+                    : g_strdup_printf(_("Source: site database (every station): %s · no "
+                                        "evidence directory (--site-evidence)"),
+                                      where);
+}
+
 /* --- a result row ------------------------------------------------------------------------ */
 #define RH_TYPE_AUDIT_ROW (rh_audit_row_get_type())
 G_DECLARE_FINAL_TYPE(RhAuditRow, rh_audit_row, RH, AUDIT_ROW, GObject)
@@ -122,7 +171,7 @@ struct _RhAuditRow {
     GObject parent_instance;
     gint64 n, insp_n;
     guint64 seq;
-    char *ts, *serial, *family, *route, *proposal, *op, *override_code, *supervisor;
+    char *station, *ts, *serial, *family, *route, *proposal, *op, *override_code, *supervisor;
 };
 
 G_DEFINE_FINAL_TYPE(RhAuditRow, rh_audit_row, G_TYPE_OBJECT)
@@ -130,6 +179,7 @@ G_DEFINE_FINAL_TYPE(RhAuditRow, rh_audit_row, G_TYPE_OBJECT)
 static void rh_audit_row_finalize(GObject *object)
 {
     RhAuditRow *r = RH_AUDIT_ROW(object);
+    g_free(r->station);
     g_free(r->ts);
     g_free(r->serial);
     g_free(r->family);
@@ -178,6 +228,10 @@ struct _RhAudit {
     GtkCalendar *from_calendar, *to_calendar;
     GtkMenuButton *from_button, *to_button;
     GtkDropDown *family_dropdown, *route_dropdown, *operator_dropdown, *format_dropdown;
+    GtkDropDown *station_dropdown;
+    GtkWidget *station_box;
+    GtkLabel *source_label;
+    GtkColumnViewColumn *station_column;
     GtkButton *search_button, *clear_button, *verify_button, *export_button, *view_button;
     GtkLabel *results_label, *status_label, *detail_title, *chain_label, *detail_empty;
     GtkColumnView *results_view;
@@ -188,16 +242,20 @@ struct _RhAudit {
     AuditStore *store;
     GListStore *rows;
     GtkSingleSelection *selection;
-    GtkStringList *families, *operators;
+    GtkStringList *families, *operators, *stations;
     guint search_gen, detail_gen, verify_gen;
     gboolean searching, verifying, filling;
     guint64 open_seq;   /* the decision shown (0: none) */
+    char *open_station; /* its station (site mode) */
+    int open_verify_rc; /* site mode: the opened decision's own check (0: verifies) */
+    char *open_verify_why;
     gint64 open_chain_n;
     char *open_serial;
     /* the last verification */
     gboolean verified_once;
     int verify_rc;
     ra_verify_report_t report;
+    ra_site_verify_report_t site_report; /* site mode */
     gint64 verified_at; /* monotonic µs */
     char *verified_clock;
     /* export */
@@ -221,14 +279,14 @@ static void au_status(RhAudit *self, const char *text)
 /* --- searching --------------------------------------------------------------------------- */
 typedef struct {
     AuditStore *store;
-    char *serial, *from, *to, *family, *route, *op;
+    char *serial, *from, *to, *family, *route, *op, *station;
     guint gen;
     GCancellable *stop;  /* a newer search was asked for */
     GCancellable *task;  /* the page is going away (borrowed while the thread runs) */
     /* found */
     GQueue rows; /* RhAuditRow*, oldest first, at most MAX_ROWS */
     guint matched;
-    GHashTable *families, *operators; /* every value seen */
+    GHashTable *families, *operators, *stations; /* every value seen */
     gboolean substring;               /* the serial was matched as a part */
 } Query;
 
@@ -243,19 +301,20 @@ static void query_free(gpointer p)
     g_free(q->family);
     g_free(q->route);
     g_free(q->op);
+    g_free(q->station);
     g_queue_clear_full(&q->rows, g_object_unref);
     g_hash_table_destroy(q->families);
     g_hash_table_destroy(q->operators);
+    g_hash_table_destroy(q->stations);
     g_free(q);
 }
 
-static int query_record(void *arg, int64_t n, const char *kind, const char *body, size_t len)
+/* One decision (of the store: record n; of the site: station given) against the search. */
+static int query_decision(Query *q, int64_t n, const char *station, const char *body,
+                          size_t len)
 {
-    Query *q = arg;
     if (g_cancellable_is_cancelled(q->stop) || g_cancellable_is_cancelled(q->task))
         return 1;
-    if (strcmp(kind, "decision") != 0)
-        return 0;
     json_error_t jerr;
     json_t *d = json_loadb(body, len, 0, &jerr);
     if (!d)
@@ -269,6 +328,8 @@ static int query_record(void *arg, int64_t n, const char *kind, const char *body
         g_hash_table_add(q->families, g_strdup(family));
     if (op)
         g_hash_table_add(q->operators, g_strdup(op));
+    if (station)
+        g_hash_table_add(q->stations, g_strdup(station));
     gboolean ok = TRUE;
     if (q->substring) {
         char *a = serial ? g_utf8_casefold(serial, -1) : NULL;
@@ -287,9 +348,12 @@ static int query_record(void *arg, int64_t n, const char *kind, const char *body
         ok = FALSE;
     if (ok && q->op && g_strcmp0(op, q->op) != 0)
         ok = FALSE;
+    if (ok && q->station && g_strcmp0(station, q->station) != 0)
+        ok = FALSE;
     if (ok) {
         RhAuditRow *r = g_object_new(RH_TYPE_AUDIT_ROW, NULL);
         r->n = n;
+        r->station = station ? g_strdup(station) : jdup(d, "station");
         r->seq = (guint64) json_integer_value(json_object_get(d, "seq"));
         r->insp_n = json_integer_value(json_object_get(json_object_get(d, "inspection"), "n"));
         r->ts = g_strdup(ts);
@@ -312,10 +376,53 @@ static int query_record(void *arg, int64_t n, const char *kind, const char *body
     return 0;
 }
 
+static int query_record(void *arg, int64_t n, const char *kind, const char *body, size_t len)
+{
+    if (strcmp(kind, "decision") != 0)
+        return 0;
+    return query_decision(arg, n, NULL, body, len);
+}
+
+static int query_site_record(void *arg, const ra_site_record_t *rec)
+{
+    return query_decision(arg, 0, rec->station, rec->message, rec->len);
+}
+
+/* The site: a serial is the trace drill across every station (ra_site_history); else the
+ * period's decisions (ra_site_records, along decisions_ts), the other filters applied here. */
+static void search_site(GTask *task, Query *q)
+{
+    GError *err = NULL;
+    ra_site_t *site = asite_open(q->store, &err);
+    if (!site) {
+        g_task_return_error(task, err);
+        return;
+    }
+    int rc;
+    if (q->serial) {
+        rc = ra_site_history(site, q->serial, query_site_record, q);
+        if (rc >= 0 && q->matched == 0 && g_hash_table_size(q->families) == 0) {
+            q->substring = TRUE;
+            rc = ra_site_records(site, q->from, q->to, query_site_record, q);
+        }
+    } else {
+        rc = ra_site_records(site, q->from, q->to, query_site_record, q);
+    }
+    if (rc < 0)
+        g_task_return_new_error(task, G_IO_ERROR, G_IO_ERROR_FAILED, "%s", rv_last_error());
+    else
+        g_task_return_boolean(task, TRUE);
+    ra_site_close(&site);
+}
+
 static void search_thread(GTask *task, gpointer source, gpointer data, GCancellable *cancel)
 {
     Query *q = data;
     q->task = cancel;
+    if (is_site(q->store)) {
+        search_site(task, q);
+        return;
+    }
     GError *err = NULL;
     ra_store_t *st = astore_get(q->store, &err);
     if (!st) {
@@ -383,6 +490,11 @@ static void update_choices(GtkDropDown *dd, GtkStringList *list, GHashTable *see
     g_free(keep);
 }
 
+static gint cmp_strp(gconstpointer a, gconstpointer b)
+{
+    return g_strcmp0(*(const char *const *) a, *(const char *const *) b);
+}
+
 static void search_done(GObject *source, GAsyncResult *res, gpointer data)
 {
     RhAudit *self = RH_AUDIT(source);
@@ -395,7 +507,18 @@ static void search_done(GObject *source, GAsyncResult *res, gpointer data)
     }
     self->searching = FALSE;
     if (!ok) {
-        char *t = g_strdup_printf(_("The store could not be read: %s"), err->message);
+        /* on one line (libpq's messages carry a newline and a tab); nothing listed: the rows
+         * of an earlier search would read as this one's */
+        char **words = g_regex_split_simple("\\s+", err->message, 0, 0);
+        char *why = g_strstrip(g_strjoinv(" ", words));
+        g_strfreev(words);
+        g_free(err->message);
+        err->message = why;
+        g_list_store_remove_all(self->rows);
+        char *t = is_site(q->store)
+                      ? g_strdup_printf(_("✖ The site database could not be read: %s"),
+                                        err->message)
+                      : g_strdup_printf(_("The store could not be read: %s"), err->message);
         gtk_label_set_text(self->results_label, t);
         g_message("audit: search failed: %s", err->message);
         g_free(t);
@@ -405,13 +528,16 @@ static void search_done(GObject *source, GAsyncResult *res, gpointer data)
     self->filling = TRUE;
     update_choices(self->family_dropdown, self->families, q->families, _("Any family"));
     update_choices(self->operator_dropdown, self->operators, q->operators, _("Any operator"));
+    if (is_site(q->store))
+        update_choices(self->station_dropdown, self->stations, q->stations, _("Any station"));
     /* newest first */
     guint n = q->rows.length;
     gpointer *items = g_new(gpointer, n);
     guint i = 0, reselect = GTK_INVALID_LIST_POSITION;
     for (GList *l = q->rows.tail; l; l = l->prev, i++) {
         items[i] = l->data;
-        if (self->open_seq && RH_AUDIT_ROW(l->data)->seq == self->open_seq)
+        if (self->open_seq && RH_AUDIT_ROW(l->data)->seq == self->open_seq &&
+            g_strcmp0(RH_AUDIT_ROW(l->data)->station, self->open_station) == 0)
             reselect = i;
     }
     g_list_store_splice(self->rows, 0, g_list_model_get_n_items(G_LIST_MODEL(self->rows)),
@@ -434,6 +560,28 @@ static void search_done(GObject *source, GAsyncResult *res, gpointer data)
                             q->matched);
     gtk_label_set_text(self->results_label, t);
     g_free(t);
+    if (is_site(q->store)) {
+        /* the stations of the rows listed, for the log (and the tests) */
+        GPtrArray *names = g_ptr_array_new();
+        for (GList *l = q->rows.head; l; l = l->next) {
+            const char *st = RH_AUDIT_ROW(l->data)->station;
+            gboolean seen = FALSE;
+            for (guint k = 0; k < names->len && !seen; k++)
+                seen = g_strcmp0(names->pdata[k], st) == 0;
+            if (!seen && st)
+                g_ptr_array_add(names, (gpointer) st);
+        }
+        g_ptr_array_sort(names, cmp_strp);
+        GString *list = g_string_new(NULL);
+        for (guint k = 0; k < names->len; k++)
+            g_string_append_printf(list, "%s%s", k ? "," : "", (const char *) names->pdata[k]);
+        g_log_structured(G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, "RH_AUDIT_RESULTS", "1", "MESSAGE",
+                         "audit: results=%u source=site serial=%s stations=%s", q->matched,
+                         q->serial ? q->serial : "-", list->len ? list->str : "-");
+        g_string_free(list, TRUE);
+        g_ptr_array_unref(names);
+        return;
+    }
     g_log_structured(G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, "RH_AUDIT_RESULTS", "1", "MESSAGE",
                      "audit: results=%u", q->matched);
 }
@@ -494,7 +642,7 @@ static void au_search(RhAudit *self)
         gtk_label_set_text(self->results_label,
                            _("✖ Dates are written YYYY-MM-DD, for example 2026-03-01."));
         gtk_widget_grab_focus(GTK_WIDGET(bad_from ? self->from_entry : self->to_entry));
-        q->families = q->operators = NULL;
+        q->families = q->operators = q->stations = NULL;
         g_free(q->from);
         g_free(q->to);
         g_free(q);
@@ -504,6 +652,8 @@ static void au_search(RhAudit *self)
     q->serial = *serial ? serial : (g_free(serial), NULL);
     q->family = g_strdup(dropdown_value(self->family_dropdown, self->families));
     q->op = g_strdup(dropdown_value(self->operator_dropdown, self->operators));
+    if (is_site(self->store))
+        q->station = g_strdup(dropdown_value(self->station_dropdown, self->stations));
     guint r = gtk_drop_down_get_selected(self->route_dropdown);
     q->route = r > 0 && r != GTK_INVALID_LIST_POSITION && r <= G_N_ELEMENTS(s_route_ids)
                    ? g_strdup(s_route_ids[r - 1])
@@ -519,6 +669,7 @@ static void au_search(RhAudit *self)
     g_queue_init(&q->rows);
     q->families = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     q->operators = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    q->stations = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     /* the exporter takes the same dates */
     g_free(self->export_from);
     g_free(self->export_to);
@@ -534,7 +685,8 @@ static void au_search(RhAudit *self)
 }
 
 /* --- the result columns ------------------------------------------------------------------ */
-enum { COL_SEQ, COL_TIME, COL_SERIAL, COL_FAMILY, COL_ROUTE, COL_OPERATOR, COL_OVERRIDE };
+enum { COL_STATION, COL_SEQ, COL_TIME, COL_SERIAL, COL_FAMILY, COL_ROUTE, COL_OPERATOR,
+       COL_OVERRIDE };
 
 static void col_setup(GtkSignalListItemFactory *f, GtkListItem *item, gpointer data)
 {
@@ -555,6 +707,7 @@ static void col_bind(GtkSignalListItemFactory *f, GtkListItem *item, gpointer da
     GtkLabel *l = GTK_LABEL(gtk_list_item_get_child(item));
     char *t = NULL;
     switch (GPOINTER_TO_INT(data)) {
+    case COL_STATION: t = g_strdup(r->station ? r->station : "–"); break;
     case COL_SEQ: t = g_strdup_printf("%" G_GUINT64_FORMAT, r->seq); break;
     case COL_TIME: t = local_time(r->ts); break;
     case COL_SERIAL: t = g_strdup(r->serial ? r->serial : "–"); break;
@@ -580,7 +733,8 @@ static void col_bind(GtkSignalListItemFactory *f, GtkListItem *item, gpointer da
     g_free(t);
 }
 
-static void add_column(RhAudit *self, const char *title, int col, gboolean expand)
+static GtkColumnViewColumn *add_column(RhAudit *self, const char *title, int col,
+                                       gboolean expand)
 {
     GtkListItemFactory *f = gtk_signal_list_item_factory_new();
     g_signal_connect(f, "setup", G_CALLBACK(col_setup), GINT_TO_POINTER(col));
@@ -590,6 +744,7 @@ static void add_column(RhAudit *self, const char *title, int col, gboolean expan
     gtk_column_view_column_set_resizable(c, TRUE);
     gtk_column_view_append_column(self->results_view, c);
     g_object_unref(c);
+    return c; /* the view holds it */
 }
 
 /* --- the opened decision ----------------------------------------------------------------- */
@@ -611,16 +766,24 @@ static void image_free(gpointer p)
 typedef struct {
     AuditStore *store;
     guint64 seq;
+    char *station; /* site mode */
     guint gen;
     json_t *decision, *inspection;
     GPtrArray *images;
     gint64 want_n;
+    /* site mode: what the site holds of the evidence, and this decision's own check */
+    ra_site_evidence_t *ev;
+    size_t nev;
+    int verify_rc;
+    char verify_why[512];
 } Detail;
 
 static void detail_free(gpointer p)
 {
     Detail *d = p;
     astore_unref(d->store);
+    g_free(d->station);
+    g_free(d->ev);
     json_decref(d->decision);
     json_decref(d->inspection);
     if (d->images)
@@ -641,9 +804,84 @@ static int find_inspection(void *arg, int64_t n, const char *kind, const char *b
     return 0;
 }
 
+static int detail_site_record(void *arg, const ra_site_record_t *rec)
+{
+    Detail *d = arg;
+    json_error_t jerr;
+    d->decision = json_loadb(rec->message, rec->len, 0, &jerr);
+    d->nev = rec->nevidence;
+    d->ev = g_memdup2(rec->evidence, rec->nevidence * sizeof *rec->evidence);
+    return 1;
+}
+
+/* The site: the decision as the station signed it, its own check (signature with the key
+ * the site holds, columns, evidence list), its evidence from the site's evidence directory;
+ * the inspection (findings) only where this station's own store has it. */
+static void detail_site(GTask *task, Detail *d, GCancellable *cancel)
+{
+    GError *err = NULL;
+    ra_site_t *site = asite_open(d->store, &err);
+    if (!site) {
+        g_task_return_error(task, err);
+        return;
+    }
+    int rc = ra_site_decision(site, d->station, d->seq, detail_site_record, d);
+    if (rc <= 0 || !json_is_object(d->decision)) {
+        if (rc < 0)
+            g_task_return_new_error(task, G_IO_ERROR, G_IO_ERROR_FAILED, "%s", rv_last_error());
+        else
+            g_task_return_new_error(task, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+                                    _("station %s seq %llu is not in the site database"),
+                                    d->station, (unsigned long long) d->seq);
+        ra_site_close(&site);
+        return;
+    }
+    d->verify_rc = ra_site_verify_decision(site, d->station, d->seq, d->verify_why,
+                                           sizeof d->verify_why);
+    if (d->verify_rc != 0 && !d->verify_why[0])
+        g_strlcpy(d->verify_why, rv_last_error(), sizeof d->verify_why);
+    ra_site_close(&site);
+    d->want_n = json_integer_value(json_object_get(json_object_get(d->decision, "inspection"), "n"));
+    if (d->store->dir && !g_cancellable_is_cancelled(cancel)) {
+        ra_store_t *st = astore_get(d->store, NULL);
+        const char *serial = json_string_value(json_object_get(d->decision, "serial"));
+        if (st && !strcmp(d->store->station, d->station) && serial && *serial)
+            ra_store_history(st, serial, find_inspection, d);
+    }
+    d->images = g_ptr_array_new_with_free_func(image_free);
+    for (size_t i = 0; i < d->nev && !g_cancellable_is_cancelled(cancel); i++) {
+        Image *im = g_new0(Image, 1);
+        im->kind = g_strdup(d->ev[i].kind[0] ? d->ev[i].kind : "original");
+        im->sha = g_strdup(d->ev[i].sha256);
+        char sub[3] = {im->sha[0], im->sha[0] ? im->sha[1] : 0, 0};
+        char *path = d->store->evdir ? g_build_filename(d->store->evdir, sub, im->sha, NULL) : NULL;
+        if (!d->ev[i].held) {
+            im->error = g_strdup(_("the site does not hold this file yet (the collector fetches "
+                                   "it from the station)"));
+        } else if (!path) {
+            im->error = g_strdup(_("the site's evidence directory is not configured "
+                                   "(--site-evidence)"));
+        } else {
+            GError *lerr = NULL;
+            im->texture = gdk_texture_new_from_filename(path, &lerr);
+            if (!im->texture) {
+                im->error = g_strdup_printf("%s: %s", path, lerr->message);
+                g_error_free(lerr);
+            }
+        }
+        g_free(path);
+        g_ptr_array_add(d->images, im);
+    }
+    g_task_return_boolean(task, TRUE);
+}
+
 static void detail_thread(GTask *task, gpointer source, gpointer data, GCancellable *cancel)
 {
     Detail *d = data;
+    if (is_site(d->store)) {
+        detail_site(task, d, cancel);
+        return;
+    }
     GError *err = NULL;
     ra_store_t *st = astore_get(d->store, &err);
     if (!st) {
@@ -921,8 +1159,12 @@ static void show_detail(RhAudit *self, Detail *d)
     g_free(self->open_serial);
     self->open_serial = g_strdup(serial);
 
-    char *title = g_strdup_printf(_("%s · seq %llu · %s"), serial ? serial : _("no serial"),
-                                  (unsigned long long) d->seq, route_label(route));
+    char *title = is_site(d->store)
+                      ? g_strdup_printf(_("%s · station %s seq %llu · %s"),
+                                        serial ? serial : _("no serial"), d->station,
+                                        (unsigned long long) d->seq, route_label(route))
+                      : g_strdup_printf(_("%s · seq %llu · %s"), serial ? serial : _("no serial"),
+                                        (unsigned long long) d->seq, route_label(route));
     gtk_label_set_text(self->detail_title, title);
     g_free(title);
     show_images(self, d->images);
@@ -1055,7 +1297,13 @@ static void show_detail(RhAudit *self, Detail *d)
             g_free(t);
         }
     }
-    if (!insp)
+    if (!insp && is_site(d->store)) {
+        t = g_strdup_printf(_("The site holds the decisions only: the findings are in the "
+                              "inspection record kept in station %s's own store."),
+                            d->station);
+        gtk_box_append(self->findings_box, value_label(t, FALSE));
+        g_free(t);
+    } else if (!insp)
         gtk_box_append(self->findings_box,
                        value_label(_("✖ The inspection record was not found."), FALSE));
     else if (json_array_size(findings) == 0)
@@ -1083,18 +1331,34 @@ static void detail_done(GObject *source, GAsyncResult *res, gpointer data)
         g_error_free(err);
         return;
     }
+    self->open_verify_rc = d->verify_rc;
+    g_free(self->open_verify_why);
+    self->open_verify_why = g_strdup(d->verify_why);
     show_detail(self, d);
+    if (is_site(d->store)) {
+        guint shown = 0;
+        for (guint i = 0; d->images && i < d->images->len; i++)
+            shown += ((Image *) d->images->pdata[i])->texture != NULL;
+        g_message("audit: opened station=%s seq=%" G_GUINT64_FORMAT " serial=%s images=%u "
+                  "shown=%u signature=%s",
+                  d->station, d->seq, self->open_serial ? self->open_serial : "-",
+                  d->images ? d->images->len : 0, shown, d->verify_rc == 0 ? "ok" : "BAD");
+        return;
+    }
     g_message("audit: opened seq=%" G_GUINT64_FORMAT " serial=%s images=%u", d->seq,
               self->open_serial ? self->open_serial : "-", d->images ? d->images->len : 0);
 }
 
-static void au_open(RhAudit *self, guint64 seq)
+static void au_open(RhAudit *self, const char *station, guint64 seq)
 {
-    if (!self->store || seq == 0)
+    if (!self->store || seq == 0 || (is_site(self->store) && !station))
         return;
     self->open_seq = seq;
+    g_free(self->open_station);
+    self->open_station = g_strdup(station);
     Detail *d = g_new0(Detail, 1);
     d->store = g_atomic_rc_box_acquire(self->store);
+    d->station = g_strdup(station);
     d->seq = seq;
     d->gen = ++self->detail_gen;
     GTask *task = g_task_new(self, self->cancel, detail_done, NULL);
@@ -1107,16 +1371,17 @@ static void au_open(RhAudit *self, guint64 seq)
 static void on_selected(GtkSingleSelection *sel, GParamSpec *pspec, RhAudit *self)
 {
     RhAuditRow *r = gtk_single_selection_get_selected_item(sel);
-    if (!r || (self->filling && r->seq == self->open_seq))
+    if (!r || (self->filling && r->seq == self->open_seq &&
+               g_strcmp0(r->station, self->open_station) == 0))
         return; /* a refresh that kept the same decision selected: nothing to load */
-    au_open(self, r->seq);
+    au_open(self, r->station, r->seq);
 }
 
 static void on_activate(GtkColumnView *view, guint pos, RhAudit *self)
 {
     RhAuditRow *r = g_list_model_get_item(G_LIST_MODEL(self->selection), pos);
     if (r) {
-        au_open(self, r->seq);
+        au_open(self, r->station, r->seq);
         g_object_unref(r);
     }
 }
@@ -1127,6 +1392,7 @@ typedef struct {
     guint gen;
     int rc;
     ra_verify_report_t report;
+    ra_site_verify_report_t site_report;
 } Verify;
 
 static void verify_free(gpointer p)
@@ -1140,6 +1406,20 @@ static void verify_thread(GTask *task, gpointer source, gpointer data, GCancella
 {
     Verify *v = data;
     GError *err = NULL;
+    if (is_site(v->store)) {
+        /* every decision of every station: signatures with the keys the site holds */
+        ra_site_t *site = asite_open(v->store, &err);
+        if (!site) {
+            g_task_return_error(task, err);
+            return;
+        }
+        v->rc = ra_site_verify(site, &v->site_report);
+        if (v->rc != 0 && !v->site_report.what[0])
+            g_strlcpy(v->site_report.what, rv_last_error(), sizeof v->site_report.what);
+        ra_site_close(&site);
+        g_task_return_boolean(task, TRUE);
+        return;
+    }
     ra_store_t *st = astore_get(v->store, &err);
     if (!st) {
         g_task_return_error(task, err);
@@ -1151,9 +1431,49 @@ static void verify_thread(GTask *task, gpointer source, gpointer data, GCancella
     g_task_return_boolean(task, TRUE);
 }
 
+/* The site's verification in words, and the opened decision's own check. */
+static void au_show_site_check(RhAudit *self)
+{
+    char *t = NULL, *mine = NULL;
+    const ra_site_verify_report_t *r = &self->site_report;
+    if (!self->verified_once)
+        t = g_strdup(self->verifying ? _("Checking every signature the site holds…")
+                                     : _("The site was not checked yet."));
+    else if (self->verify_rc == 0)
+        t = g_strdup_printf(_("✔ Site verified: %lld decisions of %lld stations, every signature "
+                              "checks with the station's key the site holds (checked at %s)."),
+                            r->decisions, r->stations, self->verified_clock);
+    else if (r->station[0])
+        t = g_strdup_printf(_("✖ The site does not verify after %lld decisions: %s"),
+                            r->decisions, r->what);
+    else
+        t = g_strdup_printf(_("✖ The site database could not be checked: %s"), r->what);
+    if (self->open_seq && self->open_station) {
+        if (self->open_verify_rc == 0)
+            mine = g_strdup_printf(_("✔ Signature verified: this decision is as station %s "
+                                     "signed it (seq %llu), and the site's columns agree."),
+                                   self->open_station, (unsigned long long) self->open_seq);
+        else
+            mine = g_strdup_printf(_("✖ This decision does not verify: %s"),
+                                   self->open_verify_why ? self->open_verify_why : "?");
+    }
+    au_status(self, t);
+    gtk_label_set_text(self->chain_label, mine ? mine : t);
+    if (mine && self->open_verify_rc != 0)
+        gtk_widget_add_css_class(GTK_WIDGET(self->chain_label), "error");
+    else
+        gtk_widget_remove_css_class(GTK_WIDGET(self->chain_label), "error");
+    g_free(t);
+    g_free(mine);
+}
+
 /* The verification in words, for the whole store and for the opened decision. */
 static void au_show_chain(RhAudit *self)
 {
+    if (is_site(self->store)) {
+        au_show_site_check(self);
+        return;
+    }
     char *t = NULL, *mine = NULL;
     const ra_verify_report_t *r = &self->report;
     if (!self->verified_once) {
@@ -1223,18 +1543,26 @@ static void verify_done(GObject *source, GAsyncResult *res, gpointer data)
         self->verify_rc = -1;
         memset(&self->report, 0, sizeof self->report);
         g_strlcpy(self->report.what, err->message, sizeof self->report.what);
+        memset(&self->site_report, 0, sizeof self->site_report);
+        g_strlcpy(self->site_report.what, err->message, sizeof self->site_report.what);
         g_error_free(err);
     } else {
         self->verified_once = TRUE;
         self->verify_rc = v->rc;
         self->report = v->report;
+        self->site_report = v->site_report;
     }
     self->verified_at = g_get_monotonic_time();
     GDateTime *now = g_date_time_new_now_local();
     g_free(self->verified_clock);
     self->verified_clock = g_date_time_format(now, "%H:%M:%S");
     g_date_time_unref(now);
-    if (self->verify_rc == 0)
+    if (is_site(v->store) && self->verify_rc == 0)
+        g_message("audit: site verified: %lld decisions of %lld stations",
+                  self->site_report.decisions, self->site_report.stations);
+    else if (is_site(v->store))
+        g_message("audit: site verification failed: %s", self->site_report.what);
+    else if (self->verify_rc == 0)
         g_message("audit: chain verified through record %lld", (long long) self->report.records);
     else
         g_message("audit: chain broken at record %lld: %s", (long long) self->report.first_bad,
@@ -1331,6 +1659,13 @@ static void export_done(GObject *source, GAsyncResult *res, gpointer data)
 
 static void au_export_to(RhAudit *self, const char *format, const char *path)
 {
+    if (is_site(self->store) && strcmp(format, "html") == 0) {
+        /* the html report reads its thumbnails from a station store */
+        au_status(self, _("✖ The site database exports as CSV or JSON: choose one of those "
+                          "(the HTML report needs a station's store)."));
+        g_message("audit: export %s to %s: failed: html from the site", format, path);
+        return;
+    }
     char *exe = exporter_path();
     if (!exe) {
         au_status(self, _("✖ reman-audit was not found beside this program or on PATH."));
@@ -1340,8 +1675,8 @@ static void au_export_to(RhAudit *self, const char *format, const char *path)
     GPtrArray *argv = g_ptr_array_new();
     g_ptr_array_add(argv, exe);
     g_ptr_array_add(argv, "export");
-    g_ptr_array_add(argv, "--store");
-    g_ptr_array_add(argv, self->store->dir);
+    g_ptr_array_add(argv, is_site(self->store) ? "--site" : "--store");
+    g_ptr_array_add(argv, is_site(self->store) ? self->store->conninfo : self->store->dir);
     g_ptr_array_add(argv, "--format");
     g_ptr_array_add(argv, (gpointer) format);
     g_ptr_array_add(argv, "--out");
@@ -1378,6 +1713,7 @@ static void au_export_to(RhAudit *self, const char *format, const char *path)
     x->format = g_strdup(format);
     x->narrowed = *gtk_editable_get_text(GTK_EDITABLE(self->serial_entry)) ||
                   gtk_drop_down_get_selected(self->family_dropdown) > 0 ||
+                  gtk_drop_down_get_selected(self->station_dropdown) > 0 ||
                   gtk_drop_down_get_selected(self->route_dropdown) > 0 ||
                   gtk_drop_down_get_selected(self->operator_dropdown) > 0;
     g_subprocess_communicate_utf8_async(proc, NULL, NULL, export_done, x);
@@ -1424,8 +1760,10 @@ static void on_export_clicked(GtkButton *b, RhAudit *self)
     g_date_time_unref(now);
     g_mutex_lock(&self->store->lock);
     char *name = g_strdup_printf("reman-audit-%s-%s.%s",
-                                 self->store->station[0] ? self->store->station : "station", day,
-                                 self->export_format);
+                                 is_site(self->store)       ? "site"
+                                 : self->store->station[0] ? self->store->station
+                                                           : "station",
+                                 day, self->export_format);
     g_mutex_unlock(&self->store->lock);
     gtk_file_chooser_set_current_name(GTK_FILE_CHOOSER(self->chooser), name);
     g_free(name);
@@ -1448,6 +1786,7 @@ static void on_clear(GtkButton *b, RhAudit *self)
     gtk_drop_down_set_selected(self->family_dropdown, 0);
     gtk_drop_down_set_selected(self->route_dropdown, 0);
     gtk_drop_down_set_selected(self->operator_dropdown, 0);
+    gtk_drop_down_set_selected(self->station_dropdown, 0);
     au_search(self);
 }
 
@@ -1515,6 +1854,8 @@ static void rh_audit_init(RhAudit *self)
     gtk_single_selection_set_autoselect(self->selection, FALSE);
     gtk_single_selection_set_can_unselect(self->selection, TRUE);
     gtk_column_view_set_model(self->results_view, GTK_SELECTION_MODEL(self->selection));
+    self->station_column = add_column(self, _("Station"), COL_STATION, FALSE);
+    gtk_column_view_column_set_visible(self->station_column, FALSE);
     add_column(self, _("Seq"), COL_SEQ, FALSE);
     add_column(self, _("Time"), COL_TIME, FALSE);
     add_column(self, _("Serial"), COL_SERIAL, TRUE);
@@ -1522,9 +1863,13 @@ static void rh_audit_init(RhAudit *self)
     add_column(self, _("Route"), COL_ROUTE, TRUE);
     add_column(self, _("Operator"), COL_OPERATOR, FALSE);
     add_column(self, _("Override"), COL_OVERRIDE, TRUE);
-    const char *any_family[] = {_("Any family"), NULL}, *any_op[] = {_("Any operator"), NULL};
+    const char *any_family[] = {_("Any family"), NULL}, *any_op[] = {_("Any operator"), NULL},
+               *any_station[] = {_("Any station"), NULL};
     self->families = gtk_string_list_new(any_family);
     self->operators = gtk_string_list_new(any_op);
+    self->stations = gtk_string_list_new(any_station);
+    gtk_drop_down_set_model(self->station_dropdown, G_LIST_MODEL(self->stations));
+    gtk_widget_set_visible(self->station_box, FALSE);
     gtk_drop_down_set_model(self->family_dropdown, G_LIST_MODEL(self->families));
     gtk_drop_down_set_model(self->operator_dropdown, G_LIST_MODEL(self->operators));
     g_signal_connect(self->selection, "notify::selected", G_CALLBACK(on_selected), self);
@@ -1541,6 +1886,8 @@ static void rh_audit_init(RhAudit *self)
                      self);
     g_signal_connect(self->operator_dropdown, "notify::selected", G_CALLBACK(on_filter_changed),
                      self);
+    g_signal_connect(self->station_dropdown, "notify::selected", G_CALLBACK(on_filter_changed),
+                     self);
     g_signal_connect(self->verify_button, "clicked", G_CALLBACK(on_verify_clicked), self);
     g_signal_connect(self->export_button, "clicked", G_CALLBACK(on_export_clicked), self);
     g_signal_connect(self->view_button, "clicked", G_CALLBACK(on_view_clicked), self);
@@ -1549,6 +1896,7 @@ static void rh_audit_init(RhAudit *self)
     gtk_widget_set_sensitive(GTK_WIDGET(self->verify_button), FALSE);
     gtk_widget_set_sensitive(GTK_WIDGET(self->export_button), FALSE);
     gtk_stack_set_visible_child_name(self->detail_stack, "empty");
+    gtk_label_set_wrap(self->results_label, TRUE); /* a long error never widens the window */
 }
 
 static void rh_audit_dispose(GObject *object)
@@ -1573,9 +1921,12 @@ static void rh_audit_finalize(GObject *object)
     astore_unref(self->store);
     g_clear_object(&self->families);
     g_clear_object(&self->operators);
+    g_clear_object(&self->stations);
     g_clear_object(&self->cancel);
     g_clear_object(&self->search_stop);
     g_free(self->open_serial);
+    g_free(self->open_station);
+    g_free(self->open_verify_why);
     g_free(self->verified_clock);
     g_free(self->export_format);
     g_free(self->export_from);
@@ -1602,6 +1953,9 @@ static void rh_audit_class_init(RhAuditClass *klass)
     BIND(family_dropdown);
     BIND(route_dropdown);
     BIND(operator_dropdown);
+    BIND(station_dropdown);
+    BIND(station_box);
+    BIND(source_label);
     BIND(format_dropdown);
     BIND(search_button);
     BIND(clear_button);
@@ -1628,11 +1982,27 @@ RhAudit *rh_audit_new(void)
     return g_object_new(RH_TYPE_AUDIT, NULL);
 }
 
-void rh_audit_set_store(RhAudit *self, const char *store_dir)
+/* A new source (store or site): everything shown of the old one goes. */
+static void au_set_source(RhAudit *self, AuditStore *source)
 {
-    g_return_if_fail(RH_IS_AUDIT(self));
     astore_unref(self->store);
-    self->store = store_dir && *store_dir ? astore_new(store_dir) : NULL;
+    self->store = source;
+    gboolean site = is_site(source);
+    char *where = asource_describe(source);
+    gtk_label_set_text(self->source_label, where);
+    g_message("audit: %s", where);
+    g_free(where);
+    gtk_widget_set_visible(self->station_box, site);
+    gtk_column_view_column_set_visible(self->station_column, site);
+    gtk_button_set_label(self->verify_button, site ? _("_Verify the site") : _("_Verify chain"));
+    gtk_widget_set_tooltip_text(GTK_WIDGET(self->verify_button),
+                                site ? _("Check every decision of every station the site holds: "
+                                         "signatures with the station keys, columns, evidence "
+                                         "lists")
+                                     : _("Check every record's hash and signature and every "
+                                         "evidence file"));
+    g_free(self->open_station);
+    self->open_station = NULL;
     self->search_gen++;
     self->detail_gen++;
     self->verify_gen++;
@@ -1650,11 +2020,31 @@ void rh_audit_set_store(RhAudit *self, const char *store_dir)
     }
 }
 
+void rh_audit_set_store(RhAudit *self, const char *store_dir)
+{
+    g_return_if_fail(RH_IS_AUDIT(self));
+    au_set_source(self, store_dir && *store_dir ? astore_new(store_dir) : NULL);
+}
+
+void rh_audit_set_site(RhAudit *self, const char *conninfo, const char *evidence_dir)
+{
+    g_return_if_fail(RH_IS_AUDIT(self));
+    if (!conninfo || !*conninfo) {
+        au_set_source(self, self->store && self->store->dir ? astore_new(self->store->dir) : NULL);
+        return;
+    }
+    /* this station's store stays at hand for its own inspection records */
+    au_set_source(self, asite_new(conninfo, evidence_dir,
+                                  self->store ? self->store->dir : NULL));
+}
+
 void rh_audit_refresh(RhAudit *self)
 {
     g_return_if_fail(RH_IS_AUDIT(self));
     au_search(self);
-    if (!self->verified_once || g_get_monotonic_time() - self->verified_at >= VERIFY_EVERY_US)
+    /* the site's check reads every decision of every station: on demand only */
+    if (!is_site(self->store) &&
+        (!self->verified_once || g_get_monotonic_time() - self->verified_at >= VERIFY_EVERY_US))
         au_verify(self);
 }
 
@@ -1667,6 +2057,7 @@ void rh_audit_show_serial(RhAudit *self, const char *serial)
     gtk_drop_down_set_selected(self->family_dropdown, 0);
     gtk_drop_down_set_selected(self->route_dropdown, 0);
     gtk_drop_down_set_selected(self->operator_dropdown, 0);
+    gtk_drop_down_set_selected(self->station_dropdown, 0);
     self->filling = FALSE;
     g_signal_handlers_block_by_func(self->serial_entry, on_search, self);
     gtk_editable_set_text(GTK_EDITABLE(self->serial_entry), serial ? serial : "");
@@ -1677,7 +2068,7 @@ void rh_audit_show_serial(RhAudit *self, const char *serial)
 void rh_audit_open_decision(RhAudit *self, guint64 seq)
 {
     g_return_if_fail(RH_IS_AUDIT(self));
-    au_open(self, seq);
+    au_open(self, NULL, seq);
 }
 
 void rh_audit_export(RhAudit *self, const char *format, const char *path)

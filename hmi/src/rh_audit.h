@@ -1,4 +1,5 @@
-/* rh_audit.h - the audit browser: search the decision store by serial, date, family,
+/* rh_audit.h - the audit browser (of this station's store, or of the site database with
+ * rh_audit_set_site: every station, read-only): search the decision store by serial, date, family,
  * route, operator; open a decision to see the original images with overlays, every
  * measurement, the model version and hash, who confirmed or overrode it and why, and
  * whether its chain verifies; export the report (CSV, JSON, HTML as reman-audit does).
@@ -16,11 +17,17 @@ G_DECLARE_FINAL_TYPE(RhAudit, rh_audit, RH, AUDIT, GtkBox)
 RhAudit *rh_audit_new(void);
 /* The store directory to browse (opened read-only by the browser itself). */
 void rh_audit_set_store(RhAudit *self, const char *store_dir);
+/* Browse the site database instead (a libpq connection string; every station's decisions,
+ * read-only through ra_site), with the site's evidence directory (EVIDENCE_DIR/ab/<sha256>,
+ * as reman-collector --evidence; NULL: images are not shown). The store given before stays
+ * for this station's own inspection records. NULL or "": back to the store. */
+void rh_audit_set_site(RhAudit *self, const char *conninfo, const char *evidence_dir);
 /* Search again (after a decision was stored). */
 void rh_audit_refresh(RhAudit *self);
 /* Fill the search with a serial and run it (the technician's "history" link). */
 void rh_audit_show_serial(RhAudit *self, const char *serial);
-/* Open one decision by its seq (its images, findings, who decided, the chain). */
+/* Open one decision by its seq (its images, findings, who decided, the chain). The store
+ * only: on the site a seq names no decision without its station (choose it in the list). */
 void rh_audit_open_decision(RhAudit *self, guint64 seq);
 /* Export without the file dialog (tests, scripts): reman-audit export --format FORMAT
  * (html, csv, json) --out PATH, with the search's dates; the outcome in the status line

@@ -33,6 +33,8 @@ void rh_config_load(RhConfig *cfg)
     cfg->language = s_dup_or(kf, "ui", "language", "system");
     cfg->high_contrast = kf ? g_key_file_get_boolean(kf, "ui", "high-contrast", NULL) : FALSE;
     cfg->follow = kf ? g_key_file_get_string_list(kf, "line", "follow", NULL, NULL) : NULL;
+    cfg->site = s_dup_or(kf, "station", "site", NULL);
+    cfg->site_evidence = s_dup_or(kf, "station", "site-evidence", NULL);
     cfg->identify_ms = 3000;
     if (kf)
         g_key_file_free(kf);
@@ -63,6 +65,8 @@ void rh_config_clear(RhConfig *cfg)
     g_free(cfg->source);
     g_strfreev(cfg->images);
     g_strfreev(cfg->follow);
+    g_free(cfg->site);
+    g_free(cfg->site_evidence);
     g_free(cfg->language);
     g_free(cfg->config_file);
     memset(cfg, 0, sizeof *cfg);

@@ -23,6 +23,9 @@ typedef struct RhConfig {
     char *source;           /* "files" (the demo cores or --image), "folder:DIR", "camera:DEV" */
     char **images;          /* files for the "files" source */
     char **follow;          /* other stations for the supervisor view: "PUB,REPLAY" */
+    char *site;             /* the site database (libpq conninfo): the supervisor view and
+                             * the audit browser read it instead (NULL: the line, the store) */
+    char *site_evidence;    /* the site's evidence directory (reman-collector --evidence) */
     char *language;         /* "system", "en", "zh_CN" */
     gboolean high_contrast;
     char *config_file;      /* where the settings live */

@@ -7,7 +7,11 @@
  * the earlier decision) and counts them incrementally; the p-chart keeps the latest
  * decisions of each family whatever the shift. The queue of inspections waiting for a
  * decision is read from this station's own store in a GTask. dispose() cancels and waits
- * for the store task, then stops and joins every line thread. */
+ * for the store task, then stops and joins every line thread.
+ *
+ * Pointed at the site database (rh_supervisor_set_site), the line threads stop and a GTask
+ * polls the site every 2 s instead (only the decisions not read yet, and the health view);
+ * its decisions feed the same counts (sv_apply_decision). */
 #include "rh_supervisor.h"
 
 #include <glib/gi18n.h>
@@ -17,6 +21,7 @@
 #include <string.h>
 
 #include "ra/ra_line.h"
+#include "ra/ra_site.h"
 #include "rv/rv_error.h"
 
 enum { R_REUSE, R_REMANUFACTURE, R_REFURBISH, R_REPAIR, R_SCRAP, N_ROUTES };
@@ -31,6 +36,8 @@ static const char *const s_route_ids[N_ROUTES] = {"reuse", "remanufacture", "ref
 #define QUEUE_ROWS 8         /* waiting inspections listed; the rest counted */
 #define QUEUE_EVERY_US (10 * G_USEC_PER_SEC)
 #define STALE_MS 3000
+#define SITE_POLL_MS 2000 /* the site database read this often (site mode) */
+#define SITE_BATCH 2000   /* decisions per station per poll; more: polled again at once */
 #define KEEP_US ((gint64) 24 * 3600 * G_USEC_PER_SEC) /* decisions kept for the shift figures */        /* the subscriber's default: RA_LINE_STALE after 3 s */
 
 /* --- one decision, as parsed from the line ---------------------------------------------- */
@@ -202,11 +209,18 @@ typedef struct {
     guint parts;   /* this shift */
     GtkWidget *row;
     GtkLabel *state_label, *name_label, *detail_label;
+    /* from the site's health view (site mode) */
+    gboolean from_site;
+    char *site_status;
+    long long lag, rejected;
+    double last_seen_s;
+    guint64 site_seq;
 } RhStation;
 
 static void station_free(gpointer p)
 {
     RhStation *s = p;
+    g_free(s->site_status);
     g_free(s->pub);
     g_free(s->replay);
     g_free(s->id);
@@ -289,6 +303,15 @@ struct _RhSupervisor {
     GCond busy_cond;
     int busy;
     GPtrArray *queue; /* RhWait* */
+
+    /* the site database (rh_supervisor_set_site): polled instead of the line */
+    struct SitePoll *site;
+    GtkLabel *source_label;
+    guint site_timer_id, site_again_id;
+    gboolean site_polling;
+    GHashTable *site_marks; /* station -> highest seq read (guint64 in a pointer-sized box) */
+    char *site_error;       /* the last poll's failure (NULL: the site answered) */
+    guint site_polls;
 
     cairo_pattern_t *hatch[5];
     guint tick_id;
@@ -1598,6 +1621,28 @@ static void station_row_update(RhStation *st, gint64 now)
     char *detail = NULL;
     int secs = (int) ((now - (st->heard ? st->heard : st->since)) / G_USEC_PER_SEC);
     int in_state = (int) ((now - st->since) / G_USEC_PER_SEC);
+    if (st->from_site) {
+        /* as the site's health view has it (the collector's view of the station) */
+        gboolean key = g_strcmp0(st->site_status, "key-changed") == 0;
+        state = st->state == ST_UP      ? _("✔ UP")
+                : st->state == ST_STALE ? _("⚠ STALE")
+                : key                   ? _("✖ KEY CHANGED")
+                : st->state == ST_DOWN  ? _("✖ DOWN")
+                                        : _("… waiting");
+        char *seen = st->heard ? g_strdup_printf(_("heard %d s ago"), secs)
+                               : g_strdup(_("not heard yet"));
+        detail = g_strdup_printf(
+            ngettext("site: %s · %s · lag %lld · seq %llu held · %u part this shift",
+                     "site: %s · %s · lag %lld · seq %llu held · %u parts this shift", st->parts),
+            st->site_status && *st->site_status ? st->site_status : "?", seen, st->lag,
+            (unsigned long long) st->site_seq, st->parts);
+        g_free(seen);
+        if (st->rejected > 0) {
+            char *t = g_strdup_printf(_("%s · %lld refused"), detail, st->rejected);
+            g_free(detail);
+            detail = t;
+        }
+    } else
     switch (st->state) {
     case ST_CONNECTING:
         state = _("… waiting");
@@ -1665,7 +1710,13 @@ static void sv_update(RhSupervisor *self)
     char *since = g_date_time_format(ss, "%H:%M");
     g_date_time_unref(ss);
     char *head;
-    if (self->store)
+    if (self->site && self->site_error)
+        head = g_strdup_printf(_("✖ The site database cannot be reached: %s (trying again "
+                                 "every %d s; the figures are as last read)"),
+                               self->site_error, SITE_POLL_MS / 1000);
+    else if (self->site && self->site_polls == 0)
+        head = g_strdup(_("Reading the site database…"));
+    else if (self->store)
         head = g_strdup_printf(_("Shift since %s · %u of %u stations up · %u waiting for a "
                                  "decision"),
                                since, up, self->stations->len,
@@ -1673,6 +1724,10 @@ static void sv_update(RhSupervisor *self)
     else
         head = g_strdup_printf(_("Shift since %s · %u of %u stations up"), since, up,
                                self->stations->len);
+    if (self->site && self->site_error)
+        gtk_widget_add_css_class(GTK_WIDGET(self->shift_label), "error");
+    else
+        gtk_widget_remove_css_class(GTK_WIDGET(self->shift_label), "error");
     gtk_label_set_text(self->shift_label, head);
     g_free(head);
     g_free(since);
@@ -1766,6 +1821,319 @@ static void on_refresh_clicked(GtkButton *b, RhSupervisor *self)
     rh_supervisor_refresh(self);
 }
 
+/* --- the site database ------------------------------------------------------------------
+ * Every SITE_POLL_MS a GTask asks the site (a read-only session kept open between polls)
+ * for the decisions of the last 24 hours it has not read yet (above the highest seq read of
+ * each station) and for the health view; the decisions are parsed in the task's thread into
+ * RhDecs and applied on the main loop exactly as the line's are (sv_apply_decision). */
+
+typedef struct SitePoll {
+    char *conninfo;
+    GMutex lock;
+    ra_site_t *site;
+} SitePoll;
+
+static void site_poll_clear(gpointer p)
+{
+    SitePoll *sp = p;
+    ra_site_close(&sp->site);
+    g_mutex_clear(&sp->lock);
+    g_free(sp->conninfo);
+}
+
+static void site_poll_unref(SitePoll *sp)
+{
+    if (sp)
+        g_atomic_rc_box_release_full(sp, site_poll_clear);
+}
+
+typedef struct {
+    char *station, *status;
+    guint64 site_seq;
+    long long lag, rejected;
+    gboolean stale;
+    double last_seen_s;
+} HealthRow;
+
+static void health_free(gpointer p)
+{
+    HealthRow *h = p;
+    g_free(h->station);
+    g_free(h->status);
+    g_free(h);
+}
+
+typedef struct {
+    SitePoll *sp;
+    char *from;
+    char **stations;
+    guint64 *after;
+    size_t n;
+    GPtrArray *decs;     /* RhDec* */
+    GPtrArray *health;   /* HealthRow* */
+    GHashTable *marks;   /* station -> highest seq read in this poll (GUINT64 in a box) */
+    char cur[128];
+    size_t cur_n;
+    gboolean more;
+    guint skipped;
+} PollJob;
+
+static void poll_job_free(gpointer p)
+{
+    PollJob *j = p;
+    site_poll_unref(j->sp);
+    g_free(j->from);
+    g_strfreev(j->stations);
+    g_free(j->after);
+    if (j->decs)
+        g_ptr_array_unref(j->decs);
+    if (j->health)
+        g_ptr_array_unref(j->health);
+    g_hash_table_destroy(j->marks);
+    g_free(j);
+}
+
+static int poll_record(void *arg, const ra_site_record_t *rec)
+{
+    PollJob *j = arg;
+    if (strcmp(j->cur, rec->station) != 0) {
+        g_strlcpy(j->cur, rec->station, sizeof j->cur);
+        j->cur_n = 0;
+    }
+    if (++j->cur_n >= SITE_BATCH)
+        j->more = TRUE;
+    guint64 *m = g_hash_table_lookup(j->marks, rec->station);
+    if (!m) {
+        m = g_new0(guint64, 1);
+        g_hash_table_insert(j->marks, g_strdup(rec->station), m);
+    }
+    if (rec->seq > *m)
+        *m = rec->seq;
+    RhDec *d = dec_parse(rec->message, rec->len);
+    if (d)
+        g_ptr_array_add(j->decs, d);
+    else
+        j->skipped++;
+    return 0;
+}
+
+static int poll_health(void *arg, const ra_site_health_t *h)
+{
+    PollJob *j = arg;
+    HealthRow *r = g_new0(HealthRow, 1);
+    r->station = g_strdup(h->station);
+    r->status = g_strdup(h->status);
+    r->site_seq = h->site_seq;
+    r->lag = h->lag;
+    r->rejected = h->rejected;
+    r->stale = h->stale;
+    r->last_seen_s = h->last_seen_s;
+    g_ptr_array_add(j->health, r);
+    return 0;
+}
+
+static void poll_thread(GTask *task, gpointer source, gpointer data, GCancellable *cancel)
+{
+    PollJob *j = data;
+    SitePoll *sp = j->sp;
+    char *err = NULL;
+    g_mutex_lock(&sp->lock);
+    if (sp->site && !ra_site_ok(sp->site))
+        ra_site_close(&sp->site);
+    if (!sp->site)
+        sp->site = ra_site_open_readonly(sp->conninfo);
+    if (!sp->site) {
+        err = g_strdup(rv_last_error());
+    } else if (ra_site_decisions_after(sp->site, j->from, (const char *const *) j->stations,
+                                       j->after, j->n, SITE_BATCH, poll_record, j) < 0 ||
+               ra_site_health(sp->site, poll_health, j) < 0) {
+        err = g_strdup(rv_last_error());
+        if (!ra_site_ok(sp->site))
+            ra_site_close(&sp->site); /* connected again at the next poll */
+    }
+    g_mutex_unlock(&sp->lock);
+    if (err) {
+        g_task_return_new_error(task, G_IO_ERROR, G_IO_ERROR_HOST_UNREACHABLE, "%s", err);
+        g_free(err);
+        return;
+    }
+    g_task_return_boolean(task, TRUE);
+}
+
+static void sv_site_poll(RhSupervisor *self);
+
+/* A server's message on one line (libpq's carry a newline and a tab). */
+static char *one_line(const char *msg)
+{
+    char **words = g_regex_split_simple("\\s+", msg ? msg : "", 0, 0);
+    char *joined = g_strjoinv(" ", words);
+    g_strfreev(words);
+    return g_strstrip(joined);
+}
+
+static gboolean site_again(gpointer data)
+{
+    RhSupervisor *self = data;
+    self->site_again_id = 0;
+    sv_site_poll(self);
+    return G_SOURCE_REMOVE;
+}
+
+static RhStation *site_station(RhSupervisor *self, const char *id)
+{
+    RhStation *st = station_by_id(self, id);
+    if (!st) {
+        st = g_new0(RhStation, 1);
+        st->id = g_strdup(id);
+        st->from_site = TRUE;
+        st->state = ST_CONNECTING;
+        st->since = g_get_monotonic_time();
+        g_ptr_array_add(self->stations, st);
+        station_row_new(self, st);
+    }
+    return st;
+}
+
+static void poll_done(GObject *source, GAsyncResult *res, gpointer data)
+{
+    RhSupervisor *self = RH_SUPERVISOR(source);
+    PollJob *j = g_task_get_task_data(G_TASK(res));
+    GError *err = NULL;
+    gboolean ok = g_task_propagate_boolean(G_TASK(res), &err);
+    if (self->disposed || j->sp != self->site) {
+        g_clear_error(&err);
+        return;
+    }
+    self->site_polling = FALSE;
+    if (!ok) {
+        char *why = one_line(err->message);
+        if (g_strcmp0(self->site_error, why) != 0)
+            g_message("supervisor: site: the site database cannot be reached: %s", why);
+        g_free(self->site_error);
+        self->site_error = why;
+        g_error_free(err);
+        /* the stations' liveness is unknown until the site answers again (shown as last read) */
+        for (guint i = 0; i < self->stations->len; i++) {
+            RhStation *st = self->stations->pdata[i];
+            if (st->from_site)
+                sv_set_state(st, ST_CONNECTING);
+        }
+        sv_update(self);
+        return;
+    }
+    if (self->site_error)
+        g_message("supervisor: site: the site database answers again");
+    g_clear_pointer(&self->site_error, g_free);
+    self->site_polls++;
+    gint64 now = g_get_monotonic_time();
+    for (guint i = 0; i < j->health->len; i++) {
+        HealthRow *h = j->health->pdata[i];
+        RhStation *st = site_station(self, h->station);
+        if (g_strcmp0(st->site_status, h->status) != 0 || st->lag != h->lag)
+            g_message("supervisor: site: station %s %s%s lag %lld seq %" G_GUINT64_FORMAT,
+                      h->station, h->status, h->stale ? " (stale)" : "", h->lag, h->site_seq);
+        g_free(st->site_status);
+        st->site_status = g_strdup(h->status);
+        st->lag = h->lag;
+        st->rejected = h->rejected;
+        st->site_seq = h->site_seq;
+        st->last_seen_s = h->last_seen_s;
+        st->heard = h->last_seen_s >= 0 ? now - (gint64) (h->last_seen_s * G_USEC_PER_SEC) : 0;
+        RhState state = !strcmp(h->status, "down") || !strcmp(h->status, "key-changed")
+                            ? ST_DOWN
+                        : h->stale || !strcmp(h->status, "stale") ? ST_STALE
+                        : !strcmp(h->status, "up")                ? ST_UP
+                                                                  : ST_CONNECTING;
+        sv_set_state(st, state);
+    }
+    guint fresh = j->decs->len;
+    for (guint i = 0; i < j->decs->len; i++) {
+        RhDec *d = j->decs->pdata[i];
+        j->decs->pdata[i] = NULL;
+        RhStation *st = site_station(self, d->station);
+        if (self->store && strcmp(d->station, ra_store_station(self->store)) == 0)
+            self->queue_again = TRUE; /* this station decided: the queue changed */
+        sv_apply_decision(self, st, d);
+    }
+    GHashTableIter it;
+    gpointer k, v;
+    g_hash_table_iter_init(&it, j->marks);
+    while (g_hash_table_iter_next(&it, &k, &v)) {
+        guint64 *m = g_hash_table_lookup(self->site_marks, k);
+        if (!m) {
+            m = g_new0(guint64, 1);
+            g_hash_table_insert(self->site_marks, g_strdup(k), m);
+        }
+        *m = MAX(*m, *(guint64 *) v);
+    }
+    if (fresh || self->site_polls == 1)
+        g_message("supervisor: site poll: new=%u parts=%u stations=%u%s", fresh, self->parts,
+                  self->stations->len, j->more ? " (more to read)" : "");
+    if (j->skipped)
+        g_message("supervisor: site: %u decisions that could not be read were skipped",
+                  j->skipped);
+    sv_update(self);
+    if (self->queue_again && !self->queue_running)
+        sv_queue_start(self);
+    if (j->more && !self->site_again_id)
+        self->site_again_id = g_idle_add(site_again, self);
+}
+
+static void sv_site_poll(RhSupervisor *self)
+{
+    if (!self->site || self->site_polling || self->disposed)
+        return;
+    PollJob *j = g_new0(PollJob, 1);
+    j->sp = g_atomic_rc_box_acquire(self->site);
+    /* the figures keep 24 hours (KEEP_US): what came before is never read */
+    GDateTime *from = g_date_time_new_from_unix_utc((g_get_real_time() - KEEP_US) / G_USEC_PER_SEC);
+    j->from = g_date_time_format(from, "%Y-%m-%dT%H:%M:%SZ");
+    g_date_time_unref(from);
+    j->n = g_hash_table_size(self->site_marks);
+    j->stations = g_new0(char *, j->n + 1);
+    j->after = g_new0(guint64, j->n + 1);
+    GHashTableIter it;
+    gpointer k, v;
+    size_t i = 0;
+    g_hash_table_iter_init(&it, self->site_marks);
+    while (g_hash_table_iter_next(&it, &k, &v)) {
+        j->stations[i] = g_strdup(k);
+        j->after[i++] = *(guint64 *) v;
+    }
+    j->decs = g_ptr_array_new_with_free_func((GDestroyNotify) dec_free);
+    j->health = g_ptr_array_new_with_free_func(health_free);
+    j->marks = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    self->site_polling = TRUE;
+    GTask *task = g_task_new(self, NULL, poll_done, NULL);
+    g_task_set_source_tag(task, sv_site_poll);
+    g_task_set_task_data(task, j, poll_job_free);
+    g_task_run_in_thread(task, poll_thread);
+    g_object_unref(task);
+}
+
+static gboolean site_tick(gpointer data)
+{
+    sv_site_poll(data);
+    return G_SOURCE_CONTINUE;
+}
+
+/* Stop following the line: every subscriber thread joined, its events dropped. */
+static void sv_stop_feeds(RhSupervisor *self)
+{
+    for (guint i = 0; i < self->feeds->len; i++)
+        g_atomic_int_set(&((RhFeed *) self->feeds->pdata[i])->stop, 1);
+    for (guint i = 0; i < self->feeds->len; i++) {
+        RhFeed *f = self->feeds->pdata[i];
+        g_thread_join(f->thread);
+        feed_free(f);
+    }
+    g_ptr_array_set_size(self->feeds, 0);
+    g_mutex_lock(&self->qlock);
+    g_clear_handle_id(&self->idle_id, g_source_remove);
+    g_queue_clear_full(&self->pending, event_free);
+    g_mutex_unlock(&self->qlock);
+}
+
 /* --- the object ----------------------------------------------------------------------- */
 static void sv_load_css(void)
 {
@@ -1815,6 +2183,9 @@ static void rh_supervisor_init(RhSupervisor *self)
     self->family_model = gtk_string_list_new(NULL);
     gtk_drop_down_set_model(self->family_dropdown, G_LIST_MODEL(self->family_model));
     self->queue_cancel = g_cancellable_new();
+    self->site_marks = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    gtk_label_set_text(self->source_label,
+                       _("Source: the line, live from this station and every station followed"));
     for (int i = 0; i < 5; i++)
         self->hatch[i] = make_hatch(i);
     gtk_drawing_area_set_draw_func(self->hours_area, draw_hours, self, NULL);
@@ -1845,18 +2216,10 @@ static void rh_supervisor_dispose(GObject *object)
             g_cond_wait(&self->busy_cond, &self->busy_lock);
         g_mutex_unlock(&self->busy_lock);
         /* the line threads: stop all, then join each (each waits at most 200 ms) */
-        for (guint i = 0; i < self->feeds->len; i++)
-            g_atomic_int_set(&((RhFeed *) self->feeds->pdata[i])->stop, 1);
-        for (guint i = 0; i < self->feeds->len; i++) {
-            RhFeed *f = self->feeds->pdata[i];
-            g_thread_join(f->thread);
-            feed_free(f);
-        }
-        g_ptr_array_set_size(self->feeds, 0);
-        g_mutex_lock(&self->qlock);
-        g_clear_handle_id(&self->idle_id, g_source_remove);
-        g_queue_clear_full(&self->pending, event_free);
-        g_mutex_unlock(&self->qlock);
+        sv_stop_feeds(self);
+        /* the site: a poll running finishes on its own (it holds its own reference) */
+        g_clear_handle_id(&self->site_timer_id, g_source_remove);
+        g_clear_handle_id(&self->site_again_id, g_source_remove);
     }
     gtk_widget_dispose_template(GTK_WIDGET(self), RH_TYPE_SUPERVISOR);
     G_OBJECT_CLASS(rh_supervisor_parent_class)->dispose(object);
@@ -1872,6 +2235,9 @@ static void rh_supervisor_finalize(GObject *object)
     g_hash_table_destroy(self->operators);
     g_hash_table_destroy(self->reasons);
     g_hash_table_destroy(self->psamples);
+    g_hash_table_destroy(self->site_marks);
+    site_poll_unref(self->site);
+    g_free(self->site_error);
     g_clear_object(&self->family_model);
     g_clear_object(&self->queue_cancel);
     if (self->queue)
@@ -1915,6 +2281,7 @@ static void rh_supervisor_class_init(RhSupervisorClass *klass)
     BIND(operators_area);
     BIND(stations_list);
     BIND(queue_list);
+    BIND(source_label);
 #undef BIND
 }
 
@@ -1929,6 +2296,8 @@ gboolean rh_supervisor_add_station(RhSupervisor *self, const char *pub_endpoint,
 {
     g_return_val_if_fail(RH_IS_SUPERVISOR(self), FALSE);
     g_return_val_if_fail(pub_endpoint != NULL, FALSE);
+    if (self->site)
+        return TRUE; /* the site has every station already */
     if (self->disposed) {
         g_set_error(error, G_IO_ERROR, G_IO_ERROR_CLOSED, "%s", _("The view is closed"));
         return FALSE;
@@ -2023,4 +2392,35 @@ gboolean rh_supervisor_first_waiting(RhSupervisor *self, gint64 *record)
     const RhWait *w = self->queue->pdata[0]; /* sorted by record: the oldest */
     *record = w->n;
     return TRUE;
+}
+
+void rh_supervisor_set_site(RhSupervisor *self, const char *conninfo)
+{
+    g_return_if_fail(RH_IS_SUPERVISOR(self));
+    if (!conninfo || !*conninfo || self->site || self->disposed)
+        return;
+    /* the line is not followed any more: every figure comes from the site */
+    sv_stop_feeds(self);
+    GtkWidget *row;
+    while ((row = gtk_widget_get_first_child(GTK_WIDGET(self->stations_list))))
+        gtk_list_box_remove(self->stations_list, row);
+    g_ptr_array_set_size(self->stations, 0);
+    g_hash_table_remove_all(self->shift);
+    g_hash_table_remove_all(self->psamples);
+    gtk_string_list_splice(self->family_model, 0,
+                           g_list_model_get_n_items(G_LIST_MODEL(self->family_model)), NULL);
+    sv_recount(self);
+    self->site = g_atomic_rc_box_new0(SitePoll);
+    self->site->conninfo = g_strdup(conninfo);
+    g_mutex_init(&self->site->lock);
+    char where[512];
+    if (ra_site_conninfo_describe(conninfo, where, sizeof where) != 0)
+        g_strlcpy(where, "?", sizeof where);
+    char *t = g_strdup_printf(_("Source: site database (every station it holds): %s"), where);
+    gtk_label_set_text(self->source_label, t);
+    g_message("supervisor: %s", t);
+    g_free(t);
+    self->site_timer_id = g_timeout_add(SITE_POLL_MS, site_tick, self);
+    sv_site_poll(self);
+    sv_update(self);
 }

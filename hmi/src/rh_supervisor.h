@@ -24,6 +24,11 @@ RhSupervisor *rh_supervisor_new(void);
  * refused. */
 gboolean rh_supervisor_add_station(RhSupervisor *self, const char *pub_endpoint,
                                    const char *replay_endpoint, GError **error);
+/* Read the site database instead of the line (a libpq connection string): every station
+ * the site holds, its decisions of the last 24 hours polled every 2 s (only the new ones)
+ * and the liveness from the site's health view. The line subscribers already started are
+ * stopped; the waiting queue still comes from this station's store. */
+void rh_supervisor_set_site(RhSupervisor *self, const char *conninfo);
 /* This station's own store (borrowed, outlives the widget): the waiting queue is read from
  * it. NULL: no queue. */
 void rh_supervisor_set_store(RhSupervisor *self, ra_store_t *store);

@@ -14,25 +14,19 @@ src=${RS_SOURCE_DIR:?}
 bin=${RS_BINARY_DIR:?}/bin
 PY=python3
 [ -x /usr/bin/python3 ] && PY=/usr/bin/python3
-PGBIN=${PGBIN:-}
-if [ -z "$PGBIN" ]; then
-  for d in /usr/lib/postgresql/*/bin; do [ -x "$d/initdb" ] && PGBIN=$d; done
-fi
-if [ -z "$PGBIN" ] || ! command -v psql >/dev/null; then
-  echo "notice: PostgreSQL server not installed (initdb/psql): test_site skipped"; exit 77
-fi
+# the server: tests/e2e/pg_lib.sh (shared with test_station_site.sh)
+source "$src/tests/e2e/pg_lib.sh"
+pg_find test_site || exit 77
 work=$(mktemp -d /tmp/rs-e2e-site-XXXXXX)
 chmod 755 "$work"
 pids=()
-asuser=()
-if [ "$(id -u)" -eq 0 ]; then asuser=(runuser -u nobody --); fi
-pgdata=$work/pg
+pg_vars
 cleanup() {
   for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
   for p in "${pids[@]}"; do timeout 5 tail --pid="$p" -f /dev/null 2>/dev/null || true; done
   for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
-  "${asuser[@]}" "$PGBIN/pg_ctl" -D "$pgdata" stop -m immediate >/dev/null 2>&1 || true
+  pg_cleanup
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -45,26 +39,7 @@ port() { $PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); prin
 now() { date +%s.%N; }
 
 # --- PostgreSQL ---------------------------------------------------------------------------
-mkdir -p "$pgdata" "$work/sock"
-[ "$(id -u)" -eq 0 ] && chown nobody "$pgdata" "$work/sock"
-if ! "${asuser[@]}" "$PGBIN/initdb" -D "$pgdata" -U site --auth=trust -E UTF8 >"$work/initdb.log" 2>&1; then
-  echo "notice: initdb failed ($(tail -1 "$work/initdb.log")): test_site skipped"; exit 77
-fi
-PGPORT=$(port)
-pg_start() {
-  "${asuser[@]}" "$PGBIN/pg_ctl" -D "$pgdata" -l "$work/sock/pg.log" -w -t 30 \
-    -o "-c listen_addresses=127.0.0.1 -p $PGPORT -k $work/sock -c fsync=off -c synchronous_commit=off" \
-    start >/dev/null
-}
-pg_stop() { "${asuser[@]}" "$PGBIN/pg_ctl" -D "$pgdata" -m fast -w stop >/dev/null; }
-if ! pg_start; then
-  echo "notice: the PostgreSQL server would not start ($(tail -1 "$work/sock/pg.log" 2>/dev/null)): test_site skipped"
-  exit 77
-fi
-psql_() { psql -X -q -A -t -h 127.0.0.1 -p "$PGPORT" -U site "$@"; }
-psql_ -d postgres -c "CREATE DATABASE site" >/dev/null
-DB="host=127.0.0.1 port=$PGPORT dbname=site user=site"
-q() { psql_ -d site -c "$1"; }
+pg_init test_site   # the server started, database "site", $DB; pg_start/pg_stop, psql_, q
 
 # --- stations and the collector -----------------------------------------------------------
 N=10
@@ -139,6 +114,28 @@ check "(a) evidence complete and verified" wait_evidence 60
 check "(a) evidence files hash to their names" evidence_ok
 check "(a) signatures re-verified: no rejected rows" test "$(q "SELECT count(*) FROM rejected")" = 0
 check "(a) health view: lag 0 everywhere" test "$(q "SELECT coalesce(max(lag),0) FROM health")" = 0
+# the searched columns and evidence rows come from the collector's reading of each message
+# (ra_site.c scans the JSON text); the server's own reading of the stored message must agree
+check "(a) searched columns equal the server's reading of every message" test "$(q "
+  SELECT count(*) FROM decisions d, LATERAL (SELECT d.message::jsonb AS j) m WHERE NOT (
+  d.id IS NOT DISTINCT FROM (m.j->>'id')::uuid AND d.ts IS NOT DISTINCT FROM (m.j->>'ts')::timestamptz
+  AND d.serial IS NOT DISTINCT FROM m.j->>'serial' AND d.part_number IS NOT DISTINCT FROM m.j->>'part_number'
+  AND d.family IS NOT DISTINCT FROM m.j->>'family' AND d.route IS NOT DISTINCT FROM m.j->>'route'
+  AND d.proposal IS NOT DISTINCT FROM m.j->>'proposal' AND d.operator IS NOT DISTINCT FROM m.j->>'operator'
+  AND d.override_reason IS NOT DISTINCT FROM m.j->'override'->>'reason_code'
+  AND d.session IS NOT DISTINCT FROM (m.j->>'session')::bigint
+  AND d.chain_hash IS NOT DISTINCT FROM m.j->'chain'->>'hash'
+  AND d.chain_n IS NOT DISTINCT FROM (m.j->'chain'->>'n')::bigint
+  AND d.sig IS NOT DISTINCT FROM m.j->'chain'->>'sig')")" = 0
+check "(a) evidence rows equal the server's reading of every evidence list" test "$(q "
+  WITH want AS (SELECT d.station, d.seq, e->>'sha256' AS sha256, e->>'kind' AS kind
+    FROM decisions d, jsonb_array_elements(d.message::jsonb->'evidence') e),
+  got AS (SELECT station, seq, sha256, kind FROM decision_evidence)
+  SELECT (SELECT count(*) FROM (SELECT * FROM want EXCEPT SELECT * FROM got) a)
+       + (SELECT count(*) FROM (SELECT * FROM got EXCEPT SELECT * FROM want) b)")" = 0
+psql_ -d postgres -c "CREATE DATABASE inscheck" >/dev/null
+check "(a) awkward and malformed messages through the insert path (site_insert_check)" \
+  "$RS_BINARY_DIR/tests/site_insert_check" "${DB/dbname=site/dbname=inscheck}"
 
 # (a2) the collector's own rate: a second, empty site database catching up on the same
 #      ten stations' full history from their replay services

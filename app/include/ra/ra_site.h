@@ -24,7 +24,7 @@
 extern "C" {
 #endif
 
-#define RA_SITE_SCHEMA_VERSION 2
+#define RA_SITE_SCHEMA_VERSION 3
 
 typedef struct ra_site ra_site_t;
 
@@ -167,6 +167,41 @@ typedef struct ra_site_verify_report {
 /* 0 when every decision verifies; RV_EFORMAT with the report naming the first that does
  * not; RV_EIO when the database could not be read. */
 int ra_site_verify(ra_site_t *self, ra_site_verify_report_t *report);
+
+/* --- reading for the station window (reman-station --site) --------------------------- */
+/* The connection string in words, without any password: "host db port 5432 dbname site
+ * user auditor" (what a screen may show). 0, or RV_EINVAL when it does not parse. */
+int ra_site_conninfo_describe(const char *conninfo, char *out, size_t size);
+/* One decision by (station, seq), to fn. 1 when found, 0 when not, or negative. */
+int ra_site_decision(ra_site_t *self, const char *station, uint64_t seq, ra_site_record_fn fn,
+                     void *arg);
+/* The same checks as ra_site_verify() for one decision: 0 when it verifies; RV_EFORMAT with
+ * why ("signature does not verify: ...") when not; RV_EIO when it could not be read. */
+int ra_site_verify_decision(ra_site_t *self, const char *station, uint64_t seq, char *why,
+                            size_t size);
+/* New decisions for a poller: of every station the site knows, those with ts >= from (ISO
+ * UTC as ra_site_records; NULL: any) and seq greater than what the caller already holds of
+ * that station (stations[i], after[i]; stations not listed: from seq 1), at most
+ * max_per_station of each, by station then seq. Returns how many, or negative. A station's
+ * decisions are inserted in seq order (the collector), so the highest seq seen of each
+ * station is a safe mark. */
+int ra_site_decisions_after(ra_site_t *self, const char *from, const char *const *stations,
+                            const uint64_t *after, size_t n, size_t max_per_station,
+                            ra_site_record_fn fn, void *arg);
+
+/* One row of the health view. Pointers are valid during the callback only. */
+typedef struct ra_site_health {
+    const char *station;
+    const char *status;    /* "up", "stale", "down", "key-changed", "enrolled" */
+    uint64_t announced_seq, site_seq;
+    long long lag;         /* announced - held */
+    int stale;             /* nothing heard for 10 s */
+    double last_seen_s;    /* seconds since the collector last heard of it */
+    long long rows, evidence_outstanding, rejected;
+} ra_site_health_t;
+typedef int (*ra_site_health_fn)(void *arg, const ra_site_health_t *h);
+/* Every station of the health view, by station. Returns how many, or negative. */
+int ra_site_health(ra_site_t *self, ra_site_health_fn fn, void *arg);
 
 #ifdef __cplusplus
 }

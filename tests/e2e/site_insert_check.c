@@ -1,0 +1,183 @@
+/* site_insert_check.c - run by test_site.sh against a real PostgreSQL database of its own:
+ * ra_site_insert takes the searched columns and the evidence list from each message on the
+ * client (a scan of the JSON text, app/src/ra_site.c); here the server is the oracle. Messages
+ * made to be awkward (escaped strings and keys, surrogate pairs, duplicate keys, numbers,
+ * nulls, absent members, evidence entries that are not objects or have no sha256, evidence
+ * that is not an array, pretty-printed JSON) are inserted, and every column and evidence row
+ * must equal what PostgreSQL's own JSON operators read from the stored message. Malformed
+ * messages must be refused naming the station and seq, the batch left out whole.
+ *
+ *   site_insert_check CONNINFO      exit 0 when every check holds, 1 otherwise */
+#include "ra/ra_site.h"
+#include "rv/rv_error.h"
+
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static int fails;
+
+#define CHECK(cond, ...)                                                                      \
+    do {                                                                                      \
+        if (cond) {                                                                           \
+            printf("ok: ");                                                                   \
+        } else {                                                                              \
+            printf("FAILED: ");                                                               \
+            fails++;                                                                          \
+        }                                                                                     \
+        printf(__VA_ARGS__);                                                                  \
+        printf("\n");                                                                         \
+    } while (0)
+
+static long long s_count(PGconn *c, const char *sql, const char *station)
+{
+    const char *p[1] = {station};
+    PGresult *r = PQexecParams(c, sql, 1, NULL, p, NULL, NULL, 0);
+    long long n = -1;
+    if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
+        n = atoll(PQgetvalue(r, 0, 0));
+    else
+        fprintf(stderr, "query failed: %s", PQerrorMessage(c));
+    PQclear(r);
+    return n;
+}
+
+/* Rows of the station whose columns differ from the server's reading of the message. */
+static const char *s_col_sql =
+    "SELECT count(*) FROM decisions d, LATERAL (SELECT d.message::jsonb AS j) m"
+    " WHERE d.station = $1 AND NOT ("
+    " d.id IS NOT DISTINCT FROM (m.j->>'id')::uuid"
+    " AND d.ts IS NOT DISTINCT FROM (m.j->>'ts')::timestamptz"
+    " AND d.serial IS NOT DISTINCT FROM m.j->>'serial'"
+    " AND d.part_number IS NOT DISTINCT FROM m.j->>'part_number'"
+    " AND d.family IS NOT DISTINCT FROM m.j->>'family'"
+    " AND d.route IS NOT DISTINCT FROM m.j->>'route'"
+    " AND d.proposal IS NOT DISTINCT FROM m.j->>'proposal'"
+    " AND d.operator IS NOT DISTINCT FROM m.j->>'operator'"
+    " AND d.override_reason IS NOT DISTINCT FROM m.j->'override'->>'reason_code'"
+    " AND d.session IS NOT DISTINCT FROM (m.j->>'session')::bigint"
+    " AND d.chain_hash IS NOT DISTINCT FROM m.j->'chain'->>'hash'"
+    " AND d.chain_n IS NOT DISTINCT FROM (m.j->'chain'->>'n')::bigint"
+    " AND d.sig IS NOT DISTINCT FROM m.j->'chain'->>'sig')";
+
+/* Evidence rows that differ, both ways, from the server's reading of each message. */
+static const char *s_ev_sql =
+    "WITH want AS (SELECT d.station, d.seq, e->>'sha256' AS sha256, e->>'kind' AS kind"
+    " FROM decisions d, jsonb_array_elements(CASE WHEN jsonb_typeof(d.message::jsonb->"
+    "'evidence') = 'array' THEN d.message::jsonb->'evidence' ELSE '[]'::jsonb END) e"
+    " WHERE d.station = $1 AND jsonb_typeof(e) = 'object' AND e->>'sha256' IS NOT NULL),"
+    " got AS (SELECT station, seq, sha256, kind FROM decision_evidence WHERE station = $1)"
+    " SELECT (SELECT count(*) FROM (SELECT * FROM want EXCEPT SELECT * FROM got) a)"
+    " + (SELECT count(*) FROM (SELECT * FROM got EXCEPT SELECT * FROM want) b)";
+
+int main(int argc, char **argv)
+{
+    if (argc != 2) {
+        fprintf(stderr, "usage: site_insert_check CONNINFO\n");
+        return 2;
+    }
+    ra_site_t *site = ra_site_open(argv[1]);
+    PGconn *c = PQconnectdb(argv[1]);
+    if (!site || PQstatus(c) != CONNECTION_OK) {
+        fprintf(stderr, "site_insert_check: cannot connect: %s %s\n", rv_last_error(),
+                PQerrorMessage(c));
+        return 1;
+    }
+    char st[64];
+    snprintf(st, sizeof st, "check-%d", (int) getpid());
+    static const char *tmpl[] = {
+        /* as a station writes them */
+        "{\"evidence\":[{\"kind\":\"original\",\"sha256\":\"0a0a\"},{\"kind\":\"overlay\","
+        "\"sha256\":\"0b0b\"}],\"family\":\"demo-disc\",\"id\":"
+        "\"6b0d7c3e-1f2a-4b5c-9d8e-XXXXXXXXXXXX\",\"operator\":\"tech1\",\"override\":"
+        "{\"reason_code\":\"R-07\",\"text\":\"seen\"},\"part_number\":\"PN-1\",\"proposal\":"
+        "\"reuse\",\"route\":\"reuse\",\"serial\":\"SN-1\",\"session\":7,\"ts\":"
+        "\"2026-12-03T10:00:00.123Z\",\"chain\":{\"hash\":\"aa\",\"n\":3,\"prev\":\"00\","
+        "\"sig\":\"cc\"}}",
+        /* escapes, a surrogate pair, an escaped key, duplicate keys (the last wins) */
+        "{\"serial\":\"S\\\"N\\\\2 \\u00e9 \\ud83d\\ude00 \\n\\t\\/\",\"\\u0066amily\":\"f\\u00fc\","
+        "\"route\":\"scrap\",\"route\":\"repair\",\"part_number\":\"\",\"id\":"
+        "\"00000000-0000-4000-8000-XXXXXXXXXXXX\",\"ts\":\"2026-12-03T10:00:01Z\","
+        "\"evidence\":[],\"chain\":{\"n\":4,\"hash\":\"h\",\"sig\":\"s\"}}",
+        /* numbers, null, booleans; nothing absent is invented */
+        "{\"serial\":12345,\"operator\":null,\"proposal\":true,\"part_number\":1.50,"
+        "\"session\":-3,\"override\":\"not an object\",\"chain\":{\"n\":5},"
+        "\"evidence\":{\"sha256\":\"not in a list\"}}",
+        /* pretty-printed; evidence entries that are not objects, lack a sha256 or a kind */
+        "{\n  \"serial\" : \"SN-4\" ,\n  \"evidence\" : [ 1, \"x\", {\"kind\":\"no hash\"},"
+        " {\"sha256\":null}, {\"sha256\":\"0c0c\"}, [ {\"sha256\":\"nested\"} ],"
+        " {\"sha256\":\"0d0d\",\"kind\":\"overlay\",\"extra\":{\"deep\":[[[]]]}} ]\n}\n",
+    };
+    /* ids unique to this run (the site's id column is unique) */
+    const size_t n = sizeof tmpl / sizeof *tmpl;
+    char msgs[4][1024];
+    for (size_t i = 0; i < n; i++) {
+        snprintf(msgs[i], sizeof msgs[i], "%s", tmpl[i]);
+        char *x = strstr(msgs[i], "XXXXXXXXXXXX"), id[16];
+        snprintf(id, sizeof id, "%012x", (unsigned) getpid());
+        if (x)
+            memcpy(x, id, 12);
+    }
+    ra_site_decision_t rows[8];
+    for (size_t i = 0; i < n; i++)
+        rows[i] = (ra_site_decision_t){st, i + 1, msgs[i], strlen(msgs[i])};
+    size_t ins = 0;
+    int rc = ra_site_insert(site, rows, n, &ins);
+    CHECK(rc == RV_OK && ins == n, "%zu awkward messages inserted (%s)", ins,
+          rc == RV_OK ? "" : rv_last_error());
+    CHECK(s_count(c, s_col_sql, st) == 0,
+          "every searched column equals the server's reading of the message");
+    CHECK(s_count(c, s_ev_sql, st) == 0,
+          "decision_evidence equals the server's reading of each evidence list");
+    CHECK(s_count(c, "SELECT count(*) FROM decision_evidence WHERE station = $1", st) == 4,
+          "four evidence rows (two of the first message, two of the fourth)");
+    CHECK(s_count(c, "SELECT count(*) FROM decisions WHERE station = $1 AND seq = 2 AND"
+                     " serial = E'S\"N\\\\2 \\u00e9 \\U0001F600 \\n\\t/' AND family = E'f\\u00fc'"
+                     " AND route = 'repair'", st) == 1,
+          "escapes decoded, the escaped key found, the last duplicate kept");
+    CHECK(s_count(c, "SELECT count(*) FROM decisions_doc WHERE station = $1 AND"
+                     " doc->>'serial' = 'SN-4'", st) == 1,
+          "the decisions_doc view gives each message as jsonb");
+
+    /* malformed: refused naming station and seq, and nothing of the batch kept */
+    static const char *bad[] = {
+        "{\"serial\":\"cut", "{\"serial\":\"x\"} trailing", "[1,2]", "{\"a\":\"\\x\"}",
+        "{\"a\":01}", "{\"a\":tru}", "{\"a\":\"ctl\x01\"}", "{\"evidence\":[{\"sha256\":\"x\"},]}",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        ra_site_decision_t two[2] = {{st, 100 + 2 * i, msgs[0], strlen(msgs[0])},
+                                     {st, 101 + 2 * i, bad[i], strlen(bad[i])}};
+        rc = ra_site_insert(site, two, 2, &ins);
+        char want[96];
+        snprintf(want, sizeof want, "station %s seq %zu", st, 101 + 2 * i);
+        CHECK(rc != RV_OK && strstr(rv_last_error(), want),
+              "malformed message %zu refused naming %s: %s", i, want, rv_last_error());
+    }
+    CHECK(s_count(c, "SELECT count(*) FROM decisions WHERE station = $1 AND seq >= 100", st) == 0,
+          "no row of a refused batch kept");
+    /* a deep nest is refused, not a stack overflow */
+    size_t deep = 100000;
+    char *d = malloc(2 * deep + 16);
+    if (d) {
+        size_t k = 0;
+        d[k++] = '{';
+        memcpy(d + k, "\"a\":", 4);
+        k += 4;
+        for (size_t i = 0; i < deep; i++)
+            d[k++] = '[';
+        for (size_t i = 0; i < deep; i++)
+            d[k++] = ']';
+        d[k++] = '}';
+        ra_site_decision_t one = {st, 500, d, k};
+        rc = ra_site_insert(site, &one, 1, &ins);
+        CHECK(rc != RV_OK && strstr(rv_last_error(), "seq 500"),
+              "100,000 nested arrays refused: %s", rv_last_error());
+        free(d);
+    }
+    PQfinish(c);
+    ra_site_close(&site);
+    printf("%s\n", fails ? "site_insert_check: FAILED" : "site_insert_check: all passed");
+    return fails ? 1 : 0;
+}
