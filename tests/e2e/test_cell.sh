@@ -14,25 +14,14 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
-fails=0
-check() { # check DESCRIPTION COMMAND...
-  local what=$1; shift
-  if "$@"; then echo "ok: $what"; else echo "FAILED: $what"; fails=$((fails + 1)); fi
-}
+source "$src/tests/e2e/e2e_lib.sh" # check, stop_pids, demo_references, start_xvfb
 # Debian's python3 (with python3-jsonschema, -zmq, -nacl from install-deps.sh --test)
 PY=python3
 [ -x /usr/bin/python3 ] && PY=/usr/bin/python3
 port() { $PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 # the demo families' references, learnt once per build directory (one test at a time)
-refs=${RS_BINARY_DIR}/e2e/references
-mkdir -p "$refs"
-(
-  flock 9
-  if [ ! -f "$refs/demo-shaft.ref" ]; then
-    bash "$src/scripts/train-demo-references.sh" "$RS_BINARY_DIR" "$refs" >/dev/null
-  fi
-) 9>"$refs/.lock"
+demo_references
 
 P1=$(port); P2=$(port)
 PUB=tcp://127.0.0.1:$P1 REP=tcp://127.0.0.1:$P2

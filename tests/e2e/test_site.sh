@@ -16,25 +16,18 @@ PY=python3
 [ -x /usr/bin/python3 ] && PY=/usr/bin/python3
 # the server: tests/e2e/pg_lib.sh (shared with test_station_site.sh)
 source "$src/tests/e2e/pg_lib.sh"
+source "$src/tests/e2e/e2e_lib.sh" # check, stop_pids, demo_references, start_xvfb
 pg_find test_site || exit 77
 work=$(mktemp -d /tmp/rs-e2e-site-XXXXXX)
 chmod 755 "$work"
 pids=()
 pg_vars
 cleanup() {
-  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do timeout 5 tail --pid="$p" -f /dev/null 2>/dev/null || true; done
-  for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
+  stop_pids
   pg_cleanup
   rm -rf "$work"
 }
 trap cleanup EXIT
-fails=0
-check() { # check DESCRIPTION COMMAND...
-  local what=$1; shift
-  if "$@"; then echo "ok: $what"; else echo "FAILED: $what"; fails=$((fails + 1)); fi
-}
 port() { $PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 now() { date +%s.%N; }
 

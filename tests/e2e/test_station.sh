@@ -26,11 +26,7 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
-fails=0
-check() { # check DESCRIPTION COMMAND...
-  local what=$1; shift
-  if "$@"; then echo "ok: $what"; else echo "FAILED: $what"; fails=$((fails + 1)); fi
-}
+source "$src/tests/e2e/e2e_lib.sh" # check, stop_pids, demo_references, start_xvfb
 PY=python3
 [ -x /usr/bin/python3 ] && PY=/usr/bin/python3
 port() { $PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
@@ -56,22 +52,10 @@ shot() { import -window root "$shots/$1.png"; echo "screenshot: $shots/$1.png"; 
 key() { xdotool key --delay 60 "$@"; sleep 0.3; }
 typ() { xdotool type --delay 40 "$1"; sleep 0.2; }
 
-refs=${RS_BINARY_DIR}/e2e/references
-mkdir -p "$refs"
-(
-  flock 9
-  if [ ! -f "$refs/demo-shaft.ref" ]; then
-    bash "$src/scripts/train-demo-references.sh" "$RS_BINARY_DIR" "$refs" >/dev/null
-  fi
-) 9>"$refs/.lock"
+demo_references
 
 # the X server, on a display number it chooses
-exec 8>"$work/display"
-Xvfb -displayfd 8 -screen 0 1920x1080x24 -nolisten tcp >"$work/xvfb.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 50); do [ -s "$work/display" ] && break; sleep 0.1; done
-export DISPLAY=:$(head -n1 "$work/display")
-export GDK_BACKEND=x11 NO_AT_BRIDGE=1 GSK_RENDERER=cairo
+start_xvfb
 # ready_window LOG: the window is mapped and its main loop runs (the audit page's first
 # search has answered): only then do key events reach it (a slow start, under the
 # sanitizers, would otherwise lose the first keys)

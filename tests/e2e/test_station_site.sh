@@ -22,6 +22,7 @@ for tool in Xvfb xdotool import; do
 done
 [ -x "$bin/reman-station" ] || { echo "skipped: reman-station was not built (GTK 4 absent)"; exit 77; }
 source "$src/tests/e2e/pg_lib.sh"
+source "$src/tests/e2e/e2e_lib.sh" # check, stop_pids, demo_references, start_xvfb
 pg_find test_station_site || exit 77
 PY=python3
 [ -x /usr/bin/python3 ] && PY=/usr/bin/python3
@@ -32,19 +33,11 @@ mkdir -p "$shots"
 pids=()
 pg_vars
 cleanup() {
-  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do timeout 5 tail --pid="$p" -f /dev/null 2>/dev/null || true; done
-  for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
+  stop_pids
   pg_cleanup
   rm -rf "$work"
 }
 trap cleanup EXIT
-fails=0
-check() { # check DESCRIPTION COMMAND...
-  local what=$1; shift
-  if "$@"; then echo "ok: $what"; else echo "FAILED: $what"; fails=$((fails + 1)); fi
-}
 port() { pg_free_port; }
 wait_log() { # wait_log FILE REGEX [SECONDS]: until a line of FILE matches
   local f=$1 re=$2 t=${3:-60} i=0
@@ -100,20 +93,8 @@ check "the site holds the three stations' $total decisions" wait_count $total 60
 check "and their evidence" wait_evidence 60
 
 # --- the station window, pointed at the site ---------------------------------------------
-refs=${RS_BINARY_DIR}/e2e/references
-mkdir -p "$refs"
-(
-  flock 9
-  if [ ! -f "$refs/demo-shaft.ref" ]; then
-    bash "$src/scripts/train-demo-references.sh" "$RS_BINARY_DIR" "$refs" >/dev/null
-  fi
-) 9>"$refs/.lock"
-exec 8>"$work/display"
-Xvfb -displayfd 8 -screen 0 1920x1080x24 -nolisten tcp >"$work/xvfb.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 50); do [ -s "$work/display" ] && break; sleep 0.1; done
-export DISPLAY=:$(head -n1 "$work/display")
-export GDK_BACKEND=x11 NO_AT_BRIDGE=1 GSK_RENDERER=cairo
+demo_references
+start_xvfb
 export XDG_CONFIG_HOME=$work/config XDG_DATA_HOME=$work/data HOME=$work
 echo "X display $DISPLAY, PostgreSQL on port $PGPORT"
 ready_window() {
