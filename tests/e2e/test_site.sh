@@ -285,6 +285,56 @@ q "DELETE FROM decision_evidence WHERE station = 'st-2' AND seq = 7" >/dev/null
 check "(f) an evidence row deleted: verify names st-2 seq 7" \
   verify_names "decision_evidence" st-2 7
 
+# (g) a site database as the first collector made it (schema 1: the migration text taken
+#     from ra_site.c as shipped), holding real decisions, opened by this program: migrations
+#     2 and 3 applied, nothing lost, every decision still verifies
+psql_ -d postgres -c "CREATE DATABASE oldsite" >/dev/null
+OLD=${DB/dbname=site/dbname=oldsite}
+$PY - "$src/app/src/ra_site.c" >"$work/schema1.sql" <<'PYEOF'
+import re, sys
+text = open(sys.argv[1]).read()
+body = text[text.index("s_migration_1 ="):]
+body = body[:body.index('";') + 1]
+print("".join(bytes(m, "utf-8").decode("unicode_escape") for m in re.findall(r'"((?:[^"\\]|\\.)*)"', body)))
+PYEOF
+psql_ -d oldsite -v ON_ERROR_STOP=1 -f "$work/schema1.sql" >/dev/null
+psql_ -d oldsite -c "CREATE TABLE schema_version (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now()); INSERT INTO schema_version (version) VALUES (1)" >/dev/null
+psql_ -d site -c "\copy (SELECT station, seq, message FROM decisions WHERE station IN ('st-1', 'st-2') ORDER BY station, seq) TO '$work/old.csv' CSV"
+psql_ -d site -c "\copy (SELECT station, public_key FROM stations WHERE station IN ('st-1', 'st-2')) TO '$work/oldst.csv' CSV"
+psql_ -d oldsite -v ON_ERROR_STOP=1 >/dev/null <<SQL
+CREATE TEMP TABLE m (station text, seq bigint, message text);
+\copy m FROM '$work/old.csv' CSV
+\copy stations (station, public_key) FROM '$work/oldst.csv' CSV
+INSERT INTO decisions (station, seq, id, ts, serial, part_number, family, route, proposal, operator,
+  override_reason, session, message, doc, chain_hash, chain_n, sig)
+  SELECT station, seq, (j->>'id')::uuid, (j->>'ts')::timestamptz, j->>'serial', j->>'part_number',
+  j->>'family', j->>'route', j->>'proposal', j->>'operator', j->'override'->>'reason_code',
+  (j->>'session')::bigint, message, j, j->'chain'->>'hash', (j->'chain'->>'n')::bigint,
+  j->'chain'->>'sig' FROM m, LATERAL (SELECT message::jsonb AS j) x;
+INSERT INTO decision_evidence (station, seq, sha256, kind) SELECT station, seq, e->>'sha256', e->>'kind'
+  FROM m, jsonb_array_elements(message::jsonb->'evidence') e ON CONFLICT DO NOTHING;
+INSERT INTO evidence (sha256, bytes) SELECT DISTINCT sha256, 0 FROM decision_evidence
+  WHERE sha256 < '8';
+SQL
+oq() { psql_ -d oldsite -c "$1"; }
+n_old=$(oq "SELECT count(*) FROM decisions")
+cited_missing=$(oq "SELECT count(*) FROM (SELECT DISTINCT station, sha256 FROM decision_evidence de WHERE NOT EXISTS (SELECT 1 FROM evidence e WHERE e.sha256 = de.sha256)) x")
+check "(g) the schema-1 database holds $n_old real decisions, $cited_missing files wanted" \
+  test "$n_old" -gt 1000 -a "$cited_missing" -gt 0
+check "(g) verify --site reads schema 1 as it is (read-only: no migration)" \
+  "$bin/reman-audit" verify --site "$OLD"
+check "(g) ... and left it at version 1" test "$(oq "SELECT max(version) FROM schema_version")" = 1
+check "(g) opened by the collector's code (site_insert_check): migrated and inserting" \
+  "$RS_BINARY_DIR/tests/site_insert_check" "$OLD"
+check "(g) now at version 3, doc gone, decisions_doc there" test "$(oq "SELECT max(version) || ' ' ||
+  (SELECT count(*) FROM information_schema.columns WHERE table_name = 'decisions' AND column_name = 'doc')
+  || ' ' || (to_regclass('decisions_doc') IS NOT NULL) FROM schema_version")" = "3 0 true"
+check "(g) migration 2 filled evidence_wanted with what was cited and not held" \
+  test "$(oq "SELECT count(*) FROM evidence_wanted WHERE station IN ('st-1', 'st-2')")" = "$cited_missing"
+oq "DELETE FROM decisions WHERE station LIKE 'check-%'; DELETE FROM decision_evidence WHERE station LIKE 'check-%'" >/dev/null
+old_intact() { test "$(oq "SELECT count(*) FROM decisions")" = "$n_old" && "$bin/reman-audit" verify --site "$OLD" >/dev/null; }
+check "(g) all $n_old decisions there and every one verifies after the migration" old_intact
+
 kill -TERM "$cpid"; set +e; wait "$cpid"; rc=$?; set -e
 check "collector exits 0 on SIGTERM (got $rc)" test "$rc" -eq 0
 check "no sanitizer report from the programs (ASan builds)" \
