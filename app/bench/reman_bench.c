@@ -9,6 +9,7 @@
  * (--only site) need a PostgreSQL database of their own: --site-conninfo or
  * RS_SITE_CONNINFO (scripts/bench-site.sh starts a server and runs them). */
 #include "bench_line.h"
+#include "rv/rv_memory.h"
 #include "bench_site.h"
 #include "bench_opencv.h"
 #include "ra/ra_gencore.h"
@@ -520,13 +521,35 @@ static int s_bench_inspect(void)
     double sm[6];
     for (int i = 0; i < 6; i++)
         sm[i] = s_median(st[i], reps);
+    /* the station's way: the zones shared between two threads (the same findings) */
+    double two[256], sd2[256];
+    if (ra_inspector_set_threads(insp, 2) != RV_OK)
+        goto out;
+    for (int k = -1; k < reps; k++) {
+        if (ra_inspect_jpeg(insp, jpeg, len, &code, 0, &r) != RV_OK || r.refused) {
+            fprintf(stderr, "reman-bench: inspect, 2 threads: %s %s\n", rv_last_error(),
+                    r.refusal);
+            ra_inspection_free(&r);
+            goto out;
+        }
+        if (k >= 0) {
+            two[k] = r.ms_total;
+            sd2[k] = r.ms_detect;
+        }
+        ra_inspection_free(&r);
+    }
+    ra_inspector_set_threads(insp, 1);
     s_fig("ms", mo, "inspect_5mp_ms");
+    s_fig("ms", s_median(two, reps), "inspect_5mp_2threads_ms");
     s_fig("ms", mc, "inspect_5mp_opencv_ms");
     s_fig("x", mc / mo, "inspect_5mp_speedup_vs_opencv");
     s_say("\nInspection, 5 MP JPEG to a graded proposal (%s): station %.1f ms (decode %.1f, align "
           "+ warp %.1f, maps %.1f, detectors %.1f, anomaly %.1f, grade %.2f), OpenCV way %.1f ms "
           "(%.1f without decode) -> %.1fx\n",
           prop, mo, sm[0], sm[1], sm[2], sm[3], sm[4], sm[5], mc, s_median(cvnd, reps), mc / mo);
+    s_say("Inspection with the zones on 2 threads (ra_inspector_set_threads): %.1f ms (detectors "
+          "%.1f)\n",
+          s_median(two, reps), s_median(sd2, reps));
     rc = 0;
 out:
     if (rc != 0)
@@ -560,7 +583,8 @@ static int s_bench_site(const char *conninfo, long rows)
     }
     rsb_site_opts_t o = {.conninfo = conninfo, .bindir = bindir[0] ? bindir : NULL,
                          .rows = rows, .stations = 20, .drills = 50, .backlog_stations = 10,
-                         .backlog_per_station = 6000, .quiet = 0};
+                         .backlog_per_station = 6000, .quiet = 0,
+                         .connections = 2 /* as reman-collector inserts by default */};
     rsb_site_figs_t f;
     s_say("\nsite: PostgreSQL (libpq), %ld decisions of %d stations, the collector and ten "
           "stations on this machine\n",
@@ -594,9 +618,10 @@ static int s_bench_site(const char *conninfo, long rows)
     if (f.ingest_n > 0) {
         s_fig("1/s", f.ingest_per_s, "site_ingest_decisions_per_s");
         s_fig("1/s", f.verify_per_s, "site_verify_decisions_per_s");
-        s_say("insert path (ra_site_insert, batches of 500, ten stations): %.0f decisions/s; "
-              "signature checks (one thread): %.0f/s\n",
-              f.ingest_per_s, f.verify_per_s);
+        s_say("insert path (ra_site_insert, batches of 500, ten stations, %d connection%s): "
+              "%.0f decisions/s; signature checks (one thread): %.0f/s\n",
+              f.ingest_connections, f.ingest_connections == 1 ? "" : "s", f.ingest_per_s,
+              f.verify_per_s);
     }
     if (f.catch_up_measured) {
         s_fig("s", f.catch_up_s, "site_catch_up_s");
@@ -665,6 +690,7 @@ static void s_usage(FILE *f)
             "  jpeg_decode_5mp_overhead_pct        rv_jpeg_decode against raw TurboJPEG\n"
             "  frontend_<2|5|12>mp_speedup_vs_opencv  the detection front end against OpenCV\n"
             "  inspect_5mp_ms, inspect_5mp_speedup_vs_opencv  a 5 MP JPEG to a graded proposal\n"
+            "  inspect_5mp_2threads_ms             the same with the zones on 2 threads\n"
             "  line_durable_decisions_per_s        decisions stored (fsync'd, signed, chained) and\n"
             "                                      acknowledged per second, group commit of 64\n"
             "  line_commit_to_subscriber_p99_ms    commit to a subscriber on loopback (also p50, max)\n"
@@ -673,7 +699,8 @@ static void s_usage(FILE *f)
             "  site_trace_drill_ms                 every decision of one serial across all stations,\n"
             "                                      with its evidence, on a site database of --site-rows\n"
             "                                      decisions (default 1000000; median of 50 serials, p95)\n"
-            "  site_ingest_decisions_per_s         ten stations' decisions through ra_site_insert\n"
+            "  site_ingest_decisions_per_s         ten stations' decisions through ra_site_insert on two\n"
+            "                                      connections, as reman-collector inserts\n"
             "  site_catch_up_s                     reman-collector catching up 60,000 decisions of ten\n"
             "                                      stations (10 minutes at 100/s) from their stores\n"
             "  hmi_preview_1080p_fps               1080p frames painted per second in the station\n"
@@ -688,6 +715,7 @@ static void s_usage(FILE *f)
 
 int main(int argc, char **argv)
 {
+    rv_memory_keep(); /* images freed stay for the next (rv_memory.h) */
     const char *only = NULL, *site_conninfo = NULL;
     long soak = 100000, site_rows = 1000000;
     for (int i = 1; i < argc; i++) {

@@ -22,9 +22,10 @@ struct ra_inspector {
     double mm_per_px;
     size_t nzones;
     rv_image_t *zone[S_MAX_ZONES];
+    int zbox[S_MAX_ZONES][4]; /* each zone's box [x0, y0, x1, y1); x0 == x1 when empty */
     rv_image_t *lo, *hi, *scratch, *part, *warped, *norm, *detail, *iblur, *exclude, *zone_eff;
-    rv_image_t *gray; /* the delivered image's gray, when it has the reference's size */
     rv_frontend_t *front;
+    rv_detect_cache_t *cache; /* maps the zones share (black-hats, eroded part, wear band) */
     int threads;                           /* zones inspected at once (1: in this thread) */
     rv_image_t *zone_eff_t[S_MAX_THREADS]; /* a zone less the mark, per worker */
 };
@@ -55,8 +56,8 @@ void ra_inspector_destroy(ra_inspector_t **self_p)
     rv_image_destroy(&s->zone_eff);
     for (int i = 0; i < S_MAX_THREADS; i++)
         rv_image_destroy(&s->zone_eff_t[i]);
-    rv_image_destroy(&s->gray);
     rv_frontend_destroy(&s->front);
+    rv_detect_cache_destroy(&s->cache);
     rv_align_ref_destroy(&s->aref);
     rm_family_destroy(&s->family);
     free(s);
@@ -106,6 +107,20 @@ ra_inspector_t *ra_inspector_new(rm_family_t *family, const ra_reference_t *ref)
         rv_view_t zv = rv_image_view(self->zone[i]);
         if (rm_family_zone_mask(family, i, &zv) != RV_OK)
             goto fail;
+        int *b = self->zbox[i];
+        b[0] = w, b[1] = h, b[2] = 0, b[3] = 0;
+        for (int y = 0; y < h; y++) {
+            const uint8_t *r = rv_view_row(&zv, y);
+            for (int x = 0; x < w; x++)
+                if (r[x]) {
+                    b[0] = x < b[0] ? x : b[0];
+                    b[2] = x + 1 > b[2] ? x + 1 : b[2];
+                    b[1] = y < b[1] ? y : b[1];
+                    b[3] = y + 1;
+                }
+        }
+        if (b[2] == 0)
+            b[0] = b[1] = b[2] = b[3] = 0;
     }
     self->lo = rv_image_new(w, h, RV_GRAY8);
     self->hi = rv_image_new(w, h, RV_GRAY8);
@@ -116,10 +131,12 @@ ra_inspector_t *ra_inspector_new(rm_family_t *family, const ra_reference_t *ref)
     self->detail = rv_image_new(w, h, RV_GRAY8);
     self->iblur = rv_image_new(w, h, RV_GRAY8);
     self->exclude = rv_image_new(w, h, RV_GRAY8);
-    self->zone_eff = rv_image_new(w, h, RV_GRAY8);
+    /* a zone less the mark is made inside the zone's box only: the rest stays 0 */
+    self->zone_eff = rv_image_new_filled(w, h, RV_GRAY8, 0);
     self->threads = 1;
     self->front = rv_frontend_new(w, h);
-    if (!self->lo || !self->hi || !self->scratch || !self->part || !self->warped || !self->norm || !self->detail || !self->iblur || !self->exclude ||
+    self->cache = rv_detect_cache_new();
+    if (!self->cache || !self->lo || !self->hi || !self->scratch || !self->part || !self->warped || !self->norm || !self->detail || !self->iblur || !self->exclude ||
         !self->zone_eff || !self->front)
         goto fail;
     rv_view_t lo = rv_image_view(self->lo), hi = rv_image_view(self->hi),
@@ -183,6 +200,34 @@ static int s_detect_zone(ra_inspector_t *self, const rv_detect_ctx_t *ctx,
     return RV_OK;
 }
 
+/* ze = the zone less the mark (ex). ze is 0 outside the zone's box on entry and on
+ * return of s_zone_clear, so only the box is written: the same mask as rv_sub_sat over the
+ * whole view. */
+static int s_zone_less_mark(const ra_inspector_t *self, size_t z, const rv_view_t *ex,
+                            const rv_view_t *ze)
+{
+    const int *b = self->zbox[z];
+    if (b[0] == b[2])
+        return RV_OK; /* an empty zone: ze stays 0 */
+    rv_view_t zv = rv_image_view(self->zone[z]), zs, es, ds;
+    int rc = rv_view_roi(&zv, b[0], b[1], b[2] - b[0], b[3] - b[1], &zs);
+    if (rc == RV_OK)
+        rc = rv_view_roi(ex, b[0], b[1], b[2] - b[0], b[3] - b[1], &es);
+    if (rc == RV_OK)
+        rc = rv_view_roi(ze, b[0], b[1], b[2] - b[0], b[3] - b[1], &ds);
+    return rc == RV_OK ? rv_sub_sat(&zs, &es, &ds) : rc;
+}
+
+static void s_zone_clear(const ra_inspector_t *self, size_t z, const rv_view_t *ze)
+{
+    const int *b = self->zbox[z];
+    if (b[0] == b[2])
+        return;
+    rv_view_t ds;
+    if (rv_view_roi(ze, b[0], b[1], b[2] - b[0], b[3] - b[1], &ds) == RV_OK)
+        rv_view_fill(&ds, 0);
+}
+
 /* The zones shared among worker threads: each takes the next zone not yet taken and keeps
  * its findings apart; they are joined in zone order, so the result is the one a single
  * thread gives, finding for finding. */
@@ -216,10 +261,12 @@ static void *s_zones_worker(void *arg)
         rv_view_t zv = rv_image_view(self->zone[z]);
         int rc = RV_OK;
         if (j->exclude)
-            rc = rv_sub_sat(&zv, j->exclude, &ze);
+            rc = s_zone_less_mark(self, z, j->exclude, &ze);
         if (rc == RV_OK)
             rc = s_detect_zone(self, j->ctx, j->wear_ctx, z, j->exclude ? &ze : &zv,
                                &j->per_zone[z]);
+        if (j->exclude)
+            s_zone_clear(self, z, &ze);
         if (rc != RV_OK) {
             /* the message lives in this thread's error slot: hand it over */
             pthread_mutex_lock(&j->lock);
@@ -279,7 +326,7 @@ int ra_inspector_set_threads(ra_inspector_t *self, int threads)
         return rv_fail(RV_EINVAL, "ra_inspect", "threads must be 1..%d", S_MAX_THREADS);
     for (int i = 0; i < threads; i++) {
         if (!self->zone_eff_t[i] &&
-            !(self->zone_eff_t[i] = rv_image_new(self->width, self->height, RV_GRAY8)))
+            !(self->zone_eff_t[i] = rv_image_new_filled(self->width, self->height, RV_GRAY8, 0)))
             return rv_fail(RV_ENOMEM, "ra_inspect", "out of memory");
     }
     self->threads = threads;
@@ -343,17 +390,14 @@ int ra_inspect_rgb(ra_inspector_t *self, const rv_view_t *rgb, const ra_code_t *
     out->width = rgb->width;
     out->height = rgb->height;
     out->isa = rv_simd_isa();
-    /* a camera delivers one size: keep its gray image rather than fault 5 MP in each time */
-    int same = rgb->width == self->width && rgb->height == self->height;
-    if (same && !self->gray)
-        self->gray = rv_image_new(rgb->width, rgb->height, RV_GRAY8);
-    rv_image_t *gray = same ? self->gray : rv_image_new(rgb->width, rgb->height, RV_GRAY8);
-    if (!gray)
-        return RV_ENOMEM;
-    rv_view_t gv = rv_image_view(gray);
-    if ((rc = rv_gray_from_rgb(rgb, &gv)) != RV_OK)
+    if (!rgb->data || rgb->fmt != RV_RGB8 || rgb->width <= 0 || rgb->height <= 0 ||
+        rgb->stride < (ptrdiff_t) rgb->width * 3) {
+        rc = rv_fail(RV_EINVAL, domain, "needs an RGB8 view");
         goto out;
-    if (rv_align(self->aref, &gv, &out->align) != RV_OK) {
+    }
+    /* aligned on its gray, which the alignment makes row by row as it downscales (the
+     * full-size gray is not needed) */
+    if (rv_align_rgb(self->aref, rgb, &out->align) != RV_OK) {
         out->refused = 1;
         snprintf(out->refusal, sizeof out->refusal, "%s", rv_last_error());
         rc = RV_OK;
@@ -391,7 +435,19 @@ int ra_inspect_rgb(ra_inspector_t *self, const rv_view_t *rgb, const ra_code_t *
         goto out;
     rv_view_t mean = rv_image_view(self->ref->mean), spread = rv_image_view(self->ref->spread),
               rpart = rv_image_view(self->ref->part), imean = rv_image_view(self->ref->imean);
-    rv_detect_ctx_t ctx = {&wv, &fg, &ib, &fr, &imean, &spread, &rpart, &pv, self->mm_per_px};
+    /* what the detectors derive from this view is new; what they derive from the
+     * reference (its black-hats, the wear band) holds from one part to the next */
+    rv_detect_cache_reset(self->cache, 1);
+    rv_detect_ctx_t ctx = {.rgb = &wv,
+                           .gray = &fg,
+                           .blur = &ib,
+                           .rust = &fr,
+                           .ref_mean = &imean,
+                           .ref_spread = &spread,
+                           .ref_part = &rpart,
+                           .part = &pv,
+                           .mm_per_px = self->mm_per_px,
+                           .cache = self->cache};
     rv_detect_ctx_t wear_ctx = ctx;
     wear_ctx.blur = &nb;
     wear_ctx.ref_mean = &mean;
@@ -404,10 +460,13 @@ int ra_inspect_rgb(ra_inspector_t *self, const rv_view_t *rgb, const ra_code_t *
     } else {
         for (size_t z = 0; z < self->nzones; z++) {
             rv_view_t zv = rv_image_view(self->zone[z]);
-            if (have_code && (rc = rv_sub_sat(&zv, &ex, &ze)) != RV_OK)
-                goto out;
-            if ((rc = s_detect_zone(self, &ctx, &wear_ctx, z, have_code ? &ze : &zv,
-                                    &out->findings)) != RV_OK)
+            if (have_code && (rc = s_zone_less_mark(self, z, &ex, &ze)) == RV_OK)
+                rc = s_detect_zone(self, &ctx, &wear_ctx, z, &ze, &out->findings);
+            else if (!have_code)
+                rc = s_detect_zone(self, &ctx, &wear_ctx, z, &zv, &out->findings);
+            if (have_code)
+                s_zone_clear(self, z, &ze);
+            if (rc != RV_OK)
                 goto out;
         }
     }
@@ -456,8 +515,6 @@ int ra_inspect_rgb(ra_inspector_t *self, const rv_view_t *rgb, const ra_code_t *
         }
     }
 out:
-    if (!same)
-        rv_image_destroy(&gray);
     out->ms_total = s_now_ms() - t0;
     return rc;
 }

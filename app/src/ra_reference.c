@@ -73,21 +73,23 @@ int ra_reference_band(const ra_reference_t *self, const rv_view_t *lo, const rv_
 
 int ra_part_mask(const rv_view_t *gray, const rv_view_t *mask)
 {
-    int rc = rv_align_silhouette(gray, mask);
-    if (rc != RV_OK)
-        return rc;
-    /* close with a disc of ~1/100 of the short side: marks, cracks, rust and the code's dark
-     * modules are part of the part; bores and bolt holes (larger) stay holes */
-    int side = mask->width < mask->height ? mask->width : mask->height;
-    int d = (side / 100) | 1;
-    if (d < 5)
-        d = 5;
+    if (!mask)
+        return rv_align_silhouette(gray, mask);
+    /* the silhouette into a scratch image, closed from there into mask */
     rv_image_t *tmp = rv_image_new(mask->width, mask->height, RV_GRAY8);
     if (!tmp)
         return RV_ENOMEM;
     rv_view_t t = rv_image_view(tmp);
-    if ((rc = rv_close_disc(mask, &t, d)) == RV_OK)
-        rc = rv_view_copy(&t, mask);
+    int rc = rv_align_silhouette(gray, &t);
+    if (rc == RV_OK) {
+        /* close with a disc of ~1/100 of the short side: marks, cracks, rust and the code's
+         * dark modules are part of the part; bores and bolt holes (larger) stay holes */
+        int side = mask->width < mask->height ? mask->width : mask->height;
+        int d = (side / 100) | 1;
+        if (d < 5)
+            d = 5;
+        rc = rv_close_disc(&t, mask, d);
+    }
     rv_image_destroy(&tmp);
     return rc;
 }

@@ -106,6 +106,40 @@ static void test_known_transform(const rv_align_ref_t *ref, const rv_view_t *ref
     rv_image_destroy(&view);
 }
 
+/* rv_align_rgb on an RGB view gives, field for field, what rv_align gives on its gray
+ * (rv_gray_from_rgb): the whole frame and a cropped view (odd size, offset, the parent's
+ * stride, so that the downscale drops partial blocks). */
+static void test_align_rgb(const rv_align_ref_t *ref, const ra_gencore_t *core)
+{
+    size_t len;
+    const uint8_t *jpeg = ra_gencore_jpeg(core, &len);
+    rv_image_t *rgb = rv_jpeg_decode(jpeg, len, RV_RGB8, 1);
+    RS_CHECK(rgb != NULL);
+    rv_view_t full = rv_image_view(rgb);
+    for (int crop = 0; crop < 2; crop++) {
+        rv_view_t v = full;
+        if (crop) {
+            v.data += 5 * v.stride + 3 * 3;
+            v.width -= 7;
+            v.height -= 11;
+        }
+        rv_image_t *g = rv_image_new(v.width, v.height, RV_GRAY8);
+        rv_view_t gv = rv_image_view(g);
+        RS_CHECK_EQ(rv_gray_from_rgb(&v, &gv), RV_OK);
+        rv_align_result_t a, b;
+        int ra = rv_align(ref, &gv, &a), rb = rv_align_rgb(ref, &v, &b);
+        RS_CHECK_EQ(ra, rb);
+        if (ra == RV_OK && rb == RV_OK) {
+            RS_CHECK(memcmp(a.m, b.m, sizeof a.m) == 0);
+            RS_CHECK(a.scale == b.scale && a.angle_deg == b.angle_deg && a.iou == b.iou);
+            RS_CHECK(a.tx == b.tx && a.ty == b.ty && a.identity == b.identity);
+            RS_CHECK(strcmp(a.method, b.method) == 0);
+        }
+        rv_image_destroy(&g);
+    }
+    rv_image_destroy(&rgb);
+}
+
 int main(void)
 {
     rv_init();
@@ -128,6 +162,8 @@ int main(void)
             int rc = rv_align(ref, &gv, &r);
             RS_CHECKF(rc == RV_OK, "%s seed %llu: %s", ra_gencore_shape_name(shape),
                       (unsigned long long) seed, rv_last_error());
+            if (seed <= 2)
+                test_align_rgb(ref, core);
             if (rc == RV_OK) {
                 rv_image_t *warped = rv_image_new(rm.width, rm.height, RV_GRAY8);
                 rv_view_t wv = rv_image_view(warped);

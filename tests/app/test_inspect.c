@@ -10,6 +10,7 @@
 #include "rm/rm_family.h"
 #include "rm/rm_grade.h"
 #include "rv/rv.h"
+#include "rv/rv_detect.h"
 
 #include <math.h>
 #include <sys/stat.h>
@@ -68,6 +69,112 @@ static int s_same_finding(const rv_finding_t *a, const rv_finding_t *b)
            a->zone_pct == b->zone_pct && a->diameter_mm == b->diameter_mm &&
            a->value_mm == b->value_mm && a->severity == b->severity && a->score == b->score &&
            !strcmp(a->name, b->name);
+}
+
+/* Every detector in every zone of an aligned view, with the zones' parameters; cache may be
+ * NULL. zones[z] are the zone masks. */
+static void s_detect_all(const rm_family_t *fam, const rv_detect_ctx_t *ctx,
+                         const rv_detect_ctx_t *wear_ctx, rv_view_t *zones, size_t nz,
+                         rv_findings_t *out)
+{
+    const rv_detector_class_t *const *all = rv_detectors();
+    for (size_t z = 0; z < nz; z++)
+        for (size_t d = 0; all[d]; d++) {
+            rv_param_t kv[RM_MAX_PARAMS];
+            size_t n = rm_zone_params(rm_family_zone(fam, z), all[d]->name, kv, RM_MAX_PARAMS);
+            if (!strcmp(all[d]->name, "dimension") && n == 0)
+                continue;
+            void *params = calloc(1, all[d]->params_size);
+            RS_CHECK_EQ(all[d]->configure(params, kv, n), RV_OK);
+            const rv_detect_ctx_t *c = strcmp(all[d]->name, "wear") == 0 ? wear_ctx : ctx;
+            RS_CHECKF(all[d]->run(params, c, &zones[z], (int) z, out) == RV_OK, "%s: %s",
+                      all[d]->name, rv_last_error());
+            free(params);
+        }
+}
+
+/* The maps the zones share (rv_detect_cache_t): the same findings as each detector
+ * computing its own over its zone's box, on a first view, after a reset that keeps the
+ * reference's maps (new view pixels, zones with a hole cut), and after a full reset. */
+static void s_check_cache(const rm_family_t *fam, const ra_reference_t *ref,
+                          const rv_image_t *aligned, double mm_per_px)
+{
+    rv_view_t av = rv_image_view(aligned);
+    int w = av.width, h = av.height;
+    enum { GRAY, RUST, BLUR, PART, DETAIL, NORM, IBLUR, NMAPS };
+    rv_image_t *img[NMAPS];
+    rv_view_t v[NMAPS];
+    for (int i = 0; i < NMAPS; i++) {
+        img[i] = rv_image_new(w, h, RV_GRAY8);
+        v[i] = rv_image_view(img[i]);
+    }
+    RS_CHECK_EQ(rv_front(&av, &v[GRAY], &v[RUST], 96, NULL), RV_OK);
+    RS_CHECK_EQ(rv_gauss5(&v[GRAY], &v[BLUR]), RV_OK);
+    if (ra_part_mask(&v[GRAY], &v[PART]) != RV_OK)
+        rv_view_fill(&v[PART], 0);
+    RS_CHECK_EQ(ra_reference_detail(&v[BLUR], &v[DETAIL]), RV_OK);
+    RS_CHECK_EQ(ra_reference_normalize(ref, ref->mean, &v[DETAIL], &v[NORM]), RV_OK);
+    RS_CHECK_EQ(ra_reference_normalize(ref, ref->imean, &v[BLUR], &v[IBLUR]), RV_OK);
+    rv_view_t mean = rv_image_view(ref->mean), spread = rv_image_view(ref->spread),
+              rpart = rv_image_view(ref->part), imean = rv_image_view(ref->imean);
+    size_t nz = rm_family_zone_count(fam);
+    rv_image_t **zimg = calloc(nz, sizeof *zimg);
+    rv_view_t *zv = calloc(nz, sizeof *zv);
+    for (size_t z = 0; z < nz; z++) {
+        zimg[z] = rv_image_new(w, h, RV_GRAY8);
+        zv[z] = rv_image_view(zimg[z]);
+        RS_CHECK_EQ(rm_family_zone_mask(fam, z, &zv[z]), RV_OK);
+    }
+    rv_detect_cache_t *cache = rv_detect_cache_new();
+    RS_CHECK(cache != NULL);
+    for (int round = 0; round < 3; round++) {
+        if (round == 1) {
+            /* another view: the blur darkened in a band, and a hole in every zone */
+            for (int y = h / 3; y < h / 2; y++) {
+                uint8_t *p = rv_view_row(&v[IBLUR], y);
+                for (int x = 0; x < w; x++)
+                    p[x] = (uint8_t) (p[x] > 20 ? p[x] - 20 : 0);
+            }
+            for (size_t z = 0; z < nz; z++)
+                for (int y = h / 4; y < h / 2; y++)
+                    memset(rv_view_row(&zv[z], y) + w / 4, 0, (size_t) w / 3);
+        }
+        if (round > 0)
+            rv_detect_cache_reset(cache, round == 1);
+        rv_detect_ctx_t ctx = {.rgb = &av,
+                               .gray = &v[GRAY],
+                               .blur = &v[IBLUR],
+                               .rust = &v[RUST],
+                               .ref_mean = &imean,
+                               .ref_spread = &spread,
+                               .ref_part = &rpart,
+                               .part = &v[PART],
+                               .mm_per_px = mm_per_px};
+        rv_detect_ctx_t wear_ctx = ctx;
+        wear_ctx.blur = &v[NORM];
+        wear_ctx.ref_mean = &mean;
+        rv_findings_t plain = {0}, cached = {0};
+        s_detect_all(fam, &ctx, &wear_ctx, zv, nz, &plain);
+        ctx.cache = wear_ctx.cache = cache;
+        s_detect_all(fam, &ctx, &wear_ctx, zv, nz, &cached);
+        printf("  shared maps, round %d: %zu findings, %zu with the cache\n", round, plain.count,
+               cached.count);
+        RS_CHECK(plain.count > 0);
+        RS_CHECK_EQ(cached.count, plain.count);
+        for (size_t q = 0; q < plain.count && q < cached.count; q++)
+            RS_CHECKF(s_same_finding(&plain.items[q], &cached.items[q]),
+                      "round %d: finding %zu differs with the cache", round, q);
+        rv_findings_free(&plain);
+        rv_findings_free(&cached);
+    }
+    rv_detect_cache_destroy(&cache);
+    RS_CHECK(cache == NULL);
+    for (size_t z = 0; z < nz; z++)
+        rv_image_destroy(&zimg[z]);
+    free(zimg);
+    free(zv);
+    for (int i = 0; i < NMAPS; i++)
+        rv_image_destroy(&img[i]);
 }
 
 int main(void)
@@ -136,7 +243,10 @@ int main(void)
             rv_image_destroy(&gray);
 
             ra_inspection_t r;
-            rc = ra_inspect_jpeg(insp, jpeg, len, identified_now ? &code : NULL, 0, &r);
+            rc = ra_inspect_jpeg(insp, jpeg, len, identified_now ? &code : NULL, k == 0, &r);
+            if (k == 0 && rc == RV_OK && !r.refused && r.aligned)
+                s_check_cache(fam, ref, r.aligned,
+                              rm_family_mm_per_px(fam) > 0 ? rm_family_mm_per_px(fam) : 1.0);
             RS_CHECKF(rc == RV_OK && !r.refused, "%s seed %d: %s %s", rm_family_id(fam), 700 + k,
                       rv_last_error(), r.refusal);
             if (rc == RV_OK && !r.refused) {

@@ -4,6 +4,7 @@
 #include "rv/rv_filter.h"
 #include "rv/rv_point.h"
 #include "cv/rv_cv.h"
+#include "rv_kernels.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -38,7 +39,9 @@ void rv_align_params_init(rv_align_params_t *p)
     p->min_std = 4.0;
 }
 
-/* Average f x f blocks (the last partial blocks are dropped). */
+/* Average f x f blocks (the last partial blocks are dropped). src is GRAY8, or RGB8 whose
+ * rows are turned to gray (rv_gray_from_rgb) one at a time on the way: the same sums of the
+ * same gray values as downscaling the gray image, without writing it. */
 static rv_image_t *s_downscale(const rv_view_t *src, int f)
 {
     int w = src->width / f, h = src->height / f;
@@ -46,6 +49,42 @@ static rv_image_t *s_downscale(const rv_view_t *src, int f)
         rv_fail(RV_EFORMAT, "rv_align", "view of %dx%d is too small to align", src->width,
                 src->height);
         return NULL;
+    }
+    if (src->fmt == RV_RGB8) {
+        rv_image_t *out = rv_image_new(w, h, RV_GRAY8);
+        int wf = w * f;
+        uint16_t *col = malloc(sizeof *col * (size_t) wf);
+        uint8_t *row = malloc((size_t) wf + 64);
+        if (!out || !col || !row || f > 255) {
+            free(col);
+            free(row);
+            rv_image_destroy(&out);
+            rv_fail(RV_ENOMEM, "rv_align", "out of memory");
+            return NULL;
+        }
+        const rv_point_kernels_t *k = &rv__kernels()->p;
+        rv_view_t o = rv_image_view(out);
+        uint32_t n = (uint32_t) (f * f);
+        for (int y = 0; y < h; y++) {
+            k->gray_from_rgb(rv_view_row(src, y * f), row, (size_t) wf);
+            for (int x = 0; x < wf; x++)
+                col[x] = row[x];
+            for (int dy = 1; dy < f; dy++) {
+                k->gray_from_rgb(rv_view_row(src, y * f + dy), row, (size_t) wf);
+                for (int x = 0; x < wf; x++)
+                    col[x] = (uint16_t) (col[x] + row[x]);
+            }
+            uint8_t *dst = rv_view_row(&o, y);
+            for (int x = 0; x < w; x++) {
+                uint32_t sum = 0;
+                for (int dx = 0; dx < f; dx++)
+                    sum += col[x * f + dx];
+                dst[x] = (uint8_t) ((sum + n / 2) / n);
+            }
+        }
+        free(col);
+        free(row);
+        return out;
     }
     rv_image_t *out = rv_image_new(w, h, RV_GRAY8);
     if (!out)
@@ -495,9 +534,16 @@ static rv_image_t *s_soft(const rv_view_t *mask)
 
 int rv_align(const rv_align_ref_t *ref, const rv_view_t *gray, rv_align_result_t *out)
 {
-    const char *domain = "rv_align";
     if (!ref || !gray || gray->fmt != RV_GRAY8)
-        return rv_fail(RV_EINVAL, domain, "needs a reference and a gray8 view");
+        return rv_fail(RV_EINVAL, "rv_align", "needs a reference and a gray8 view");
+    return rv_align_rgb(ref, gray, out);
+}
+
+int rv_align_rgb(const rv_align_ref_t *ref, const rv_view_t *gray, rv_align_result_t *out)
+{
+    const char *domain = "rv_align";
+    if (!ref || !gray || (gray->fmt != RV_GRAY8 && gray->fmt != RV_RGB8))
+        return rv_fail(RV_EINVAL, domain, "needs a reference and a gray8 or RGB8 view");
     memset(out, 0, sizeof *out);
     int rc = RV_OK;
     int f = s_factor(gray->width, ref->p.work_width);

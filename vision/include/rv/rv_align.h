@@ -58,6 +58,11 @@ int rv_align_ref_height(const rv_align_ref_t *self);
  * it); other negative codes for bad arguments or memory. */
 int rv_align(const rv_align_ref_t *ref, const rv_view_t *gray, rv_align_result_t *out);
 
+/* The same from an RGB8 view (or a GRAY8 one): the result rv_align gives on its gray
+ * (rv_gray_from_rgb), without making the full-size gray image (only the downscaled copy is
+ * made, from gray rows converted one at a time). */
+int rv_align_rgb(const rv_align_ref_t *ref, const rv_view_t *rgb, rv_align_result_t *out);
+
 /* Resample src (GRAY8 or RGB8) into dst, a view of the reference size and the same
  * format, bilinear; copies when the transform is the identity. */
 int rv_align_warp(const rv_view_t *src, const rv_align_result_t *r, const rv_view_t *dst);

@@ -25,6 +25,25 @@ typedef struct rv_param {
     double value;
 } rv_param_t;
 
+/* Maps the detectors derive from the context's maps (black-hats of the blur and of the
+ * reference, the eroded part, the wear band), kept so that zones that overlap, and the
+ * detectors of one zone, compute each pixel once per view instead of once per zone box.
+ * Filled lazily, tile by tile, with exactly the values each detector would compute on its
+ * own box (a tile is computed with the whole reach of its filter around it), so findings
+ * are the same with or without a cache. Thread-safe: the zones of one view may run on
+ * several threads with one cache. */
+typedef struct rv_detect_cache rv_detect_cache_t;
+
+rv_detect_cache_t *rv_detect_cache_new(void);
+void rv_detect_cache_destroy(rv_detect_cache_t **self_p);
+/* Forget what was derived from the view and the zone masks (call before a context with
+ * new view pixels or new zone masks uses it: between two resets, the mask a detector gets
+ * with one zone index must stay the same, since the cache remembers each zone's box).
+ * keep_reference: keep what was derived from the reference maps (ref_mean, ref_spread),
+ * which the caller promises have not changed; 0 forgets those too. Contexts that use one
+ * cache at the same time must share their maps. */
+void rv_detect_cache_reset(rv_detect_cache_t *self, int keep_reference);
+
 /* What a detector sees: the aligned view and the maps computed once per view. Maps that
  * are not available are NULL (for example no learned reference yet). All views have
  * the same size, in the reference frame of the part family. */
@@ -38,6 +57,7 @@ typedef struct rv_detect_ctx {
     const rv_view_t *ref_part;   /* GRAY8 255 where the reference part is, else 0 */
     const rv_view_t *part;       /* GRAY8 255 where this view's part is, else 0 */
     double mm_per_px;            /* calibration on the working plane */
+    rv_detect_cache_t *cache;    /* optional (NULL: every run computes its own maps) */
 } rv_detect_ctx_t;
 
 typedef struct rv_detector_class {

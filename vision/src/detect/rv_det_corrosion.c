@@ -54,7 +54,7 @@ static int s_run(const void *params, const rv_detect_ctx_t *ctx, const rv_view_t
     rv_image_t *allowed = NULL, *mimg = NULL, *timg = NULL;
     rv_blobs_t blobs = {0};
     uint32_t *first = NULL, *order = NULL;
-    rc = rv_det_allowed(ctx, zone_mask, 0, dc, box, &allowed);
+    rc = rv_det_allowed(ctx, zone_mask, zone, 0, dc, box, &allowed);
     if (rc <= 0)
         return rc;
     rv_view_t rust = rv_det_sub(ctx->rust, box);

@@ -170,8 +170,8 @@ static int s_judge(const s_params_t *p, const rv_detect_ctx_t *ctx, const rv_vie
     if (hypot(b->x1 - b->x0 + 1, b->y1 - b->y0 + 1) < 0.8 * min_len)
         return RV_OK;
     rv_det_local_t l;
-    int rc = rv_det_local_split(blur, ref, blobs, i, order, begin, end, disc, (int) p->dark_thr,
-                                (uint32_t) fmax(6, min_len), &l);
+    int rc = rv_det_local_split_ctx(ctx, box, blur, ref, blobs, i, order, begin, end, disc,
+                                    (int) p->dark_thr, (uint32_t) fmax(6, min_len), &l);
     for (size_t j = 0; rc == RV_OK && j < l.pieces.count; j++)
         rc = s_piece(p, ctx, blur, rust, &l, j, box, zone, path, out);
     rv_det_local_free(&l);
@@ -192,7 +192,7 @@ static int s_run(const void *params, const rv_detect_ctx_t *ctx, const rv_view_t
     rv_blobs_t blobs = {0};
     uint32_t *first = NULL, *order = NULL;
     int *path = NULL;
-    rc = rv_det_allowed(ctx, zone_mask, (int) p->edge_margin_px, disc, box, &allowed);
+    rc = rv_det_allowed(ctx, zone_mask, zone, (int) p->edge_margin_px, disc, box, &allowed);
     if (rc <= 0)
         return rc;
     rv_view_t blur = rv_det_sub(ctx->blur, box), rust = rv_det_sub(ctx->rust, box);

@@ -163,7 +163,8 @@ static int s_run(const void *params, const rv_detect_ctx_t *ctx, const rv_view_t
         return RV_OK; /* no nominal outline to compare with */
     int dopen = p->open_mm > 0 ? rv_det_odd(p->open_mm / ctx->mm_per_px, 1, RV_DISC_MAX) : 1;
     int w = ctx->gray->width, h = ctx->gray->height, box[4];
-    if (!rv_det_mask_box(zone_mask ? zone_mask : ctx->ref_part, w, h, dopen + 2, box))
+    if (!(zone_mask ? rv_det_zone_box(ctx, zone_mask, zone, dopen + 2, box)
+                    : rv_det_mask_box(ctx->ref_part, w, h, dopen + 2, box)))
         return RV_OK;
     rv_image_t *mimg = NULL, *timg = NULL;
     rv_blobs_t blobs = {0};

@@ -109,7 +109,7 @@ static int s_run(const void *params, const rv_detect_ctx_t *ctx, const rv_view_t
     rv_image_t *allowed = NULL, *mimg = NULL, *timg = NULL;
     rv_blobs_t blobs = {0};
     uint32_t *first = NULL, *order = NULL;
-    rc = rv_det_allowed(ctx, zone_mask, (int) p->edge_margin_px, disc, box, &allowed);
+    rc = rv_det_allowed(ctx, zone_mask, zone, (int) p->edge_margin_px, disc, box, &allowed);
     if (rc <= 0)
         return rc;
     rv_view_t blur = rv_det_sub(ctx->blur, box), rust = rv_det_sub(ctx->rust, box);
@@ -161,8 +161,9 @@ static int s_run(const void *params, const rv_detect_ctx_t *ctx, const rv_view_t
         if (peak < p->peak_thr)
             continue;
         rv_det_local_t l;
-        rc = rv_det_local_split(&blur, ctx->ref_mean ? &ref : NULL, &blobs, i, order, first[i],
-                                first[i + 1], disc, (int) p->dark_thr, min_area, &l);
+        rc = rv_det_local_split_ctx(ctx, box, &blur, ctx->ref_mean ? &ref : NULL, &blobs, i,
+                                    order, first[i], first[i + 1], disc, (int) p->dark_thr,
+                                    min_area, &l);
         for (size_t j = 0; rc == RV_OK && j < l.pieces.count; j++)
             rc = s_piece(p, ctx, &blur, ctx->rust ? &rust : NULL, &l, j, box, zone, out);
         rv_det_local_free(&l);

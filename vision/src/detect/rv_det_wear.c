@@ -55,7 +55,7 @@ static int s_run(const void *params, const rv_detect_ctx_t *ctx, const rv_view_t
     rv_image_t *allowed = NULL, *lo_img = NULL, *hi_img = NULL, *mimg = NULL;
     rv_blobs_t blobs = {0};
     uint32_t *first = NULL, *order = NULL;
-    rc = rv_det_allowed(ctx, zone_mask, (int) p->edge_margin_px, 0, box, &allowed);
+    rc = rv_det_allowed(ctx, zone_mask, zone, (int) p->edge_margin_px, 0, box, &allowed);
     if (rc <= 0)
         return rc;
     int bw = box[2] - box[0], bh = box[3] - box[1];
@@ -72,10 +72,20 @@ static int s_run(const void *params, const rv_detect_ctx_t *ctx, const rv_view_t
     int kq8 = (int) lrint(p->k * 256);
     if (kq8 > 65535)
         kq8 = 65535;
-    rc = rv_band_from_stats(&mean, &spread, kq8, &lo, &hi);
+    /* the band depends on the reference alone: a cache keeps it from one view to the next */
+    rv_view_t blo, bhi;
+    int cached = rv_det_cached(ctx, RV_DET_MAP_BAND_LO, kq8, box, NULL, &blo);
+    if (cached == 1)
+        cached = rv_det_cached(ctx, RV_DET_MAP_BAND_HI, kq8, box, NULL, &bhi);
+    rc = cached < 0 ? cached : RV_OK;
+    if (cached == 0) {
+        rc = rv_band_from_stats(&mean, &spread, kq8, &lo, &hi);
+        blo = lo;
+        bhi = hi;
+    }
     size_t count = 0;
     if (rc == RV_OK)
-        rc = rv_band_threshold(&blur, &lo, &hi, &mask, &count);
+        rc = rv_band_threshold(&blur, &blo, &bhi, &mask, &count);
     if (rc < 0 || count == 0)
         goto done;
     if (allowed) {

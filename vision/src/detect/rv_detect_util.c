@@ -2,6 +2,7 @@
 #include "rv_detect_util.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -62,35 +63,35 @@ int rv_det_check(const char *domain, const rv_detect_ctx_t *ctx, const rv_view_t
     return RV_OK;
 }
 
-/* First and last non-zero byte of a row, word at a time: zone masks are mostly
- * empty or mostly full, and this runs over every row of a 5 MP view. */
-static int s_row_span(const uint8_t *p, int w, int *first, int *last)
+/* Row scans, 64 bytes at a time: zone masks are mostly empty or mostly full, and these
+ * run over the rows of a 5 MP view. */
+static int s_zero64(const uint8_t *p)
+{
+    uint64_t v[8];
+    memcpy(v, p, sizeof v);
+    return !((v[0] | v[1]) | (v[2] | v[3]) | (v[4] | v[5]) | (v[6] | v[7]));
+}
+
+/* Index of the first non-zero byte of p[0, n), or n. */
+static int s_first_set(const uint8_t *p, int n)
 {
     int i = 0;
-    while (i + 8 <= w) {
-        uint64_t v;
-        memcpy(&v, p + i, 8);
-        if (v)
-            break;
-        i += 8;
-    }
-    while (i < w && !p[i])
+    while (i + 64 <= n && s_zero64(p + i))
+        i += 64;
+    while (i < n && !p[i])
         i++;
-    if (i >= w)
-        return 0;
-    int j = w - 1;
-    while (j >= 8) {
-        uint64_t v;
-        memcpy(&v, p + j - 7, 8);
-        if (v)
-            break;
-        j -= 8;
-    }
-    while (j > i && !p[j])
+    return i;
+}
+
+/* Index of the last non-zero byte of p[lo, n), or lo - 1. */
+static int s_last_set(const uint8_t *p, int lo, int n)
+{
+    int j = n;
+    while (j - 64 >= lo && s_zero64(p + j - 64))
+        j -= 64;
+    while (j > lo && !p[j - 1])
         j--;
-    *first = i;
-    *last = j;
-    return 1;
+    return j - 1;
 }
 
 int rv_det_mask_box(const rv_view_t *mask, int width, int height, int margin, int box[4])
@@ -99,20 +100,24 @@ int rv_det_mask_box(const rv_view_t *mask, int width, int height, int margin, in
     if (!mask) {
         x0 = 0, y0 = 0, x1 = width - 1, y1 = height - 1;
     } else {
-        for (int y = 0; y < height; y++) {
-            int a, b;
-            if (!s_row_span(rv_view_row(mask, y), width, &a, &b))
-                continue;
-            if (y0 > y)
-                y0 = y;
-            y1 = y;
+        /* the first and last rows with a pixel set; between them, a row can only move the
+         * box's sides when it has a pixel left of x0 or right of x1, so only those ends of
+         * it are read: the same box as scanning every row whole */
+        for (y0 = 0; y0 < height && s_first_set(rv_view_row(mask, y0), width) == width; y0++)
+            ;
+        if (y0 == height)
+            return 0;
+        for (y1 = height - 1; y1 > y0 && s_first_set(rv_view_row(mask, y1), width) == width; y1--)
+            ;
+        for (int y = y0; y <= y1; y++) {
+            const uint8_t *p = rv_view_row(mask, y);
+            int a = s_first_set(p, x0);
             if (a < x0)
                 x0 = a;
+            int b = s_last_set(p, x1 + 1, width);
             if (b > x1)
                 x1 = b;
         }
-        if (x1 < 0)
-            return 0;
     }
     box[0] = x0 - margin < 0 ? 0 : x0 - margin;
     box[1] = y0 - margin < 0 ? 0 : y0 - margin;
@@ -385,14 +390,14 @@ double rv_det_blob_mean(const rv_view_t *map, const rv_blobs_t *blobs, const uin
     return n ? (double) s / (double) n : 0;
 }
 
-int rv_det_allowed(const rv_detect_ctx_t *ctx, const rv_view_t *zone, int erode_px, int grow,
-                   int box[4], rv_image_t **allowed)
+int rv_det_allowed(const rv_detect_ctx_t *ctx, const rv_view_t *zone, int zone_index,
+                   int erode_px, int grow, int box[4], rv_image_t **allowed)
 {
     *allowed = NULL;
     int w = ctx->gray->width, h = ctx->gray->height;
     const rv_view_t *part = ctx->part ? ctx->part : ctx->ref_part;
-    const rv_view_t *region = zone ? zone : part;
-    if (!rv_det_mask_box(region, w, h, grow, box))
+    if (!(zone ? rv_det_zone_box(ctx, zone, zone_index, grow, box)
+               : rv_det_mask_box(part, w, h, grow, box)))
         return 0;
     if (!zone && !part)
         return 1;
@@ -402,9 +407,22 @@ int rv_det_allowed(const rv_detect_ctx_t *ctx, const rv_view_t *zone, int erode_
     rv_view_t a = rv_image_view(img);
     int rc = RV_OK;
     if (part) {
-        rv_view_t ps = rv_det_sub(part, box);
-        rc = erode_px > 0 ? rv_erode_rect(&ps, &a, 2 * erode_px + 1, 2 * erode_px + 1)
-                          : rv_view_copy(&ps, &a);
+        rv_view_t ps = rv_det_sub(part, box), er;
+        /* the part eroded over the whole view is the erosion over the box wherever the
+         * square stays inside the box, which holds for every zone pixel when the box grows
+         * the zone's by at least erode_px; elsewhere allowed is 0 anyway (zone) */
+        int cached = erode_px > 0 && grow >= erode_px && zone
+                         ? rv_det_cached(ctx, RV_DET_MAP_ERODE, 2 * erode_px + 1, box, NULL, &er)
+                         : 0;
+        if (cached < 0)
+            rc = cached;
+        else if (cached && zone) {
+            rv_view_t zs = rv_det_sub(zone, box);
+            rc = rv_min(&er, &zs, &a);
+            zone = NULL;
+        } else
+            rc = erode_px > 0 ? rv_erode_rect(&ps, &a, 2 * erode_px + 1, 2 * erode_px + 1)
+                              : rv_view_copy(&ps, &a);
         if (rc == RV_OK && zone) {
             rv_view_t zs = rv_det_sub(zone, box);
             rc = rv_min(&a, &zs, &a);
@@ -436,8 +454,8 @@ size_t rv_det_zone_pixels(const rv_detect_ctx_t *ctx, const rv_view_t *zone, con
 
 void rv_det_local_free(rv_det_local_t *l)
 {
-    rv_image_destroy(&l->bh);
-    rv_image_destroy(&l->bh_ref);
+    rv_image_destroy(&l->bh_img);
+    rv_image_destroy(&l->bh_ref_img);
     rv_image_destroy(&l->patch);
     rv_blobs_free(&l->pieces);
     free(l->first);
@@ -445,9 +463,11 @@ void rv_det_local_free(rv_det_local_t *l)
     l->first = l->order = NULL;
 }
 
-int rv_det_local_split(const rv_view_t *blur, const rv_view_t *ref, const rv_blobs_t *blobs,
-                       size_t blob, const uint32_t *order, uint32_t begin, uint32_t end, int d,
-                       int thr, uint32_t min_area, rv_det_local_t *l)
+/* The local split, with the black-hats from the cache (ctx) or computed on the box. */
+static int s_local_split(const rv_detect_ctx_t *ctx, const int box[4], const rv_view_t *blur,
+                         const rv_view_t *ref, const rv_blobs_t *blobs, size_t blob,
+                         const uint32_t *order, uint32_t begin, uint32_t end, int d, int thr,
+                         uint32_t min_area, rv_det_local_t *l)
 {
     memset(l, 0, sizeof *l);
     const rv_blob_t *b = &blobs->items[blob];
@@ -456,22 +476,41 @@ int rv_det_local_split(const rv_view_t *blur, const rv_view_t *ref, const rv_blo
     l->box[2] = b->x1 + 1 + d > blur->width ? blur->width : b->x1 + 1 + d;
     l->box[3] = b->y1 + 1 + d > blur->height ? blur->height : b->y1 + 1 + d;
     int lw = l->box[2] - l->box[0], lh = l->box[3] - l->box[1];
-    l->bh = rv_image_new(lw, lh, RV_GRAY8);
+    int rc = RV_OK, have = 0;
+    if (ctx && ctx->cache) {
+        /* only the blob's pixels are read: its box must hold exact values */
+        int need[4] = {box[0] + b->x0, box[1] + b->y0, box[0] + b->x1 + 1, box[1] + b->y1 + 1};
+        int win[4] = {box[0] + l->box[0], box[1] + l->box[1], box[0] + l->box[2],
+                      box[1] + l->box[3]};
+        have = rv_det_cached(ctx, RV_DET_MAP_BH_BLUR, d, need, win, &l->bh);
+        if (have == 1 && ref)
+            have = rv_det_cached(ctx, RV_DET_MAP_BH_REF, d, need, win, &l->bh_ref);
+        if (have < 0)
+            return have;
+    }
     l->patch = rv_image_new_filled(lw, lh, RV_GRAY8, 0);
-    if (ref)
-        l->bh_ref = rv_image_new(lw, lh, RV_GRAY8);
-    if (!l->bh || !l->patch || (ref && !l->bh_ref)) {
+    if (have != 1) {
+        memset(&l->bh, 0, sizeof l->bh);
+        memset(&l->bh_ref, 0, sizeof l->bh_ref);
+        l->bh_img = rv_image_new(lw, lh, RV_GRAY8);
+        if (ref)
+            l->bh_ref_img = rv_image_new(lw, lh, RV_GRAY8);
+    }
+    if (!l->patch || (have != 1 && (!l->bh_img || (ref && !l->bh_ref_img)))) {
         rv_det_local_free(l);
         return rv_fail(RV_ENOMEM, "rv_detect", "candidate %dx%d", lw, lh);
     }
-    rv_view_t src = rv_det_sub(blur, l->box), hv = rv_image_view(l->bh);
-    rv_view_t pv = rv_image_view(l->patch), rv = {0};
-    int rc = rv_blackhat_disc(&src, &hv, d);
-    if (rc == RV_OK && ref) {
-        rv_view_t rsrc = rv_det_sub(ref, l->box);
-        rv = rv_image_view(l->bh_ref);
-        rc = rv_blackhat_disc(&rsrc, &rv, d);
+    if (have != 1) {
+        rv_view_t src = rv_det_sub(blur, l->box);
+        l->bh = rv_image_view(l->bh_img);
+        rc = rv_blackhat_disc(&src, &l->bh, d);
+        if (rc == RV_OK && ref) {
+            rv_view_t rsrc = rv_det_sub(ref, l->box);
+            l->bh_ref = rv_image_view(l->bh_ref_img);
+            rc = rv_blackhat_disc(&rsrc, &l->bh_ref, d);
+        }
     }
+    rv_view_t hv = l->bh, rv = l->bh_ref, pv = rv_image_view(l->patch);
     for (uint32_t k = begin; rc == RV_OK && k < end; k++) {
         const rv_run_t *r = &blobs->runs[order[k]];
         const uint8_t *h = rv_view_row(&hv, r->y - l->box[1]) - l->box[0];
@@ -497,16 +536,33 @@ int rv_det_local_split(const rv_view_t *blur, const rv_view_t *ref, const rv_blo
     return rc;
 }
 
+int rv_det_local_split(const rv_view_t *blur, const rv_view_t *ref, const rv_blobs_t *blobs,
+                       size_t blob, const uint32_t *order, uint32_t begin, uint32_t end, int d,
+                       int thr, uint32_t min_area, rv_det_local_t *l)
+{
+    return s_local_split(NULL, NULL, blur, ref, blobs, blob, order, begin, end, d, thr, min_area,
+                         l);
+}
+
+int rv_det_local_split_ctx(const rv_detect_ctx_t *ctx, const int box[4], const rv_view_t *blur,
+                           const rv_view_t *ref, const rv_blobs_t *blobs, size_t blob,
+                           const uint32_t *order, uint32_t begin, uint32_t end, int d, int thr,
+                           uint32_t min_area, rv_det_local_t *l)
+{
+    return s_local_split(ctx, box, blur, ref, blobs, blob, order, begin, end, d, thr, min_area,
+                         l);
+}
+
 void rv_det_piece_sums(const rv_det_local_t *l, const rv_view_t *blur, const rv_view_t *map,
                        size_t piece, double frac, rv_det_piece_sums_t *s)
 {
     memset(s, 0, sizeof *s);
-    rv_view_t hv = rv_image_view(l->bh), rv = l->bh_ref ? rv_image_view(l->bh_ref) : hv;
+    rv_view_t hv = l->bh, rv = l->bh_ref;
     uint32_t fq = (uint32_t) lrint(frac * 256);
     for (uint32_t k = l->first[piece]; k < l->first[piece + 1]; k++) {
         const rv_run_t *r = &l->pieces.runs[l->order[k]];
         const uint8_t *h = rv_view_row(&hv, r->y);
-        const uint8_t *hr = l->bh_ref ? rv_view_row(&rv, r->y) : NULL;
+        const uint8_t *hr = rv.data ? rv_view_row(&rv, r->y) : NULL;
         const uint8_t *g = rv_view_row(blur, r->y + l->box[1]) + l->box[0];
         const uint8_t *m = map ? rv_view_row(map, r->y + l->box[1]) + l->box[0] : NULL;
         for (int x = r->x0; x < r->x1; x++) {
@@ -519,4 +575,359 @@ void rv_det_piece_sums(const rv_det_local_t *l, const rv_view_t *blur, const rv_
         }
         s->n += (uint32_t) (r->x1 - r->x0);
     }
+}
+
+/* --- the cache of derived maps (rv_detect_cache_t) ------------------------------------ */
+
+/* One derived map: full view size, computed tile by tile. A tile is computed from its
+ * source over the tile grown by the filter's reach (clipped to the view), which gives at
+ * the tile's pixels exactly what the filter gives on the whole view, and on any box that
+ * holds that reach (windows are clipped to the view, never to a box, at those pixels). */
+#define S_CACHE_MAPS 24
+
+typedef struct s_cmap {
+    rv_det_map_t kind; /* BAND_LO and BAND_HI share one entry (kind BAND_LO, img and img2) */
+    int param;
+    const uint8_t *src, *src2; /* the source pixels it was derived from (the key) */
+    ptrdiff_t stride, stride2;
+    int w, h;
+    int tile, tw, th;
+    rv_image_t *img, *img2;
+    uint8_t *done; /* tw * th flags */
+    pthread_mutex_t lock; /* the tiles and their flags (the table's lock guards the key) */
+} s_cmap_t;
+
+/* The box of a zone's mask (every detector of the zone asks for it). */
+typedef struct s_zbox {
+    int zone;
+    const uint8_t *mask;
+    ptrdiff_t stride;
+    int w, h, found, box[4];
+} s_zbox_t;
+
+#define S_CACHE_ZONES 64
+
+struct rv_detect_cache {
+    pthread_mutex_t lock;
+    s_cmap_t maps[S_CACHE_MAPS];
+    int n;
+    s_zbox_t zones[S_CACHE_ZONES];
+    int nzones;
+};
+
+rv_detect_cache_t *rv_detect_cache_new(void)
+{
+    rv_detect_cache_t *c = calloc(1, sizeof *c);
+    if (!c) {
+        rv_fail(RV_ENOMEM, "rv_detect_cache_new", "out of memory");
+        return NULL;
+    }
+    if (pthread_mutex_init(&c->lock, NULL) != 0) {
+        free(c);
+        rv_fail(RV_ENOMEM, "rv_detect_cache_new", "cannot make a mutex");
+        return NULL;
+    }
+    return c;
+}
+
+void rv_detect_cache_destroy(rv_detect_cache_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    rv_detect_cache_t *c = *self_p;
+    for (int i = 0; i < c->n; i++) {
+        rv_image_destroy(&c->maps[i].img);
+        rv_image_destroy(&c->maps[i].img2);
+        free(c->maps[i].done);
+        pthread_mutex_destroy(&c->maps[i].lock);
+    }
+    pthread_mutex_destroy(&c->lock);
+    free(c);
+    *self_p = NULL;
+}
+
+static int s_map_of_reference(rv_det_map_t kind)
+{
+    return kind == RV_DET_MAP_BH_REF || kind == RV_DET_MAP_BAND_LO;
+}
+
+void rv_detect_cache_reset(rv_detect_cache_t *self, int keep_reference)
+{
+    if (!self)
+        return;
+    pthread_mutex_lock(&self->lock);
+    for (int i = 0; i < self->n; i++) {
+        s_cmap_t *m = &self->maps[i];
+        pthread_mutex_lock(&m->lock);
+        if (!keep_reference || !s_map_of_reference(m->kind))
+            memset(m->done, 0, (size_t) m->tw * (size_t) m->th);
+        pthread_mutex_unlock(&m->lock);
+    }
+    self->nzones = 0;
+    pthread_mutex_unlock(&self->lock);
+}
+
+/* How far the filter of a map reaches from a pixel. */
+static int s_map_reach(rv_det_map_t kind, int param)
+{
+    switch (kind) {
+    case RV_DET_MAP_BH_BLUR:
+    case RV_DET_MAP_BH_REF:
+        return param - 1; /* closing: dilation then erosion, r = (d - 1) / 2 each */
+    case RV_DET_MAP_ERODE:
+        return param / 2;
+    default:
+        return 0;
+    }
+}
+
+/* Compute the map over rect (absolute) into dst (and dst2 for the band), views of rect's
+ * size; src views are the whole context maps. */
+static int s_map_compute(const s_cmap_t *m, const rv_view_t *src, const rv_view_t *src2,
+                         const int rect[4], const rv_view_t *dst, const rv_view_t *dst2)
+{
+    int reach = s_map_reach(m->kind, m->param);
+    if (reach == 0) {
+        rv_view_t a = rv_det_sub(src, rect), b = rv_det_sub(src2, rect);
+        return rv_band_from_stats(&a, &b, m->param, dst, dst2);
+    }
+    int g[4] = {rect[0] - reach < 0 ? 0 : rect[0] - reach, rect[1] - reach < 0 ? 0 : rect[1] - reach,
+                rect[2] + reach > m->w ? m->w : rect[2] + reach,
+                rect[3] + reach > m->h ? m->h : rect[3] + reach};
+    rv_image_t *tmp = rv_image_new(g[2] - g[0], g[3] - g[1], RV_GRAY8);
+    if (!tmp)
+        return RV_ENOMEM;
+    rv_view_t s = rv_det_sub(src, g), t = rv_image_view(tmp);
+    int rc = m->kind == RV_DET_MAP_ERODE ? rv_erode_rect(&s, &t, m->param, m->param)
+                                         : rv_blackhat_disc(&s, &t, m->param);
+    if (rc == RV_OK) {
+        int in[4] = {rect[0] - g[0], rect[1] - g[1], rect[2] - g[0], rect[3] - g[1]};
+        rv_view_t part = rv_det_sub(&t, in);
+        rc = rv_view_copy(&part, dst);
+    }
+    rv_image_destroy(&tmp);
+    return rc;
+}
+
+int rv_det_cached(const rv_detect_ctx_t *ctx, rv_det_map_t kind, int param, const int box[4],
+                  const int win[4], rv_view_t *out)
+{
+    rv_detect_cache_t *c = ctx ? ctx->cache : NULL;
+    if (!c)
+        return 0;
+    const rv_view_t *src = NULL, *src2 = NULL;
+    int hi = kind == RV_DET_MAP_BAND_HI;
+    if (hi)
+        kind = RV_DET_MAP_BAND_LO;
+    switch (kind) {
+    case RV_DET_MAP_BH_BLUR:
+        src = ctx->blur;
+        break;
+    case RV_DET_MAP_BH_REF:
+        src = ctx->ref_mean;
+        break;
+    case RV_DET_MAP_ERODE:
+        src = ctx->part ? ctx->part : ctx->ref_part;
+        break;
+    default:
+        src = ctx->ref_mean;
+        src2 = ctx->ref_spread;
+        if (!src2)
+            return 0;
+        break;
+    }
+    if (!src || !src->data || src->fmt != RV_GRAY8)
+        return 0;
+    int w = src->width, h = src->height;
+    if (!win)
+        win = box;
+    for (int k = 0; k < 2; k++) {
+        const int *b = k ? win : box;
+        if (b[0] < 0 || b[1] < 0 || b[2] > w || b[3] > h || b[0] >= b[2] || b[1] >= b[3])
+            return rv_fail(RV_EINVAL, "rv_detect_cache", "box [%d %d %d %d) outside %dx%d", b[0],
+                           b[1], b[2], b[3], w, h);
+    }
+    int rc = RV_OK;
+    /* the table's lock finds (or makes) the entry; the entry's lock covers its tiles, so
+     * that threads asking for different maps do not wait for each other */
+    pthread_mutex_lock(&c->lock);
+    s_cmap_t *m = NULL;
+    for (int i = 0; i < c->n && !m; i++)
+        if (c->maps[i].kind == kind && c->maps[i].param == param && c->maps[i].src == src->data &&
+            c->maps[i].stride == src->stride && c->maps[i].w == w && c->maps[i].h == h &&
+            (!src2 || (c->maps[i].src2 == src2->data && c->maps[i].stride2 == src2->stride)))
+            m = &c->maps[i];
+    for (int i = 0; i < c->n && !m; i++) /* same map of other pixels: take its place */
+        if (c->maps[i].kind == kind && c->maps[i].param == param && c->maps[i].w == w &&
+            c->maps[i].h == h) {
+            m = &c->maps[i];
+            pthread_mutex_lock(&m->lock);
+            memset(m->done, 0, (size_t) m->tw * (size_t) m->th);
+            pthread_mutex_unlock(&m->lock);
+        }
+    if (!m) {
+        if (c->n == S_CACHE_MAPS) {
+            pthread_mutex_unlock(&c->lock);
+            return 0; /* full: the caller computes its own */
+        }
+        m = &c->maps[c->n];
+        memset(m, 0, sizeof *m);
+        m->kind = kind;
+        m->param = param;
+        m->w = w;
+        m->h = h;
+        /* black-hats are asked for around each candidate: small tiles, computed with
+         * their reach; the others over whole zone boxes */
+        m->tile = kind == RV_DET_MAP_BH_BLUR || kind == RV_DET_MAP_BH_REF ? 16 : 64;
+        m->tw = (w + m->tile - 1) / m->tile;
+        m->th = (h + m->tile - 1) / m->tile;
+        m->img = rv_image_new(w, h, RV_GRAY8);
+        m->img2 = src2 ? rv_image_new(w, h, RV_GRAY8) : NULL;
+        m->done = calloc((size_t) m->tw * (size_t) m->th, 1);
+        if (!m->img || (src2 && !m->img2) || !m->done ||
+            pthread_mutex_init(&m->lock, NULL) != 0) {
+            rv_image_destroy(&m->img);
+            rv_image_destroy(&m->img2);
+            free(m->done);
+            pthread_mutex_unlock(&c->lock);
+            return rv_fail(RV_ENOMEM, "rv_detect_cache", "maps of %dx%d", w, h);
+        }
+        c->n++;
+    }
+    m->src = src->data;
+    m->stride = src->stride;
+    m->src2 = src2 ? src2->data : NULL;
+    m->stride2 = src2 ? src2->stride : 0;
+    pthread_mutex_lock(&m->lock);
+    pthread_mutex_unlock(&c->lock);
+    int t = m->tile;
+    int tx0 = box[0] / t, ty0 = box[1] / t, tx1 = (box[2] - 1) / t, ty1 = (box[3] - 1) / t;
+    /* the missing tiles' bounding rectangle, computed in one go (tiles already done in it
+     * are not written again: another thread may be reading them) */
+    int mx0 = tx1 + 1, my0 = ty1 + 1, mx1 = -1, my1 = -1;
+    for (int ty = ty0; ty <= ty1; ty++)
+        for (int tx = tx0; tx <= tx1; tx++)
+            if (!m->done[(size_t) ty * m->tw + tx]) {
+                mx0 = tx < mx0 ? tx : mx0;
+                mx1 = tx > mx1 ? tx : mx1;
+                my0 = ty < my0 ? ty : my0;
+                my1 = ty > my1 ? ty : my1;
+            }
+    int direct = 0;
+    if (mx1 >= 0) {
+        int rect[4] = {mx0 * t, my0 * t, (mx1 + 1) * t > w ? w : (mx1 + 1) * t,
+                       (my1 + 1) * t > h ? h : (my1 + 1) * t};
+        /* when no tile the computation writes to is done (no thread reads it), the map
+         * itself takes the filter's output, grown by the reach: the ring around the rect
+         * holds values that are not final, in tiles left not done */
+        int reach = s_map_reach(m->kind, m->param);
+        int g[4] = {rect[0] - reach < 0 ? 0 : rect[0] - reach,
+                    rect[1] - reach < 0 ? 0 : rect[1] - reach,
+                    rect[2] + reach > w ? w : rect[2] + reach,
+                    rect[3] + reach > h ? h : rect[3] + reach};
+        direct = 1;
+        for (int ty = g[1] / t; direct && ty <= (g[3] - 1) / t; ty++)
+            for (int tx = g[0] / t; direct && tx <= (g[2] - 1) / t; tx++)
+                direct = !m->done[(size_t) ty * m->tw + tx];
+        if (direct) {
+            rv_view_t full = rv_image_view(m->img), dg = rv_det_sub(&full, g), dr = dg;
+            if (reach == 0) {
+                rv_view_t full2 = rv_image_view(m->img2);
+                dr = rv_det_sub(&full2, g);
+                rc = s_map_compute(m, src, src2, g, &dg, &dr);
+            } else {
+                rv_view_t s0 = rv_det_sub(src, g);
+                rc = m->kind == RV_DET_MAP_ERODE ? rv_erode_rect(&s0, &dg, m->param, m->param)
+                                                 : rv_blackhat_disc(&s0, &dg, m->param);
+            }
+            for (int ty = my0; rc == RV_OK && ty <= my1; ty++)
+                for (int tx = mx0; tx <= mx1; tx++)
+                    m->done[(size_t) ty * m->tw + tx] = 1;
+            mx1 = -1; /* done */
+        }
+    }
+    if (mx1 >= 0) {
+        int rect[4] = {mx0 * t, my0 * t, (mx1 + 1) * t > w ? w : (mx1 + 1) * t,
+                       (my1 + 1) * t > h ? h : (my1 + 1) * t};
+        int rw = rect[2] - rect[0], rh = rect[3] - rect[1];
+        rv_image_t *o1 = rv_image_new(rw, rh, RV_GRAY8);
+        rv_image_t *o2 = src2 ? rv_image_new(rw, rh, RV_GRAY8) : NULL;
+        if (!o1 || (src2 && !o2)) {
+            rc = rv_fail(RV_ENOMEM, "rv_detect_cache", "tiles of %dx%d", rw, rh);
+        } else {
+            rv_view_t v1 = rv_image_view(o1), v2 = o2 ? rv_image_view(o2) : v1;
+            rc = s_map_compute(m, src, src2, rect, &v1, o2 ? &v2 : NULL);
+            rv_view_t full = rv_image_view(m->img), full2 = m->img2 ? rv_image_view(m->img2) : full;
+            for (int ty = my0; rc == RV_OK && ty <= my1; ty++)
+                for (int tx = mx0; rc == RV_OK && tx <= mx1; tx++) {
+                    uint8_t *dn = &m->done[(size_t) ty * m->tw + tx];
+                    if (*dn)
+                        continue;
+                    int tb[4] = {tx * t, ty * t, (tx + 1) * t > w ? w : (tx + 1) * t,
+                                 (ty + 1) * t > h ? h : (ty + 1) * t};
+                    int lb[4] = {tb[0] - rect[0], tb[1] - rect[1], tb[2] - rect[0],
+                                 tb[3] - rect[1]};
+                    rv_view_t a = rv_det_sub(&v1, lb), b = rv_det_sub(&full, tb);
+                    rc = rv_view_copy(&a, &b);
+                    if (rc == RV_OK && o2) {
+                        a = rv_det_sub(&v2, lb);
+                        b = rv_det_sub(&full2, tb);
+                        rc = rv_view_copy(&a, &b);
+                    }
+                    if (rc == RV_OK)
+                        *dn = 1;
+                }
+        }
+        rv_image_destroy(&o1);
+        rv_image_destroy(&o2);
+    }
+    if (rc == RV_OK) {
+        rv_view_t full = rv_image_view(hi ? m->img2 : m->img);
+        *out = rv_det_sub(&full, win);
+    }
+    pthread_mutex_unlock(&m->lock);
+    return rc == RV_OK ? 1 : rc;
+}
+
+int rv_det_zone_box(const rv_detect_ctx_t *ctx, const rv_view_t *mask, int zone, int margin,
+                    int box[4])
+{
+    int w = ctx->gray->width, h = ctx->gray->height;
+    rv_detect_cache_t *c = ctx->cache;
+    if (!c || !mask || zone < 0)
+        return rv_det_mask_box(mask, w, h, margin, box);
+    int found = -1, raw[4] = {0, 0, 0, 0};
+    pthread_mutex_lock(&c->lock);
+    for (int i = 0; i < c->nzones && found < 0; i++) {
+        const s_zbox_t *z = &c->zones[i];
+        if (z->zone == zone && z->mask == mask->data && z->stride == mask->stride && z->w == w &&
+            z->h == h) {
+            found = z->found;
+            memcpy(raw, z->box, sizeof raw);
+        }
+    }
+    pthread_mutex_unlock(&c->lock);
+    if (found < 0) {
+        /* the raw box, x1 and y1 exclusive (margin 0) */
+        found = rv_det_mask_box(mask, w, h, 0, raw);
+        pthread_mutex_lock(&c->lock);
+        if (c->nzones < S_CACHE_ZONES) {
+            s_zbox_t *z = &c->zones[c->nzones++];
+            z->zone = zone;
+            z->mask = mask->data;
+            z->stride = mask->stride;
+            z->w = w;
+            z->h = h;
+            z->found = found;
+            memcpy(z->box, raw, sizeof raw);
+        }
+        pthread_mutex_unlock(&c->lock);
+    }
+    if (!found)
+        return 0;
+    box[0] = raw[0] - margin < 0 ? 0 : raw[0] - margin;
+    box[1] = raw[1] - margin < 0 ? 0 : raw[1] - margin;
+    box[2] = raw[2] + margin > w ? w : raw[2] + margin;
+    box[3] = raw[3] + margin > h ? h : raw[3] + margin;
+    return 1;
 }

@@ -85,13 +85,19 @@ int rv_det_path_points(const int *path, int n, float (*pts)[2], int max_pts, flo
 double rv_det_blob_mean(const rv_view_t *map, const rv_blobs_t *blobs, const uint32_t *order,
                         uint32_t begin, uint32_t end);
 
-/* Where a detector may look: the box (grown by grow px, clipped) around the zone (or,
+/* Where a detector may look (zone_index: the zone's index as run() got it, for the cache):
+ * the box (grown by grow px, clipped) around the zone (or,
  * without a zone, this view's part mask, else the reference part, else the whole view),
  * and in *allowed (an image of that box's size, or NULL when every pixel is allowed) the
  * zone AND the part eroded by erode_px (keeps the outline and hole rims out). Returns 1,
  * or 0 when the zone is empty (nothing to do), or a negative status. */
-int rv_det_allowed(const rv_detect_ctx_t *ctx, const rv_view_t *zone, int erode_px, int grow,
-                   int box[4], rv_image_t **allowed);
+int rv_det_allowed(const rv_detect_ctx_t *ctx, const rv_view_t *zone, int zone_index,
+                   int erode_px, int grow, int box[4], rv_image_t **allowed);
+
+/* rv_det_mask_box of a zone's mask (zone: its index as run() got it); with a cache, found
+ * once per zone between two resets (the mask of a zone index must not change meanwhile). */
+int rv_det_zone_box(const rv_detect_ctx_t *ctx, const rv_view_t *mask, int zone, int margin,
+                    int box[4]);
 
 /* Pixels of the zone (zone_pct's denominator): the zone's non-zero pixels; without a
  * zone, the part's (ctx->part, else ref_part), else the whole view. box holds every
@@ -107,7 +113,8 @@ size_t rv_det_zone_pixels(const rv_detect_ctx_t *ctx, const rv_view_t *zone, con
  * into pieces (8-connected, at least min_area px) in the local frame at box. */
 typedef struct rv_det_local {
     int box[4];              /* in the frame of blur */
-    rv_image_t *bh, *bh_ref; /* bh_ref NULL without a reference */
+    rv_view_t bh, bh_ref;    /* over box; bh_ref.data NULL without a reference */
+    rv_image_t *bh_img, *bh_ref_img; /* their pixels when no cache holds them */
     rv_image_t *patch;
     rv_blobs_t pieces;
     uint32_t *first, *order; /* rv_det_runs_by_blob of pieces */
@@ -116,6 +123,32 @@ typedef struct rv_det_local {
 int rv_det_local_split(const rv_view_t *blur, const rv_view_t *ref, const rv_blobs_t *blobs,
                        size_t blob, const uint32_t *order, uint32_t begin, uint32_t end, int d,
                        int thr, uint32_t min_area, rv_det_local_t *l);
+/* The same, with the black-hats read from ctx's cache when it has one: blur and ref must be
+ * the windows of ctx->blur and ctx->ref_mean over box (the detector's box, as given to
+ * rv_det_allowed), and every pixel of the blob must lie at least d px inside box unless
+ * box meets the view's edge there (the blob lies in the zone, and box grows the zone's
+ * box by d). The values at the blob's pixels, all that is read of them, are those the
+ * local black-hats give. */
+int rv_det_local_split_ctx(const rv_detect_ctx_t *ctx, const int box[4], const rv_view_t *blur,
+                           const rv_view_t *ref, const rv_blobs_t *blobs, size_t blob,
+                           const uint32_t *order, uint32_t begin, uint32_t end, int d, int thr,
+                           uint32_t min_area, rv_det_local_t *l);
+
+/* Maps a cache derives from the context (rv_detect_cache_t). */
+typedef enum rv_det_map {
+    RV_DET_MAP_BH_BLUR,  /* black-hat, disc param, of ctx->blur */
+    RV_DET_MAP_BH_REF,   /* black-hat, disc param, of ctx->ref_mean */
+    RV_DET_MAP_ERODE,    /* erosion, square of side param, of ctx->part (else ref_part) */
+    RV_DET_MAP_BAND_LO,  /* rv_band_from_stats(ref_mean, ref_spread, k_q8 = param): lo */
+    RV_DET_MAP_BAND_HI   /* ... and hi */
+} rv_det_map_t;
+
+/* The window over win (absolute [x0, y0, x1, y1) in the view's frame; NULL: box) of a
+ * derived map whose pixels in box (inside win) are what the same filter run on the whole
+ * view gives (the rest of win may hold anything): 1 with *out set, 0 when ctx has no cache
+ * (or lacks the source map), negative on failure. */
+int rv_det_cached(const rv_detect_ctx_t *ctx, rv_det_map_t kind, int param, const int box[4],
+                  const int win[4], rv_view_t *out);
 void rv_det_local_free(rv_det_local_t *l);
 
 /* Sums over one piece of a local split: black-hat, reference black-hat, closing (local
