@@ -1,6 +1,8 @@
 /* rv_memory.c - the process's allocator, set for images (rv_memory.h). */
 #include "rv/rv_memory.h"
 
+#include <stdlib.h> /* defines __GLIBC__ where it is glibc */
+
 #if defined(__GLIBC__)
 #include <malloc.h>
 #endif
