@@ -388,62 +388,51 @@ static int query_site_record(void *arg, const ra_site_record_t *rec)
     return query_decision(arg, 0, rec->station, rec->message, rec->len);
 }
 
-/* The site: a serial is the trace drill across every station (ra_site_history); else the
- * period's decisions (ra_site_records, along decisions_ts), the other filters applied here. */
-static void search_site(GTask *task, Query *q)
+/* A serial's history, or the period's decisions, from the site (site) or the store (st). */
+static int query_history(Query *q, ra_site_t *site, ra_store_t *st)
 {
+    return site ? ra_site_history(site, q->serial, query_site_record, q)
+                : ra_store_history(st, q->serial, query_record, q);
+}
+
+static int query_period(Query *q, ra_site_t *site, ra_store_t *st)
+{
+    return site ? ra_site_records(site, q->from, q->to, query_site_record, q)
+                : ra_store_records(st, "decision", q->from, q->to, query_record, q);
+}
+
+/* A serial is the history (on the site, the trace drill across every station; both
+ * indexed); nothing under that exact serial: a part of one, among the period's decisions.
+ * Without a serial, the period's decisions (on the site along decisions_ts); the other
+ * filters are applied as records arrive. */
+static void search_thread(GTask *task, gpointer source, gpointer data, GCancellable *cancel)
+{
+    (void) source;
+    Query *q = data;
+    q->task = cancel;
     GError *err = NULL;
-    ra_site_t *site = asite_open(q->store, &err);
-    if (!site) {
+    ra_site_t *site = NULL;
+    ra_store_t *st = NULL;
+    if (is_site(q->store) ? !(site = asite_open(q->store, &err))
+                          : !(st = astore_get(q->store, &err))) {
         g_task_return_error(task, err);
         return;
     }
     int rc;
     if (q->serial) {
-        rc = ra_site_history(site, q->serial, query_site_record, q);
+        rc = query_history(q, site, st);
         if (rc >= 0 && q->matched == 0 && g_hash_table_size(q->families) == 0) {
             q->substring = TRUE;
-            rc = ra_site_records(site, q->from, q->to, query_site_record, q);
+            rc = query_period(q, site, st);
         }
     } else {
-        rc = ra_site_records(site, q->from, q->to, query_site_record, q);
+        rc = query_period(q, site, st);
     }
     if (rc < 0)
         g_task_return_new_error(task, G_IO_ERROR, G_IO_ERROR_FAILED, "%s", rv_last_error());
     else
         g_task_return_boolean(task, TRUE);
     ra_site_close(&site);
-}
-
-static void search_thread(GTask *task, gpointer source, gpointer data, GCancellable *cancel)
-{
-    Query *q = data;
-    q->task = cancel;
-    if (is_site(q->store)) {
-        search_site(task, q);
-        return;
-    }
-    GError *err = NULL;
-    ra_store_t *st = astore_get(q->store, &err);
-    if (!st) {
-        g_task_return_error(task, err);
-        return;
-    }
-    int rc;
-    if (q->serial) {
-        /* the serial's history (indexed); nothing under that exact serial: a part of one */
-        rc = ra_store_history(st, q->serial, query_record, q);
-        if (rc >= 0 && q->matched == 0 && g_hash_table_size(q->families) == 0) {
-            q->substring = TRUE;
-            rc = ra_store_records(st, "decision", q->from, q->to, query_record, q);
-        }
-    } else {
-        rc = ra_store_records(st, "decision", q->from, q->to, query_record, q);
-    }
-    if (rc < 0)
-        g_task_return_new_error(task, G_IO_ERROR, G_IO_ERROR_FAILED, "%s", rv_last_error());
-    else
-        g_task_return_boolean(task, TRUE);
 }
 
 /* A dropdown's model: its "any" item, then the values sorted; the choice is kept. */

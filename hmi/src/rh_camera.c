@@ -59,9 +59,11 @@ static void s_pool_put(gpointer p)
     for (int i = 0; i < S_POOL && slot < 0; i++)
         if (!s_pool[i].mem)
             slot = i;
-    if (slot < 0) /* full: the oldest size goes (slot 0), the rest move up */
-        g_free(s_pool[0].mem), memmove(s_pool, s_pool + 1, sizeof s_pool - sizeof *s_pool),
-            slot = S_POOL - 1;
+    if (slot < 0) { /* full: the oldest goes (slot 0), the rest move up */
+        g_free(s_pool[0].mem);
+        memmove(s_pool, s_pool + 1, sizeof s_pool - sizeof *s_pool);
+        slot = S_POOL - 1;
+    }
     s_pool[slot].mem = b->mem;
     s_pool[slot].size = b->size;
     g_mutex_unlock(&s_pool_lock);
