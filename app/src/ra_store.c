@@ -1066,9 +1066,15 @@ static int s_text_ok(const char *t, size_t max)
     return t && t[0] && strlen(t) <= max;
 }
 
+/* What s_decide_one appends: the decision, or (as_request) an upgrade request. */
+typedef struct s_how {
+    int as_request;        /* append an "upgrade-request" record: no seq, no outbox row */
+    const json_t *request; /* the decision approves this request ({n, id}): in the override */
+} s_how_t;
+
 /* One decision inside the transaction. *seq: the last seq (advanced on success). */
 static int s_decide_one(ra_store_t *s, const ra_decision_in_t *in, const s_sup_t *sup,
-                        uint64_t *seq, ra_decision_ack_t *ack)
+                        const s_how_t *how, uint64_t *seq, ra_decision_ack_t *ack)
 {
     if (!in)
         return rv_fail(RV_EINVAL, D, "no decision given");
@@ -1156,7 +1162,16 @@ static int s_decide_one(ra_store_t *s, const ra_decision_in_t *in, const s_sup_t
         rc = rv_fail(RV_EINVAL, D, "the override's text is longer than 2000 bytes");
         goto out;
     }
-    if (r < g && !sup) {
+    if (how->as_request && (r >= g || sup)) {
+        rc = rv_fail(RV_EINVAL, D,
+                     r >= g ? "%s of inspection %lld is not an upgrade over the grader's %s: "
+                              "decide it at the bench, no approval is needed"
+                            : "%s of inspection %lld over the grader's %s: a request for "
+                              "approval names no supervisor",
+                     route, ni, grader);
+        goto out;
+    }
+    if (r < g && !sup && !how->as_request) {
         rc = rv_fail(RV_EINVAL, D,
                      "%s of inspection %lld retains more value than the grader's %s: this "
                      "upgrade needs a supervisor's id and PIN",
@@ -1189,6 +1204,29 @@ static int s_decide_one(ra_store_t *s, const ra_decision_in_t *in, const s_sup_t
         }
         ov = json_pack("{s:s, s:s, s:o, s:o}", "from", proposal, "reason_code", in->reason_code,
                        "text", text, "supervisor", sup ? json_string(sup->id) : json_null());
+        if (ov && how->request)
+            json_object_set(ov, "request", (json_t *) how->request);
+    }
+    if (how->as_request) {
+        int64_t rn = 0;
+        json_t *q = json_pack(
+            "{s:s, s:s, s:I, s:s, s:s, s:{s:I, s:o}, s:o, s:o, s:s, s:s, s:s, s:s, s:o}",
+            "schema", "reman.upgrade-request/1", "station", s->station, "session",
+            (json_int_t) s->session, "id", id, "ts", now, "inspection", "n",
+            (json_int_t) in->inspection, "id", s_or_null(json_object_get(insp, "id")), "serial",
+            s_nonempty_string(json_object_get(code, "serial")), "family",
+            s_or_null(json_object_get(insp, "family")), "proposal", proposal, "grader", grader,
+            "route", route, "operator", in->operator_id, "override", ov);
+        if (!q)
+            rc = rv_fail(RV_ENOMEM, D, "cannot build the upgrade request");
+        else if ((rc = ra_store__append(s, "upgrade-request", q, &rn)) == RV_OK && ack) {
+            memset(ack, 0, sizeof *ack);
+            ack->n = rn;
+            snprintf(ack->id, sizeof ack->id, "%s", id);
+            snprintf(ack->route, sizeof ack->route, "%s", route);
+        }
+        json_decref(q);
+        goto out;
     }
     json_t *reasons = json_object_get(insp, "reasons"), *ev = json_object_get(insp, "evidence");
     d = json_pack("{s:s, s:s, s:I, s:I, s:s, s:s, s:{s:I, s:o}, s:o, s:o, s:o, s:o, s:s, s:s,"
@@ -1275,8 +1313,8 @@ int ra_store_decide_many(ra_store_t *self, const ra_decision_in_t *in, size_t n,
         if (rc == RV_OK && (rc = s_last_seq_locked(self, &seq)) != RV_OK)
             ra_store__rollback(self);
         for (size_t i = 0; i < n && rc == RV_OK; i++)
-            if ((rc = s_decide_one(self, &in[i], sups[i].id ? &sups[i] : NULL, &seq,
-                                   acks ? &acks[i] : NULL)) != RV_OK) {
+            if ((rc = s_decide_one(self, &in[i], sups[i].id ? &sups[i] : NULL, &(s_how_t){0},
+                                   &seq, acks ? &acks[i] : NULL)) != RV_OK) {
                 ra_store__rollback(self);
                 if (n > 1)
                     snprintf(prefix, sizeof prefix, "decision %zu of %zu: ", i + 1, n);
@@ -1304,6 +1342,160 @@ int ra_store_decide(ra_store_t *self, const ra_decision_in_t *in, ra_decision_ac
     if (!in)
         return rv_fail(RV_EINVAL, D, "ra_store_decide needs a decision");
     return ra_store_decide_many(self, in, 1, ack);
+}
+
+/* --- upgrades waiting for a supervisor -------------------------------------------------- */
+
+int ra_store_request_upgrade(ra_store_t *self, const ra_decision_in_t *in, ra_decision_ack_t *ack)
+{
+    if (!self || !in)
+        return rv_fail(RV_EINVAL, D, "ra_store_request_upgrade needs a store and a request");
+    if (self->mode != RA_STORE_WRITE)
+        return rv_fail(RV_EINVAL, D, "%s was opened read-only: no request stored", self->dir);
+    if (in->supervisor)
+        return rv_fail(RV_EINVAL, D, "a request for approval names no supervisor: with one at "
+                                     "the bench, decide (ra_store_decide)");
+    pthread_mutex_lock(&self->lock);
+    uint64_t seq = 0;
+    int rc = ra_store__begin(self, "storing an upgrade request");
+    if (rc == RV_OK) {
+        if ((rc = s_decide_one(self, in, NULL, &(s_how_t){.as_request = 1}, &seq, ack)) ==
+            RV_OK)
+            rc = ra_store__commit(self, "committing an upgrade request");
+        else
+            ra_store__rollback(self);
+    }
+    pthread_mutex_unlock(&self->lock);
+    if (rc != RV_OK && ack)
+        memset(ack, 0, sizeof *ack);
+    return rc;
+}
+
+/* Inside the transaction: is request n still waiting (no decision of its inspection after
+ * it, no answer, no later request for the same inspection)? 1 yes, 0 no, < 0 error. */
+static int s_request_pending(ra_store_t *s, int64_t n, int64_t inspection)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(
+        s->db,
+        "SELECT (SELECT count(*) FROM records WHERE n > ?1 AND kind IN ('decision',"
+        " 'upgrade-request') AND json_extract(body, '$.inspection.n') = ?2)"
+        " + (SELECT count(*) FROM records WHERE kind = 'upgrade-refused'"
+        " AND json_extract(body, '$.request.n') = ?1)",
+        -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return ra_store__sql_fail(s, rc, "reading the request", 1);
+    sqlite3_bind_int64(st, 1, n);
+    sqlite3_bind_int64(st, 2, inspection);
+    rc = sqlite3_step(st);
+    int out = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) == 0
+                               : ra_store__sql_fail(s, rc, "reading the request", 1);
+    sqlite3_finalize(st);
+    return out;
+}
+
+int ra_store_answer_upgrade(ra_store_t *self, int64_t request, const char *supervisor,
+                            const char *pin, int approve, const char *text,
+                            ra_decision_ack_t *ack)
+{
+    if (ack)
+        memset(ack, 0, sizeof *ack);
+    if (!self)
+        return rv_fail(RV_EINVAL, D, "ra_store_answer_upgrade needs a store");
+    if (self->mode != RA_STORE_WRITE)
+        return rv_fail(RV_EINVAL, D, "%s was opened read-only: nothing stored", self->dir);
+    if (!approve && !s_text_ok(text, 2000))
+        return rv_fail(RV_EINVAL, D, "refusing upgrade request %lld needs a few words of why "
+                                     "(1..2000 bytes): nothing stored", (long long) request);
+    if (text && strlen(text) > 2000)
+        return rv_fail(RV_EINVAL, D, "the answer's text is longer than 2000 bytes");
+    s_sup_t sup = {supervisor, pin, 0};
+    int rc = s_check_supervisor(self, supervisor, pin, &sup.n);
+    if (rc != RV_OK)
+        return rc;
+    json_t *q = NULL, *note = NULL, *ref = NULL;
+    pthread_mutex_lock(&self->lock);
+    uint64_t seq = 0;
+    rc = ra_store__begin(self, approve ? "approving an upgrade" : "refusing an upgrade");
+    int began = rc == RV_OK;
+    if (rc == RV_OK && (rc = s_last_seq_locked(self, &seq)) == RV_OK) {
+        sqlite3_stmt *st = ra_store__stmt(self, RA_SQL_GET);
+        if (!st)
+            rc = RV_EIO;
+        else {
+            sqlite3_bind_int64(st, 1, request);
+            int step = sqlite3_step(st);
+            if (step == SQLITE_ROW &&
+                !strcmp((const char *) sqlite3_column_text(st, 0), "upgrade-request"))
+                q = json_loads((const char *) sqlite3_column_text(st, 1), 0, NULL);
+            s_done(st);
+            if (step != SQLITE_ROW && step != SQLITE_DONE)
+                rc = ra_store__sql_fail(self, step, "reading the request", 1);
+            else if (!q)
+                rc = rv_fail(RV_EINVAL, D, "record %lld is not an upgrade request",
+                             (long long) request);
+        }
+    }
+    json_t *ov = json_object_get(q, "override");
+    const char *op = json_string_value(json_object_get(q, "operator"));
+    int64_t insp = json_integer_value(json_object_get(json_object_get(q, "inspection"), "n"));
+    if (rc == RV_OK && (!op || !json_is_object(ov) || insp <= 0))
+        rc = rv_fail(RV_EFORMAT, D, "upgrade request %lld lacks its operator, override or "
+                                    "inspection", (long long) request);
+    if (rc == RV_OK) {
+        int pending = s_request_pending(self, request, insp);
+        if (pending < 0)
+            rc = pending;
+        else if (!pending)
+            rc = rv_fail(RV_EINVAL, D, "upgrade request %lld was already answered, replaced by a "
+                                       "later request or the inspection decided otherwise",
+                         (long long) request);
+    }
+    if (rc == RV_OK && !strcmp(op, supervisor))
+        rc = rv_fail(RV_EINVAL, D, "%s asked for upgrade request %lld: another supervisor must "
+                                   "answer it", supervisor, (long long) request);
+    if (rc == RV_OK)
+        ref = json_pack("{s:I, s:O}", "n", (json_int_t) request, "id", json_object_get(q, "id"));
+    if (rc == RV_OK && approve) {
+        ra_decision_in_t in = {
+            .inspection = insp,
+            .operator_id = op,
+            .route = json_string_value(json_object_get(q, "route")),
+            .reason_code = json_string_value(json_object_get(ov, "reason_code")),
+            .text = json_string_value(json_object_get(ov, "text")),
+            .supervisor = supervisor,
+            .supervisor_pin = pin,
+        };
+        rc = s_decide_one(self, &in, &sup, &(s_how_t){.request = ref}, &seq, ack);
+    } else if (rc == RV_OK) {
+        char id[37], now[32];
+        ra_store__uuid(id);
+        ra_store__now(now);
+        note = json_pack("{s:s, s:s, s:I, s:s, s:s, s:O, s:O, s:O, s:s, s:s, s:s}", "schema",
+                         "reman.upgrade-refused/1", "station", self->station, "session",
+                         (json_int_t) self->session, "id", id, "ts", now, "request", ref,
+                         "inspection", json_object_get(q, "inspection"), "serial",
+                         json_object_get(q, "serial"), "operator", op, "supervisor", supervisor,
+                         "text", text);
+        int64_t rn = 0;
+        rc = note ? ra_store__append(self, "upgrade-refused", note, &rn)
+                  : rv_fail(RV_ENOMEM, D, "cannot build the refusal");
+        if (rc == RV_OK && ack) {
+            ack->n = rn;
+            snprintf(ack->id, sizeof ack->id, "%s", id);
+        }
+    }
+    if (rc == RV_OK)
+        rc = ra_store__commit(self, approve ? "committing an approval" : "committing a refusal");
+    else if (began)
+        ra_store__rollback(self);
+    pthread_mutex_unlock(&self->lock);
+    json_decref(q);
+    json_decref(note);
+    json_decref(ref);
+    if (rc != RV_OK && ack)
+        memset(ack, 0, sizeof *ack);
+    return rc;
 }
 
 /* --- messages and the outbox ------------------------------------------------------------ */

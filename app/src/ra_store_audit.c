@@ -325,7 +325,9 @@ static const char *s_schema_of(const char *kind)
                                          {"inspection", "reman.inspection/1"},
                                          {"decision", "reman.decision/1"},
                                          {"golden", "reman.golden/1"},
-                                         {"golden-check", "reman.golden-check/1"}};
+                                         {"golden-check", "reman.golden-check/1"},
+                                         {"upgrade-request", "reman.upgrade-request/1"},
+                                         {"upgrade-refused", "reman.upgrade-refused/1"}};
     for (size_t i = 0; i < sizeof map / sizeof *map; i++)
         if (strcmp(kind, map[i][0]) == 0)
             return map[i][1];
@@ -674,7 +676,27 @@ int ra_store_history(ra_store_t *self, const char *serial, ra_store_record_fn fn
                   "SELECT n, kind, body FROM (SELECT n, kind, body FROM records"
                   " WHERE kind = 'inspection' AND json_extract(body, '$.code.serial') = ?3"
                   " UNION ALL SELECT n, kind, body FROM records"
-                  " WHERE kind = 'decision' AND json_extract(body, '$.serial') = ?3)"
+                  " WHERE kind = 'decision' AND json_extract(body, '$.serial') = ?3"
+                  " UNION ALL SELECT n, kind, body FROM records"
+                  " WHERE kind IN ('upgrade-request', 'upgrade-refused')"
+                  " AND json_extract(body, '$.serial') = ?3)"
                   " WHERE n > ?1 ORDER BY n LIMIT ?2",
                   params, 1, fn, arg);
+}
+
+int ra_store_upgrade_requests(ra_store_t *self, ra_store_record_fn fn, void *arg)
+{
+    if (!self || !fn)
+        return rv_fail(RV_EINVAL, D, "ra_store_upgrade_requests needs a store and a callback");
+    /* waiting: no decision of its inspection and no later request for it, no refusal */
+    return s_walk(self,
+                  "SELECT q.n, q.kind, q.body FROM records q WHERE q.kind = 'upgrade-request'"
+                  " AND q.n > ?1 AND NOT EXISTS (SELECT 1 FROM records d"
+                  " WHERE d.n > q.n AND d.kind IN ('decision', 'upgrade-request')"
+                  " AND json_extract(d.body, '$.inspection.n') ="
+                  " json_extract(q.body, '$.inspection.n'))"
+                  " AND NOT EXISTS (SELECT 1 FROM records a WHERE a.kind = 'upgrade-refused'"
+                  " AND json_extract(a.body, '$.request.n') = q.n)"
+                  " ORDER BY q.n LIMIT ?2",
+                  NULL, 0, fn, arg);
 }

@@ -130,12 +130,13 @@ static int s_history_row(void *arg, int64_t n, const char *kind, const char *bod
     hist_t *h = arg;
     json_t *o = json_loadb(body, len, 0, NULL);
     int decision = strcmp(kind, "decision") == 0;
+    int upgrade = strncmp(kind, "upgrade-", 8) == 0;
     if (decision) {
         h->decisions++;
         s_end(h, (int64_t) json_integer_value(
                      json_object_get(json_object_get(o, "inspection"), "n")),
               s_str(o, "route"));
-    } else {
+    } else if (!upgrade) {
         h->inspections++;
     }
     if (!h->table) {
@@ -155,6 +156,21 @@ static int s_history_row(void *arg, int64_t n, const char *kind, const char *bod
                          ? s_str(ov, "supervisor")
                          : "");
         printf("%6lld  %-24s  %-10s  %s\n", (long long) n, s_str(o, "ts"), "decision", what);
+    } else if (upgrade) {
+        /* an upgrade asked for without a supervisor at the bench, or a supervisor's refusal */
+        json_t *ov = json_object_get(o, "override");
+        char what[400];
+        if (!strcmp(kind, "upgrade-request"))
+            snprintf(what, sizeof what, "%s asks to upgrade %s to %s (%s), waiting for a "
+                     "supervisor", s_str(o, "operator"), s_str(o, "grader"), s_str(o, "route"),
+                     s_str(ov, "reason_code"));
+        else
+            snprintf(what, sizeof what, "supervisor %s refused request %lld: %.200s",
+                     s_str(o, "supervisor"),
+                     (long long) json_integer_value(
+                         json_object_get(json_object_get(o, "request"), "n")),
+                     s_str(o, "text"));
+        printf("%6lld  %-24s  %-10s  %s\n", (long long) n, s_str(o, "ts"), kind, what);
     } else {
         char what[400];
         if (json_is_string(json_object_get(o, "refused")))

@@ -780,6 +780,146 @@ static int s_count(void *arg, int64_t n, const char *kind, const char *body, siz
     return 0;
 }
 
+/* --- upgrades waiting for a supervisor ---------------------------------------------------- */
+
+static int s_collect_n(void *arg, int64_t n, const char *kind, const char *body, size_t len)
+{
+    (void) body;
+    (void) len;
+    int64_t *out = arg; /* out[0]: count, out[1..]: record numbers */
+    if (strcmp(kind, "upgrade-request") == 0 && out[0] < 15)
+        out[1 + out[0]++] = n;
+    return 0;
+}
+
+static int s_waiting(ra_store_t *st, int64_t *first)
+{
+    int64_t got[16] = {0};
+    RS_CHECK(ra_store_upgrade_requests(st, s_collect_n, got) == 0);
+    if (first)
+        *first = got[0] ? got[1] : 0;
+    return (int) got[0];
+}
+
+static void test_upgrade_requests(ra_store_t *st)
+{
+    uint64_t seq0 = ra_store_last_seq(st);
+    ra_decision_ack_t ack, req;
+    int64_t a = fx_inspect(st, "CAL-0300", "repair", "repair", NULL, NULL);
+    int64_t b = fx_inspect(st, "CAL-0301", "scrap", "scrap", NULL, NULL);
+    int64_t c = fx_inspect(st, "CAL-0302", "review", "refurbish", NULL, NULL);
+    RS_CHECK(a > 0 && b > 0 && c > 0);
+    RS_CHECK_EQ(s_waiting(st, NULL), 0);
+    int64_t rec0 = s_records(st);
+    /* only an upgrade is asked for, with a reason code, naming no supervisor */
+    ra_decision_in_t down = {.inspection = a, .operator_id = "alice", .route = "scrap",
+                             .reason_code = "OVR-LEAK"};
+    RS_CHECK(ra_store_request_upgrade(st, &down, &req) == RV_EINVAL);
+    RS_CHECK_MSG(rv_last_error(), "not an upgrade");
+    ra_decision_in_t up = {.inspection = a, .operator_id = "alice", .route = "refurbish"};
+    RS_CHECK(ra_store_request_upgrade(st, &up, &req) == RV_EINVAL);
+    RS_CHECK_MSG(rv_last_error(), "needs a reason code");
+    up.reason_code = "OVR-CLEANED";
+    up.supervisor = "bob";
+    RS_CHECK(ra_store_request_upgrade(st, &up, &req) == RV_EINVAL);
+    RS_CHECK_MSG(rv_last_error(), "names no supervisor");
+    up.supervisor = NULL;
+    up.operator_id = "mallory";
+    RS_CHECK(ra_store_request_upgrade(st, &up, &req) == RV_EINVAL);
+    RS_CHECK_MSG(rv_last_error(), "unknown operator mallory");
+    RS_CHECK_EQ(s_records(st), rec0);
+    /* three requests: a (repair -> refurbish), b (scrap -> repair), c (review -> reuse) */
+    up.operator_id = "alice";
+    up.text = "pitting polished out";
+    RS_CHECK(ra_store_request_upgrade(st, &up, &req) == 0);
+    RS_CHECK(req.n > 0 && req.seq == 0 && strcmp(req.route, "refurbish") == 0);
+    int64_t ra = req.n;
+    ra_decision_in_t upb = {.inspection = b, .operator_id = "alice", .route = "repair",
+                            .reason_code = "customer-instruction"};
+    RS_CHECK(ra_store_request_upgrade(st, &upb, &req) == 0);
+    int64_t rb = req.n;
+    ra_decision_in_t upc = {.inspection = c, .operator_id = "bob", .route = "reuse",
+                            .reason_code = "measurement-recheck"};
+    RS_CHECK(ra_store_request_upgrade(st, &upc, &req) == 0);
+    int64_t rc_ = req.n;
+    int64_t first = 0;
+    RS_CHECK_EQ(s_waiting(st, &first), 3);
+    RS_CHECK_EQ(first, ra);
+    /* nothing decided, nothing for the line */
+    RS_CHECK_EQ(ra_store_last_seq(st), seq0);
+
+    /* answers: PIN, role, the asker, the refusal's words */
+    RS_CHECK(ra_store_answer_upgrade(st, ra, "bob", "0000", 1, NULL, &ack) == RV_EINVAL);
+    RS_CHECK_MSG(rv_last_error(), "wrong PIN for supervisor bob");
+    RS_CHECK(ra_store_answer_upgrade(st, ra, "alice", "1234", 1, NULL, &ack) == RV_EINVAL);
+    RS_CHECK_MSG(rv_last_error(), "not a supervisor");
+    RS_CHECK(ra_store_answer_upgrade(st, rc_, "bob", "9876", 1, NULL, &ack) == RV_EINVAL);
+    RS_CHECK_MSG(rv_last_error(), "another supervisor must answer it");
+    RS_CHECK(ra_store_answer_upgrade(st, rb, "bob", "9876", 0, "", &ack) == RV_EINVAL);
+    RS_CHECK_MSG(rv_last_error(), "needs a few words of why");
+    RS_CHECK(ra_store_answer_upgrade(st, a, "bob", "9876", 1, NULL, &ack) == RV_EINVAL);
+    RS_CHECK_MSG(rv_last_error(), "is not an upgrade request");
+    RS_CHECK_EQ(ra_store_last_seq(st), seq0);
+    RS_CHECK_EQ(s_waiting(st, NULL), 3);
+
+    /* approved: a decision on the line, by alice, with bob and the request in its override */
+    RS_CHECK(ra_store_answer_upgrade(st, ra, "bob", "9876", 1, NULL, &ack) == 0);
+    RS_CHECK_EQ(ack.seq, seq0 + 1);
+    RS_CHECK(strcmp(ack.route, "refurbish") == 0);
+    char *msg = NULL;
+    size_t len = 0;
+    RS_CHECK(ra_store_message(st, ack.seq, &msg, &len) == 0);
+    json_t *m = msg ? json_loadb(msg, len, 0, NULL) : NULL;
+    json_t *ov = json_object_get(m, "override");
+    RS_CHECK(m && strcmp(json_string_value(json_object_get(m, "operator")), "alice") == 0);
+    RS_CHECK(m && json_integer_value(json_object_get(json_object_get(m, "inspection"), "n")) == a);
+    RS_CHECK(ov && strcmp(json_string_value(json_object_get(ov, "supervisor")), "bob") == 0);
+    RS_CHECK(ov && strcmp(json_string_value(json_object_get(ov, "text")),
+                          "pitting polished out") == 0);
+    RS_CHECK(ov && json_integer_value(json_object_get(json_object_get(ov, "request"), "n")) == ra);
+    json_decref(m);
+    free(msg);
+    /* answered once only */
+    RS_CHECK(ra_store_answer_upgrade(st, ra, "bob", "9876", 0, "changed my mind", &ack) ==
+             RV_EINVAL);
+    RS_CHECK_MSG(rv_last_error(), "already answered");
+    RS_CHECK_EQ(s_waiting(st, &first), 2);
+    RS_CHECK_EQ(first, rb);
+
+    /* refused: a record, no decision; the inspection stays undecided */
+    RS_CHECK(ra_store_answer_upgrade(st, rb, "bob", "9876", 0, "crack runs into the bore", &ack) ==
+             0);
+    RS_CHECK(ack.seq == 0 && ack.n > 0);
+    RS_CHECK_EQ(ra_store_last_seq(st), seq0 + 1);
+    RS_CHECK_EQ(fx_sql_int(ra_store_dir(st), "SELECT count(*) FROM records WHERE kind = "
+                                             "'upgrade-refused' AND body LIKE '%into the bore%'"),
+                1);
+    RS_CHECK_EQ(s_waiting(st, &first), 1);
+    RS_CHECK_EQ(first, rc_);
+    /* a request is withdrawn when its inspection is decided otherwise */
+    ra_decision_in_t byhand = {.inspection = c, .operator_id = "alice", .route = "refurbish",
+                               .reason_code = "REV-OK"};
+    RS_CHECK(ra_store_decide(st, &byhand, &ack) == 0 && ack.seq == seq0 + 2);
+    RS_CHECK_EQ(s_waiting(st, NULL), 0);
+    RS_CHECK(ra_store_answer_upgrade(st, rc_, "bob", "9876", 1, NULL, &ack) == RV_EINVAL);
+    RS_CHECK_MSG(rv_last_error(), "decided otherwise");
+    /* a second request for the same inspection replaces the first */
+    int64_t d = fx_inspect(st, "CAL-0303", "scrap", "scrap", NULL, NULL);
+    ra_decision_in_t upd = {.inspection = d, .operator_id = "alice", .route = "repair",
+                            .reason_code = "OVR-A"};
+    RS_CHECK(ra_store_request_upgrade(st, &upd, &req) == 0);
+    int64_t r1 = req.n;
+    upd.route = "refurbish";
+    RS_CHECK(ra_store_request_upgrade(st, &upd, &req) == 0);
+    RS_CHECK_EQ(s_waiting(st, &first), 1);
+    RS_CHECK_EQ(first, req.n);
+    RS_CHECK(ra_store_answer_upgrade(st, r1, "bob", "9876", 1, NULL, &ack) == RV_EINVAL);
+    /* the history of a serial shows the request and the refusal */
+    rec_count_t hc = {.ordered = 1};
+    RS_CHECK(ra_store_history(st, "CAL-0301", s_count, &hc) == 0);
+    RS_CHECK(hc.inspections == 1 && hc.decisions == 0 && hc.other == 2 && hc.ordered);
+}
+
 static void test_queries(ra_store_t *st)
 {
     rec_count_t c = {.ordered = 1};
@@ -822,6 +962,7 @@ int main(void)
         test_operators(st);
         test_decide_rules(st);
         test_decide_many(st);
+        test_upgrade_requests(st);
         test_queries(st);
         ra_verify_report_t rep;
         RS_CHECKF(ra_store_verify(st, &rep) == 0, "%s", rep.what);

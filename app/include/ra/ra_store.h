@@ -138,6 +138,28 @@ int ra_store_decide(ra_store_t *self, const ra_decision_in_t *in, ra_decision_ac
 int ra_store_decide_many(ra_store_t *self, const ra_decision_in_t *in, size_t n,
                          ra_decision_ack_t *acks);
 
+/* --- upgrades waiting for a supervisor ------------------------------------------------ */
+/* An upgrade asked for without a supervisor at the bench. in is checked as
+ * ra_store_decide() checks it (the inspection, the operator, the reason code) except that
+ * it names no supervisor, and its route must be an upgrade over the grader's. It is
+ * appended as an "upgrade-request" record (schema reman.upgrade-request/1: inspection{n,
+ * id}, serial, family, proposal, grader, route, operator, override{from, reason_code,
+ * text}); nothing is decided and nothing goes to the line. ack: n and id of the request
+ * (seq 0). The request waits until a supervisor answers it, a later request for the same
+ * inspection replaces it, or the inspection is decided otherwise. */
+int ra_store_request_upgrade(ra_store_t *self, const ra_decision_in_t *in, ra_decision_ack_t *ack);
+
+/* A supervisor answers a waiting request (their PIN checked with Argon2id; the technician
+ * who asked cannot answer their own request). approve: the decision is committed as if
+ * decided at the bench with that supervisor, its override naming the request
+ * (override.request{n, id}); ack as ra_store_decide(). Else an "upgrade-refused" record
+ * (request{n, id}, inspection, serial, operator, supervisor, text: required) and the
+ * inspection stays undecided; ack: its n and id. RV_EINVAL: not a request, no longer
+ * waiting, wrong PIN, not a supervisor, no text for a refusal (nothing stored). */
+int ra_store_answer_upgrade(ra_store_t *self, int64_t request, const char *supervisor,
+                            const char *pin, int approve, const char *text,
+                            ra_decision_ack_t *ack);
+
 /* --- the line: messages, outbox, replay -------------------------------------------- */
 /* Called for each message, in seq order; return non-zero to stop. msg is not
  * NUL-terminated past len (it is, in fact, but do not rely on it). */
@@ -174,8 +196,12 @@ typedef int (*ra_store_record_fn)(void *arg, int64_t n, const char *kind, const 
                                   size_t len);
 int ra_store_records(ra_store_t *self, const char *kind, const char *from, const char *to,
                      ra_store_record_fn fn, void *arg);
-/* Every inspection and decision of one serial, in order. */
+/* Every inspection and decision of one serial (and the upgrade requests and refusals), in
+ * order. */
 int ra_store_history(ra_store_t *self, const char *serial, ra_store_record_fn fn, void *arg);
+/* The upgrade requests still waiting for a supervisor (ra_store_request_upgrade), oldest
+ * first: fn gets each request record. */
+int ra_store_upgrade_requests(ra_store_t *self, ra_store_record_fn fn, void *arg);
 
 #ifdef __cplusplus
 }
