@@ -239,10 +239,14 @@ typedef struct {
     gboolean scrap;
 } PSample;
 
-/* An inspection waiting for a decision. */
+/* An inspection waiting for a decision (a review), or for a supervisor to answer the
+ * upgrade a technician asked for (request > 0). */
 typedef struct {
     gint64 n, ts;
     char *serial, *family, *station, *why;
+    gboolean review;        /* the grader asked for a person */
+    gint64 request, req_ts; /* the upgrade request waiting, 0 when none */
+    char *req_op, *req_from, *req_route, *req_reason, *req_text;
 } RhWait;
 
 /* The grader's English words for why a part needs review, in the reader's language. */
@@ -264,7 +268,22 @@ static void wait_free(gpointer p)
     g_free(w->family);
     g_free(w->station);
     g_free(w->why);
+    g_free(w->req_op);
+    g_free(w->req_from);
+    g_free(w->req_route);
+    g_free(w->req_reason);
+    g_free(w->req_text);
     g_free(w);
+}
+
+static void wait_clear_request(RhWait *w)
+{
+    w->request = w->req_ts = 0;
+    g_clear_pointer(&w->req_op, g_free);
+    g_clear_pointer(&w->req_from, g_free);
+    g_clear_pointer(&w->req_route, g_free);
+    g_clear_pointer(&w->req_reason, g_free);
+    g_clear_pointer(&w->req_text, g_free);
 }
 
 struct _RhSupervisor {
@@ -628,10 +647,13 @@ static int queue_scan_record(void *arg, int64_t n, const char *kind, const char 
     if (g_cancellable_is_cancelled(q->cancel))
         return 1;
     gboolean insp = strcmp(kind, "inspection") == 0;
+    gboolean request = strcmp(kind, "upgrade-request") == 0;
+    gboolean refusal = strcmp(kind, "upgrade-refused") == 0;
     if (insp ? !strstr(body, "\"proposal\":\"review\"")
-             : strcmp(kind, "decision") != 0 || g_hash_table_size(q->waiting) == 0)
+             : !request && ((strcmp(kind, "decision") != 0 && !refusal) ||
+                            g_hash_table_size(q->waiting) == 0))
         return 0;
-    if (!insp) {
+    if (!insp && !request && !refusal) {
         /* the record number a decision cites, read from the store's canonical JSON (keys
          * sorted, compact: "inspection":{"id":"...","n":N}) without parsing it all */
         const char *p = strstr(body, "\"inspection\":{");
@@ -647,6 +669,44 @@ static int queue_scan_record(void *arg, int64_t n, const char *kind, const char 
     json_t *root = json_loadb(body, len, 0, &jerr);
     if (!root)
         return 0;
+    gint64 cited = json_integer_value(json_object_get(json_object_get(root, "inspection"), "n"));
+    if (request) {
+        /* an upgrade asked for: the inspection waits for a supervisor (a later request for
+         * it replaces this one) */
+        RhWait *w = g_hash_table_lookup(q->waiting, &cited);
+        if (!w) {
+            w = g_new0(RhWait, 1);
+            w->n = cited;
+            w->serial = jdup(root, "serial");
+            w->family = jdup(root, "family");
+            w->station = jdup(root, "station");
+            g_hash_table_replace(q->waiting, &w->n, w);
+        }
+        wait_clear_request(w);
+        w->request = n;
+        w->req_ts = w->ts = parse_ts(json_string_value(json_object_get(root, "ts")));
+        json_t *ov = json_object_get(root, "override");
+        w->req_op = jdup(root, "operator");
+        w->req_from = jdup(root, "grader");
+        w->req_route = jdup(root, "route");
+        w->req_reason = jdup(ov, "reason_code");
+        w->req_text = jdup(ov, "text");
+        json_decref(root);
+        return 0;
+    }
+    if (refusal) {
+        /* refused: a review goes back to waiting for the technician; else nothing waits */
+        RhWait *w = g_hash_table_lookup(q->waiting, &cited);
+        gint64 rq = json_integer_value(json_object_get(json_object_get(root, "request"), "n"));
+        if (w && w->request == rq) {
+            if (w->review)
+                wait_clear_request(w);
+            else
+                g_hash_table_remove(q->waiting, &cited);
+        }
+        json_decref(root);
+        return 0;
+    }
     if (insp) {
         const char *prop = json_string_value(json_object_get(root, "proposal"));
         if (prop && strcmp(prop, "review") == 0) {
@@ -656,6 +716,7 @@ static int queue_scan_record(void *arg, int64_t n, const char *kind, const char 
             w->serial = jdup(json_object_get(root, "code"), "serial");
             w->family = jdup(root, "family");
             w->station = jdup(root, "station");
+            w->review = TRUE;
             GString *why = g_string_new(NULL);
             size_t i;
             json_t *v;
@@ -668,7 +729,6 @@ static int queue_scan_record(void *arg, int64_t n, const char *kind, const char 
             g_hash_table_replace(q->waiting, &w->n, w);
         }
     } else {
-        gint64 cited = json_integer_value(json_object_get(json_object_get(root, "inspection"), "n"));
         g_hash_table_remove(q->waiting, &cited);
     }
     json_decref(root);
@@ -725,7 +785,7 @@ static void sv_queue_row_activated(GtkListBox *box, GtkListBoxRow *row, RhSuperv
     if (!self->queue || i < 0 || (guint) i >= MIN(self->queue->len, QUEUE_ROWS))
         return;
     RhWait *w = self->queue->pdata[i];
-    g_signal_emit(self, s_signals[SIGNAL_OPEN_INSPECTION], 0, w->n, w->serial);
+    g_signal_emit(self, s_signals[SIGNAL_OPEN_INSPECTION], 0, w->n, w->serial, w->request);
 }
 
 static void sv_queue_fill(RhSupervisor *self)
@@ -751,16 +811,29 @@ static void sv_queue_fill(RhSupervisor *self)
         gtk_label_set_wrap(GTK_LABEL(l), TRUE);
         gtk_box_append(GTK_BOX(box), l);
         char *age = fmt_duration(now - w->ts);
-        char *sub = g_strdup_printf(_("Review, waiting %s (record %lld)%s%s"), age,
-                                    (long long) w->n, w->why && *w->why ? ": " : "",
-                                    w->why ? w->why : "");
+        char *sub =
+            w->request
+                ? g_strdup_printf(_("⬆ Upgrade %s → %s asked by %s (%s%s%s), waiting %s for a "
+                                    "supervisor's approval (request %lld)"),
+                                  w->req_from ? w->req_from : "?",
+                                  w->req_route ? w->req_route : "?",
+                                  w->req_op ? w->req_op : "?",
+                                  w->req_reason ? w->req_reason : "?",
+                                  w->req_text && *w->req_text ? ": " : "",
+                                  w->req_text ? w->req_text : "", age, (long long) w->request)
+                : g_strdup_printf(_("Review, waiting %s (record %lld)%s%s"), age,
+                                  (long long) w->n, w->why && *w->why ? ": " : "",
+                                  w->why ? w->why : "");
         l = gtk_label_new(sub);
         gtk_label_set_xalign(GTK_LABEL(l), 0);
         gtk_label_set_wrap(GTK_LABEL(l), TRUE);
         gtk_box_append(GTK_BOX(box), l);
         GtkWidget *row = gtk_list_box_row_new();
         gtk_list_box_row_set_child(GTK_LIST_BOX_ROW(row), box);
-        gtk_widget_set_tooltip_text(row, _("Open this inspection to decide it"));
+        gtk_widget_set_tooltip_text(row, w->request
+                                             ? _("Open this inspection to approve or refuse "
+                                                 "the upgrade")
+                                             : _("Open this inspection to decide it"));
         gtk_list_box_append(self->queue_list, row);
         g_free(head);
         g_free(age);
@@ -785,7 +858,8 @@ static gboolean queue_same(GPtrArray *a, GPtrArray *b)
     if (!a || !b || a->len != b->len)
         return FALSE;
     for (guint i = 0; i < a->len; i++)
-        if (((RhWait *) a->pdata[i])->n != ((RhWait *) b->pdata[i])->n)
+        if (((RhWait *) a->pdata[i])->n != ((RhWait *) b->pdata[i])->n ||
+            ((RhWait *) a->pdata[i])->request != ((RhWait *) b->pdata[i])->request)
             return FALSE;
     return TRUE;
 }
@@ -2256,10 +2330,11 @@ static void rh_supervisor_class_init(RhSupervisorClass *klass)
     GtkWidgetClass *widget_class = GTK_WIDGET_CLASS(klass);
     object_class->dispose = rh_supervisor_dispose;
     object_class->finalize = rh_supervisor_finalize;
-    /* open-inspection (record n, serial or NULL): a waiting inspection was chosen */
+    /* open-inspection (record n, serial or NULL, upgrade request n or 0): a waiting
+     * inspection was chosen */
     s_signals[SIGNAL_OPEN_INSPECTION] =
         g_signal_new("open-inspection", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0, NULL,
-                     NULL, NULL, G_TYPE_NONE, 2, G_TYPE_INT64, G_TYPE_STRING);
+                     NULL, NULL, G_TYPE_NONE, 3, G_TYPE_INT64, G_TYPE_STRING, G_TYPE_INT64);
     gtk_widget_class_set_template_from_resource(widget_class, "/org/reman/Station/supervisor.ui");
     gtk_widget_class_set_css_name(widget_class, "rhsupervisor");
 #define BIND(name) gtk_widget_class_bind_template_child(widget_class, RhSupervisor, name)
@@ -2384,13 +2459,15 @@ void rh_supervisor_set_shift_start(RhSupervisor *self, GDateTime *start)
     sv_update(self);
 }
 
-gboolean rh_supervisor_first_waiting(RhSupervisor *self, gint64 *record)
+gboolean rh_supervisor_first_waiting(RhSupervisor *self, gint64 *record, gint64 *request)
 {
     g_return_val_if_fail(RH_IS_SUPERVISOR(self), FALSE);
     if (!self->queue || self->queue->len == 0)
         return FALSE;
     const RhWait *w = self->queue->pdata[0]; /* sorted by record: the oldest */
     *record = w->n;
+    if (request)
+        *request = w->request;
     return TRUE;
 }
 

@@ -38,13 +38,14 @@ void rh_supervisor_refresh(RhSupervisor *self);
  * eight-hour shifts from 06:00, 14:00 and 22:00 local time, rolling over by themselves.
  * Decisions of the last 24 hours are kept, so an earlier start counts them again.
  *
- * Signal "open-inspection" (gint64 record, const char *serial or NULL): a waiting
- * inspection in the queue was activated (for the technician's page to open it). */
+ * Signal "open-inspection" (gint64 record, const char *serial or NULL, gint64 request): a
+ * waiting inspection in the queue was activated (for the technician's page to open it);
+ * request: the upgrade request waiting for a supervisor's answer, 0 when none. */
 void rh_supervisor_set_shift_start(RhSupervisor *self, GDateTime *start);
 
-/* The oldest inspection waiting for a decision, as last read from the store. FALSE when
- * none is waiting. */
-gboolean rh_supervisor_first_waiting(RhSupervisor *self, gint64 *record);
+/* The oldest inspection waiting for a decision or an answer, as last read from the store
+ * (request: its upgrade request, 0 when none; may be NULL). FALSE when none is waiting. */
+gboolean rh_supervisor_first_waiting(RhSupervisor *self, gint64 *record, gint64 *request);
 
 G_END_DECLS
 #endif

@@ -49,7 +49,10 @@ struct _RhWindow {
         *part_label, *family_label, *history_label, *badge_label, *summary_label, *line_label,
         *status_label, *busy_label, *view_caption;
     GtkWidget *signout_button, *busy_box, *badge, *decide_box, *supervisor_box, *next_button,
-        *confirm_button, *override_button, *capture_button, *scroller;
+        *confirm_button, *override_button, *capture_button, *scroller, *approve_box;
+    GtkLabel *approve_label;
+    GtkEntry *approve_id, *approve_text;
+    GtkPasswordEntry *approve_pin;
     GtkSpinner *busy_spinner;
     GtkEntry *operator_entry, *code_entry, *override_text, *supervisor_entry;
     GtkPasswordEntry *pin_entry, *supervisor_pin;
@@ -69,6 +72,8 @@ struct _RhWindow {
     json_t *line;          /* the inspection shown (after inspection) */
     int64_t record;        /* its record number in the store, 0 when not stored */
     gboolean decided;
+    gboolean requested;    /* an upgrade was asked for: it waits for a supervisor */
+    int64_t request;       /* opened from the queue: the upgrade request to answer, or 0 */
     uint64_t seq;          /* the decision's seq */
     guint line_timer;
     int line_polls;
@@ -221,6 +226,11 @@ static void s_clear_part(RhWindow *self)
     g_clear_object(&self->tex_heat);
     self->record = 0;
     self->decided = FALSE;
+    self->requested = FALSE;
+    self->request = 0;
+    gtk_widget_set_visible(self->approve_box, FALSE);
+    gtk_editable_set_text(GTK_EDITABLE(self->approve_pin), "");
+    gtk_editable_set_text(GTK_EDITABLE(self->approve_text), "");
     self->seq = 0;
     if (self->line_timer) {
         g_source_remove(self->line_timer);
@@ -254,13 +264,15 @@ static void s_update_actions(RhWindow *self)
                                              "review");
     s_action_enable(self, "capture", signed_in && !self->busy && !shown && self->live);
     s_action_enable(self, "retake", signed_in && !self->busy && shown && !self->decided);
-    s_action_enable(self, "confirm",
-                    signed_in && !self->busy && graded && !review && !self->decided &&
-                        self->record > 0);
-    s_action_enable(self, "override",
-                    signed_in && !self->busy && graded && !self->decided && self->record > 0);
-    s_action_enable(self, "apply-override",
-                    signed_in && !self->busy && graded && !self->decided && self->record > 0);
+    gboolean open = graded && !self->decided && !self->requested && self->record > 0;
+    s_action_enable(self, "confirm", signed_in && !self->busy && open && !review &&
+                                         !self->request);
+    s_action_enable(self, "override", signed_in && !self->busy && open && !self->request);
+    s_action_enable(self, "apply-override", signed_in && !self->busy && open && !self->request);
+    s_action_enable(self, "request-upgrade", signed_in && !self->busy && open &&
+                                                 !self->request);
+    s_action_enable(self, "approve-upgrade", signed_in && !self->busy && open && self->request);
+    s_action_enable(self, "refuse-upgrade", signed_in && !self->busy && open && self->request);
     s_action_enable(self, "next", signed_in && !self->busy && shown);
     s_action_enable(self, "sign-out", signed_in && !self->busy);
     gtk_widget_set_visible(self->signout_button, signed_in);
@@ -279,6 +291,10 @@ static void s_hint(RhWindow *self)
         h = _("Not graded: see why below. Retake (F6) or go to the next core (F12).");
     else if (self->decided)
         h = _("Decision recorded. Press F12 for the next core.");
+    else if (self->requested)
+        h = _("The upgrade waits for a supervisor's approval. Press F12 for the next core.");
+    else if (self->request)
+        h = _("A supervisor approves or refuses the upgrade asked for, with their ID and PIN.");
     else if (!g_strcmp0(json_string_value(json_object_get(self->line, "proposal")), "review"))
         h = _("The grader needs a person: choose the route with Override (F8).");
     else
@@ -520,6 +536,8 @@ typedef struct {
     double ms;
     GdkTexture *tex_plain, *tex_findings, *tex_heat; /* made on the worker thread */
     gboolean from_store; /* an inspection stored earlier, opened from the waiting queue */
+    int64_t request;     /* opened to answer this upgrade request (0: none) */
+    json_t *req;         /* its record, when still waiting */
 } s_insp_t;
 
 static void s_insp_free(gpointer p)
@@ -530,6 +548,7 @@ static void s_insp_free(gpointer p)
     g_clear_object(&j->tex_plain);
     g_clear_object(&j->tex_findings);
     g_clear_object(&j->tex_heat);
+    json_decref(j->req);
     g_free(j);
 }
 
@@ -815,12 +834,24 @@ static GdkTexture *s_evidence_texture(ra_store_t *store, const json_t *line, con
     return NULL;
 }
 
+static int s_find_request(void *arg, int64_t n, const char *kind, const char *body, size_t len)
+{
+    s_insp_t *j = arg;
+    (void) kind;
+    if (n != j->request)
+        return 0;
+    j->req = json_loadb(body, len, 0, NULL);
+    return 1;
+}
+
 static void s_open_thread(GTask *task, gpointer src, gpointer data, GCancellable *c)
 {
     (void) c;
     RhWindow *self = src;
     s_insp_t *j = data;
     ra_store_records(self->st->store, "inspection", NULL, NULL, s_find_record, j);
+    if (j->request)
+        ra_store_upgrade_requests(self->st->store, s_find_request, j);
     if (!j->r.line) {
         g_strlcpy(j->store_error, _("the inspection is not in the store"), sizeof j->store_error);
     } else {
@@ -846,13 +877,42 @@ static void s_open_done(GObject *src, GAsyncResult *res, gpointer user)
     j->store_error[0] = '\0';
     s_show_inspection(self, j);
     g_message("open: record=%" G_GINT64_FORMAT " from the waiting queue", j->record);
+    if (j->request && !j->req) {
+        s_status(self, _("Upgrade request %lld is no longer waiting: answered or decided "
+                         "meanwhile."),
+                 (long long) j->request);
+    } else if (j->req) {
+        /* a supervisor answers it: the request in words, their ID and PIN */
+        json_t *ov = json_object_get(j->req, "override");
+        const char *text = json_string_value(json_object_get(ov, "text"));
+        char *t = g_strdup_printf(
+            _("%s asks to upgrade this part from %s to %s. Reason: %s%s%s. Asked at %s."),
+            json_string_value(json_object_get(j->req, "operator")),
+            s_route_word(json_string_value(json_object_get(j->req, "grader"))),
+            s_route_word(json_string_value(json_object_get(j->req, "route"))),
+            json_string_value(json_object_get(ov, "reason_code")), text ? " — " : "",
+            text ? text : "", json_string_value(json_object_get(j->req, "ts")));
+        gtk_label_set_text(self->approve_label, t);
+        g_free(t);
+        self->request = j->request;
+        gtk_widget_set_visible(self->approve_box, TRUE);
+        gtk_editable_set_text(GTK_EDITABLE(self->approve_id),
+                              self->role == RA_ROLE_SUPERVISOR && self->operator_id
+                                  ? self->operator_id
+                                  : "");
+        g_message("open: upgrade request=%lld waiting for a supervisor", (long long) j->request);
+    }
     s_update_actions(self);
     s_hint(self);
-    gtk_widget_grab_focus(self->override_button);
+    if (self->request)
+        gtk_widget_grab_focus(self->role == RA_ROLE_SUPERVISOR ? GTK_WIDGET(self->approve_pin)
+                                                               : GTK_WIDGET(self->approve_id));
+    else
+        gtk_widget_grab_focus(self->override_button);
 }
 
 static void s_on_open_inspection(RhSupervisor *sup, gint64 record, const char *serial,
-                                 gpointer user)
+                                 gint64 request, gpointer user)
 {
     (void) sup;
     (void) serial;
@@ -865,6 +925,7 @@ static void s_on_open_inspection(RhSupervisor *sup, gint64 record, const char *s
     gtk_stack_set_visible_child_name(self->pages, "station");
     s_insp_t *j = g_new0(s_insp_t, 1);
     j->record = record;
+    j->request = request;
     j->from_store = TRUE;
     self->busy = TRUE;
     s_update_actions(self);
@@ -879,12 +940,12 @@ static void s_act_open_waiting(GSimpleAction *a, GVariant *p, gpointer user)
     (void) a;
     (void) p;
     RhWindow *self = user;
-    gint64 n = 0;
-    if (!rh_supervisor_first_waiting(self->supervisor, &n)) {
+    gint64 n = 0, request = 0;
+    if (!rh_supervisor_first_waiting(self->supervisor, &n, &request)) {
         s_status(self, "%s", _("Nothing is waiting for a decision."));
         return;
     }
-    s_on_open_inspection(self->supervisor, n, NULL, self);
+    s_on_open_inspection(self->supervisor, n, NULL, request, self);
 }
 
 static void s_act_capture(GSimpleAction *a, GVariant *p, gpointer user)
@@ -917,9 +978,13 @@ static void s_act_retake(GSimpleAction *a, GVariant *p, gpointer user)
 
 /* ---------------------------------------------------------------- decide */
 
+typedef enum { DEC_DECIDE, DEC_REQUEST, DEC_APPROVE, DEC_REFUSE } s_dec_mode_t;
+
 typedef struct {
     ra_decision_in_t in;
     char *op, *route, *reason, *text, *sup, *sup_pin;
+    s_dec_mode_t mode;
+    int64_t request; /* DEC_APPROVE, DEC_REFUSE: the request answered */
     int ok;
     ra_decision_ack_t ack;
     char error[512];
@@ -944,7 +1009,18 @@ static void s_dec_thread(GTask *task, gpointer src, gpointer data, GCancellable 
     (void) c;
     RhWindow *self = src;
     s_dec_t *d = data;
-    d->ok = ra_store_decide(self->st->store, &d->in, &d->ack) == RV_OK;
+    switch (d->mode) {
+    case DEC_REQUEST:
+        d->ok = ra_store_request_upgrade(self->st->store, &d->in, &d->ack) == RV_OK;
+        break;
+    case DEC_APPROVE:
+    case DEC_REFUSE:
+        d->ok = ra_store_answer_upgrade(self->st->store, d->request, d->sup, d->sup_pin,
+                                        d->mode == DEC_APPROVE, d->text, &d->ack) == RV_OK;
+        break;
+    default:
+        d->ok = ra_store_decide(self->st->store, &d->in, &d->ack) == RV_OK;
+    }
     if (!d->ok)
         g_strlcpy(d->error, rv_last_error(), sizeof d->error);
     else if (self->st->pub)
@@ -994,7 +1070,10 @@ static void s_dec_done(GObject *src, GAsyncResult *res, gpointer user)
         g_free(t);
         g_message("decision: refused: %s", d->error);
         s_update_actions(self);
-        if (d->sup || strstr(d->error, "supervisor")) {
+        if (d->mode == DEC_APPROVE || d->mode == DEC_REFUSE) {
+            gtk_editable_set_text(GTK_EDITABLE(self->approve_pin), "");
+            gtk_widget_grab_focus(GTK_WIDGET(self->approve_pin));
+        } else if (d->sup || strstr(d->error, "supervisor")) {
             /* the supervisor types the PIN again */
             gtk_widget_set_visible(self->supervisor_box, TRUE);
             gtk_editable_set_text(GTK_EDITABLE(self->supervisor_pin), "");
@@ -1002,11 +1081,49 @@ static void s_dec_done(GObject *src, GAsyncResult *res, gpointer user)
         }
         return;
     }
+    if (d->mode == DEC_REQUEST || d->mode == DEC_REFUSE) {
+        /* nothing decided: the request waits, or the inspection stays undecided */
+        char *t = d->mode == DEC_REQUEST
+                      ? g_strdup_printf(_("⏳ Upgrade to %s asked for (request %lld): it waits in "
+                                          "the supervisor's queue. Nothing is sent to the line "
+                                          "until a supervisor approves it."),
+                                        s_route_word(d->ack.route), (long long) d->ack.n)
+                      : g_strdup_printf(_("✖ Upgrade refused by %s (record %lld): the part stays "
+                                          "undecided and waits for the technician."),
+                                        d->sup, (long long) d->ack.n);
+        gtk_label_set_text(self->line_label, t);
+        g_free(t);
+        if (d->mode == DEC_REQUEST) {
+            self->requested = TRUE;
+            gtk_revealer_set_reveal_child(self->override_revealer, FALSE);
+            g_message("upgrade: requested n=%lld route=%s record=%" G_GINT64_FORMAT
+                      " operator=%s",
+                      (long long) d->ack.n, d->ack.route, self->record, d->op);
+        } else {
+            self->request = 0;
+            gtk_widget_set_visible(self->approve_box, FALSE);
+            g_message("upgrade: refused request=%lld by=%s record=%lld", (long long) d->request,
+                      d->sup, (long long) d->ack.n);
+        }
+        if (self->supervisor)
+            rh_supervisor_refresh(self->supervisor);
+        if (self->audit)
+            rh_audit_refresh(self->audit);
+        s_update_actions(self);
+        s_hint(self);
+        gtk_widget_grab_focus(self->next_button);
+        return;
+    }
     self->decided = TRUE;
     self->seq = d->ack.seq;
+    if (d->mode == DEC_APPROVE) {
+        gtk_widget_set_visible(self->approve_box, FALSE);
+        g_message("upgrade: approved request=%lld by=%s", (long long) d->request, d->sup);
+    }
     g_message("decision: seq=%" G_GUINT64_FORMAT " route=%s record=%" G_GINT64_FORMAT
               " operator=%s override=%s",
-              d->ack.seq, d->ack.route, d->ack.n, d->op, d->route ? "yes" : "no");
+              d->ack.seq, d->ack.route, d->ack.n, d->op,
+              d->route || d->mode == DEC_APPROVE ? "yes" : "no");
     s_set_badge(self, d->ack.route, NULL);
     gtk_revealer_set_reveal_child(self->override_revealer, FALSE);
     char seq[24];
@@ -1125,6 +1242,84 @@ static void s_act_apply_override(GSimpleAction *a, GVariant *p, gpointer user)
     s_decide(self, d);
 }
 
+/* No supervisor at the bench: the upgrade chosen waits in the supervisor's queue. */
+static void s_act_request_upgrade(GSimpleAction *a, GVariant *p, gpointer user)
+{
+    (void) a;
+    (void) p;
+    RhWindow *self = user;
+    guint ri = gtk_drop_down_get_selected(self->route_drop);
+    guint ci = gtk_drop_down_get_selected(self->reason_drop);
+    if (ri >= G_N_ELEMENTS(s_routes) || ci >= G_N_ELEMENTS(s_reasons))
+        return;
+    if (!gtk_revealer_get_reveal_child(self->override_revealer) || !s_is_upgrade(self)) {
+        gtk_label_set_text(self->line_label,
+                           _("✖ Choose, under Override (F8), a route that keeps more of the "
+                             "part than the grader's: only an upgrade waits for approval."));
+        return;
+    }
+    const char *text = gtk_editable_get_text(GTK_EDITABLE(self->override_text));
+    if (!strcmp(s_reasons[ci].code, "other") && !*text) {
+        gtk_label_set_text(self->line_label, _("✖ \"Other\" needs a few words of why."));
+        gtk_widget_grab_focus(GTK_WIDGET(self->override_text));
+        return;
+    }
+    s_dec_t *d = g_new0(s_dec_t, 1);
+    d->mode = DEC_REQUEST;
+    d->route = g_strdup(s_routes[ri]);
+    d->reason = g_strdup(s_reasons[ci].code);
+    d->text = *text ? g_strdup(text) : NULL;
+    s_decide(self, d);
+}
+
+/* A supervisor answers the upgrade request this inspection was opened for. */
+static void s_answer(RhWindow *self, s_dec_mode_t mode)
+{
+    const char *sid = gtk_editable_get_text(GTK_EDITABLE(self->approve_id));
+    const char *spin = gtk_editable_get_text(GTK_EDITABLE(self->approve_pin));
+    const char *why = gtk_editable_get_text(GTK_EDITABLE(self->approve_text));
+    if (!self->request)
+        return;
+    if (!*sid || !*spin) {
+        gtk_label_set_text(self->line_label, _("✖ The supervisor's ID and PIN are needed."));
+        gtk_widget_grab_focus(GTK_WIDGET(*sid ? GTK_WIDGET(self->approve_pin)
+                                              : GTK_WIDGET(self->approve_id)));
+        return;
+    }
+    if (mode == DEC_REFUSE && !*why) {
+        gtk_label_set_text(self->line_label, _("✖ A refusal needs a few words of why."));
+        gtk_widget_grab_focus(GTK_WIDGET(self->approve_text));
+        return;
+    }
+    s_dec_t *d = g_new0(s_dec_t, 1);
+    d->mode = mode;
+    d->request = self->request;
+    d->sup = g_strdup(sid);
+    d->sup_pin = g_strdup(spin);
+    d->text = *why ? g_strdup(why) : NULL;
+    s_decide(self, d);
+}
+
+/* Enter in the supervisor's PIN approves (a refusal needs its button: it needs words) */
+static void s_answer_approve(RhWindow *self)
+{
+    s_answer(self, DEC_APPROVE);
+}
+
+static void s_act_approve_upgrade(GSimpleAction *a, GVariant *p, gpointer user)
+{
+    (void) a;
+    (void) p;
+    s_answer(user, DEC_APPROVE);
+}
+
+static void s_act_refuse_upgrade(GSimpleAction *a, GVariant *p, gpointer user)
+{
+    (void) a;
+    (void) p;
+    s_answer(user, DEC_REFUSE);
+}
+
 static void s_act_next(GSimpleAction *a, GVariant *p, gpointer user)
 {
     (void) a;
@@ -1132,7 +1327,7 @@ static void s_act_next(GSimpleAction *a, GVariant *p, gpointer user)
     RhWindow *self = user;
     if (self->busy)
         return;
-    if (self->line && !self->decided && self->record > 0) {
+    if (self->line && !self->decided && !self->requested && self->record > 0) {
         g_message("next: record %" G_GINT64_FORMAT " left undecided", self->record);
         rh_supervisor_refresh(self->supervisor); /* it joins the waiting queue */
     }
@@ -1319,6 +1514,11 @@ static void rh_window_class_init(RhWindowClass *klass)
     BIND(override_revealer);
     BIND(route_drop);
     BIND(reason_drop);
+    BIND(approve_box);
+    BIND(approve_label);
+    BIND(approve_id);
+    BIND(approve_pin);
+    BIND(approve_text);
 #undef BIND
 }
 
@@ -1394,6 +1594,9 @@ static void rh_window_init(RhWindow *self)
         {"focus-code", s_act_focus_code, NULL, NULL, NULL, {0}},
         {"page", s_act_page, "s", NULL, NULL, {0}},
         {"open-waiting", s_act_open_waiting, NULL, NULL, NULL, {0}},
+        {"request-upgrade", s_act_request_upgrade, NULL, NULL, NULL, {0}},
+        {"approve-upgrade", s_act_approve_upgrade, NULL, NULL, NULL, {0}},
+        {"refuse-upgrade", s_act_refuse_upgrade, NULL, NULL, NULL, {0}},
     };
     g_action_map_add_action_entries(G_ACTION_MAP(self), entries, G_N_ELEMENTS(entries), self);
 
@@ -1413,6 +1616,7 @@ static void rh_window_init(RhWindow *self)
     g_signal_connect(self->code_entry, "activate", G_CALLBACK(s_on_code_activate), self);
     g_signal_connect(self->override_text, "activate", G_CALLBACK(s_on_override_activate), self);
     g_signal_connect(self->supervisor_pin, "activate", G_CALLBACK(s_on_override_activate), self);
+    g_signal_connect_swapped(self->approve_pin, "activate", G_CALLBACK(s_answer_approve), self);
 }
 
 RhWindow *rh_window_new(GtkApplication *app, RhStation *st)

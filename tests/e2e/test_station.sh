@@ -48,6 +48,12 @@ wait_count() {
   done
   echo "timed out waiting for line $((n + 1)) matching /$re/ in $f:"; tail -n 20 "$f"; return 1
 }
+# next_core: F12, and wait for the camera's next frame (whatever its number)
+next_core() {
+  local seen; seen=$(grep -c "camera: frame " "$log" || true)
+  key F12
+  wait_count "$log" "camera: frame " "$seen" 30
+}
 shot() { import -window root "$shots/$1.png"; echo "screenshot: $shots/$1.png"; }
 key() { xdotool key --delay 60 "$@"; sleep 0.3; }
 typ() { xdotool type --delay 40 "$1"; sleep 0.2; }
@@ -77,7 +83,7 @@ PUB=tcp://127.0.0.1:$P1 REP=tcp://127.0.0.1:$P2
 PUB2=tcp://127.0.0.1:$P3 REP2=tcp://127.0.0.1:$P4
 
 # a real subscriber on the station's line, from its first decision
-"$bin/reman-listen" "$PUB" --replay "$REP" --json --count 3 --timeout 300 >"$work/listen.jsonl" \
+"$bin/reman-listen" "$PUB" --replay "$REP" --json --count 4 --timeout 300 >"$work/listen.jsonl" \
   2>"$work/listen.err" &
 lpid=$!; pids+=($lpid)
 
@@ -116,9 +122,8 @@ shot 06-decided
 # 2. the next cores until one whose route can be upgraded (not reuse), then an upgrade
 #    override: the supervisor's wrong PIN is refused, the right one records it
 found=0
-for n in 2 3 4 5 6; do
-  key F12
-  wait_log "$log" "camera: frame $n " 30
+for n in 1 2 3 4 5; do
+  next_core
   sleep 0.3
   seen=$(grep -c "inspection: " "$log" || true)
   key F5
@@ -151,9 +156,8 @@ shot 08-override-recorded
 # the next cores until the review one (the grader needs a person): it cannot be confirmed;
 # left undecided, it waits in the queue, and F7 brings it back for the technician to decide
 found=0
-for n in 4 5 6 7; do
-  key F12
-  wait_log "$log" "camera: frame $n " 30
+for n in 1 2 3 4; do
+  next_core
   sleep 0.3
   seen=$(grep -c "inspection: " "$log" || true)
   key F5
@@ -175,11 +179,54 @@ key Tab; key Tab; typ "journal measured by hand"; key Return
 check "the review is decided by the technician" wait_log "$log" "decision: seq=3 route=[a-z]+ record=[0-9]+ operator=tech1 override=yes" 30
 shot 10-review-decided
 
-check "the subscriber received the three decisions" wait "$lpid"
+# 2c. an upgrade with no supervisor at the bench: asked for (Shift+F8), it waits in the
+#     supervisor's queue, nothing goes to the line; a supervisor opens it (F7) and approves
+found=0
+for n in 1 2 3 4 5 6; do
+  next_core
+  sleep 0.3
+  seen=$(grep -c "inspection: " "$log" || true)
+  key F5
+  wait_count "$log" "inspection: " "$seen" 120
+  last=$(grep -E "inspection: " "$log" | tail -n1)
+  if echo "$last" | grep -q "proposal=" && ! echo "$last" | grep -Eq "route=reuse|proposal=review"; then
+    found=1; break
+  fi
+done
+check "another core whose route can be upgraded" test $found = 1
+up_rec=$(grep -E "inspection: " "$log" | tail -n1 | grep -oE "record=[0-9]+" | sed 's/record=//')
+key F8
+sleep 0.5
+key space; sleep 0.3; key Home; key Return; sleep 0.3
+key Tab; key Tab
+typ "seal face lapped, within drawing"
+key shift+F8
+check "the upgrade is asked for, not decided" wait_log "$log" "upgrade: requested n=[0-9]+ route=reuse record=$up_rec operator=tech1" 30
+sleep 0.5
+shot 10b-upgrade-requested
+check "nothing of it was decided" test "$(grep -c 'decision: seq=4' "$log" || true)" = 0
+check "it waits in the supervisor's queue" wait_log "$log" "supervisor: queue=[1-9]" 30
+key F12
+sleep 0.5
+key ctrl+2; sleep 1
+shot 10c-supervisor-queue
+key F7
+check "F7 opens the request for a supervisor" wait_log "$log" "open: upgrade request=[0-9]+ waiting for a supervisor" 30
+sleep 0.5
+shot 10d-approve
+typ sup1; key Tab; typ 9876; key Return
+check "the supervisor's approval is the decision" wait_log "$log" "decision: seq=4 route=reuse record=[0-9]+ operator=tech1 override=yes" 30
+check "approval logged" grep -q "upgrade: approved request=[0-9]* by=sup1" "$log"
+check "and sent to the line" wait_log "$log" "line: sent seq=4" 30
+
+check "the subscriber received the four decisions" wait "$lpid"
 check "decision 1 as confirmed: route $route1, operator tech1" \
   $PY -c "import json,sys; d=[json.loads(l) for l in open('$work/listen.jsonl')]; d=[x for x in d if x.get('seq')==1]; sys.exit(0 if d and d[0]['route']=='$route1' and d[0]['operator']=='tech1' and not d[0].get('override') else 1)"
 check "decision 2 an override to reuse approved by sup1" \
   $PY -c "import json,sys; d=[json.loads(l) for l in open('$work/listen.jsonl')]; d=[x for x in d if x.get('seq')==2]; o=d[0].get('override') if d else None; sys.exit(0 if d and d[0]['route']=='reuse' and o and o.get('supervisor')=='sup1' and o.get('reason_code')=='finding-not-confirmed' else 1)"
+
+check "decision 4: tech1's upgrade, approved by sup1 from the queue, naming the request" \
+  $PY -c "import json,sys; d=[json.loads(l) for l in open('$work/listen.jsonl')]; d=[x for x in d if x.get('seq')==4]; o=d[0].get('override') if d else None; sys.exit(0 if d and d[0]['route']=='reuse' and d[0]['operator']=='tech1' and o and o.get('supervisor')=='sup1' and o.get('request',{}).get('n',0)>0 and o.get('text')=='seal face lapped, within drawing' else 1)"
 
 # 3. a second station publishes; the supervisor view follows it
 "$bin/reman-inspect" --references "$refs" --identify-timeout 0 --store "$work/store2" \
@@ -192,7 +239,7 @@ key ctrl+2
 sleep 1
 check "the supervisor view counted the second station's decisions" \
   wait_log "$log" "supervisor: station=bench-two seq=$n2 " 30
-check "and this station's" wait_log "$log" "supervisor: station=bench-e2e seq=3 " 30
+check "and this station's" wait_log "$log" "supervisor: station=bench-e2e seq=4 " 30
 sleep 0.5
 shot 11-supervisor
 
