@@ -3,6 +3,7 @@
  * Operators, evidence, verification and the audit queries are in ra_store_audit.c. */
 #include "ra_store_priv.h"
 
+#include "ra/ra_part.h"
 #include "ra/ra_version.h"
 #include "rm/rm_grade.h"
 #include "rv/rv_error.h"
@@ -954,6 +955,67 @@ int ra_store_inspection(ra_store_t *self, json_t *inspection, int64_t *n)
     pthread_mutex_unlock(&self->lock);
     if (rc == RV_OK && n)
         *n = rn;
+    return rc;
+}
+
+int ra_store_part(ra_store_t *self, const int64_t *views, size_t n, int64_t *part)
+{
+    if (!self || !views || n < 2 || n > RA_PART_MAX_VIEWS)
+        return rv_fail(RV_EINVAL, D, "ra_store_part needs a store and 2..%d views",
+                       RA_PART_MAX_VIEWS);
+    if (self->mode != RA_STORE_WRITE)
+        return rv_fail(RV_EINVAL, D, "%s was opened read-only: no inspection stored", self->dir);
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < i; j++)
+            if (views[i] == views[j])
+                return rv_fail(RV_EINVAL, D, "record %lld is cited twice as a view",
+                               (long long) views[i]);
+    json_t *v[RA_PART_MAX_VIEWS] = {0}, *p = NULL;
+    pthread_mutex_lock(&self->lock);
+    int rc = ra_store__begin(self, "storing a part's inspection");
+    int began = rc == RV_OK;
+    for (size_t i = 0; i < n && rc == RV_OK; i++) {
+        sqlite3_stmt *st = ra_store__stmt(self, RA_SQL_GET);
+        if (!st) {
+            rc = RV_EIO;
+            break;
+        }
+        sqlite3_bind_int64(st, 1, views[i]);
+        int step = sqlite3_step(st);
+        if (step == SQLITE_ROW &&
+            strcmp((const char *) sqlite3_column_text(st, 0), "inspection") == 0)
+            v[i] = json_loads((const char *) sqlite3_column_text(st, 1), 0, NULL);
+        s_done(st);
+        if (step != SQLITE_ROW && step != SQLITE_DONE)
+            rc = ra_store__sql_fail(self, step, "reading a view", 1);
+        else if (!v[i])
+            rc = rv_fail(RV_EINVAL, D, "view %zu: record %lld is not an inspection", i + 1,
+                         (long long) views[i]);
+    }
+    char why[400] = "";
+    if (rc == RV_OK && !(p = ra_part_combine(v, views, n, why, sizeof why)))
+        rc = rv_fail(RV_EINVAL, D, "%s: nothing stored", why);
+    if (rc == RV_OK) {
+        char id[37], now[32];
+        ra_store__uuid(id);
+        ra_store__now(now);
+        if (json_object_set_new(p, "station", json_string(self->station)) ||
+            json_object_set_new(p, "session", json_integer(self->session)) ||
+            json_object_set_new(p, "id", json_string(id)) ||
+            json_object_set_new(p, "ts", json_string(now)))
+            rc = rv_fail(RV_ENOMEM, D, "out of memory");
+    }
+    int64_t rn = 0;
+    if (rc == RV_OK && (rc = ra_store__append(self, "inspection", p, &rn)) == RV_OK)
+        rc = ra_store__commit(self, "committing a part's inspection");
+    else if (began)
+        ra_store__rollback(self);
+    pthread_mutex_unlock(&self->lock);
+    for (size_t i = 0; i < n; i++)
+        json_decref(v[i]);
+    json_decref(p);
+    if (rc == RV_OK && part)
+        *part = rn;
     return rc;
 }
 

@@ -187,4 +187,21 @@ static inline long long fx_sql_int(const char *store_dir, const char *sql)
     return v;
 }
 
+/* One text from a query on the store's database (malloc'd); NULL on failure. */
+static inline char *fx_sql_text(const char *store_dir, const char *sql)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/store.db", store_dir);
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    char *v = NULL;
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+        sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+        v = strdup((const char *) sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return v;
+}
+
 #endif

@@ -920,6 +920,83 @@ static void test_upgrade_requests(ra_store_t *st)
     RS_CHECK(hc.inspections == 1 && hc.decisions == 0 && hc.other == 2 && hc.ordered);
 }
 
+/* --- one part in several views ------------------------------------------------------------- */
+
+static void test_part_views(ra_store_t *st)
+{
+    uint64_t seq0 = ra_store_last_seq(st);
+    int64_t rec0 = s_records(st);
+    int64_t a = fx_inspect(st, "CAL-0400", "remanufacture", "remanufacture", NULL, NULL);
+    int64_t b = fx_inspect(st, "CAL-0400", "repair", "repair", NULL, NULL);
+    int64_t c = fx_inspect(st, "CAL-0400", "review", "refurbish", NULL, NULL);
+    int64_t other = fx_inspect(st, "CAL-0401", "reuse", "reuse", NULL, NULL);
+    RS_CHECK(a > 0 && b > 0 && c > 0 && other > 0);
+    rec0 += 4;
+    int64_t part = 0;
+    /* what cannot be one part: another serial, a single view, a view twice, not a record */
+    RS_CHECK(ra_store_part(st, (int64_t[]){a, other}, 2, &part) == RV_EINVAL);
+    RS_CHECK_MSG(rv_last_error(), "view 2 shows serial CAL-0401");
+    RS_CHECK(ra_store_part(st, (int64_t[]){a}, 1, &part) == RV_EINVAL);
+    RS_CHECK(ra_store_part(st, (int64_t[]){a, a}, 2, &part) == RV_EINVAL);
+    RS_CHECK_MSG(rv_last_error(), "cited twice");
+    RS_CHECK(ra_store_part(st, (int64_t[]){a, 1}, 2, &part) == RV_EINVAL);
+    RS_CHECK_MSG(rv_last_error(), "view 2: record 1 is not an inspection");
+    RS_CHECK_EQ(s_records(st), rec0);
+    /* remanufacture + repair: the part goes to repair, every view's reasons and findings */
+    RS_CHECK(ra_store_part(st, (int64_t[]){a, b}, 2, &part) == 0 && part == rec0 + 1);
+    json_t *p = NULL;
+    char *body = NULL;
+    char sql[128];
+    snprintf(sql, sizeof sql, "SELECT body FROM records WHERE n = %lld", (long long) part);
+    body = fx_sql_text(ra_store_dir(st), sql);
+    p = body ? json_loads(body, 0, NULL) : NULL;
+    RS_CHECK(p && strcmp(json_string_value(json_object_get(p, "proposal")), "repair") == 0);
+    RS_CHECK(p && strcmp(json_string_value(json_object_get(p, "route")), "repair") == 0);
+    RS_CHECK(p && json_array_size(json_object_get(p, "views")) == 2);
+    RS_CHECK(p && json_integer_value(json_object_get(
+                      json_array_get(json_object_get(p, "views"), 1), "n")) == b);
+    RS_CHECK(p && json_array_size(json_object_get(p, "reasons")) == 4);
+    RS_CHECK(p && json_array_size(json_object_get(p, "findings")) == 4);
+    RS_CHECK(p && json_integer_value(json_object_get(
+                      json_array_get(json_object_get(p, "findings"), 3), "view")) == 1);
+    RS_CHECK(p && strcmp(json_string_value(json_object_get(json_object_get(p, "code"), "serial")),
+                         "CAL-0400") == 0);
+    json_decref(p);
+    free(body);
+    /* a part's inspection is decided like any other; its message carries the views' reasons */
+    ra_decision_ack_t ack;
+    ra_decision_in_t in = {.inspection = part, .operator_id = "alice"};
+    RS_CHECK(ra_store_decide(st, &in, &ack) == 0 && ack.seq == seq0 + 1);
+    RS_CHECK(strcmp(ack.route, "repair") == 0);
+    char *msg = NULL;
+    size_t len = 0;
+    RS_CHECK(ra_store_message(st, ack.seq, &msg, &len) == 0);
+    json_t *m = msg ? json_loadb(msg, len, 0, NULL) : NULL;
+    RS_CHECK(m && json_array_size(json_object_get(m, "reasons")) == 4);
+    RS_CHECK(m && json_integer_value(json_object_get(
+                      json_array_get(json_object_get(m, "reasons"), 2), "view")) == 1);
+    json_decref(m);
+    free(msg);
+    /* a part of parts is refused; review in one view makes the part review ... */
+    RS_CHECK(ra_store_part(st, (int64_t[]){part, c}, 2, &part) == RV_EINVAL);
+    RS_CHECK_MSG(rv_last_error(), "is not one view's inspection");
+    int64_t part2 = 0;
+    RS_CHECK(ra_store_part(st, (int64_t[]){a, c}, 2, &part2) == 0);
+    snprintf(sql, sizeof sql, "SELECT json_extract(body, '$.proposal') || '/' || "
+             "json_extract(body, '$.route') FROM records WHERE n = %lld", (long long) part2);
+    body = fx_sql_text(ra_store_dir(st), sql);
+    RS_CHECKF(body && strcmp(body, "review/refurbish") == 0, "%s", body ? body : "(null)");
+    free(body);
+    /* ... unless another view already proposes scrap */
+    int64_t d = fx_inspect(st, "CAL-0400", "scrap", "scrap", NULL, NULL);
+    RS_CHECK(ra_store_part(st, (int64_t[]){c, d, a}, 3, &part2) == 0);
+    snprintf(sql, sizeof sql, "SELECT json_extract(body, '$.proposal') || '/' || "
+             "json_extract(body, '$.route') FROM records WHERE n = %lld", (long long) part2);
+    body = fx_sql_text(ra_store_dir(st), sql);
+    RS_CHECKF(body && strcmp(body, "scrap/scrap") == 0, "%s", body ? body : "(null)");
+    free(body);
+}
+
 static void test_queries(ra_store_t *st)
 {
     rec_count_t c = {.ordered = 1};
@@ -963,6 +1040,7 @@ int main(void)
         test_decide_rules(st);
         test_decide_many(st);
         test_upgrade_requests(st);
+        test_part_views(st);
         test_queries(st);
         ra_verify_report_t rep;
         RS_CHECKF(ra_store_verify(st, &rep) == 0, "%s", rep.what);

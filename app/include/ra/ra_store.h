@@ -104,6 +104,13 @@ int ra_store_evidence_path(const ra_store_t *self, const char *hex, char *path, 
  * keeps it whole. *n: its record number. */
 int ra_store_inspection(ra_store_t *self, json_t *inspection, int64_t *n);
 
+/* One part seen in several views (ra_part.h): the part's inspection, combined here from the
+ * views' stored records (2..16 inspection records, each graded, of one serial and family)
+ * and appended as an inspection whose "views" cite them. A decision then cites the part's
+ * record. *part: its record number. RV_EINVAL (nothing stored) naming the view that does
+ * not fit. */
+int ra_store_part(ra_store_t *self, const int64_t *views, size_t n, int64_t *part);
+
 /* Append a golden-sample record: kind "golden" (a known part's stored result, schema
  * reman.golden/1) or "golden-check" (a later inspection of it compared with that result,
  * schema reman.golden-check/1; see ra_golden.h). The store adds station, session, id, ts. */
