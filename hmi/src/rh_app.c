@@ -132,6 +132,7 @@ static void s_startup(GApplication *gapp, gpointer user)
         {"win.next", {"F12", NULL}},
         {"win.open-waiting", {"F7", NULL}},
         {"win.request-upgrade", {"<Shift>F8", NULL}},
+        {"win.next-view", {"F11", NULL}},
         {"win.focus-code", {"F2", NULL}},
         {"win.zoom-in", {"<Control>plus", "<Control>equal", NULL}},
         {"win.zoom-out", {"<Control>minus", NULL}},

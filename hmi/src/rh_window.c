@@ -14,6 +14,7 @@
 #include "rh_supervisor.h"
 
 #include "ra/ra_identify.h"
+#include "ra/ra_part.h"
 #include "rm/rm_grade.h"
 #include "rv/rv.h"
 
@@ -35,6 +36,28 @@ static const struct {
 };
 
 static const char *const s_routes[] = {"reuse", "remanufacture", "refurbish", "repair", "scrap"};
+
+/* One view of the part being inspected (a part may need several: both faces of a disc). */
+typedef struct {
+    json_t *line;          /* the view's own inspection, as stored */
+    int64_t record;
+    double ms;
+    const char *caption;   /* how the image was made (static, translated when shown) */
+    GdkTexture *plain, *findings, *heat;
+    json_t *part;          /* the part's inspection once this view was added */
+    int64_t part_record;   /* its record (the view's own when it is the only one) */
+} s_view_t;
+
+static void s_view_free(gpointer p)
+{
+    s_view_t *v = p;
+    json_decref(v->line);
+    json_decref(v->part);
+    g_clear_object(&v->plain);
+    g_clear_object(&v->findings);
+    g_clear_object(&v->heat);
+    g_free(v);
+}
 
 struct _RhWindow {
     GtkApplicationWindow parent;
@@ -77,7 +100,9 @@ struct _RhWindow {
     uint64_t seq;          /* the decision's seq */
     guint line_timer;
     int line_polls;
-    GdkTexture *tex_plain, *tex_findings, *tex_heat;
+    GdkTexture *tex_plain, *tex_findings, *tex_heat; /* the view shown */
+    GPtrArray *views;      /* s_view_t: the part's views in the order captured */
+    guint shown;           /* the view the image shows */
     double zoom;           /* 0: fit */
     char *camera_status;
     char *base_status;     /* the station and line, shown when nothing else is to say */
@@ -224,6 +249,8 @@ static void s_clear_part(RhWindow *self)
     g_clear_object(&self->tex_plain);
     g_clear_object(&self->tex_findings);
     g_clear_object(&self->tex_heat);
+    g_ptr_array_set_size(self->views, 0);
+    self->shown = 0;
     self->record = 0;
     self->decided = FALSE;
     self->requested = FALSE;
@@ -262,9 +289,14 @@ static void s_update_actions(RhWindow *self)
     gboolean review = graded && !g_strcmp0(json_string_value(json_object_get(self->line,
                                                                                "proposal")),
                                              "review");
-    s_action_enable(self, "capture", signed_in && !self->busy && !shown && self->live);
-    s_action_enable(self, "retake", signed_in && !self->busy && shown && !self->decided);
     gboolean open = graded && !self->decided && !self->requested && self->record > 0;
+    s_action_enable(self, "capture",
+                    signed_in && !self->busy && self->live &&
+                        (!shown || (open && !self->request && self->views->len > 0 &&
+                                    self->views->len < RA_PART_MAX_VIEWS)));
+    s_action_enable(self, "next-view", shown && self->views->len > 1);
+    s_action_enable(self, "retake", signed_in && !self->busy && shown && !self->decided &&
+                                        !self->requested);
     s_action_enable(self, "confirm", signed_in && !self->busy && open && !review &&
                                          !self->request);
     s_action_enable(self, "override", signed_in && !self->busy && open && !self->request);
@@ -298,7 +330,8 @@ static void s_hint(RhWindow *self)
     else if (!g_strcmp0(json_string_value(json_object_get(self->line, "proposal")), "review"))
         h = _("The grader needs a person: choose the route with Override (F8).");
     else
-        h = _("Check the proposal: F9 or Enter confirms it, F8 overrides it.");
+        h = _("Check the proposal: F9 or Enter confirms it, F8 overrides it; F5 adds another "
+              "view of the part.");
     gtk_label_set_text(self->hint_label, h);
 }
 
@@ -468,8 +501,8 @@ static int s_hist_row(void *arg, int64_t n, const char *kind, const char *body, 
     (void) n;
     s_hist_t *h = arg;
     json_t *o = json_loadb(body, len, 0, NULL);
-    if (!strcmp(kind, "inspection"))
-        h->inspections++;
+    if (!strcmp(kind, "inspection")) /* a part of several views counts once, not per view */
+        h->inspections += 1 - (int) json_array_size(json_object_get(o, "views"));
     else if (!strcmp(kind, "decision")) {
         h->decisions++;
         if (!g_strcmp0(json_string_value(json_object_get(o, "route")), "remanufacture"))
@@ -538,6 +571,15 @@ typedef struct {
     gboolean from_store; /* an inspection stored earlier, opened from the waiting queue */
     int64_t request;     /* opened to answer this upgrade request (0: none) */
     json_t *req;         /* its record, when still waiting */
+    /* another view of the part shown: the views before it, and the part they make with it */
+    guint nprev;
+    json_t *prev[RA_PART_MAX_VIEWS];
+    int64_t prev_records[RA_PART_MAX_VIEWS];
+    json_t *part;
+    int64_t part_record;
+    char add_error[512]; /* the view could not be added: why */
+    ra_code_t part_code; /* the part's code, for a view whose face carries no mark */
+    int have_part_code;
 } s_insp_t;
 
 static void s_insp_free(gpointer p)
@@ -549,6 +591,9 @@ static void s_insp_free(gpointer p)
     g_clear_object(&j->tex_findings);
     g_clear_object(&j->tex_heat);
     json_decref(j->req);
+    for (guint i = 0; i < j->nprev; i++)
+        json_decref(j->prev[i]);
+    json_decref(j->part);
     g_free(j);
 }
 
@@ -561,6 +606,14 @@ static void s_insp_thread(GTask *task, gpointer src, gpointer data, GCancellable
     g_mutex_lock(&self->st->cell_lock);
     ra_cell_inspect(self->st->cell, j->frame->f->name, j->frame->f, "", 0,
                     j->have_code ? &j->code : NULL, &j->r);
+    /* another view whose face shows no code: it is the part's (a code read that differs
+     * stays, and the part refuses the view) */
+    if (j->have_part_code && !j->r.graded &&
+        !json_string_value(json_object_get(json_object_get(j->r.line, "code"), "serial"))) {
+        ra_cell_result_free(&j->r);
+        ra_cell_inspect(self->st->cell, j->frame->f->name, j->frame->f, "", 0, &j->part_code,
+                        &j->r);
+    }
     g_mutex_unlock(&self->st->cell_lock);
     /* the automatic proposal is a record of its own, whatever is decided after */
     if (j->r.line && !j->r.store_failed && json_object_get(j->r.line, "evidence")) {
@@ -571,6 +624,33 @@ static void s_insp_thread(GTask *task, gpointer src, gpointer data, GCancellable
     } else if (j->r.store_failed) {
         g_strlcpy(j->store_error, rv_last_error(), sizeof j->store_error);
     }
+    /* another view: the part is this view with those before it (the store combines the
+     * records; the same combination of the same records is shown) */
+    if (j->nprev > 0) {
+        const char *refused = json_string_value(json_object_get(j->r.line, "refused"));
+        if (j->record <= 0)
+            g_snprintf(j->add_error, sizeof j->add_error, "%s",
+                       j->store_error[0] ? j->store_error : _("the view was not stored"));
+        else if (refused || !json_is_string(json_object_get(j->r.line, "proposal")))
+            g_snprintf(j->add_error, sizeof j->add_error, _("it was not graded: %s"),
+                       refused ? refused : "?");
+        else {
+            json_t *lines[RA_PART_MAX_VIEWS];
+            int64_t recs[RA_PART_MAX_VIEWS];
+            guint n = j->nprev;
+            memcpy(lines, j->prev, n * sizeof *lines);
+            memcpy(recs, j->prev_records, n * sizeof *recs);
+            lines[n] = j->r.line;
+            recs[n] = j->record;
+            char why[400];
+            if (!(j->part = ra_part_combine(lines, recs, n + 1, why, sizeof why)))
+                g_strlcpy(j->add_error, why, sizeof j->add_error);
+            else if (ra_store_part(self->st->store, recs, n + 1, &j->part_record) != RV_OK) {
+                g_strlcpy(j->add_error, rv_last_error(), sizeof j->add_error);
+                g_clear_pointer(&j->part, json_decref);
+            }
+        }
+    }
     /* the image shown with the proposal, made here (a 5 MP texture costs tens of ms); the
      * plain and heat-map images follow in a second task, after the proposal is shown */
     j->tex_findings = rh_texture_labelled(j->r.overlay, json_object_get(j->r.line, "findings"));
@@ -580,7 +660,7 @@ static void s_insp_thread(GTask *task, gpointer src, gpointer data, GCancellable
     g_task_return_boolean(task, TRUE);
 }
 
-static GtkWidget *s_reason_row(const json_t *r, gboolean zh)
+static GtkWidget *s_reason_row(const json_t *r, gboolean zh, int view)
 {
     GtkWidget *box = gtk_box_new(GTK_ORIENTATION_VERTICAL, 2);
     gtk_widget_add_css_class(box, "reason");
@@ -592,8 +672,10 @@ static GtkWidget *s_reason_row(const json_t *r, gboolean zh)
     if (!text)
         text = json_string_value(json_object_get(r, "en"));
     /* a mark and a word, not colour alone: ✖ fired (deciding), ✔ within */
-    char *what = g_strdup_printf("%s %s%s", fired ? "✖" : "✔", text ? text : "",
+    char *vw = view > 0 ? g_strdup_printf(_("View %d: "), view) : g_strdup("");
+    char *what = g_strdup_printf("%s %s%s%s", fired ? "✖" : "✔", vw, text ? text : "",
                                  deciding ? _(" — deciding") : "");
+    g_free(vw);
     GtkWidget *l = gtk_label_new(what);
     g_free(what);
     gtk_label_set_wrap(GTK_LABEL(l), TRUE);
@@ -612,18 +694,69 @@ static GtkWidget *s_reason_row(const json_t *r, gboolean zh)
     return box;
 }
 
+/* Show view i of the part: its image and what it is. */
+static void s_show_view(RhWindow *self, guint i)
+{
+    if (i >= self->views->len)
+        return;
+    s_view_t *v = self->views->pdata[i];
+    self->shown = i;
+    g_set_object(&self->tex_plain, v->plain);
+    g_set_object(&self->tex_findings, v->findings);
+    g_set_object(&self->tex_heat, v->heat);
+    if (self->views->len > 1) {
+        char *t = g_strdup_printf(_("View %u of %u (F11: the next) · %s"), i + 1,
+                                  self->views->len, _(v->caption));
+        gtk_label_set_text(self->view_caption, t);
+        g_free(t);
+    } else {
+        gtk_label_set_text(self->view_caption, _(v->caption));
+    }
+    s_refresh_view(self);
+}
+
+static void s_render(RhWindow *self, double ms, const char *store_error, int64_t record);
+
 static void s_show_inspection(RhWindow *self, s_insp_t *j)
 {
-    json_t *line = j->r.line;
-    self->line = json_incref(line);
-    self->record = j->record;
-    self->tex_plain = g_steal_pointer(&j->tex_plain);
-    self->tex_findings = g_steal_pointer(&j->tex_findings);
-    self->tex_heat = g_steal_pointer(&j->tex_heat);
-    gtk_label_set_text(self->view_caption, j->from_store  ? _("From the store: the overlay kept as evidence")
-                                           : j->r.aligned ? _("Aligned to the family's master")
-                                                          : _("As captured"));
-    s_refresh_view(self);
+    if (j->from_store) {
+        /* opened from the waiting queue: the evidence kept, no views to add to */
+        self->line = json_incref(j->r.line);
+        self->record = j->record;
+        self->tex_plain = g_steal_pointer(&j->tex_plain);
+        self->tex_findings = g_steal_pointer(&j->tex_findings);
+        self->tex_heat = g_steal_pointer(&j->tex_heat);
+        gtk_label_set_text(self->view_caption, _("From the store: the overlay kept as evidence"));
+        s_refresh_view(self);
+    } else {
+        s_view_t *v = g_new0(s_view_t, 1);
+        v->line = json_incref(j->r.line);
+        v->record = j->record;
+        v->ms = j->ms;
+        v->caption = j->r.aligned ? N_("Aligned to the family's master") : N_("As captured");
+        v->plain = g_steal_pointer(&j->tex_plain);
+        v->findings = g_steal_pointer(&j->tex_findings);
+        v->heat = g_steal_pointer(&j->tex_heat);
+        v->part = json_incref(j->part ? j->part : j->r.line);
+        v->part_record = j->part ? j->part_record : j->record;
+        g_ptr_array_add(self->views, v);
+        if (self->line)
+            json_decref(self->line);
+        self->line = json_incref(v->part);
+        self->record = v->part_record;
+        s_show_view(self, self->views->len - 1);
+    }
+    s_render(self, j->ms, j->store_error, j->record);
+}
+
+/* The part's proposal (self->line): identity, badge, summary, reasons. */
+static void s_render(RhWindow *self, double ms, const char *store_error, int64_t record)
+{
+    json_t *line = self->line;
+    guint nviews = self->views->len;
+    GtkWidget *child;
+    while ((child = gtk_widget_get_first_child(GTK_WIDGET(self->reasons))))
+        gtk_list_box_remove(self->reasons, child);
 
     json_t *code = json_object_get(line, "code");
     const char *serial = json_string_value(json_object_get(code, "serial"));
@@ -648,7 +781,7 @@ static void s_show_inspection(RhWindow *self, s_insp_t *j)
         char *t = g_strdup_printf(_("Not graded: %s"), refused ? refused : "?");
         gtk_label_set_text(self->summary_label, t);
         g_free(t);
-        g_message("inspection: refused record=%" G_GINT64_FORMAT " why=%s", j->record,
+        g_message("inspection: refused record=%" G_GINT64_FORMAT " why=%s", record,
                   refused ? refused : "?");
     } else {
         s_set_badge(self, proposal, NULL);
@@ -662,7 +795,12 @@ static void s_show_inspection(RhWindow *self, s_insp_t *j)
             json_array_size(findings), anomaly,
             s_credit_word(json_string_value(json_object_get(line, "credit"))),
             json_real_value(json_object_get(vr, "material_kg")),
-            json_real_value(json_object_get(vr, "co2e_kg")), j->ms);
+            json_real_value(json_object_get(vr, "co2e_kg")), ms);
+        if (nviews > 1) {
+            char *tv = g_strdup_printf(_("%u views, the worst decides · %s"), nviews, t);
+            g_free(t);
+            t = tv;
+        }
         if (!strcmp(proposal, "review")) {
             /* why a person is needed: the grader's own words */
             GString *why = g_string_new(t);
@@ -693,20 +831,23 @@ static void s_show_inspection(RhWindow *self, s_insp_t *j)
             json_array_foreach(reasons, i, r)
             {
                 if (json_is_true(json_object_get(r, "fired")) == (pass == 0))
-                    gtk_list_box_append(self->reasons, s_reason_row(r, zh));
+                    gtk_list_box_append(self->reasons,
+                                        s_reason_row(r, zh, nviews > 1 ? (int) json_integer_value(
+                                                                              json_object_get(r, "view")) + 1
+                                                                        : 0));
             }
         g_message("inspection: proposal=%s route=%s record=%" G_GINT64_FORMAT " serial=%s "
-                  "findings=%zu ms=%.0f",
-                  proposal, json_string_value(json_object_get(line, "route")), j->record,
-                  serial ? serial : "-", json_array_size(findings), j->ms);
+                  "findings=%zu ms=%.0f views=%u",
+                  proposal, json_string_value(json_object_get(line, "route")), self->record,
+                  serial ? serial : "-", json_array_size(findings), ms, MAX(nviews, 1u));
     }
-    if (j->store_error[0]) {
+    if (store_error[0]) {
         char *t = g_strdup_printf(_("NOT STORED: %s. Nothing can be decided until the store "
                                     "accepts writes again."),
-                                  j->store_error);
+                                  store_error);
         gtk_label_set_text(self->line_label, t);
         g_free(t);
-        g_warning("store: %s", j->store_error);
+        g_warning("store: %s", store_error);
     }
 }
 
@@ -743,11 +884,16 @@ static void s_tex_done(GObject *src, GAsyncResult *res, gpointer user)
     (void) user;
     RhWindow *self = RH_WINDOW(src);
     s_tex_t *t = g_task_get_task_data(G_TASK(res));
-    if (self->line != t->line) /* the technician moved on meanwhile */
+    for (guint i = 0; i < self->views->len; i++) {
+        s_view_t *v = self->views->pdata[i];
+        if (v->line != t->line)
+            continue; /* not found: the technician moved on meanwhile */
+        g_set_object(&v->plain, t->plain);
+        g_set_object(&v->heat, t->hot);
+        if (i == self->shown)
+            s_show_view(self, i);
         return;
-    g_set_object(&self->tex_plain, t->plain);
-    g_set_object(&self->tex_heat, t->hot);
-    s_refresh_view(self);
+    }
 }
 
 static void s_insp_done(GObject *src, GAsyncResult *res, gpointer user)
@@ -756,12 +902,25 @@ static void s_insp_done(GObject *src, GAsyncResult *res, gpointer user)
     RhWindow *self = RH_WINDOW(src);
     s_insp_t *j = g_task_get_task_data(G_TASK(res));
     self->busy = FALSE;
+    if (j->nprev > 0 && j->add_error[0]) {
+        /* the part stays as it was; the view's own record stays in the store, undecided */
+        char *t = g_strdup_printf(_("✖ View %u not added: %s. Capture it again (F5)."),
+                                  j->nprev + 1, j->add_error);
+        gtk_label_set_text(self->line_label, t);
+        g_free(t);
+        g_message("inspection: view %u not added record=%" G_GINT64_FORMAT " why=%s",
+                  j->nprev + 1, j->record, j->add_error);
+        s_show_view(self, self->shown);
+        s_update_actions(self);
+        s_hint(self);
+        return;
+    }
     s_show_inspection(self, j);
     if (j->r.aligned) {
         s_tex_t *t = g_new0(s_tex_t, 1);
         t->aligned = g_steal_pointer(&j->r.aligned);
         t->heat = g_steal_pointer(&j->r.heat);
-        t->line = json_incref(self->line);
+        t->line = json_incref(j->r.line);
         GTask *task = g_task_new(self, NULL, s_tex_done, NULL);
         g_task_set_task_data(task, t, s_tex_free);
         g_task_run_in_thread(task, s_tex_thread);
@@ -783,6 +942,32 @@ static void s_inspect(RhWindow *self, RhFrame *frame)
     s_insp_t *j = g_new0(s_insp_t, 1);
     j->frame = rh_frame_ref(frame);
     const char *typed = gtk_editable_get_text(GTK_EDITABLE(self->code_entry));
+    gboolean add = self->line && self->views->len > 0;
+    if (add) {
+        /* another view of the part shown: its code is the part's (the mark is on one face) */
+        const s_view_t *first = self->views->pdata[0];
+        const char *text = json_string_value(json_object_get(json_object_get(first->part,
+                                                                             "code"), "text"));
+        if (text && ra_identify_manual(text, &j->part_code) == RV_OK)
+            j->have_part_code = 1;
+        for (guint i = 0; i < self->views->len; i++) {
+            const s_view_t *v = self->views->pdata[i];
+            j->prev[i] = json_incref(v->line);
+            j->prev_records[i] = v->record;
+        }
+        j->nprev = self->views->len;
+        gtk_label_set_text(self->line_label, "");
+        gtk_label_set_text(self->view_caption, _("Captured: another view"));
+        s_show_texture(self, self->live_tex);
+        self->busy = TRUE;
+        s_update_actions(self);
+        g_message("capture: %s (view %u)", frame->f->name, j->nprev + 1);
+        GTask *t = g_task_new(self, NULL, s_insp_done, NULL);
+        g_task_set_task_data(t, j, s_insp_free);
+        g_task_run_in_thread(t, s_insp_thread);
+        g_object_unref(t);
+        return;
+    }
     if (typed && *typed) {
         if (ra_identify_manual(typed, &j->code) != RV_OK) {
             s_status(self, _("The code typed is not valid: %s"), rv_last_error());
@@ -953,8 +1138,14 @@ static void s_act_capture(GSimpleAction *a, GVariant *p, gpointer user)
     (void) a;
     (void) p;
     RhWindow *self = user;
-    if (!self->live || self->busy || self->line)
+    if (!g_action_get_enabled(g_action_map_lookup_action(G_ACTION_MAP(self), "capture")))
         return;
+    if (self->line && self->live == self->captured) {
+        /* the same frame again would be the same view: the part must be turned first */
+        s_status(self, _("The camera shows the frame already captured: turn the part or show "
+                         "its other side, then capture the next view."));
+        return;
+    }
     rh_frame_unref(self->captured);
     self->captured = rh_frame_ref(self->live);
     s_inspect(self, self->captured);
@@ -965,8 +1156,26 @@ static void s_act_retake(GSimpleAction *a, GVariant *p, gpointer user)
     (void) a;
     (void) p;
     RhWindow *self = user;
-    if (self->busy || self->decided)
+    if (self->busy || self->decided || self->requested)
         return;
+    if (self->views->len > 1) {
+        /* the last view is taken again: the part is what it was before that view */
+        g_ptr_array_set_size(self->views, self->views->len - 1);
+        const s_view_t *v = self->views->pdata[self->views->len - 1];
+        json_decref(self->line);
+        self->line = json_incref(v->part);
+        self->record = v->part_record;
+        rh_frame_unref(self->captured);
+        self->captured = NULL; /* the live frame may be captured again */
+        g_message("retake: view %u dropped, the part is record %" G_GINT64_FORMAT,
+                  self->views->len + 1, self->record);
+        s_show_view(self, self->views->len - 1);
+        s_render(self, v->ms, "", v->record);
+        s_status(self, _("The last view was dropped: capture it again (F5)."));
+        s_update_actions(self);
+        s_hint(self);
+        return;
+    }
     /* back to the live image; the inspection stays in the store, undecided */
     g_message("retake: record %" G_GINT64_FORMAT " left undecided", self->record);
     s_clear_part(self);
@@ -1242,6 +1451,15 @@ static void s_act_apply_override(GSimpleAction *a, GVariant *p, gpointer user)
     s_decide(self, d);
 }
 
+static void s_act_next_view(GSimpleAction *a, GVariant *p, gpointer user)
+{
+    (void) a;
+    (void) p;
+    RhWindow *self = user;
+    if (self->views->len > 1)
+        s_show_view(self, (self->shown + 1) % self->views->len);
+}
+
 /* No supervisor at the bench: the upgrade chosen waits in the supervisor's queue. */
 static void s_act_request_upgrade(GSimpleAction *a, GVariant *p, gpointer user)
 {
@@ -1415,10 +1633,12 @@ static void s_act_shortcuts(GSimpleAction *a, GVariant *p, gpointer user)
         GTK_BUTTONS_CLOSE, "%s", _("Keyboard"));
     gtk_message_dialog_format_secondary_text(
         GTK_MESSAGE_DIALOG(d), "%s",
-        _("F2 code field · F5 capture (foot pedal) · F6 retake · F3 findings · F4 heat map · "
-          "Ctrl+plus / Ctrl+minus / Ctrl+0 zoom · F9 or Enter confirm · F8 override · F12 "
-          "next core · F7 the oldest inspection waiting for a decision · Ctrl+1 / Ctrl+2 / "
-          "Ctrl+3 inspect, supervisor, audit"));
+        _("F2 code field · F5 capture (foot pedal; again: another view of the part) · F6 "
+          "retake (the last view) · F11 the next view · F3 findings · F4 heat map · "
+          "Ctrl+plus / Ctrl+minus / Ctrl+0 zoom · F9 or Enter confirm · F8 override · "
+          "Shift+F8 ask a supervisor to approve an upgrade · F12 next core · F7 the oldest "
+          "inspection waiting for a decision or an approval · Ctrl+1 / Ctrl+2 / Ctrl+3 "
+          "inspect, supervisor, audit"));
     gtk_widget_add_css_class(d, "station");
     gtk_window_set_default_size(GTK_WINDOW(d), 900, -1);
     g_signal_connect(d, "response", G_CALLBACK(gtk_window_destroy), NULL);
@@ -1458,6 +1678,7 @@ static void s_dispose(GObject *o)
     g_clear_pointer(&self->live, rh_frame_unref);
     g_clear_object(&self->live_tex);
     g_clear_pointer(&self->captured, rh_frame_unref);
+    g_ptr_array_set_size(self->views, 0); /* the array itself goes in finalize */
     g_clear_pointer(&self->line, json_decref);
     g_clear_object(&self->tex_plain);
     g_clear_object(&self->tex_findings);
@@ -1469,9 +1690,16 @@ static void s_dispose(GObject *o)
     G_OBJECT_CLASS(rh_window_parent_class)->dispose(o);
 }
 
+static void s_finalize(GObject *o)
+{
+    g_ptr_array_unref(RH_WINDOW(o)->views);
+    G_OBJECT_CLASS(rh_window_parent_class)->finalize(o);
+}
+
 static void rh_window_class_init(RhWindowClass *klass)
 {
     G_OBJECT_CLASS(klass)->dispose = s_dispose;
+    G_OBJECT_CLASS(klass)->finalize = s_finalize;
     GtkWidgetClass *wc = GTK_WIDGET_CLASS(klass);
     gtk_widget_class_set_template_from_resource(wc, "/org/reman/Station/window.ui");
 #define BIND(name) gtk_widget_class_bind_template_child(wc, RhWindow, name)
@@ -1574,6 +1802,7 @@ static void rh_window_init(RhWindow *self)
 {
     gtk_widget_init_template(GTK_WIDGET(self));
     gtk_widget_add_css_class(GTK_WIDGET(self), "station");
+    self->views = g_ptr_array_new_with_free_func(s_view_free);
     static const GActionEntry entries[] = {
         {"sign-in", s_act_sign_in, NULL, NULL, NULL, {0}},
         {"sign-out", s_act_sign_out, NULL, NULL, NULL, {0}},
@@ -1595,6 +1824,7 @@ static void rh_window_init(RhWindow *self)
         {"page", s_act_page, "s", NULL, NULL, {0}},
         {"open-waiting", s_act_open_waiting, NULL, NULL, NULL, {0}},
         {"request-upgrade", s_act_request_upgrade, NULL, NULL, NULL, {0}},
+        {"next-view", s_act_next_view, NULL, NULL, NULL, {0}},
         {"approve-upgrade", s_act_approve_upgrade, NULL, NULL, NULL, {0}},
         {"refuse-upgrade", s_act_refuse_upgrade, NULL, NULL, NULL, {0}},
     };
