@@ -914,6 +914,9 @@ int ra_store_inspection(ra_store_t *self, json_t *inspection, int64_t *n)
     if (!schema || strcmp(schema, "reman.inspection/1") != 0)
         return rv_fail(RV_EINVAL, D, "the inspection's schema is \"%s\", not reman.inspection/1",
                        schema ? schema : "(none)");
+    if (json_object_get(inspection, "views"))
+        return rv_fail(RV_EINVAL, D, "an inspection citing views is a part's: ra_store_part "
+                                     "combines it from the stored views");
     /* evidence is written before the record that cites it */
     json_t *ev = json_object_get(inspection, "evidence");
     if (ev && !json_is_array(ev))

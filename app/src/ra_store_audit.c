@@ -1,6 +1,7 @@
 /* ra_store_audit.c - the store's operators and roles, evidence files, verification of the
  * ledger and the audit queries (records of a kind or a period, the history of a core). */
 #include "ra_store_priv.h"
+#include "ra/ra_part.h"
 
 #include "rv/rv_error.h"
 
@@ -353,6 +354,83 @@ static int s_file_sha256(const char *path, unsigned char out[32])
 }
 
 /* The ledger, record by record. */
+
+/* An earlier record of the ledger being verified (kind and parsed body), or NULL. */
+static json_t *s_earlier(sqlite3_stmt *get, int64_t n, int64_t before, const char *want_kind)
+{
+    sqlite3_reset(get);
+    sqlite3_bind_int64(get, 1, n);
+    json_t *o = NULL;
+    if (n > 0 && n < before && sqlite3_step(get) == SQLITE_ROW &&
+        strcmp((const char *) sqlite3_column_text(get, 0), want_kind) == 0)
+        o = json_loadb((const char *) sqlite3_column_text(get, 1),
+                       (size_t) sqlite3_column_bytes(get, 1), 0, NULL);
+    sqlite3_reset(get);
+    return o;
+}
+
+/* A part's inspection (one with "views"): the views it cites combine into what it says.
+ * 0, or a description of what differs in why. */
+static int s_part_holds(sqlite3_stmt *get, int64_t n, const json_t *o, char *why, size_t size)
+{
+    json_t *cited = json_object_get(o, "views"), *v[RA_PART_MAX_VIEWS] = {0};
+    int64_t recs[RA_PART_MAX_VIEWS];
+    size_t k = json_array_size(cited), got = 0;
+    int bad = 0;
+    if (k < 2 || k > RA_PART_MAX_VIEWS) {
+        snprintf(why, size, "cites %zu views", k);
+        return -1;
+    }
+    for (; got < k; got++) {
+        recs[got] = json_integer_value(json_object_get(json_array_get(cited, got), "n"));
+        if (!(v[got] = s_earlier(get, recs[got], n, "inspection"))) {
+            snprintf(why, size, "view %zu (record %lld) is not an earlier inspection", got + 1,
+                     (long long) recs[got]);
+            bad = 1;
+            break;
+        }
+    }
+    if (!bad) {
+        json_t *p = ra_part_combine(v, recs, k, why, size);
+        static const char *const keys[] = {"proposal", "route", "reasons", "findings",
+                                           "evidence", "views"};
+        for (size_t i = 0; p && i < sizeof keys / sizeof *keys && !bad; i++)
+            if (!json_equal(json_object_get(p, keys[i]), json_object_get(o, keys[i]))) {
+                snprintf(why, size, "its %s is not what its views combine into", keys[i]);
+                bad = 1;
+            }
+        bad |= !p;
+        json_decref(p);
+    }
+    for (size_t i = 0; i < got; i++)
+        json_decref(v[i]);
+    return bad ? -1 : 0;
+}
+
+/* A decision that approves an upgrade request: the request is earlier, of the same
+ * inspection, route and operator, and answered by another person. */
+static int s_approval_holds(sqlite3_stmt *get, int64_t n, const json_t *o, char *why, size_t size)
+{
+    const json_t *ov = json_object_get(o, "override");
+    int64_t rq = json_integer_value(json_object_get(json_object_get(ov, "request"), "n"));
+    json_t *q = s_earlier(get, rq, n, "upgrade-request");
+    const char *sup = json_string_value(json_object_get(ov, "supervisor"));
+    int ok = q &&
+             json_equal(json_object_get(json_object_get(q, "inspection"), "n"),
+                        json_object_get(json_object_get(o, "inspection"), "n")) &&
+             json_equal(json_object_get(q, "route"), json_object_get(o, "route")) &&
+             json_equal(json_object_get(q, "operator"), json_object_get(o, "operator")) &&
+             json_equal(json_object_get(q, "id"),
+                        json_object_get(json_object_get(ov, "request"), "id")) &&
+             sup && strcmp(sup, json_string_value(json_object_get(q, "operator"))) != 0;
+    if (!ok)
+        snprintf(why, size, "the upgrade request %lld it approves %s", (long long) rq,
+                 q ? "names another inspection, route or operator, or its asker approved it"
+                   : "is not an earlier upgrade request");
+    json_decref(q);
+    return ok ? 0 : -1;
+}
+
 static int s_verify_chain(ra_store_t *s, sqlite3 *db, const unsigned char *pub_file,
                           ra_verify_report_t *rep, s_cites_t *cites)
 {
@@ -360,6 +438,13 @@ static int s_verify_chain(ra_store_t *s, sqlite3 *db, const unsigned char *pub_f
     int rc = sqlite3_prepare_v2(
         db, "SELECT n, kind, ts, body, prev, hash, sig FROM records ORDER BY n", -1, &st, NULL);
     if (rc != SQLITE_OK) {
+        sqlite3_finalize(st);
+        return rv_fail(RV_EFORMAT, D, "%s: cannot read the ledger: %s", s->db_path,
+                       sqlite3_errmsg(db));
+    }
+    sqlite3_stmt *get = NULL;
+    if (sqlite3_prepare_v2(db, "SELECT kind, body FROM records WHERE n = ?1", -1, &get, NULL) !=
+        SQLITE_OK) {
         sqlite3_finalize(st);
         return rv_fail(RV_EFORMAT, D, "%s: cannot read the ledger: %s", s->db_path,
                        sqlite3_errmsg(db));
@@ -452,6 +537,16 @@ static int s_verify_chain(ra_store_t *s, sqlite3 *db, const unsigned char *pub_f
                 rc = s_bad(rep, n, "record %lld%s: seq does not follow %llu", ln, label,
                            (unsigned long long) seq);
             seq++;
+            char why[300];
+            if (rc == RV_OK &&
+                json_object_get(json_object_get(o, "override"), "request") &&
+                s_approval_holds(get, n, o, why, sizeof why) != 0)
+                rc = s_bad(rep, n, "record %lld%s: %s", ln, label, why);
+        }
+        if (rc == RV_OK && strcmp(kind, "inspection") == 0 && json_object_get(o, "views")) {
+            char why[300];
+            if (s_part_holds(get, n, o, why, sizeof why) != 0)
+                rc = s_bad(rep, n, "record %lld (a part's inspection): %s", ln, why);
         }
         if (rc == RV_OK && strcmp(kind, "inspection") == 0) {
             size_t i;
@@ -476,6 +571,7 @@ static int s_verify_chain(ra_store_t *s, sqlite3 *db, const unsigned char *pub_f
                      sqlite3_errmsg(db));
     if (rc == RV_OK && rep->records == 0)
         rc = s_bad(rep, 1, "record 1: missing (the ledger is empty)");
+    sqlite3_finalize(get);
     sqlite3_finalize(st);
     return rc;
 }

@@ -977,6 +977,14 @@ static void test_part_views(ra_store_t *st)
                       json_array_get(json_object_get(m, "reasons"), 2), "view")) == 1);
     json_decref(m);
     free(msg);
+    /* a part's inspection is only made by combining stored views */
+    json_t *forged = fx_inspection("CAL-0400", "reuse", "reuse", NULL, 0, NULL, 0);
+    json_object_set_new(forged, "views", json_pack("[{s:I}, {s:I}]", "n", (json_int_t) a, "n",
+                                                   (json_int_t) b));
+    int64_t fn = 0;
+    RS_CHECK(ra_store_inspection(st, forged, &fn) == RV_EINVAL);
+    RS_CHECK_MSG(rv_last_error(), "ra_store_part");
+    json_decref(forged);
     /* a part of parts is refused; review in one view makes the part review ... */
     RS_CHECK(ra_store_part(st, (int64_t[]){part, c}, 2, &part) == RV_EINVAL);
     RS_CHECK_MSG(rv_last_error(), "is not one view's inspection");
