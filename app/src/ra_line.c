@@ -426,6 +426,23 @@ static int s_send2(void *sock, const char *topic, const char *msg, size_t len)
     return RV_OK;
 }
 
+static int s_count_record(void *arg, int64_t n, const char *kind, const char *body, size_t len)
+{
+    (void) n;
+    (void) kind;
+    (void) body;
+    (void) len;
+    ++*(int64_t *) arg;
+    return 0;
+}
+
+/* The upgrade requests waiting at this station, for its heartbeat (-1: not known). */
+static int64_t s_upgrades_waiting(ra_store_t *store)
+{
+    int64_t count = 0;
+    return ra_store_upgrade_requests(store, s_count_record, &count) == RV_OK ? count : -1;
+}
+
 static void s_publish_kind(ra_line_pub_t *self, ra_msg_kind_t kind)
 {
     size_t len = 0;
@@ -434,7 +451,8 @@ static void s_publish_kind(ra_line_pub_t *self, ra_msg_kind_t kind)
         msg = ra_msg_birth(self->station, self->session, self->last_seq, NULL, ra_version(),
                            self->public_key, self->replay_ep, &len);
     else if (kind == RA_MSG_HEARTBEAT)
-        msg = ra_msg_heartbeat(self->station, self->session, self->last_seq, NULL, &len);
+        msg = ra_msg_heartbeat_waiting(self->station, self->session, self->last_seq, NULL,
+                                       s_upgrades_waiting(self->store), &len);
     else
         msg = ra_msg_death(self->station, self->session, self->last_seq, NULL, &len);
     if (!msg || ra_msg_topic(kind, self->station, topic, sizeof topic) != RV_OK ||

@@ -171,7 +171,18 @@ static json_t *s_envelope(ra_msg_kind_t kind, const char *station, int64_t sessi
 char *ra_msg_heartbeat(const char *station, int64_t session, uint64_t seq, const char *ts,
                        size_t *len)
 {
+    return ra_msg_heartbeat_waiting(station, session, seq, ts, -1, len);
+}
+
+char *ra_msg_heartbeat_waiting(const char *station, int64_t session, uint64_t seq,
+                               const char *ts, int64_t waiting, size_t *len)
+{
     json_t *o = s_envelope(RA_MSG_HEARTBEAT, station, session, seq, ts);
+    if (o && waiting >= 0 &&
+        json_object_set_new(o, "upgrades_waiting", json_integer((json_int_t) waiting)) != 0) {
+        json_decref(o);
+        return NULL;
+    }
     return o ? s_dump(o, len) : NULL;
 }
 
@@ -571,6 +582,13 @@ static int s_check(json_t *root, const char *text, size_t len, ra_msg_kind_t kin
     info->kind = kind;
     snprintf(info->station, sizeof info->station, "%s", station);
     info->session = (int64_t) session;
+    info->upgrades_waiting = -1;
+    if (kind == RA_MSG_HEARTBEAT && json_object_get(root, "upgrades_waiting")) {
+        uint64_t w = 0;
+        if ((rc = s_uint(root, "upgrades_waiting", 0, &w)) != RV_OK)
+            return rc;
+        info->upgrades_waiting = (int64_t) w;
+    }
     snprintf(info->ts, sizeof info->ts, "%s", ts);
     if (kind == RA_MSG_BIRTH) {
         const char *pk = NULL, *replay = NULL, *software = NULL;

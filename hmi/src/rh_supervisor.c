@@ -173,6 +173,7 @@ typedef struct {
     char *station, *detail;
     guint64 seq;
     RhDec *dec;
+    gint64 waiting; /* heartbeat: upgrade requests waiting at the station, -1 when not said */
 } RhEvent;
 
 static void event_free(gpointer p)
@@ -207,6 +208,7 @@ typedef struct {
     gint64 since;  /* monotonic µs the state began */
     guint64 last_seq;
     guint parts;   /* this shift */
+    gint64 waiting; /* upgrade requests waiting there for a supervisor (its heartbeat) */
     GtkWidget *row;
     GtkLabel *state_label, *name_label, *detail_label;
     /* from the site's health view (site mode) */
@@ -518,6 +520,13 @@ static void sv_apply(RhSupervisor *self, RhEvent *e)
         sv_set_state(st, ST_UP);
         if (e->seq > st->last_seq)
             st->last_seq = e->seq;
+        if (e->kind == RA_LINE_HEARTBEAT && e->waiting >= 0 && e->waiting != st->waiting) {
+            st->waiting = e->waiting;
+            g_message("supervisor: station=%s upgrades_waiting=%" G_GINT64_FORMAT,
+                      st->id ? st->id : st->pub, st->waiting);
+            if (self->store && st->id && strcmp(st->id, ra_store_station(self->store)) == 0)
+                self->queue_again = TRUE; /* this station's queue changed */
+        }
         if (e->kind == RA_LINE_BIRTH)
             g_message("supervisor: %s", e->detail ? e->detail : "birth");
         break;
@@ -618,6 +627,14 @@ static gpointer feed_main(gpointer data)
         e->detail = ev.detail[0] ? g_strdup(ev.detail) : NULL;
         if (ev.kind == RA_LINE_DECISION && ev.msg)
             e->dec = dec_parse(ev.msg, ev.len);
+        e->waiting = -1;
+        if (ev.kind == RA_LINE_HEARTBEAT && ev.msg) {
+            json_t *hb = json_loadb(ev.msg, ev.len, 0, NULL);
+            json_t *w = json_object_get(hb, "upgrades_waiting");
+            if (json_is_integer(w) && json_integer_value(w) >= 0)
+                e->waiting = json_integer_value(w);
+            json_decref(hb);
+        }
         ra_line_event_clear(&ev);
         sv_post(f->owner, e);
     }
@@ -1728,6 +1745,14 @@ static void station_row_update(RhStation *st, gint64 now)
                                           "last seq %llu · heard %d s ago · %u parts this shift",
                                           st->parts),
                                  (unsigned long long) st->last_seq, secs, st->parts);
+        if (st->waiting > 0) {
+            char *w = g_strdup_printf(ngettext("%s · ⬆ %lld upgrade waiting for a supervisor",
+                                               "%s · ⬆ %lld upgrades waiting for a supervisor",
+                                               (unsigned long) st->waiting),
+                                      detail, (long long) st->waiting);
+            g_free(detail);
+            detail = w;
+        }
         break;
     case ST_STALE:
         state = _("⚠ STALE");

@@ -46,6 +46,19 @@ static void test_build_parse(void)
     RS_CHECK(ra_msg_parse(topic, strlen(topic), m, len, &info) == RV_OK);
     RS_CHECK(info.kind == RA_MSG_HEARTBEAT && info.session == 3 && info.seq == 42 &&
              !strcmp(info.station, "st-1"));
+    RS_CHECK_EQ(info.upgrades_waiting, -1); /* not said */
+    /* the upgrade requests waiting at the station ride on the heartbeat */
+    size_t wlen = 0;
+    char *w = ra_msg_heartbeat_waiting("st-1", 3, 42, NULL, 2, &wlen);
+    RS_CHECK(w && strstr(w, "\"upgrades_waiting\":2"));
+    RS_CHECK(w && ra_msg_parse(topic, strlen(topic), w, wlen, &info) == RV_OK &&
+             info.upgrades_waiting == 2);
+    free(w);
+    const char *neg = "{\"schema\":\"reman.heartbeat/1\",\"seq\":1,\"session\":1,"
+                      "\"station\":\"st-1\",\"ts\":\"2026-01-02T03:04:05Z\","
+                      "\"upgrades_waiting\":-3}";
+    RS_CHECK(ra_msg_parse(topic, strlen(topic), neg, strlen(neg), &info) != RV_OK);
+    RS_CHECK_MSG(rv_last_error(), "upgrades_waiting");
     /* the topic decides the kind and the station */
     RS_CHECK(ra_msg_parse("reman.death.st-1", 16, m, len, &info) != RV_OK);
     RS_CHECK_MSG(rv_last_error(), "schema");

@@ -206,6 +206,8 @@ sleep 0.5
 shot 10b-upgrade-requested
 check "nothing of it was decided" test "$(grep -c 'decision: seq=4' "$log" || true)" = 0
 check "it waits in the supervisor's queue" wait_log "$log" "supervisor: queue=[1-9]" 30
+check "and the station's heartbeat tells every supervisor on the line" \
+  wait_log "$log" "supervisor: station=bench-e2e upgrades_waiting=1" 30
 key F12
 sleep 0.5
 key ctrl+2; sleep 1
@@ -217,6 +219,7 @@ shot 10d-approve
 typ sup1; key Tab; typ 9876; key Return
 check "the supervisor's approval is the decision" wait_log "$log" "decision: seq=4 route=reuse record=[0-9]+ operator=tech1 override=yes" 30
 check "approval logged" grep -q "upgrade: approved request=[0-9]* by=sup1" "$log"
+check "the heartbeat says none waits any more" wait_log "$log" "supervisor: station=bench-e2e upgrades_waiting=0" 30
 check "and sent to the line" wait_log "$log" "line: sent seq=4" 30
 
 check "the subscriber received the four decisions" wait "$lpid"

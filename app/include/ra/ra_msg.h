@@ -54,6 +54,11 @@ int ra_msg_timestamp_ok(const char *text);
  * a bad argument (named) or no memory. ts: NULL = now. */
 char *ra_msg_heartbeat(const char *station, int64_t session, uint64_t seq, const char *ts,
                        size_t *len);
+/* The same with "upgrades_waiting": the upgrade requests waiting at the station for a
+ * supervisor's answer (ra_store_upgrade_requests), so that every supervisor following
+ * the line sees them; waiting < 0 leaves the member out. */
+char *ra_msg_heartbeat_waiting(const char *station, int64_t session, uint64_t seq,
+                               const char *ts, int64_t waiting, size_t *len);
 char *ra_msg_birth(const char *station, int64_t session, uint64_t seq, const char *ts,
                    const char *software, const char *public_key_hex,
                    const char *replay_endpoint, size_t *len);
@@ -107,6 +112,8 @@ typedef struct ra_msg_info {
     char public_key[65];             /* birth: the station's Ed25519 key, hex */
     char replay[RA_MSG_REPLAY_SIZE]; /* birth: the replay endpoint ("" when none) */
     int64_t chain_n;                 /* decision: chain.n, its record number */
+    int64_t upgrades_waiting;        /* heartbeat: upgrade requests waiting at the station for
+                                      * a supervisor; -1 when the message does not say */
 } ra_msg_info_t;
 
 /* Parse and check one message as read from the line: topic "reman.<kind>.<station>" and
