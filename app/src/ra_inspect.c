@@ -1,6 +1,7 @@
 /* ra_inspect.c - the inspection pipeline of one part. */
 #include "ra/ra_inspect.h"
 #include "rv/rv.h"
+#include "rv/rv_align.h"
 #include "rv/rv_detect.h"
 
 #include <math.h>
@@ -18,6 +19,7 @@ struct ra_inspector {
     rm_family_t *family;
     const ra_reference_t *ref;
     rv_align_ref_t *aref;
+    rv_align_params_t align; /* the family's alignment settings */
     int width, height;
     double mm_per_px;
     size_t nzones;
@@ -63,6 +65,7 @@ void ra_inspector_destroy(ra_inspector_t **self_p)
     free(s);
     *self_p = NULL;
 }
+
 
 ra_inspector_t *ra_inspector_new(rm_family_t *family, const ra_reference_t *ref)
 {
@@ -143,7 +146,8 @@ ra_inspector_t *ra_inspector_new(rm_family_t *family, const ra_reference_t *ref)
               master = rv_image_view(ref->master);
     if (ra_reference_band(ref, &lo, &hi) != RV_OK)
         goto fail;
-    if (!(self->aref = rv_align_ref_new(&master, NULL, NULL)))
+    (void) ra_align_params_of(family, 0, &self->align);
+    if (!(self->aref = rv_align_ref_new(&master, NULL, &self->align)))
         goto fail;
     return self;
 fail:
@@ -419,7 +423,9 @@ int ra_inspect_rgb(ra_inspector_t *self, const rv_view_t *rgb, const ra_code_t *
     if ((rc = rv_front(&wv, &fg, &fr, 96, &rust_px)) != RV_OK || (rc = rv_gauss5(&fg, &fb)) != RV_OK)
         goto out;
     rv_view_t pv = rv_image_view(self->part);
-    if (ra_part_mask(&fg, &pv) != RV_OK)
+    /* a solid part's mask is its solid silhouette (the fill of the warp is no fixture) */
+    if ((self->align.solid ? rv_align_silhouette_p(&fg, &pv, &self->align)
+                           : ra_part_mask(&fg, &pv)) != RV_OK)
         rv_view_fill(&pv, 0);
     out->ms_front = s_now_ms() - t;
     t = s_now_ms();

@@ -71,6 +71,32 @@ int ra_reference_band(const ra_reference_t *self, const rv_view_t *lo, const rv_
     return rc;
 }
 
+int ra_align_params_of(const rm_family_t *family, size_t view, rv_align_params_t *ap)
+{
+    rm_view_align_t va;
+    rv_align_params_init(ap);
+    int rc = rm_family_view_align(family, view, &va);
+    if (rc != RV_OK)
+        return rc;
+    ap->affine = va.affine;
+    ap->solid = va.solid;
+    ap->rotate = va.rotation;
+    ap->min_scale = va.min_scale;
+    ap->max_scale = va.max_scale;
+    ap->max_aniso = va.max_aniso;
+    ap->work_width = va.work_width;
+    return RV_OK;
+}
+
+/* The part's mask as ra_part_mask makes it, or for a solid part (ap->solid) its solid
+ * silhouette (already closed and filled). */
+static int s_part_mask(const rv_view_t *gray, const rv_view_t *mask, const rv_align_params_t *ap)
+{
+    if (ap && ap->solid)
+        return rv_align_silhouette_p(gray, mask, ap);
+    return ra_part_mask(gray, mask);
+}
+
 int ra_part_mask(const rv_view_t *gray, const rv_view_t *mask)
 {
     if (!mask)
@@ -346,9 +372,11 @@ ra_reference_t *ra_reference_train(const rm_family_t *family, const char *master
     rv_view_t mv = rv_image_view(master), rmv = rv_image_view(r->master),
               pv = rv_image_view(r->part);
     rv_view_copy(&mv, &rmv);
-    if (ra_part_mask(&mv, &pv) != RV_OK)
+    rv_align_params_t ap;
+    (void) ra_align_params_of(family, 0, &ap);
+    if (s_part_mask(&mv, &pv, &ap) != RV_OK)
         goto fail;
-    if (!(aref = rv_align_ref_new(&mv, NULL, NULL)))
+    if (!(aref = rv_align_ref_new(&mv, NULL, &ap)))
         goto fail;
     for (size_t i = 0; i < n; i++) {
         if (s_aligned(aref, paths[i], w, h, &blurs[i], &imgs[i]) != RV_OK)

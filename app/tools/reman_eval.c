@@ -15,6 +15,7 @@
 #include "ra/ra_reference.h"
 #include "rv/rv_align.h"
 #include "rv/rv_surface.h"
+#include "rm/rm_family.h"
 /* the OpenCV shim is internal to vision; its image-file functions read the PNG masks */
 #include "rv/rv_io.h"
 
@@ -33,6 +34,9 @@ enum { EXIT_FAILED = 1, EXIT_USAGE = 2, EXIT_SETUP = 3 };
 #define MAX_FILE_BYTES ((size_t) 64 << 20)
 #define FA_TARGET 0.02
 #define NBINS 65536
+#ifndef RS_FAMILIES_DIR
+#define RS_FAMILIES_DIR "models/families"
+#endif
 
 static double s_now_ms(void)
 {
@@ -73,6 +77,12 @@ static void s_usage(FILE *f)
             "                   to a master good part, per-pixel band; default for the\n"
             "                   cast impeller)\n"
             "  --band-k K       the reference's band, mean -+ K spread (default 4)\n"
+            "  --align disc|family|default\n"
+            "                   the reference's registration: round 2's disc fit (default:\n"
+            "                   the better on the validation side), rv_align with the family\n"
+            "                   file's settings (the station's), or with rv_align's defaults\n"
+            "  --family FILE    the family file for --align family (default\n"
+            "                   " RS_FAMILIES_DIR "/cast-impeller.json)\n"
             "  --help, --version\n"
             "\n"
             "A set whose folder is absent is skipped with a notice on stderr.\n"
@@ -445,15 +455,20 @@ static void s_write_overlay(const char *dir, const char *set, size_t idx, const 
 /* ------------------------------------------------------------------------------------ */
 /* whole parts on a fixture: the station's own reference of good parts (ra_reference.h) */
 
-/* Every image is aligned to a master good image (rv_align, the station's aligner), and a
- * per-pixel mean / spread of the detail image (ra_reference_detail) of the aligned good
- * parts is learnt; a part's score is the area (px) of the largest region of the eroded
- * part outside the band mean -+ band_k spread (ra_reference_band, ra_reference_anomaly),
- * exactly as reman-inspect grades a part family. A part the aligner refuses scores as
- * flagged (the station would not grade it). */
+/* Every image is aligned to a master good image (rv_align, the station's aligner, with
+ * the alignment settings of the part's family file), and a per-pixel mean / spread of the
+ * detail image (ra_reference_detail) of the aligned good parts is learnt; a part's score
+ * is the area (px) of the largest region of the eroded part outside the band mean -+
+ * band_k spread (ra_reference_band, ra_reference_anomaly), exactly as reman-inspect grades
+ * a part family. A part the aligner refuses scores as flagged (the station would not grade
+ * it). --align disc keeps round 2's registration (s_disc) for comparison. */
+enum { ALIGN_DISC = 0, ALIGN_FAMILY = 1, ALIGN_DEFAULT = 2 };
+
 typedef struct refmodel {
-    rv_align_ref_t *aref;  /* unused: see s_disc */
-    double cx, cy, rad;    /* the master's disc */
+    int align;             /* ALIGN_* */
+    rv_align_params_t ap;  /* the aligner's parameters (ALIGN_FAMILY, ALIGN_DEFAULT) */
+    rv_align_ref_t *aref;  /* the master, prepared for rv_align */
+    double cx, cy, rad;    /* the master's disc (ALIGN_DISC) */
     ra_reference_t ref;    /* master, mean, spread, part; imean unused */
     rv_image_t *lo, *hi;   /* the band */
     double threshold;      /* k-fold, held-out goods */
@@ -475,11 +490,10 @@ static void s_ref_free(refmodel_t *m)
     rv_image_destroy(&m->hi);
 }
 
-/* The round part on its lighter fixture: pixels darker than the background (the median
- * of the image's outer rows and columns, 9 px box blur) by 20 grey levels, the largest
- * 8-connected region; its centroid and the radius of a disc of its area. (rv_align's
- * Otsu silhouette takes the dark vane cavity for the part here and refuses 24 of 28 good
- * parts, so the eval registers the disc itself.) RV_EFORMAT when there is no such region. */
+/* Round 2's registration (--align disc), kept for comparison: pixels darker than the
+ * background (the median of the image's outer rows and columns, 9 px box blur) by 20 grey
+ * levels, the largest 8-connected region; its centroid and the radius of a disc of its
+ * area (translation and scale only). RV_EFORMAT when there is no such region. */
 static int s_disc(const rv_view_t *gray, double *cx, double *cy, double *radius)
 {
     int w = gray->width, h = gray->height, rc;
@@ -539,15 +553,19 @@ static int s_ref_detail(const refmodel_t *m, const rv_view_t *gray, rv_align_res
                         rv_image_t *det)
 {
     int w = m->ref.width, h = m->ref.height, rc;
-    double cx, cy, rad;
-    if ((rc = s_disc(gray, &cx, &cy, &rad)) != RV_OK)
+    if (m->align == ALIGN_DISC) {
+        double cx, cy, rad;
+        if ((rc = s_disc(gray, &cx, &cy, &rad)) != RV_OK)
+            return rc;
+        double sc = m->rad / rad;
+        memset(ar, 0, sizeof *ar);
+        ar->m[0][0] = ar->m[1][1] = sc;
+        ar->m[0][2] = m->cx - sc * cx;
+        ar->m[1][2] = m->cy - sc * cy;
+        ar->scale = sc;
+    } else if ((rc = rv_align(m->aref, gray, ar)) != RV_OK) {
         return rc;
-    double sc = m->rad / rad;
-    memset(ar, 0, sizeof *ar);
-    ar->m[0][0] = ar->m[1][1] = sc;
-    ar->m[0][2] = m->cx - sc * cx;
-    ar->m[1][2] = m->cy - sc * cy;
-    ar->scale = sc;
+    }
     rv_image_t *wp = rv_image_new(w, h, RV_GRAY8), *bl = rv_image_new(w, h, RV_GRAY8);
     if (!wp || !bl) {
         rc = RV_ENOMEM;
@@ -603,9 +621,12 @@ static int s_ref_score_aligned(const refmodel_t *m, rv_image_t *det, float *zmap
 }
 
 /* Learn from n good views: master = the first the aligner can prepare. */
-static int s_ref_train(refmodel_t *m, const rv_view_t *views, size_t n, double band_k)
+static int s_ref_train(refmodel_t *m, const rv_view_t *views, size_t n, double band_k,
+                       int align, const rv_align_params_t *ap)
 {
     memset(m, 0, sizeof *m);
+    m->align = align;
+    m->ap = *ap;
     if (n < 3)
         return rv_fail(RV_EINVAL, "reman-eval", "the reference needs 3 good images");
     int w = views[0].width, h = views[0].height, rc = RV_ENOMEM;
@@ -627,14 +648,34 @@ static int s_ref_train(refmodel_t *m, const rv_view_t *views, size_t n, double b
         !m->lo || !m->hi || !det || !use || !held)
         goto out;
     rv_view_t mv = rv_image_view(m->ref.master), pv = rv_image_view(m->ref.part);
-    if ((rc = rv_view_copy(&views[0], &mv)) != RV_OK ||
-        (rc = s_disc(&mv, &m->cx, &m->cy, &m->rad)) != RV_OK)
+    if ((rc = rv_view_copy(&views[0], &mv)) != RV_OK)
         goto out;
-    /* the part: the master's disc, a little inside its outline */
-    for (int y = 0; y < h; y++) {
-        uint8_t *d = rv_view_row(&pv, y);
-        for (int x = 0; x < w; x++)
-            d[x] = hypot(x - m->cx, y - m->cy) < 0.97 * m->rad ? 255 : 0;
+    if (align == ALIGN_DISC) {
+        if ((rc = s_disc(&mv, &m->cx, &m->cy, &m->rad)) != RV_OK)
+            goto out;
+        /* the part: the master's disc, a little inside its outline */
+        for (int y = 0; y < h; y++) {
+            uint8_t *d = rv_view_row(&pv, y);
+            for (int x = 0; x < w; x++)
+                d[x] = hypot(x - m->cx, y - m->cy) < 0.97 * m->rad ? 255 : 0;
+        }
+    } else {
+        /* the part: the master's silhouette as the aligner sees it, eroded by 1/80 of the
+         * short side (its outline is good to a few pixels) */
+        rv_image_t *sil = rv_image_new(w, h, RV_GRAY8);
+        rv_view_t sv = sil ? rv_image_view(sil) : mv;
+        int side = w < h ? w : h;
+        if (!sil)
+            rc = RV_ENOMEM;
+        else if ((rc = rv_align_silhouette_p(&mv, &sv, &m->ap)) == RV_OK)
+            rc = rv_erode_disc(&sv, &pv, (side / 40) | 1);
+        rv_image_destroy(&sil);
+        if (rc != RV_OK)
+            goto out;
+        if (!(m->aref = rv_align_ref_new(&mv, NULL, &m->ap))) {
+            rc = RV_EFORMAT;
+            goto out;
+        }
     }
     size_t k = 0; /* aligned images, compacted into det[0..k) */
     for (size_t i = 0; i < n; i++) {
@@ -735,6 +776,8 @@ typedef struct opts {
     int face, topk;    /* -1 = per-set default */
     int method;        /* -1 per-set default, 0 the surface model, 1 the part reference */
     double band_k;     /* reference band (< 0 = default 4) */
+    int align;         /* reference: ALIGN_DISC (default), ALIGN_FAMILY, ALIGN_DEFAULT */
+    const char *family; /* reference, ALIGN_FAMILY: the family file (NULL: the impeller's) */
     rv_surface_params_t feats; /* nfeatures 0 = per-set default */
     double quantile;                        /* < 0 = per-set default */
 } opts_t;
@@ -895,8 +938,25 @@ static int s_eval_set(const opts_t *o, const set_t *tr, const set_t *te)
                 break;
             }
     double t1 = s_now_ms();
+    rv_align_params_t ap;
+    rv_align_params_init(&ap);
+    char align_name[160] = "disc";
+    if (use_ref && o->align == ALIGN_DEFAULT) {
+        snprintf(align_name, sizeof align_name, "default");
+    } else if (use_ref && o->align == ALIGN_FAMILY) {
+        /* the alignment settings the part's family file declares for its view */
+        const char *fpath = o->family ? o->family : RS_FAMILIES_DIR "/cast-impeller.json";
+        rm_family_t *fam = rm_family_load(fpath);
+        if (!fam || ra_align_params_of(fam, 0, &ap) != RV_OK) {
+            fprintf(stderr, "reman-eval: %s: %s\n", fpath, rv_last_error());
+            rm_family_destroy(&fam);
+            goto fail;
+        }
+        snprintf(align_name, sizeof align_name, "family:%s", rm_family_id(fam));
+        rm_family_destroy(&fam);
+    }
     if (use_ref) {
-        if (s_ref_train(&refm, tv, ntr, band_k) == RV_OK)
+        if (s_ref_train(&refm, tv, ntr, band_k, o->align, &ap) == RV_OK)
             have_ref = 1;
         else
             fprintf(stderr, "reman-eval: %s: reference training failed: %s\n", name,
@@ -991,8 +1051,9 @@ static int s_eval_set(const opts_t *o, const set_t *tr, const set_t *te)
         }
         if (o->plot && ((it->defective && nplot_def < 6) || (!it->defective && nplot_good < 2))) {
             rv_view_t mv = mask ? rv_image_view(mask) : (rv_view_t) {0};
+            /* the reference's map is |z| (its threshold is an area): drawn against its band */
             s_write_overlay(o->plot, name, i, it->defective ? "defective" : "good", &v, map,
-                            thr, mask ? &mv : NULL);
+                            have_ref ? band_k : thr, mask ? &mv : NULL);
             if (it->defective)
                 nplot_def++;
             else
@@ -1060,8 +1121,9 @@ static int s_eval_set(const opts_t *o, const set_t *tr, const set_t *te)
     const rv_surface_params_t *mp = have_ref ? &p : rv_surface_model_params(model);
     if (have_ref)
         json_object_set_new(obj, "model",
-                            json_pack("{s:s, s:f, s:i, s:i, s:i}", "method", "reference",
-                                      "band_k", band_k, "aligned_train", (int) refm.ntrain,
+                            json_pack("{s:s, s:s, s:f, s:i, s:i, s:i}", "method", "reference",
+                                      "align", align_name, "band_k", band_k,
+                                      "aligned_train", (int) refm.ntrain,
                                       "refused_train", refm.nrefused, "refused_test",
                                       (int) nrefused));
     else
@@ -1210,6 +1272,17 @@ int main(int argc, char **argv)
                 o.method = 1;
             else
                 bad = 1;
+        } else if (!strcmp(a, "--align")) {
+            if (!strcmp(v, "family"))
+                o.align = ALIGN_FAMILY;
+            else if (!strcmp(v, "default"))
+                o.align = ALIGN_DEFAULT;
+            else if (!strcmp(v, "disc"))
+                o.align = ALIGN_DISC;
+            else
+                bad = 1;
+        } else if (!strcmp(a, "--family")) {
+            o.family = v;
         } else if (!strcmp(a, "--band-k")) {
             char *end;
             o.band_k = strtod(v, &end);

@@ -358,9 +358,69 @@ static int s_patterns(s_ctx_t *c, json_t *root, rm_family_t *f)
     return rc;
 }
 
+/* A view's optional "align" object (top of path: the view). */
+static int s_view_align(s_ctx_t *c, json_t *view, rm_view_align_t *a)
+{
+    static const char *const keys[] = {"motion", "solid", "rotation", "scale",
+                                       "max_axis_ratio", "work_width", NULL};
+    static const char *const motions[] = {"rigid", "affine"};
+    a->affine = 0;
+    a->solid = 0;
+    a->rotation = 1;
+    a->min_scale = 0.8;
+    a->max_scale = 1.25;
+    a->max_aniso = 1.5;
+    a->work_width = 512;
+    json_t *al, *v = NULL;
+    int rc = s_member(c, view, "align", 0, &al);
+    if (rc || !al)
+        return rc;
+    s_push_key(c, "align");
+    rc = s_want(c, al, json_is_object(al), "an object");
+    if (!rc)
+        rc = s_keys(c, al, keys);
+    if (!rc)
+        rc = s_enum(c, al, "motion", 0, motions, 2, &a->affine);
+    if (!rc)
+        rc = s_member(c, al, "solid", 0, &v);
+    if (!rc && v) {
+        s_push_key(c, "solid");
+        rc = s_want(c, v, json_is_boolean(v), "true or false");
+        s_pop(c);
+        a->solid = json_is_true(v);
+    }
+    if (!rc)
+        rc = s_member(c, al, "rotation", 0, &v);
+    if (!rc && v) {
+        s_push_key(c, "rotation");
+        rc = s_want(c, v, json_is_boolean(v), "true or false");
+        s_pop(c);
+        a->rotation = json_is_true(v);
+    }
+    if (!rc)
+        rc = s_member(c, al, "scale", 0, &v);
+    if (!rc && v) {
+        s_push_key(c, "scale");
+        rc = s_want(c, v, json_is_array(v) && json_array_size(v) == 2, "an array [min, max]");
+        for (size_t i = 0; !rc && i < 2; i++) {
+            s_push_index(c, i);
+            rc = s_num_value(c, json_array_get(v, i), i ? 1.0 : 0.1, i ? 10.0 : 1.0,
+                             i ? &a->max_scale : &a->min_scale);
+            s_pop(c);
+        }
+        s_pop(c);
+    }
+    if (!rc)
+        rc = s_num(c, al, "max_axis_ratio", 0, 1.0, 4.0, &a->max_aniso);
+    if (!rc && json_object_get(al, "work_width"))
+        rc = s_int(c, al, "work_width", 64, 4096, &a->work_width);
+    s_pop(c);
+    return rc;
+}
+
 static int s_views(s_ctx_t *c, json_t *root, rm_family_t *f)
 {
-    static const char *const keys[] = {"name", "width", "height", NULL};
+    static const char *const keys[] = {"name", "width", "height", "align", NULL};
     json_t *arr;
     int rc = s_member(c, root, "views", 1, &arr);
     if (rc)
@@ -380,6 +440,8 @@ static int s_views(s_ctx_t *c, json_t *root, rm_family_t *f)
             rc = s_int(c, v, "width", 1, RM_MAX_VIEW_SIDE, &vd->width);
         if (!rc)
             rc = s_int(c, v, "height", 1, RM_MAX_VIEW_SIDE, &vd->height);
+        if (!rc)
+            rc = s_view_align(c, v, &vd->align);
         for (size_t j = 0; !rc && j < i; j++)
             if (strcmp(f->views[j].name, vd->name) == 0) {
                 s_push_key(c, "name");
@@ -1250,6 +1312,14 @@ size_t rm_family_view_count(const rm_family_t *self)
 const char *rm_family_view_name(const rm_family_t *self, size_t i)
 {
     return i < self->nviews ? self->views[i].name : NULL;
+}
+
+int rm_family_view_align(const rm_family_t *self, size_t i, rm_view_align_t *out)
+{
+    if (i >= self->nviews)
+        return rv_fail(RV_EINVAL, S_DOMAIN, "view %zu of %zu", i, self->nviews);
+    *out = self->views[i].align;
+    return RV_OK;
 }
 
 int rm_family_view_size(const rm_family_t *self, size_t i, int *width, int *height)

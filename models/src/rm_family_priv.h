@@ -75,6 +75,7 @@ struct rm_zone {
 typedef struct rm_view_def {
     char name[RM_ID_SIZE];
     int width, height;
+    rm_view_align_t align;
 } rm_view_def_t;
 
 struct rm_family {

@@ -2,6 +2,7 @@
  * recovered, other poses of the same part are aligned, and views that must not be
  * graded (blank, saturated, empty fixture, wrong part, tiny) are refused with a reason. */
 #include "rs_test.h"
+#include "rs_views.h"
 #include "cv/rv_cv.h"
 #include "ra/ra_gencore.h"
 #include "rv/rv.h"
@@ -39,18 +40,6 @@ static rv_image_t *s_part_mask(const ra_gencore_t *core)
         for (int x = 0; x < l.width; x++)
             rv_view_row(&mv, y)[x] = rv_view_row(&l, y)[x] != RA_LABEL_BACKGROUND ? 255 : 0;
     return m;
-}
-
-static double s_iou(const rv_view_t *a, const rv_view_t *b)
-{
-    size_t inter = 0, uni = 0;
-    for (int y = 0; y < a->height; y++)
-        for (int x = 0; x < a->width; x++) {
-            int p = rv_view_row(a, y)[x] > 127, q = rv_view_row(b, y)[x] > 127;
-            inter += p && q;
-            uni += p || q;
-        }
-    return uni ? (double) inter / uni : 0;
 }
 
 static void test_known_transform(const rv_align_ref_t *ref, const rv_view_t *refgray)
@@ -168,7 +157,7 @@ int main(void)
                 rv_image_t *warped = rv_image_new(rm.width, rm.height, RV_GRAY8);
                 rv_view_t wv = rv_image_view(warped);
                 RS_CHECK_EQ(rv_align_warp(&mv, &r, &wv), RV_OK);
-                double iou = s_iou(&wv, &rm);
+                double iou = rs_mask_iou(&wv, &rm);
                 printf("%s seed %llu: %s, angle %.2f, scale %.3f, inliers %d, residual %.2f px, "
                        "silhouette IoU %.4f\n",
                        ra_gencore_shape_name(shape), (unsigned long long) seed, r.method,

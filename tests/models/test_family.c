@@ -185,6 +185,19 @@ static const bad_case_t s_bad[] = {
     {"too long id", "\"id\": \"t-fam\"",
      "\"id\": \"t-famxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\"",
      "id: too long: 59 bytes, at most 47 (line 3)"},
+    {"unknown alignment motion", "\"height\": 80}", "\"height\": 80, \"align\": {\"motion\": \"warp\"}}",
+     "views[0].align.motion: \"warp\" is not one of rigid, affine (line 7)"},
+    {"alignment scale out of range", "\"height\": 80}",
+     "\"height\": 80, \"align\": {\"scale\": [0.05, 1.5]}}",
+     "views[0].align.scale[0]: 0.05 is out of range [0.1, 1] (line 7)"},
+    {"alignment scale not a pair", "\"height\": 80}", "\"height\": 80, \"align\": {\"scale\": [0.9]}}",
+     "views[0].align.scale: expected an array [min, max]"},
+    {"alignment solid not boolean", "\"height\": 80}", "\"height\": 80, \"align\": {\"solid\": 1}}",
+     "views[0].align.solid: expected true or false"},
+    {"alignment unknown key", "\"height\": 80}", "\"height\": 80, \"align\": {\"soild\": true}}",
+     "views[0].align.soild: unknown key (line 7)"},
+    {"alignment work width", "\"height\": 80}", "\"height\": 80, \"align\": {\"work_width\": 8}}",
+     "views[0].align.work_width: 8 is out of range [64, 4096] (line 7)"},
 };
 
 static void test_bad_files(void)
@@ -214,6 +227,24 @@ static void test_bad_files(void)
     free(text);
 }
 
+/* A view's "align" object, every member given. */
+static void test_align(void)
+{
+    char *text = s_edit("\"height\": 80}", "\"height\": 80, \"align\": {\"motion\": \"affine\", "
+                        "\"solid\": true, \"rotation\": false, \"scale\": [0.67, 1.5], "
+                        "\"max_axis_ratio\": 1.3, \"work_width\": 256}}");
+    rm_family_t *f = rm_family_load_text(text, strlen(text), "align.json");
+    RS_CHECKF(f != NULL, "%s", rv_last_error());
+    rm_view_align_t va;
+    if (f && rm_family_view_align(f, 0, &va) == RV_OK) {
+        RS_CHECK(va.affine == 1 && va.solid == 1 && va.rotation == 0);
+        RS_CHECK(va.min_scale == 0.67 && va.max_scale == 1.5 && va.max_aniso == 1.3);
+        RS_CHECK_EQ(va.work_width, 256);
+    }
+    rm_family_destroy(&f);
+    free(text);
+}
+
 static void test_base(void)
 {
     rm_family_t *f = rm_family_load_text(s_base, strlen(s_base), "/some/dir/t.json");
@@ -229,6 +260,12 @@ static void test_base(void)
     RS_CHECK(rm_family_view_size(f, 0, &w, &h) == RV_OK && w == 100 && h == 80);
     RS_CHECK(rm_family_view_size(f, 1, &w, &h) == RV_EINVAL);
     RS_CHECK(strcmp(rm_family_view_name(f, 0), "top") == 0);
+    /* no "align": the station's defaults (rigid at the camera's scale, Otsu's outline) */
+    rm_view_align_t va;
+    RS_CHECK(rm_family_view_align(f, 0, &va) == RV_OK);
+    RS_CHECK(va.affine == 0 && va.solid == 0 && va.rotation == 1 && va.min_scale == 0.8 &&
+             va.max_scale == 1.25 && va.max_aniso == 1.5 && va.work_width == 512);
+    RS_CHECK(rm_family_view_align(f, 1, &va) == RV_EINVAL);
     RS_CHECK(rm_family_mm_per_px(f) == 0.5);
     RS_CHECK(rm_family_calibration_record(f) == NULL);
     RS_CHECK_EQ(rm_family_zone_count(f), 3);
@@ -348,6 +385,13 @@ static void test_shipped(void)
         RS_CHECK(rm_family_view_size(f, 0, &w, &h) == RV_OK && w == fams[i].width &&
                  h == fams[i].height);
         RS_CHECK_EQ(rm_family_zone_count(f), fams[i].zones);
+        /* the impeller is aligned affine on its solid outline (the dataset's camera distance
+         * and tilt vary; its face matches the fixture's grey); the demo cores rigidly */
+        rm_view_align_t va;
+        RS_CHECK(rm_family_view_align(f, 0, &va) == RV_OK);
+        int imp = strcmp(fams[i].id, "cast-impeller") == 0;
+        RS_CHECKF(va.affine == imp && va.solid == imp, "%s: affine %d solid %d", fams[i].id,
+                  va.affine, va.solid);
         RS_CHECK(rm_family_mm_per_px(f) > 0);
         RS_CHECK(rm_family_reference_file(f) == NULL); /* learnt later */
         RS_CHECK(rm_family_route(f, rm_family_route_count(f) - 1) == RM_ROUTE_SCRAP);
@@ -627,6 +671,7 @@ static void test_threads(void)
 int main(void)
 {
     test_base();
+    test_align();
     test_bad_files();
     test_shipped();
     test_mask();

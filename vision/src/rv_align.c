@@ -1,5 +1,6 @@
 /* rv_align.c - registration of a view to the family's reference view. */
 #include "rv/rv_align.h"
+#include "rv/rv_blobs.h"
 #include "rv/rv_error.h"
 #include "rv/rv_filter.h"
 #include "rv/rv_point.h"
@@ -37,6 +38,10 @@ void rv_align_params_init(rv_align_params_t *p)
     p->max_scale = 1.25;
     p->min_part = 0.03;
     p->min_std = 4.0;
+    p->affine = 0;
+    p->max_aniso = 1.5;
+    p->solid = 0;
+    p->rotate = 1;
 }
 
 /* Average f x f blocks (the last partial blocks are dropped). src is GRAY8, or RGB8 whose
@@ -171,20 +176,242 @@ static int s_otsu(const uint32_t hist[256], double *mean, double *std)
     return thr;
 }
 
-/* Silhouette of a small view: Otsu threshold; the class that touches the border least is
- * the part. Returns the mask and its moments, or fails with a reason. */
-static rv_image_t *s_silhouette(const rv_view_t *small, const rv_align_params_t *p,
-                                double *area, double *cx, double *cy)
+/* Running median of the valid (not NaN) values of in[0..n) over a window of 2r+1
+ * (clipped at the ends), into out; NaN where the window holds no valid value. */
+static void s_running_median(const float *in, int n, int r, float *out)
 {
-    uint32_t hist[256];
-    rv_histogram(small, hist);
-    double mean, std;
-    int thr = s_otsu(hist, &mean, &std);
-    if (std < p->min_std) {
-        rv_fail(RV_EFORMAT, "rv_align",
-                "blank or saturated image (gray mean %.0f, standard deviation %.1f)", mean, std);
-        return NULL;
+    float win[64];
+    for (int i = 0; i < n; i++) {
+        int a = i - r < 0 ? 0 : i - r, b = i + r >= n ? n - 1 : i + r, m = 0;
+        for (int j = a; j <= b; j++) { /* insertion sort: at most 2r+1 <= 63 values */
+            float v = in[j];
+            if (isnan(v))
+                continue;
+            int k = m++;
+            while (k > 0 && win[k - 1] > v) {
+                win[k] = win[k - 1];
+                k--;
+            }
+            win[k] = v;
+        }
+        out[i] = m ? win[m / 2] : NAN;
     }
+}
+
+/* Fill the NaNs of p[0..n) from the nearest valid value; fallback where none is. */
+static void s_fill_gaps(float *p, int n, float fallback)
+{
+    int last = -1;
+    for (int i = 0; i < n; i++) {
+        if (isnan(p[i]))
+            continue;
+        for (int j = last + 1; j < i; j++)
+            p[j] = last < 0 || j - last > i - j ? p[i] : p[last];
+        last = i;
+    }
+    for (int j = last + 1; j < n; j++)
+        p[j] = last < 0 ? fallback : p[last];
+}
+
+/* The empty fixture as the picture's border shows it: along each side, from the outer
+ * edge inwards past any no-data pixels (nd, may be NULL: the fill of a warp, see
+ * s_nodata), the mean of S_EDGE pixels; each side's profile is the running median of
+ * those over S_MEDIAN samples (a part touching the edge or a speck does not pull it), and
+ * a Coons patch (the bilinear blend of the four sides) spreads them inside, so a fixture
+ * lit unevenly is followed across the view. *noise gets the spread of the picture's outer
+ * pixels about their profile (1.4826 x MAD). RV_EFORMAT when no side shows the fixture. */
+#define S_EDGE 3
+#define S_MEDIAN 15
+static int s_fixture(const rv_view_t *v, const rv_view_t *nd, const rv_view_t *bg,
+                     double *noise)
+{
+    int w = v->width, h = v->height, rc = RV_OK, len = w > h ? w : h;
+    float *raw = malloc(sizeof(float) * (size_t) len), *outer[4] = {NULL};
+    float *side[4]; /* top, bottom (w), left, right (h) */
+    for (int i = 0; i < 4; i++) {
+        side[i] = malloc(sizeof(float) * (size_t) (i < 2 ? w : h));
+        outer[i] = malloc(sizeof(float) * (size_t) (i < 2 ? w : h));
+    }
+    if (!raw || !side[0] || !side[1] || !side[2] || !side[3] || !outer[0] || !outer[1] ||
+        !outer[2] || !outer[3]) {
+        rc = rv_fail(RV_ENOMEM, "rv_align", "out of memory");
+        goto out;
+    }
+    double all = 0;
+    size_t nall = 0;
+    for (int s = 0; s < 4; s++) {
+        int n = s < 2 ? w : h, depth = s < 2 ? h : w;
+        for (int i = 0; i < n; i++) {
+            int sum = 0, got = 0;
+            raw[i] = outer[s][i] = NAN;
+            for (int d = 0; d < depth / 2 && got < S_EDGE; d++) {
+                int x = s < 2 ? i : s == 2 ? d : w - 1 - d;
+                int y = s >= 2 ? i : s == 0 ? d : h - 1 - d;
+                if (nd && rv_view_row(nd, y)[x])
+                    continue;
+                if (!got)
+                    outer[s][i] = rv_view_row(v, y)[x];
+                sum += rv_view_row(v, y)[x];
+                got++;
+            }
+            if (got == S_EDGE) {
+                raw[i] = (float) sum / S_EDGE;
+                all += raw[i];
+                nall++;
+            }
+        }
+        s_running_median(raw, n, S_MEDIAN / 2, side[s]);
+    }
+    if (!nall) {
+        rc = rv_fail(RV_EFORMAT, "rv_align", "no fixture visible along the view's border");
+        goto out;
+    }
+    for (int s = 0; s < 4; s++)
+        s_fill_gaps(side[s], s < 2 ? w : h, (float) (all / nall));
+    /* the outer pixels' spread about their profiles */
+    uint32_t hist[256] = {0}, cnt = 0;
+    for (int s = 0; s < 4; s++) {
+        int n = s < 2 ? w : h;
+        for (int i = 0; i < n; i++) {
+            if (isnan(outer[s][i]))
+                continue;
+            int d = (int) lroundf(fabsf(outer[s][i] - side[s][i]));
+            hist[d > 255 ? 255 : d]++;
+            cnt++;
+        }
+    }
+    int med = 0;
+    for (uint32_t acc = 0; med < 255 && (acc += hist[med]) * 2 < cnt; med++)
+        ;
+    *noise = 1.4826 * (med + 0.5);
+    const float *t = side[0], *b = side[1], *l = side[2], *r = side[3];
+    float p00 = (t[0] + l[0]) / 2, p10 = (t[w - 1] + r[0]) / 2;
+    float p01 = (b[0] + l[h - 1]) / 2, p11 = (b[w - 1] + r[h - 1]) / 2;
+    for (int y = 0; y < h; y++) {
+        float q = h > 1 ? (float) y / (float) (h - 1) : 0;
+        uint8_t *o = rv_view_row(bg, y);
+        for (int x = 0; x < w; x++) {
+            float u = w > 1 ? (float) x / (float) (w - 1) : 0;
+            float val = (1 - q) * t[x] + q * b[x] + (1 - u) * l[y] + u * r[y] -
+                        ((1 - u) * (1 - q) * p00 + u * (1 - q) * p10 + (1 - u) * q * p01 +
+                         u * q * p11);
+            o[x] = (uint8_t) (val < 0 ? 0 : val > 255 ? 255 : lroundf(val));
+        }
+    }
+out:
+    free(raw);
+    for (int i = 0; i < 4; i++) {
+        free(side[i]);
+        free(outer[i]);
+    }
+    return rc;
+}
+
+/* The pixels outside the picture: exact zeros joined to the view's border (what a warp
+ * fills in where its source ends), grown by S_NODATA_GROW px for the interpolated ramp
+ * beside them, into nd. *any = 0 when there are none (nd is then left as it was). */
+#define S_NODATA_GROW 5
+static int s_nodata(const rv_view_t *v, const rv_view_t *nd, int *any)
+{
+    int w = v->width, h = v->height, rc;
+    *any = 0;
+    for (int x = 0; x < w && !*any; x++)
+        *any = !rv_view_row(v, 0)[x] || !rv_view_row(v, h - 1)[x];
+    for (int y = 0; y < h && !*any; y++)
+        *any = !rv_view_row(v, y)[0] || !rv_view_row(v, y)[w - 1];
+    if (!*any)
+        return RV_OK;
+    rv_image_t *z = rv_image_new(w, h, RV_GRAY8);
+    if (!z)
+        return rv_fail(RV_ENOMEM, "rv_align", "out of memory");
+    rv_view_t zv = rv_image_view(z);
+    for (int y = 0; y < h; y++) {
+        const uint8_t *a = rv_view_row(v, y);
+        uint8_t *b = rv_view_row(&zv, y);
+        for (int x = 0; x < w; x++)
+            b[x] = a[x] ? 0 : 255;
+    }
+    rv_blobs_t bl;
+    if ((rc = rv_components(&zv, 8, 1, &bl)) == RV_OK) {
+        for (size_t i = 0; i < bl.nruns; i++) {
+            const rv_run_t *r = &bl.runs[i];
+            const rv_blob_t *b = &bl.items[r->blob];
+            if (b->x0 > 0 && b->y0 > 0 && b->x1 < w - 1 && b->y1 < h - 1)
+                memset(rv_view_row(&zv, r->y) + r->x0, 0, (size_t) (r->x1 - r->x0));
+        }
+        rv_blobs_free(&bl);
+        rc = rv_dilate_rect(&zv, nd, 2 * S_NODATA_GROW + 1, 2 * S_NODATA_GROW + 1);
+    }
+    rv_image_destroy(&z);
+    return rc;
+}
+
+/* Clear the 8-connected pieces of a mask smaller than min_area pixels. */
+static int s_drop_small(const rv_view_t *m, uint32_t min_area)
+{
+    rv_blobs_t bl;
+    int rc = rv_components(m, 8, min_area, &bl);
+    if (rc != RV_OK)
+        return rc;
+    for (size_t i = 0; i < bl.nruns; i++) {
+        const rv_run_t *r = &bl.runs[i];
+        if (r->blob == UINT32_MAX)
+            memset(rv_view_row(m, r->y) + r->x0, 0, (size_t) (r->x1 - r->x0));
+    }
+    rv_blobs_free(&bl);
+    return RV_OK;
+}
+
+/* A solid part's silhouette is its outer outline: every hole (a region of fixture grey
+ * not reached from the view's border) becomes part, and only the largest piece stays. */
+static int s_solid(const rv_view_t *m)
+{
+    int w = m->width, h = m->height;
+    rv_image_t *inv = rv_image_new(w, h, RV_GRAY8);
+    if (!inv)
+        return rv_fail(RV_ENOMEM, "rv_align", "out of memory");
+    rv_view_t iv = rv_image_view(inv);
+    for (int y = 0; y < h; y++) {
+        const uint8_t *a = rv_view_row(m, y);
+        uint8_t *b = rv_view_row(&iv, y);
+        for (int x = 0; x < w; x++)
+            b[x] = (uint8_t) ~a[x];
+    }
+    rv_blobs_t bl;
+    int rc = rv_components(&iv, 4, 1, &bl);
+    if (rc == RV_OK) {
+        for (size_t i = 0; i < bl.nruns; i++) {
+            const rv_run_t *r = &bl.runs[i];
+            if (r->blob == UINT32_MAX)
+                continue;
+            const rv_blob_t *b = &bl.items[r->blob];
+            if (b->x0 > 0 && b->y0 > 0 && b->x1 < w - 1 && b->y1 < h - 1)
+                memset(rv_view_row(m, r->y) + r->x0, 255, (size_t) (r->x1 - r->x0));
+        }
+        rv_blobs_free(&bl);
+        rc = rv_components(m, 8, 1, &bl);
+    }
+    if (rc == RV_OK) {
+        size_t big = 0;
+        for (size_t i = 1; i < bl.count; i++)
+            if (bl.items[i].area > bl.items[big].area)
+                big = i;
+        for (size_t i = 0; i < bl.nruns; i++) {
+            const rv_run_t *r = &bl.runs[i];
+            if (r->blob != big)
+                memset(rv_view_row(m, r->y) + r->x0, 0, (size_t) (r->x1 - r->x0));
+        }
+        rv_blobs_free(&bl);
+    }
+    rv_image_destroy(&inv);
+    return rc;
+}
+
+/* The silhouette of a part on a contrasting fixture: Otsu's threshold, the class that
+ * touches the border least is the part, and the threshold moved half-way towards the
+ * background class's mean. */
+static rv_image_t *s_mask_otsu(const rv_view_t *small, const uint32_t hist[256], int thr)
+{
     rv_image_t *mask = rv_image_new(small->width, small->height, RV_GRAY8);
     if (!mask)
         return NULL;
@@ -222,6 +449,96 @@ static rv_image_t *s_silhouette(const rv_view_t *small, const rv_align_params_t 
                 r[x] = (uint8_t) ~r[x];
         }
     }
+    return mask;
+}
+
+/* The silhouette of a solid part (rv_align_params_t.solid): every pixel that differs from
+ * the empty fixture (s_fixture) by more than S_K times the fixture's own noise, and at
+ * least S_MIN_DIFF grey levels, in either direction, since a part may hold surfaces both
+ * darker (cavities, shadowed flanks) and lighter (polished metal) than its fixture, whose
+ * grey then lies between them (one threshold, Otsu's, splits the part there instead of at
+ * its outline: the cast impeller's dark vane cavity came out as the part); and every edge
+ * as strong; specks dropped, closed with a small disc, holes filled, the largest piece
+ * kept (s_solid). */
+#define S_K 6.0
+#define S_MIN_DIFF 16
+#define S_MIN_EDGE 8
+#define S_SPECK 4000 /* pieces under 1/S_SPECK of the view are specks */
+static rv_image_t *s_mask_fixture(const rv_view_t *small)
+{
+    int w = small->width, h = small->height;
+    rv_image_t *mask = rv_image_new(w, h, RV_GRAY8), *sm = rv_image_new(w, h, RV_GRAY8),
+               *bg = rv_image_new(w, h, RV_GRAY8), *nd = rv_image_new(w, h, RV_GRAY8);
+    if (!mask || !sm || !bg || !nd) {
+        rv_image_destroy(&mask);
+        rv_image_destroy(&sm);
+        rv_image_destroy(&bg);
+        rv_image_destroy(&nd);
+        rv_fail(RV_ENOMEM, "rv_align", "out of memory");
+        return NULL;
+    }
+    rv_view_t m = rv_image_view(mask), smv = rv_image_view(sm), bgv = rv_image_view(bg),
+              ndv = rv_image_view(nd);
+    double noise = 0;
+    int any_nd = 0;
+    int rc = s_nodata(small, &ndv, &any_nd);
+    if (rc == RV_OK)
+        rc = rv_box_blur(small, &smv, 3);
+    if (rc == RV_OK)
+        rc = s_fixture(&smv, any_nd ? &ndv : NULL, &bgv, &noise);
+    if (rc == RV_OK) {
+        int thr = (int) ceil(fmax(S_K * noise, S_MIN_DIFF));
+        int ethr = (int) ceil(fmax(S_K * noise, S_MIN_EDGE));
+        rc = rv_absdiff(&smv, &bgv, &bgv);
+        if (rc == RV_OK)
+            rc = rv_threshold(&bgv, &bgv, (uint8_t) (thr > 254 ? 254 : thr), NULL);
+        /* and every edge as strong: the part's outline where its face matches the
+         * fixture's grey (a chamfer, a shadow line) */
+        if (rc == RV_OK)
+            rc = rv_sobel_mag(&smv, &m);
+        if (rc == RV_OK)
+            rc = rv_threshold(&m, &m, (uint8_t) (ethr > 254 ? 254 : ethr), NULL);
+        if (rc == RV_OK)
+            rc = rv_max(&m, &bgv, &smv);
+        if (rc == RV_OK && any_nd) /* outside the picture: never part */
+            rc = rv_sub_sat(&smv, &ndv, &smv);
+        /* specks of the fixture go; thin lines joined to the part (a dark outline where
+         * the part's face matches the fixture) stay and the closing joins them */
+        if (rc == RV_OK)
+            rc = s_drop_small(&smv, (uint32_t) ((size_t) w * h / S_SPECK + 1));
+        if (rc == RV_OK)
+            rc = rv_close_disc(&smv, &m, 5);
+        if (rc == RV_OK && any_nd)
+            rc = rv_sub_sat(&m, &ndv, &m);
+        if (rc == RV_OK)
+            rc = s_solid(&m);
+    }
+    rv_image_destroy(&sm);
+    rv_image_destroy(&bg);
+    rv_image_destroy(&nd);
+    if (rc != RV_OK)
+        rv_image_destroy(&mask);
+    return mask;
+}
+
+/* Silhouette of a small view (s_mask_otsu, or s_mask_fixture for a solid part). Returns
+ * the mask and its moments, or fails with a reason. */
+static rv_image_t *s_silhouette(const rv_view_t *small, const rv_align_params_t *p,
+                                double *area, double *cx, double *cy)
+{
+    uint32_t hist[256];
+    rv_histogram(small, hist);
+    double mean, std;
+    int thr = s_otsu(hist, &mean, &std);
+    if (std < p->min_std) {
+        rv_fail(RV_EFORMAT, "rv_align",
+                "blank or saturated image (gray mean %.0f, standard deviation %.1f)", mean, std);
+        return NULL;
+    }
+    rv_image_t *mask = p->solid ? s_mask_fixture(small) : s_mask_otsu(small, hist, thr);
+    if (!mask)
+        return NULL;
+    rv_view_t m = rv_image_view(mask);
     /* integer sums per row (branch-free, vectorisable); the totals are the exact integers
      * the moments are made of */
     uint64_t ai = 0, sxi = 0, syi = 0;
@@ -576,22 +893,27 @@ int rv_align_rgb(const rv_align_ref_t *ref, const rv_view_t *gray, rv_align_resu
                      seen, expected);
         goto out;
     }
-    double k = expected * ref->factor / (double) f;
+    /* affine: the part's own size (its silhouette's area) starts the fit, ECC then fits
+     * scale and tilt */
+    double k = (ref->p.affine ? seen : expected) * ref->factor / (double) f;
     sig = malloc(sizeof(float) * S_SECTORS * S_BANDS);
     if (!sig) {
         rc = rv_fail(RV_ENOMEM, domain, "out of memory");
         goto out;
     }
-    s_polar(&mv, cx, cy, area, sig);
-    int cand[S_MAX_CAND];
-    int ncand = s_rotations(sig, ref->sig2, cand);
+    int cand[S_MAX_CAND] = {0};
+    int ncand = 1; /* a round part whose rotation is not fitted: the view's own */
+    if (ref->p.rotate) {
+        s_polar(&mv, cx, cy, area, sig);
+        ncand = s_rotations(sig, ref->sig2, cand);
+    }
     pre = rv_image_new(rmv.width, rmv.height, RV_GRAY8);
     if (!pre) {
         rc = rv_fail(RV_ENOMEM, domain, "out of memory");
         goto out;
     }
     rv_view_t pv = rv_image_view(pre);
-    vdetail = s_detail(&sv);
+    vdetail = ncand > 1 ? s_detail(&sv) : NULL; /* one candidate: nothing to rank */
     rv_view_t vd = vdetail ? rv_image_view(vdetail) : sv;
     /* rank the candidate rotations by the unrefined guess (cheap), then refine the best */
     double ms[2][3], best_score = -1e9;
@@ -601,6 +923,10 @@ int rv_align_rgb(const rv_align_ref_t *ref, const rv_view_t *gray, rv_align_resu
         double c = cos(rot) * k, sn = sin(rot) * k;
         double guess[2][3] = {{c, -sn, ref->cx - (c * cx - sn * cy)},
                               {sn, c, ref->cy - (sn * cx + c * cy)}};
+        if (ncand == 1) {
+            memcpy(ms, guess, sizeof ms);
+            break;
+        }
         double iou = s_iou(ref, &mv, guess);
         double ncc = vdetail ? s_ncc(ref, &vd, guess) : 0;
         double score = 5 * iou + ncc; /* the outline first, the surface among equals */
@@ -616,7 +942,8 @@ int rv_align_rgb(const rv_align_ref_t *ref, const rv_view_t *gray, rv_align_resu
         rv_view_t a = rv_image_view(soft_v), b = rv_image_view(ref->soft);
         rv_cv_register_params_t rp;
         rv_cv_register_params_default(&rp);
-        rp.motion = RV_CV_MOTION_EUCLIDEAN; /* rotation and shift: the scale is known */
+        /* rotation and shift: the scale is the camera's; or affine where it varies */
+        rp.motion = ref->p.affine ? RV_CV_MOTION_AFFINE : RV_CV_MOTION_EUCLIDEAN;
         rp.max_iterations = 50;
         rp.epsilon = 1e-4;
         rv_cv_transform_t t;
@@ -633,6 +960,23 @@ int rv_align_rgb(const rv_align_ref_t *ref, const rv_view_t *gray, rv_align_resu
     out->scale = sqrt(fabs(det)) * (double) f / ref->factor;
     out->angle_deg = atan2(ms[1][0], ms[0][0]) * 180.0 / M_PI;
     out->residual_px = -1;
+    if (ref->p.affine) {
+        /* the fitted transform must still be a view of the part: no mirror, a scale in
+         * range, and axis scales (singular values) within max_aniso of each other */
+        double a = ms[0][0], b = ms[0][1], c = ms[1][0], d = ms[1][1];
+        double e = (a + d) / 2, ff = (a - d) / 2, g = (c + b) / 2, hh = (c - b) / 2;
+        double q = hypot(e, hh), r = hypot(ff, g);
+        double s1 = q + r, s2 = fabs(q - r);
+        double rel = out->scale / expected;
+        if (det <= 0 || s2 <= 0 || s1 / s2 > ref->p.max_aniso || rel < ref->p.min_scale ||
+            rel > ref->p.max_scale) {
+            rc = rv_fail(RV_EFORMAT, domain,
+                         "the fitted transform is not a view of the part (scale %.2f, axis "
+                         "ratio %.2f): wrong part, wrong view or wrong pose",
+                         rel, s2 > 0 ? s1 / s2 : INFINITY);
+            goto out;
+        }
+    }
     if (out->iou < ref->p.min_iou) {
         rc = rv_fail(RV_EFORMAT, domain,
                      "the outline does not match the reference (overlap %.2f < %.2f): wrong part, "
@@ -681,11 +1025,20 @@ int rv_align_warp(const rv_view_t *src, const rv_align_result_t *r, const rv_vie
 
 int rv_align_silhouette(const rv_view_t *gray, const rv_view_t *mask)
 {
+    return rv_align_silhouette_p(gray, mask, NULL);
+}
+
+int rv_align_silhouette_p(const rv_view_t *gray, const rv_view_t *mask,
+                          const rv_align_params_t *params)
+{
     if (!gray || !mask || gray->fmt != RV_GRAY8 || mask->fmt != RV_GRAY8 ||
         gray->width != mask->width || gray->height != mask->height)
         return rv_fail(RV_EINVAL, "rv_align_silhouette", "needs two gray8 views of one size");
     rv_align_params_t p;
-    rv_align_params_init(&p);
+    if (params)
+        p = *params;
+    else
+        rv_align_params_init(&p);
     double area, cx, cy;
     rv_image_t *m = s_silhouette(gray, &p, &area, &cx, &cy);
     if (!m)

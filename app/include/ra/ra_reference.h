@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "rm/rm_family.h"
+#include "rv/rv_align.h"
 #include "rv/rv_image.h"
 
 typedef struct ra_reference {
@@ -87,5 +88,9 @@ int ra_reference_anomaly(const ra_reference_t *self, const rv_view_t *blur, cons
  * learned threshold lands exactly on the family's anomaly threshold T (0 < T < 1):
  * c = learned * (1 - T) / T. */
 double ra_reference_score(const ra_reference_t *self, double raw_mm2, double family_threshold);
+
+/* The aligner's settings for a view of the family (its "align" object; rv_align's
+ * defaults where the family says nothing). RV_OK, or the family's error (ap: defaults). */
+int ra_align_params_of(const rm_family_t *family, size_t view, rv_align_params_t *ap);
 
 #endif

@@ -110,6 +110,29 @@ size_t rm_family_view_count(const rm_family_t *self);
 const char *rm_family_view_name(const rm_family_t *self, size_t i);
 int rm_family_view_size(const rm_family_t *self, size_t i, int *width, int *height);
 
+/* How a view of the family is registered to its master (the view's optional "align"
+ * object; rv_align_params_t takes these fields). */
+typedef struct rm_view_align {
+    int affine;       /* "motion": "rigid" (0, default: the camera's scale, rotation and
+                         shift) or "affine" (1: scale and tilt fitted too, for a camera whose
+                         distance or angle to the part varies) */
+    int solid;        /* "solid": true when the part has no through-hole in this view, so its
+                         silhouette is its outer outline (default false) */
+    int rotation;     /* "rotation": false for a round part under a light that stays with the
+                         camera: its rotation is not searched (default true) */
+    double min_scale; /* "scale": [min, max], the accepted size of the part relative to the
+                         master (default [0.8, 1.25]) */
+    double max_scale;
+    double max_aniso; /* "max_axis_ratio": affine, largest ratio of the two axis scales
+                         (default 1.5) */
+    int work_width;   /* "work_width": px of the copies the view is registered on (default
+                         512; smaller is faster and coarser) */
+} rm_view_align_t;
+
+/* The alignment settings of view i (defaults where the file gives none). RV_EINVAL for an
+ * index out of range. */
+int rm_family_view_align(const rm_family_t *self, size_t i, rm_view_align_t *out);
+
 /* Calibration: mm per px of the reference view, or 0 when the file names a calibration
  * record instead; the record id, or NULL when the scale is given directly. */
 double rm_family_mm_per_px(const rm_family_t *self);

@@ -1,10 +1,12 @@
 /* rv_align.h - registers a view of a part to its family's reference view.
  *
  * Estimation works on downscaled copies (work width ~512 px) of the part's silhouette
- * (Otsu threshold; a part on a contrasting fixture): its moments give translation and
- * scale, its angular signature around the centroid gives rotation (holes and flanges
- * break the symmetry), and ECC on the softened silhouettes refines the whole transform
- * (affine) to sub-pixel. Silhouettes, not textures, so that instances of a part with
+ * (Otsu threshold: a part on a contrasting fixture; or, for a solid part, params.solid,
+ * every pixel that differs from the empty fixture, modelled from the view's border, in
+ * either direction, holes filled): its moments give translation (and, params.affine, the
+ * starting scale), its angular signature around the centroid gives rotation (holes and
+ * flanges break the symmetry), and ECC on the softened silhouettes refines the transform
+ * (rotation and shift at the camera's scale, or affine) to sub-pixel. Silhouettes, not textures, so that instances of a part with
  * different surfaces and lighting align alike. The result is checked against the reference
  * silhouette (IoU after the transform): a view that does not match is refused with a
  * reason (no part, blank or saturated image, wrong part, wrong view or pose) instead of
@@ -26,6 +28,18 @@ typedef struct rv_align_params {
     double max_scale;
     double min_part;    /* smallest part area, fraction of the view (default 0.03) */
     double min_std;     /* smallest gray standard deviation of a usable view (default 4) */
+    int affine;         /* 0 (default): rotation and shift at the camera's scale (a worn part
+                           keeps its size); 1: affine, the part's scale and tilt fitted too, for
+                           a camera whose distance or angle to the part varies (sizes are then
+                           relative to the reference part's) */
+    double max_aniso;   /* affine: largest ratio of the two axis scales (default 1.5) */
+    int solid;          /* 1: the part has no through-holes in this view: its silhouette is
+                           its outer outline (holes filled, largest piece), so surfaces that
+                           happen to match the fixture's grey stay part (default 0) */
+    int rotate;         /* 1 (default): rotation found from the silhouette's angular
+                           signature and the surface; 0: a round part photographed under a
+                           light that stays with the camera, whose rotation is not searched
+                           (it starts at 0; affine refinement may still turn it slightly) */
 } rv_align_params_t;
 
 typedef struct rv_align_result {
@@ -45,7 +59,7 @@ typedef struct rv_align_ref rv_align_ref_t;
 void rv_align_params_init(rv_align_params_t *p);
 
 /* Prepare a reference from its gray view (GRAY8). Its silhouette is found the same way
- * as a view's (Otsu), so that the two compare; ref_part is reserved and may be NULL.
+ * as a view's, so that the two compare; ref_part is reserved and may be NULL.
  * NULL on failure. */
 rv_align_ref_t *rv_align_ref_new(const rv_view_t *ref_gray, const rv_view_t *ref_part,
                                  const rv_align_params_t *params);
@@ -67,10 +81,15 @@ int rv_align_rgb(const rv_align_ref_t *ref, const rv_view_t *rgb, rv_align_resul
  * format, bilinear; copies when the transform is the identity. */
 int rv_align_warp(const rv_view_t *src, const rv_align_result_t *r, const rv_view_t *dst);
 
-/* The part's silhouette in a gray view, found as rv_align finds it (Otsu, moved towards
- * the background): 255 part, 0 background, into mask (GRAY8, same size). RV_EFORMAT with
- * a reason for a blank view or one without a part. */
+/* The part's silhouette in a gray view, found as rv_align finds it with default
+ * parameters (Otsu, moved towards the background): 255 part, 0 background, into mask
+ * (GRAY8, same size). RV_EFORMAT with a reason for a blank view or one without a part. */
 int rv_align_silhouette(const rv_view_t *gray, const rv_view_t *mask);
+
+/* The same with the given parameters (their solid and min_std, min_part; the full-size
+ * view is used, not a downscaled copy); params NULL = defaults. */
+int rv_align_silhouette_p(const rv_view_t *gray, const rv_view_t *mask,
+                          const rv_align_params_t *params);
 
 #ifdef __cplusplus
 }
