@@ -509,12 +509,8 @@ static void test_decide_many(ra_store_t *st)
     RS_CHECK_EQ(ra_store_last_seq(st), seq0 + 5 + BATCH * BATCHES);
     printf("decide_many: %d decisions in batches of %d: %.0f decisions/s\n", BATCH * BATCHES,
            BATCH, rate);
-#if defined(__SANITIZE_ADDRESS__) || defined(__OPTIMIZE__) == 0
-    double need = 100; /* sanitizers and -O0 are several times slower */
-#else
-    double need = 1000;
-#endif
-    RS_CHECKF(rate >= need, "%.0f decisions/s < %.0f", rate, need);
+    /* the rate is printed for the record, not asserted: speed belongs to the benchmarks
+     * (bench_line), which quote medians, not to a test that fails on a slow machine */
     /* one by one (a transaction each) for the record */
     t0 = s_now();
     for (int k = 0; k < 20; k++)
