@@ -599,6 +599,26 @@ static int s_integrity(ra_store_t *s)
     return RV_OK;
 }
 
+/* Record n inside the caller's lock: its kind (size 32) and its body parsed (*body, NULL
+ * when it is not JSON). 0 found, 1 no such record, < 0 the database failed (doing says
+ * what was being read). */
+static int s_get(ra_store_t *s, int64_t n, char kind[32], json_t **body, const char *doing)
+{
+    *body = NULL;
+    kind[0] = '\0';
+    sqlite3_stmt *st = ra_store__stmt(s, RA_SQL_GET);
+    if (!st)
+        return RV_EIO;
+    sqlite3_bind_int64(st, 1, n);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        snprintf(kind, 32, "%s", (const char *) sqlite3_column_text(st, 0));
+        *body = json_loads((const char *) sqlite3_column_text(st, 1), 0, NULL);
+    }
+    s_done(st);
+    return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? 1 : ra_store__sql_fail(s, rc, doing, 1);
+}
+
 /* Record 1: the station and its key. 1 when the ledger is empty. */
 static int s_read_station(ra_store_t *s, const char *station)
 {
@@ -904,6 +924,20 @@ static int s_hex64(const char *h)
     return 1;
 }
 
+/* What the store adds to a record it is given: station, session, a new id and ts. */
+static int s_stamp(const ra_store_t *s, json_t *record)
+{
+    char id[37], now[32];
+    ra_store__uuid(id);
+    ra_store__now(now);
+    if (json_object_set_new(record, "station", json_string(s->station)) ||
+        json_object_set_new(record, "session", json_integer(s->session)) ||
+        json_object_set_new(record, "id", json_string(id)) ||
+        json_object_set_new(record, "ts", json_string(now)))
+        return rv_fail(RV_ENOMEM, D, "out of memory");
+    return RV_OK;
+}
+
 int ra_store_inspection(ra_store_t *self, json_t *inspection, int64_t *n)
 {
     if (!self || !json_is_object(inspection))
@@ -938,14 +972,8 @@ int ra_store_inspection(ra_store_t *self, json_t *inspection, int64_t *n)
                            "nothing stored",
                            hex);
     }
-    char id[37], now[32];
-    ra_store__uuid(id);
-    ra_store__now(now);
-    if (json_object_set_new(inspection, "station", json_string(self->station)) ||
-        json_object_set_new(inspection, "session", json_integer(self->session)) ||
-        json_object_set_new(inspection, "id", json_string(id)) ||
-        json_object_set_new(inspection, "ts", json_string(now)))
-        return rv_fail(RV_ENOMEM, D, "out of memory");
+    if (s_stamp(self, inspection) != RV_OK)
+        return RV_ENOMEM;
     pthread_mutex_lock(&self->lock);
     int64_t rn = 0;
     int rc = ra_store__begin(self, "storing an inspection");
@@ -978,36 +1006,19 @@ int ra_store_part(ra_store_t *self, const int64_t *views, size_t n, int64_t *par
     int rc = ra_store__begin(self, "storing a part's inspection");
     int began = rc == RV_OK;
     for (size_t i = 0; i < n && rc == RV_OK; i++) {
-        sqlite3_stmt *st = ra_store__stmt(self, RA_SQL_GET);
-        if (!st) {
-            rc = RV_EIO;
-            break;
-        }
-        sqlite3_bind_int64(st, 1, views[i]);
-        int step = sqlite3_step(st);
-        if (step == SQLITE_ROW &&
-            strcmp((const char *) sqlite3_column_text(st, 0), "inspection") == 0)
-            v[i] = json_loads((const char *) sqlite3_column_text(st, 1), 0, NULL);
-        s_done(st);
-        if (step != SQLITE_ROW && step != SQLITE_DONE)
-            rc = ra_store__sql_fail(self, step, "reading a view", 1);
-        else if (!v[i])
+        char kind[32];
+        int got = s_get(self, views[i], kind, &v[i], "reading a view");
+        if (got < 0)
+            rc = got;
+        else if (got == 1 || strcmp(kind, "inspection") != 0 || !v[i])
             rc = rv_fail(RV_EINVAL, D, "view %zu: record %lld is not an inspection", i + 1,
                          (long long) views[i]);
     }
     char why[400] = "";
     if (rc == RV_OK && !(p = ra_part_combine(v, views, n, why, sizeof why)))
         rc = rv_fail(RV_EINVAL, D, "%s: nothing stored", why);
-    if (rc == RV_OK) {
-        char id[37], now[32];
-        ra_store__uuid(id);
-        ra_store__now(now);
-        if (json_object_set_new(p, "station", json_string(self->station)) ||
-            json_object_set_new(p, "session", json_integer(self->session)) ||
-            json_object_set_new(p, "id", json_string(id)) ||
-            json_object_set_new(p, "ts", json_string(now)))
-            rc = rv_fail(RV_ENOMEM, D, "out of memory");
-    }
+    if (rc == RV_OK)
+        rc = s_stamp(self, p);
     int64_t rn = 0;
     if (rc == RV_OK && (rc = ra_store__append(self, "inspection", p, &rn)) == RV_OK)
         rc = ra_store__commit(self, "committing a part's inspection");
@@ -1040,14 +1051,8 @@ int ra_store_note(ra_store_t *self, const char *kind, json_t *record, int64_t *n
     if (!schema || strcmp(schema, want) != 0)
         return rv_fail(RV_EINVAL, D, "a %s record's schema must be %s, not \"%s\"", kind, want,
                        schema ? schema : "(none)");
-    char id[37], now[32];
-    ra_store__uuid(id);
-    ra_store__now(now);
-    if (json_object_set_new(record, "station", json_string(self->station)) ||
-        json_object_set_new(record, "session", json_integer(self->session)) ||
-        json_object_set_new(record, "id", json_string(id)) ||
-        json_object_set_new(record, "ts", json_string(now)))
-        return rv_fail(RV_ENOMEM, D, "out of memory");
+    if (s_stamp(self, record) != RV_OK)
+        return RV_ENOMEM;
     pthread_mutex_lock(&self->lock);
     int64_t rn = 0;
     int rc = ra_store__begin(self, "storing a record");
@@ -1144,24 +1149,15 @@ static int s_decide_one(ra_store_t *s, const ra_decision_in_t *in, const s_sup_t
     if (!in)
         return rv_fail(RV_EINVAL, D, "no decision given");
     long long ni = (long long) in->inspection;
-    sqlite3_stmt *st = ra_store__stmt(s, RA_SQL_GET);
-    if (!st)
-        return RV_EIO;
-    sqlite3_bind_int64(st, 1, in->inspection);
-    int rc = sqlite3_step(st);
-    if (rc != SQLITE_ROW) {
-        s_done(st);
-        return rc == SQLITE_DONE ? rv_fail(RV_EINVAL, D, "inspection %lld does not exist", ni)
-                                 : ra_store__sql_fail(s, rc, "reading the inspection", 1);
-    }
     char kind[32];
-    snprintf(kind, sizeof kind, "%s", (const char *) sqlite3_column_text(st, 0));
-    json_t *insp = strcmp(kind, "inspection") == 0
-                       ? json_loads((const char *) sqlite3_column_text(st, 1), 0, NULL)
-                       : NULL;
-    s_done(st);
-    if (strcmp(kind, "inspection") != 0)
+    json_t *insp = NULL;
+    int rc = s_get(s, in->inspection, kind, &insp, "reading the inspection");
+    if (rc != 0)
+        return rc == 1 ? rv_fail(RV_EINVAL, D, "inspection %lld does not exist", ni) : rc;
+    if (strcmp(kind, "inspection") != 0) {
+        json_decref(insp);
         return rv_fail(RV_EINVAL, D, "record %lld is a %s record, not an inspection", ni, kind);
+    }
     if (!insp)
         return rv_fail(RV_EFORMAT, D, "inspection %lld does not parse as JSON", ni);
     json_t *d = NULL;
@@ -1319,7 +1315,8 @@ static int s_decide_one(ra_store_t *s, const ra_decision_in_t *in, const s_sup_t
     int64_t n = 0;
     if ((rc = ra_store__append(s, "decision", d, &n)) != RV_OK)
         goto out;
-    if (!(st = ra_store__stmt(s, RA_SQL_OUTBOX_ADD))) {
+    sqlite3_stmt *st = ra_store__stmt(s, RA_SQL_OUTBOX_ADD);
+    if (!st) {
         rc = RV_EIO;
         goto out;
     }
@@ -1484,21 +1481,15 @@ int ra_store_answer_upgrade(ra_store_t *self, int64_t request, const char *super
     rc = ra_store__begin(self, approve ? "approving an upgrade" : "refusing an upgrade");
     int began = rc == RV_OK;
     if (rc == RV_OK && (rc = s_last_seq_locked(self, &seq)) == RV_OK) {
-        sqlite3_stmt *st = ra_store__stmt(self, RA_SQL_GET);
-        if (!st)
-            rc = RV_EIO;
-        else {
-            sqlite3_bind_int64(st, 1, request);
-            int step = sqlite3_step(st);
-            if (step == SQLITE_ROW &&
-                !strcmp((const char *) sqlite3_column_text(st, 0), "upgrade-request"))
-                q = json_loads((const char *) sqlite3_column_text(st, 1), 0, NULL);
-            s_done(st);
-            if (step != SQLITE_ROW && step != SQLITE_DONE)
-                rc = ra_store__sql_fail(self, step, "reading the request", 1);
-            else if (!q)
-                rc = rv_fail(RV_EINVAL, D, "record %lld is not an upgrade request",
-                             (long long) request);
+        char kind[32];
+        int got = s_get(self, request, kind, &q, "reading the request");
+        if (got < 0)
+            rc = got;
+        else if (got == 1 || strcmp(kind, "upgrade-request") != 0 || !q) {
+            json_decref(q);
+            q = NULL;
+            rc = rv_fail(RV_EINVAL, D, "record %lld is not an upgrade request",
+                         (long long) request);
         }
     }
     json_t *ov = json_object_get(q, "override");

@@ -1416,25 +1416,35 @@ static void s_act_override(GSimpleAction *a, GVariant *p, gpointer user)
     }
 }
 
-static void s_act_apply_override(GSimpleAction *a, GVariant *p, gpointer user)
+/* The override form as a decision to make (route, reason code, text), or NULL with the
+ * technician told what is missing. */
+static s_dec_t *s_override_form(RhWindow *self)
 {
-    (void) a;
-    (void) p;
-    RhWindow *self = user;
     guint ri = gtk_drop_down_get_selected(self->route_drop);
     guint ci = gtk_drop_down_get_selected(self->reason_drop);
     if (ri >= G_N_ELEMENTS(s_routes) || ci >= G_N_ELEMENTS(s_reasons))
-        return;
+        return NULL;
     const char *text = gtk_editable_get_text(GTK_EDITABLE(self->override_text));
     if (!strcmp(s_reasons[ci].code, "other") && !*text) {
         gtk_label_set_text(self->line_label, _("✖ \"Other\" needs a few words of why."));
         gtk_widget_grab_focus(GTK_WIDGET(self->override_text));
-        return;
+        return NULL;
     }
     s_dec_t *d = g_new0(s_dec_t, 1);
     d->route = g_strdup(s_routes[ri]);
     d->reason = g_strdup(s_reasons[ci].code);
     d->text = *text ? g_strdup(text) : NULL;
+    return d;
+}
+
+static void s_act_apply_override(GSimpleAction *a, GVariant *p, gpointer user)
+{
+    (void) a;
+    (void) p;
+    RhWindow *self = user;
+    s_dec_t *d = s_override_form(self);
+    if (!d)
+        return;
     if (s_is_upgrade(self)) {
         const char *sid = gtk_editable_get_text(GTK_EDITABLE(self->supervisor_entry));
         const char *spin = gtk_editable_get_text(GTK_EDITABLE(self->supervisor_pin));
@@ -1466,27 +1476,16 @@ static void s_act_request_upgrade(GSimpleAction *a, GVariant *p, gpointer user)
     (void) a;
     (void) p;
     RhWindow *self = user;
-    guint ri = gtk_drop_down_get_selected(self->route_drop);
-    guint ci = gtk_drop_down_get_selected(self->reason_drop);
-    if (ri >= G_N_ELEMENTS(s_routes) || ci >= G_N_ELEMENTS(s_reasons))
-        return;
     if (!gtk_revealer_get_reveal_child(self->override_revealer) || !s_is_upgrade(self)) {
         gtk_label_set_text(self->line_label,
                            _("✖ Choose, under Override (F8), a route that keeps more of the "
                              "part than the grader's: only an upgrade waits for approval."));
         return;
     }
-    const char *text = gtk_editable_get_text(GTK_EDITABLE(self->override_text));
-    if (!strcmp(s_reasons[ci].code, "other") && !*text) {
-        gtk_label_set_text(self->line_label, _("✖ \"Other\" needs a few words of why."));
-        gtk_widget_grab_focus(GTK_WIDGET(self->override_text));
+    s_dec_t *d = s_override_form(self);
+    if (!d)
         return;
-    }
-    s_dec_t *d = g_new0(s_dec_t, 1);
     d->mode = DEC_REQUEST;
-    d->route = g_strdup(s_routes[ri]);
-    d->reason = g_strdup(s_reasons[ci].code);
-    d->text = *text ? g_strdup(text) : NULL;
     s_decide(self, d);
 }
 

@@ -54,6 +54,24 @@ next_core() {
   key F12
   wait_count "$log" "camera: frame " "$seen" 30
 }
+# capture_until TRIES WANT [NOT]: the next core, captured, up to TRIES times, until the
+# last inspection line matches WANT (and not NOT); fails when none did
+capture_until() {
+  local tries=$1 want=$2 not=${3:-} i seen last
+  for i in $(seq "$tries"); do
+    next_core
+    sleep 0.3
+    seen=$(grep -c "inspection: " "$log" || true)
+    key F5
+    wait_count "$log" "inspection: " "$seen" 120
+    last=$(grep -E "inspection: " "$log" | tail -n1)
+    if echo "$last" | grep -Eq "$want" && { [ -z "$not" ] || ! echo "$last" | grep -Eq "$not"; }; then
+      return 0
+    fi
+    echo "core $i: $(echo "$last" | sed 's/.*inspection: //') — not the one wanted, next"
+  done
+  return 1
+}
 shot() { import -window root "$shots/$1.png"; echo "screenshot: $shots/$1.png"; }
 key() { xdotool key --delay 60 "$@"; sleep 0.3; }
 typ() { xdotool type --delay 40 "$1"; sleep 0.2; }
@@ -121,20 +139,7 @@ shot 06-decided
 
 # 2. the next cores until one whose route can be upgraded (not reuse), then an upgrade
 #    override: the supervisor's wrong PIN is refused, the right one records it
-found=0
-for n in 1 2 3 4 5; do
-  next_core
-  sleep 0.3
-  seen=$(grep -c "inspection: " "$log" || true)
-  key F5
-  wait_count "$log" "inspection: " "$seen" 120
-  last=$(grep -E "inspection: " "$log" | tail -n1)
-  if echo "$last" | grep -q "proposal=" && ! echo "$last" | grep -Eq "route=reuse|proposal=review"; then
-    found=1; break
-  fi
-  echo "core $n: $(echo "$last" | sed 's/.*inspection: //') — not upgradable, next"
-done
-check "a core whose route can be upgraded" test $found = 1
+check "a core whose route can be upgraded" capture_until 5 "proposal=" "route=reuse|proposal=review"
 route2=$(grep -E "inspection: " "$log" | tail -n1 | grep -oE "route=[a-z]+" | sed 's/route=//')
 echo "upgrading a $route2 proposal to reuse"
 key F8
@@ -155,16 +160,7 @@ shot 08-override-recorded
 
 # the next cores until the review one (the grader needs a person): it cannot be confirmed;
 # left undecided, it waits in the queue, and F7 brings it back for the technician to decide
-found=0
-for n in 1 2 3 4; do
-  next_core
-  sleep 0.3
-  seen=$(grep -c "inspection: " "$log" || true)
-  key F5
-  wait_count "$log" "inspection: " "$seen" 120
-  if grep -E "inspection: " "$log" | tail -n1 | grep -q "proposal=review"; then found=1; break; fi
-done
-check "a core the grader leaves for review" test $found = 1
+check "a core the grader leaves for review" capture_until 4 "proposal=review"
 review_rec=$(grep -E "inspection: " "$log" | tail -n1 | grep -oE "record=[0-9]+" | sed 's/record=//')
 key F9; sleep 1
 check "a review proposal cannot be confirmed" test "$(grep -c 'decision: seq=3' "$log" || true)" = 0
@@ -181,19 +177,7 @@ shot 10-review-decided
 
 # 2c. an upgrade with no supervisor at the bench: asked for (Shift+F8), it waits in the
 #     supervisor's queue, nothing goes to the line; a supervisor opens it (F7) and approves
-found=0
-for n in 1 2 3 4 5 6; do
-  next_core
-  sleep 0.3
-  seen=$(grep -c "inspection: " "$log" || true)
-  key F5
-  wait_count "$log" "inspection: " "$seen" 120
-  last=$(grep -E "inspection: " "$log" | tail -n1)
-  if echo "$last" | grep -q "proposal=" && ! echo "$last" | grep -Eq "route=reuse|proposal=review"; then
-    found=1; break
-  fi
-done
-check "another core whose route can be upgraded" test $found = 1
+check "another core whose route can be upgraded" capture_until 6 "proposal=" "route=reuse|proposal=review"
 up_rec=$(grep -E "inspection: " "$log" | tail -n1 | grep -oE "record=[0-9]+" | sed 's/record=//')
 key F8
 sleep 0.5
