@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <functional>
@@ -287,27 +288,34 @@ extern "C" int rsb_cv_time_imdecode(const uint8_t *jpeg, size_t len, int reps, d
  * contours). The grading itself is the station's and costs microseconds either way. */
 extern "C" int rsb_cv_inspect(const uint8_t *jpeg, size_t len, const uint8_t *master_gray,
                               const uint8_t *mean_gray, int w, int h, ptrdiff_t stride, int thr,
-                              double *total_ms, double *nodecode_ms)
+                              int reduce, double *total_ms, double *nodecode_ms)
 {
     static const char *const domain = "rsb_cv_inspect";
     if (!jpeg || !master_gray || !mean_gray || !total_ms || !nodecode_ms || len == 0 ||
-        len > (size_t) INT32_MAX || w <= 0 || h <= 0 || stride < w)
+        len > (size_t) INT32_MAX || w <= 0 || h <= 0 || stride < w ||
+        (reduce != 1 && reduce != 2 && reduce != 4 && reduce != 8))
         return rv_fail(RV_EINVAL, domain, "bad arguments");
+    const int flags = reduce == 2   ? cv::IMREAD_REDUCED_COLOR_2
+                      : reduce == 4 ? cv::IMREAD_REDUCED_COLOR_4
+                      : reduce == 8 ? cv::IMREAD_REDUCED_COLOR_8
+                                    : cv::IMREAD_COLOR;
     return guard(domain, [&]() -> int {
         cv::setNumThreads(1);
         const cv::Mat buf(1, (int) len, CV_8UC1, const_cast<uint8_t *>(jpeg));
         const cv::Mat master(h, w, CV_8UC1, const_cast<uint8_t *>(master_gray), (size_t) stride);
         const cv::Mat mean(h, w, CV_8UC1, const_cast<uint8_t *>(mean_gray), (size_t) stride);
         auto start = clock_type::now();
-        cv::Mat bgr = cv::imdecode(buf, cv::IMREAD_COLOR);
+        cv::Mat bgr = cv::imdecode(buf, flags);
         double dec = ms_since(start);
         if (bgr.empty())
             return rv_fail(RV_EFORMAT, domain, "cv::imdecode failed");
         cv::Mat gray, small, msmall, sil, msil;
         cv::cvtColor(bgr, gray, cv::COLOR_BGR2GRAY);
-        double f = 512.0 / gray.cols;
-        cv::resize(gray, small, cv::Size(), f, f, cv::INTER_AREA);
-        cv::resize(master, msmall, small.size(), 0, 0, cv::INTER_AREA);
+        /* both to the master's small size (the frame may have a few more pixels) */
+        double f = 512.0 / w;
+        const cv::Size ssize(512, (int) std::lround(h * f));
+        cv::resize(gray, small, ssize, 0, 0, cv::INTER_AREA);
+        cv::resize(master, msmall, ssize, 0, 0, cv::INTER_AREA);
         cv::threshold(small, sil, 0, 255, cv::THRESH_BINARY | cv::THRESH_OTSU);
         cv::threshold(msmall, msil, 0, 255, cv::THRESH_BINARY | cv::THRESH_OTSU);
         cv::GaussianBlur(sil, sil, cv::Size(7, 7), 0);

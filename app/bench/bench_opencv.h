@@ -78,9 +78,11 @@ int rsb_cv_time_imdecode(const uint8_t *jpeg, size_t len, int reps, double *medi
 
 /* The station's inspection done the OpenCV way (see bench_opencv.cpp): decode, ECC
  * registration to the master, warp, the detection chain. master_gray and mean_gray are
- * GRAY8 of w x h (the family's view) with one stride. Total and decode-excluded ms. */
+ * GRAY8 of w x h (the family's view) with one stride; reduce (1, 2, 4 or 8): the JPEG is
+ * decoded at 1/reduce (IMREAD_REDUCED_COLOR_*) as the station shrinks it on load. Total and
+ * decode-excluded ms. */
 int rsb_cv_inspect(const uint8_t *jpeg, size_t len, const uint8_t *master_gray,
-                   const uint8_t *mean_gray, int w, int h, ptrdiff_t stride, int thr,
+                   const uint8_t *mean_gray, int w, int h, ptrdiff_t stride, int thr, int reduce,
                    double *total_ms, double *nodecode_ms);
 
 #ifdef __cplusplus

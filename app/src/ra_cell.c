@@ -411,9 +411,10 @@ int ra_cell_inspect(ra_cell_t *c, const char *path, const ra_frame_t *frame, con
         goto out;
     }
     json_object_set_new(line, "alignment",
-                        json_pack("{s:f, s:f, s:f, s:s}", "angle_deg", r.align.angle_deg, "scale",
-                                  r.align.scale, "iou", r.align.iou, "method",
-                                  r.align.method ? r.align.method : "none"));
+                        json_pack("{s:f, s:f, s:f, s:s, s:i}", "angle_deg", r.align.angle_deg,
+                                  "scale", r.align.scale, "iou", r.align.iou, "method",
+                                  r.align.method ? r.align.method : "none", "shrink",
+                                  r.shrink > 0 ? r.shrink : 1));
     if (r.refused) {
         snprintf(why, sizeof why, "%s", r.refusal);
         goto out;

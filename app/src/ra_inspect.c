@@ -30,6 +30,7 @@ struct ra_inspector {
     rv_detect_cache_t *cache; /* maps the zones share (black-hats, eroded part, wear band) */
     int threads;                           /* zones inspected at once (1: in this thread) */
     rv_image_t *zone_eff_t[S_MAX_THREADS]; /* a zone less the mark, per worker */
+    rv_image_t *shrunk; /* a frame shrunk on load to the reference's resolution (kept) */
 };
 
 static double s_now_ms(void)
@@ -56,6 +57,7 @@ void ra_inspector_destroy(ra_inspector_t **self_p)
     rv_image_destroy(&s->iblur);
     rv_image_destroy(&s->exclude);
     rv_image_destroy(&s->zone_eff);
+    rv_image_destroy(&s->shrunk);
     for (int i = 0; i < S_MAX_THREADS; i++)
         rv_image_destroy(&s->zone_eff_t[i]);
     rv_frontend_destroy(&s->front);
@@ -385,32 +387,50 @@ static int s_code_mask(const ra_inspection_t *out, const ra_code_t *code, const 
     return 1;
 }
 
-int ra_inspect_rgb(ra_inspector_t *self, const rv_view_t *rgb, const ra_code_t *code,
-                   int keep_aligned, ra_inspection_t *out)
+/* A transform found on a view shrunk by k, restated for the frame as delivered (frame x
+ * maps to shrunk (x - (k-1)/2) / k): what the record reports and what the mark's corners,
+ * read on the whole frame, go through. */
+static void s_unshrink(rv_align_result_t *a, int k)
 {
-    const char *domain = "ra_inspect";
-    double t0 = s_now_ms(), t;
-    int rc = RV_OK;
-    out->width = rgb->width;
-    out->height = rgb->height;
-    out->isa = rv_simd_isa();
-    if (!rgb->data || rgb->fmt != RV_RGB8 || rgb->width <= 0 || rgb->height <= 0 ||
-        rgb->stride < (ptrdiff_t) rgb->width * 3) {
-        rc = rv_fail(RV_EINVAL, domain, "needs an RGB8 view");
-        goto out;
+    if (k <= 1)
+        return;
+    double c0 = (k - 1) / 2.0;
+    for (int i = 0; i < 2; i++) {
+        a->m[i][2] -= (a->m[i][0] + a->m[i][1]) * c0 / k;
+        a->m[i][0] /= k;
+        a->m[i][1] /= k;
     }
+    a->tx = a->m[0][2];
+    a->ty = a->m[1][2];
+    a->scale /= k;
+    a->identity = 0;
+}
+
+/* Inspect rgb, which is the delivered frame shrunk by k (1: as delivered). */
+static int s_inspect(ra_inspector_t *self, const rv_view_t *rgb, int k, const ra_code_t *code,
+                     int keep_aligned, ra_inspection_t *out, double t0)
+{
+    double t;
+    int rc = RV_OK;
+    out->isa = rv_simd_isa();
+    out->shrink = k;
     /* aligned on its gray, which the alignment makes row by row as it downscales (the
      * full-size gray is not needed) */
-    if (rv_align_rgb(self->aref, rgb, &out->align) != RV_OK) {
+    rv_align_result_t ar;
+    if (rv_align_rgb(self->aref, rgb, &ar) != RV_OK) {
+        out->align = ar;
+        s_unshrink(&out->align, k);
         out->refused = 1;
         snprintf(out->refusal, sizeof out->refusal, "%s", rv_last_error());
         rc = RV_OK;
         goto out;
     }
+    out->align = ar;
+    s_unshrink(&out->align, k);
     t = s_now_ms();
     out->ms_align = t - t0;
     rv_view_t wv = rv_image_view(self->warped);
-    if ((rc = rv_align_warp(rgb, &out->align, &wv)) != RV_OK)
+    if ((rc = rv_align_warp(rgb, &ar, &wv)) != RV_OK)
         goto out;
     out->ms_warp = s_now_ms() - t;
     t = s_now_ms();
@@ -492,7 +512,7 @@ int ra_inspect_rgb(ra_inspector_t *self, const rv_view_t *rgb, const ra_code_t *
 
     out->grade = calloc(1, sizeof *out->grade);
     if (!out->grade) {
-        rc = rv_fail(RV_ENOMEM, domain, "out of memory");
+        rc = rv_fail(RV_ENOMEM, "ra_inspect", "out of memory");
         goto out;
     }
     if ((rc = rm_grade(self->family, &out->findings, out->anomaly_score, out->grade)) != RV_OK)
@@ -525,17 +545,58 @@ out:
     return rc;
 }
 
+/* Shrink on load (libvips's way): the family's reference fixes the detail the inspection
+ * works at (its mm per pixel); a camera giving k times as many pixels in each direction is
+ * averaged down by k before anything else, a box filter instead of the warp's sparse
+ * sampling, and every later stage handles k*k times fewer pixels. */
+int ra_inspect_rgb(ra_inspector_t *self, const rv_view_t *rgb, const ra_code_t *code,
+                   int keep_aligned, ra_inspection_t *out)
+{
+    double t0 = s_now_ms();
+    out->width = rgb->width;
+    out->height = rgb->height;
+    out->isa = rv_simd_isa();
+    if (!rgb->data || rgb->fmt != RV_RGB8 || rgb->width <= 0 || rgb->height <= 0 ||
+        rgb->stride < (ptrdiff_t) rgb->width * 3)
+        return rv_fail(RV_EINVAL, "ra_inspect", "needs an RGB8 view");
+    int k = rv_shrink_factor(rgb->width, rgb->height, self->width, self->height);
+    if (k <= 1)
+        return s_inspect(self, rgb, 1, code, keep_aligned, out, t0);
+    int sw = rgb->width / k, sh = rgb->height / k;
+    if (!self->shrunk || rv_image_width(self->shrunk) != sw ||
+        rv_image_height(self->shrunk) != sh) {
+        rv_image_destroy(&self->shrunk);
+        if (!(self->shrunk = rv_image_new(sw, sh, RV_RGB8)))
+            return RV_ENOMEM;
+    }
+    rv_view_t sv = rv_image_view(self->shrunk);
+    int rc = rv_view_shrink(rgb, &sv, k);
+    if (rc != RV_OK)
+        return rc;
+    out->ms_decode = s_now_ms() - t0; /* the shrink counts with getting the pixels */
+    rc = s_inspect(self, &sv, k, code, keep_aligned, out, s_now_ms());
+    out->ms_total += out->ms_decode;
+    return rc;
+}
+
 int ra_inspect_jpeg(ra_inspector_t *self, const uint8_t *jpeg, size_t len, const ra_code_t *code,
                     int keep_aligned, ra_inspection_t *out)
 {
     memset(out, 0, sizeof *out);
     double t0 = s_now_ms();
-    rv_image_t *rgb = rv_jpeg_decode(jpeg, len, RV_RGB8, 1);
+    rv_jpeg_info_t info;
+    if (rv_jpeg_read_header(jpeg, len, &info) != RV_OK)
+        return RV_EFORMAT;
+    /* decoded at the smallest DCT scale that still covers the reference */
+    int d = rv_jpeg_shrink_denom(&info, self->width, self->height);
+    rv_image_t *rgb = rv_jpeg_decode(jpeg, len, RV_RGB8, d);
     if (!rgb)
         return RV_EFORMAT;
     double t1 = s_now_ms();
     rv_view_t v = rv_image_view(rgb);
-    int rc = ra_inspect_rgb(self, &v, code, keep_aligned, out);
+    out->width = info.width;
+    out->height = info.height;
+    int rc = s_inspect(self, &v, d, code, keep_aligned, out, t1);
     out->ms_decode = t1 - t0;
     out->ms_total += t1 - t0;
     rv_image_destroy(&rgb);

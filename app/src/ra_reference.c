@@ -224,13 +224,19 @@ double ra_reference_score(const ra_reference_t *self, double raw_mm2, double fam
 
 /* --- training ------------------------------------------------------------------------ */
 
-static rv_image_t *s_decode(const char *path, rv_format_t fmt)
+/* Decoded whole, or (tw > 0) shrunk on load to the smallest DCT scale still covering
+ * tw x th, as the inspection decodes it (ra_inspect_jpeg). */
+static rv_image_t *s_decode_for(const char *path, rv_format_t fmt, int tw, int th)
 {
     uint8_t *bytes = NULL;
     size_t len = 0;
     if (rv_file_read(path, (size_t) 256 << 20, &bytes, &len) != RV_OK)
         return NULL;
-    rv_image_t *img = rv_jpeg_decode(bytes, len, fmt, 1);
+    rv_jpeg_info_t info;
+    int d = tw > 0 && rv_jpeg_read_header(bytes, len, &info) == RV_OK
+                ? rv_jpeg_shrink_denom(&info, tw, th)
+                : 1;
+    rv_image_t *img = rv_jpeg_decode(bytes, len, fmt, d);
     free(bytes);
     if (!img) {
         char msg[512];
@@ -240,12 +246,18 @@ static rv_image_t *s_decode(const char *path, rv_format_t fmt)
     return img;
 }
 
+static rv_image_t *s_decode(const char *path, rv_format_t fmt)
+{
+    return s_decode_for(path, fmt, 0, 0);
+}
+
 /* Align one good image to the master; its blurred gray in the master's frame goes to
  * *blur_out and the detail image (ra_reference_detail) to *detail_out. */
 static int s_aligned(const rv_align_ref_t *aref, const char *path, int w, int h,
                      rv_image_t **blur_out, rv_image_t **detail_out)
 {
-    rv_image_t *gray = s_decode(path, RV_GRAY8), *warped = NULL, *blur = NULL, *det = NULL;
+    rv_image_t *gray = s_decode_for(path, RV_GRAY8, w, h), *warped = NULL, *blur = NULL,
+               *det = NULL;
     int rc = RV_EFORMAT;
     if (!gray)
         return rc;

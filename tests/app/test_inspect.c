@@ -287,6 +287,77 @@ int main(void)
             ra_gencore_destroy(&core);
         }
 
+        /* shrink-on-load: the same defective core seen by a camera with twice the pixels
+         * in each direction (2560 x 1920), as a JPEG and as an RGB frame. It is inspected
+         * at the family's resolution (shrink 2), the transform still maps the delivered
+         * frame (the mark read on the big frame lands where the native core has it), and
+         * the findings are those of the native image */
+        if (insp) {
+            ra_gencore_params_t bp;
+            ra_gencore_params_init(&bp);
+            bp.shape = (ra_gencore_shape_t) shape;
+            bp.seed = 700;
+            bp.defects = RA_GENCORE_DEFECTS_ALL;
+            bp.width = 2560;
+            bp.height = 1920;
+            ra_gencore_t *big = ra_gencore_render(&bp), *nat = s_core(shape, 700, 0, 0);
+            RS_CHECKF(big && nat, "%s", rv_last_error());
+            size_t blen = 0, nlen = 0;
+            const uint8_t *bj = big ? ra_gencore_jpeg(big, &blen) : NULL,
+                          *nj = nat ? ra_gencore_jpeg(nat, &nlen) : NULL;
+            ra_inspection_t rb, rn, rr;
+            memset(&rr, 0, sizeof rr);
+            RS_CHECK_EQ(ra_inspect_jpeg(insp, nj, nlen, NULL, 0, &rn), RV_OK);
+            RS_CHECK_EQ(ra_inspect_jpeg(insp, bj, blen, NULL, 0, &rb), RV_OK);
+            RS_CHECKF(!rb.refused, "%s", rb.refusal);
+            rv_image_t *brgb = rv_jpeg_decode(bj, blen, RV_RGB8, 1);
+            rv_view_t brv = rv_image_view(brgb);
+            RS_CHECK_EQ(ra_inspect_rgb(insp, &brv, NULL, 0, &rr), RV_OK);
+            RS_CHECKF(!rr.refused, "%s", rr.refusal);
+            const ra_inspection_t *both[2] = {&rb, &rr};
+            for (int b = 0; b < 2 && !rb.refused && !rr.refused && !rn.refused; b++) {
+                const ra_inspection_t *x = both[b];
+                RS_CHECK_EQ(x->shrink, 2);
+                RS_CHECK(x->width == 2560 && x->height == 1920);
+                RS_CHECKF(fabs(x->align.scale - 0.5) < 0.02, "scale %.3f", x->align.scale);
+                /* the mark's centre, in frame pixels, through the reported transform */
+                const double(*bc)[2] = ra_gencore_code(big)->corners,
+                             (*nc)[2] = ra_gencore_code(nat)->corners;
+                double fx = 0, fy = 0, gx = 0, gy = 0;
+                for (int q = 0; q < 4; q++) {
+                    fx += bc[q][0] / 4, fy += bc[q][1] / 4;
+                    gx += nc[q][0] / 4, gy += nc[q][1] / 4;
+                }
+                double mx = x->align.m[0][0] * fx + x->align.m[0][1] * fy + x->align.m[0][2],
+                       my = x->align.m[1][0] * fx + x->align.m[1][1] * fy + x->align.m[1][2];
+                double nx = rn.align.m[0][0] * gx + rn.align.m[0][1] * gy + rn.align.m[0][2],
+                       ny = rn.align.m[1][0] * gx + rn.align.m[1][1] * gy + rn.align.m[1][2];
+                RS_CHECKF(hypot(mx - nx, my - ny) < 3.0,
+                          "the mark maps to (%.1f, %.1f) from the big frame, (%.1f, %.1f) "
+                          "natively",
+                          mx, my, nx, ny);
+                RS_CHECK(strcmp(rm_grade_proposal(x->grade), "reuse") != 0);
+                /* the same kinds of finding as the native image */
+                unsigned kb = 0, kn = 0;
+                for (size_t q = 0; q < x->findings.count; q++)
+                    kb |= 1u << x->findings.items[q].type;
+                for (size_t q = 0; q < rn.findings.count; q++)
+                    kn |= 1u << rn.findings.items[q].type;
+                RS_CHECKF(kb == kn, "finding kinds %#x shrunk, %#x native (%s)", kb, kn,
+                          b ? "RGB" : "JPEG");
+            }
+            printf("  shrink-on-load: %zu findings natively, %zu from a 2x JPEG, %zu from a 2x "
+                   "RGB frame; %.1f / %.1f / %.1f ms\n",
+                   rn.findings.count, rb.findings.count, rr.findings.count, rn.ms_total,
+                   rb.ms_total, rr.ms_total);
+            ra_inspection_free(&rb);
+            ra_inspection_free(&rn);
+            ra_inspection_free(&rr);
+            rv_image_destroy(&brgb);
+            ra_gencore_destroy(&big);
+            ra_gencore_destroy(&nat);
+        }
+
         /* refusals */
         ra_inspection_t r;
         ra_gencore_t *other = s_core((ra_gencore_shape_t) ((shape + 1) % 3), 42, 0, 0);

@@ -115,6 +115,18 @@ static void test_scaled(void)
     }
     RS_CHECK(rv_jpeg_decode(buf, len, RV_RGB8, 3) == NULL);
     RS_CHECK_MSG(rv_last_error(), "1/3");
+    /* shrink-on-load: the smallest scale still covering the target (1001 x 603 gives
+     * 501 x 302 at 1/2, 251 x 151 at 1/4, 126 x 76 at 1/8) */
+    rv_jpeg_info_t info;
+    RS_CHECK_EQ(rv_jpeg_read_header(buf, len, &info), RV_OK);
+    RS_CHECK_EQ(rv_jpeg_shrink_denom(&info, 1001, 603), 1);
+    RS_CHECK_EQ(rv_jpeg_shrink_denom(&info, 502, 300), 1);
+    RS_CHECK_EQ(rv_jpeg_shrink_denom(&info, 501, 302), 2);
+    RS_CHECK_EQ(rv_jpeg_shrink_denom(&info, 251, 151), 4);
+    RS_CHECK_EQ(rv_jpeg_shrink_denom(&info, 252, 100), 2);
+    RS_CHECK_EQ(rv_jpeg_shrink_denom(&info, 126, 76), 8);
+    RS_CHECK_EQ(rv_jpeg_shrink_denom(&info, 1, 1), 8);
+    RS_CHECK_EQ(rv_jpeg_shrink_denom(&info, 5000, 5000), 1);
     rv_jpeg_free(&buf);
     rv_image_destroy(&src);
 }

@@ -139,6 +139,61 @@ int rv_view_copy(const rv_view_t *src, const rv_view_t *dst)
     return RV_OK;
 }
 
+int rv_shrink_factor(int w, int h, int tw, int th)
+{
+    if (w <= 0 || h <= 0 || tw <= 0 || th <= 0)
+        return 1;
+    int k = w / tw < h / th ? w / tw : h / th;
+    return k < 1 ? 1 : k > 16 ? 16 : k;
+}
+
+int rv_view_shrink(const rv_view_t *src, const rv_view_t *dst, int k)
+{
+    const char *domain = "rv_view_shrink";
+    if (!src || !dst || !src->data || !dst->data || src->fmt != dst->fmt ||
+        !rv_format_is_valid(src->fmt))
+        return rv_fail(RV_EINVAL, domain, "needs two views of one format (GRAY8 or RGB8)");
+    if (k < 1 || k > 16)
+        return rv_fail(RV_EINVAL, domain, "factor %d is not in 1..16", k);
+    if (dst->width != src->width / k || dst->height != src->height / k || dst->width < 1 ||
+        dst->height < 1)
+        return rv_fail(RV_EINVAL, domain, "%dx%d shrunk by %d is %dx%d, not %dx%d", src->width,
+                       src->height, k, src->width / k, src->height / k, dst->width, dst->height);
+    if (k == 1)
+        return rv_view_copy(src, dst);
+    int c = (int) src->fmt;
+    size_t n = (size_t) dst->width * (size_t) k * (size_t) c; /* bytes of src used per row */
+    uint16_t *col = malloc(sizeof *col * n);                  /* k rows summed: <= 16 * 255 */
+    if (!col)
+        return rv_fail(RV_ENOMEM, domain, "out of memory");
+    uint32_t area = (uint32_t) (k * k), half = area / 2;
+    int shift = (k & (k - 1)) == 0 ? __builtin_ctz((unsigned) area) : -1;
+    for (int y = 0; y < dst->height; y++) {
+        /* the k rows summed column by column first (contiguous: vectorises), then the k
+         * columns of each block, channel by channel */
+        const uint8_t *r0 = rv_view_row(src, y * k);
+        for (size_t i = 0; i < n; i++)
+            col[i] = r0[i];
+        for (int dy = 1; dy < k; dy++) {
+            const uint8_t *r = rv_view_row(src, y * k + dy);
+            for (size_t i = 0; i < n; i++)
+                col[i] = (uint16_t) (col[i] + r[i]);
+        }
+        uint8_t *d = rv_view_row(dst, y);
+        for (int x = 0; x < dst->width; x++) {
+            const uint16_t *b = col + (size_t) x * (size_t) k * (size_t) c;
+            for (int ch = 0; ch < c; ch++) {
+                uint32_t s = 0;
+                for (int dx = 0; dx < k; dx++)
+                    s += b[dx * c + ch];
+                d[x * c + ch] = (uint8_t) (shift >= 0 ? (s + half) >> shift : (s + half) / area);
+            }
+        }
+    }
+    free(col);
+    return RV_OK;
+}
+
 void rv_view_fill(const rv_view_t *v, uint8_t value)
 {
     size_t row = (size_t) v->width * v->fmt;

@@ -122,6 +122,17 @@ int rv_jpeg_scaled_size(const rv_jpeg_info_t *info, int denom, int *width, int *
     return RV_OK;
 }
 
+int rv_jpeg_shrink_denom(const rv_jpeg_info_t *info, int tw, int th)
+{
+    static const int denoms[] = {8, 4, 2};
+    for (size_t i = 0; i < sizeof denoms / sizeof denoms[0]; i++) {
+        int w = 0, h = 0;
+        if (rv_jpeg_scaled_size(info, denoms[i], &w, &h) == RV_OK && w >= tw && h >= th)
+            return denoms[i];
+    }
+    return 1;
+}
+
 /* Header checks shared by both decode entry points: size limit before any allocation. */
 static int s_prepare(const char *domain, const uint8_t *buf, size_t len, int denom,
                      rv_jpeg_info_t *info, int *sw, int *sh)

@@ -26,6 +26,9 @@ typedef struct ra_inspector ra_inspector_t;
 
 typedef struct ra_inspection {
     int width, height;           /* of the image as delivered */
+    int shrink;                  /* inspected at 1/shrink of that size (shrink-on-load: the
+                                  * reference's resolution is all the inspection needs);
+                                  * align maps the delivered frame all the same */
     int refused;                 /* 1: not graded; refusal says why */
     char refusal[512];
     rv_align_result_t align;

@@ -39,6 +39,10 @@ int rv_jpeg_read_header(const uint8_t *buf, size_t len, rv_jpeg_info_t *info);
 /* Output size for a scale denominator (1, 2, 4 or 8). */
 int rv_jpeg_scaled_size(const rv_jpeg_info_t *info, int denom, int *width, int *height);
 
+/* Shrink-on-load: the largest denominator (8, 4, 2 or 1) whose scaled size still has at
+ * least tw x th pixels; the DCT-domain scaling makes the decode itself cheaper. */
+int rv_jpeg_shrink_denom(const rv_jpeg_info_t *info, int tw, int th);
+
 /* Decode into a new image of format fmt (RV_GRAY8 or RV_RGB8), scaled by 1/denom
  * (1, 2, 4, 8). NULL on failure; rv_last_error() names the problem. */
 rv_image_t *rv_jpeg_decode(const uint8_t *buf, size_t len, rv_format_t fmt, int denom);
