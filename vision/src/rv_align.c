@@ -1,5 +1,6 @@
 /* rv_align.c - registration of a view to the family's reference view. */
 #include "rv/rv_align.h"
+#include "rv_align_lk.h"
 #include "rv/rv_blobs.h"
 #include "rv/rv_error.h"
 #include "rv/rv_filter.h"
@@ -19,6 +20,7 @@ struct rv_align_ref {
     int width, height; /* full reference size */
     int factor;        /* downscale factor of the small copies */
     rv_image_t *small, *mask, *detail, *soft;
+    rv_lk_template_t *lk; /* the soft silhouette's outline band, for the refinement */
     double area, cx, cy; /* silhouette moments in small px */
     /* the reference's angular signature, twice over (sectors 0..359 then 0..359 again) so
      * that every rotation of it is one contiguous run */
@@ -613,6 +615,11 @@ rv_align_ref_t *rv_align_ref_new(const rv_view_t *ref_gray, const rv_view_t *ref
         rv_fail(RV_ENOMEM, "rv_align_ref_new", "out of memory");
         goto fail;
     }
+    rv_view_t softv = rv_image_view(self->soft);
+    if (!(self->lk = rv_lk_template_new(&softv, self->p.affine))) {
+        free(sig);
+        goto fail;
+    }
     s_polar(&rmv, self->cx, self->cy, self->area, sig);
     for (int i = 0; i < 2 * S_SECTORS * S_BANDS; i++)
         self->sig2[i] = sig[i % (S_SECTORS * S_BANDS)];
@@ -631,6 +638,7 @@ void rv_align_ref_destroy(rv_align_ref_t **self_p)
     rv_image_destroy(&(*self_p)->mask);
     rv_image_destroy(&(*self_p)->detail);
     rv_image_destroy(&(*self_p)->soft);
+    rv_lk_template_destroy(&(*self_p)->lk);
     free((*self_p)->sig2);
     free(*self_p);
     *self_p = NULL;
@@ -928,23 +936,19 @@ int rv_align_rgb(const rv_align_ref_t *ref, const rv_view_t *gray, rv_align_resu
         }
     }
     out->method = "silhouette";
-    /* refine on the soft silhouettes with ECC (affine), starting from the best guess */
+    /* refine on the soft silhouettes (inverse-compositional Lucas-Kanade on the outline
+     * band: rotation and shift, the scale being the camera's; or affine where it varies),
+     * starting from the best guess */
     if (rv_cv_warp_affine(&mv, &pv, ms, RV_CV_INTER_LINEAR) == RV_OK &&
         (soft_v = rv_image_new(rmv.width, rmv.height, RV_GRAY8))) {
-        rv_view_t a = rv_image_view(soft_v), b = rv_image_view(ref->soft);
-        rv_cv_register_params_t rp;
-        rv_cv_register_params_default(&rp);
-        /* rotation and shift: the scale is the camera's; or affine where it varies */
-        rp.motion = ref->p.affine ? RV_CV_MOTION_AFFINE : RV_CV_MOTION_EUCLIDEAN;
-        rp.max_iterations = 50;
-        rp.epsilon = 1e-4;
-        rv_cv_transform_t t;
-        if (rv_box_blur(&pv, &a, 7) == RV_OK && rv_cv_register_ecc(&a, &b, &rp, &t) == RV_OK &&
-            t.score > 0.9) {
+        rv_view_t a = rv_image_view(soft_v);
+        double tm[2][3], score = 0;
+        if (rv_box_blur(&pv, &a, 7) == RV_OK &&
+            rv_lk_register(ref->lk, &a, 50, 1e-3, tm, &score, NULL) == RV_OK && score > 0.9) {
             double refined[2][3];
-            s_compose(t.m, ms, refined);
+            s_compose(tm, ms, refined);
             memcpy(ms, refined, sizeof ms);
-            out->method = "silhouette+ecc";
+            out->method = "silhouette+lk";
         }
     }
     out->iou = s_iou(ref, &mv, ms);

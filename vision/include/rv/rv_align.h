@@ -50,7 +50,7 @@ typedef struct rv_align_result {
     double iou;         /* silhouette overlap after the transform */
     double residual_px; /* reserved: -1 (the silhouette overlap is the quality figure) */
     int inliers;        /* reserved: 0 */
-    const char *method; /* "silhouette" or "silhouette+ecc" (refined) */
+    const char *method; /* "silhouette" or "silhouette+lk" (refined on the outline band) */
     int identity;       /* 1 when the transform moves no pixel by more than 0.05 px */
 } rv_align_result_t;
 

@@ -1,0 +1,307 @@
+/* rv_align_lk.c - inverse-compositional Lucas-Kanade on soft silhouettes (rv_align_lk.h). */
+#include "rv_align_lk.h"
+#include "rv/rv_error.h"
+#include "rv/rv_filter.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define S_MAXP 6
+
+struct rv_lk_template {
+    int width, height, np; /* np: 3 (rotation, translation) or 6 (affine) */
+    double cx, cy;         /* the centre the parameters turn about */
+    size_t n;              /* band pixels */
+    float *ux, *uy;        /* their centred coordinates */
+    float *t;              /* template value */
+    float *sd;             /* steepest-descent images, np per pixel */
+    double hinv[S_MAXP][S_MAXP];
+    float *full;           /* the smoothed template, every pixel (for the score) */
+    double full_mean, full_ss; /* its mean and sum of squared deviations */
+};
+
+void rv_lk_template_destroy(rv_lk_template_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    rv_lk_template_t *s = *self_p;
+    free(s->ux);
+    free(s->uy);
+    free(s->t);
+    free(s->sd);
+    free(s->full);
+    free(s);
+    *self_p = NULL;
+}
+
+size_t rv_lk_template_pixels(const rv_lk_template_t *self)
+{
+    return self ? self->n : 0;
+}
+
+/* Invert the symmetric positive definite n x n matrix a (Gauss-Jordan with partial
+ * pivoting); 0 when singular. */
+static int s_invert(double a[S_MAXP][S_MAXP], int n, double out[S_MAXP][S_MAXP])
+{
+    double m[S_MAXP][2 * S_MAXP];
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < 2 * n; j++)
+            m[i][j] = j < n ? a[i][j] : (j - n == i);
+    for (int c = 0; c < n; c++) {
+        int piv = c;
+        for (int r = c + 1; r < n; r++)
+            if (fabs(m[r][c]) > fabs(m[piv][c]))
+                piv = r;
+        if (fabs(m[piv][c]) < 1e-12)
+            return 0;
+        if (piv != c)
+            for (int j = 0; j < 2 * n; j++) {
+                double t = m[c][j];
+                m[c][j] = m[piv][j];
+                m[piv][j] = t;
+            }
+        double d = m[c][c];
+        for (int j = 0; j < 2 * n; j++)
+            m[c][j] /= d;
+        for (int r = 0; r < n; r++)
+            if (r != c) {
+                double f = m[r][c];
+                for (int j = 0; j < 2 * n; j++)
+                    m[r][j] -= f * m[c][j];
+            }
+    }
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < n; j++)
+            out[i][j] = m[i][j + n];
+    return 1;
+}
+
+/* A Gaussian 5x5 of a GRAY8 view into a new image. */
+static rv_image_t *s_smooth(const rv_view_t *v)
+{
+    rv_image_t *o = rv_image_new(v->width, v->height, RV_GRAY8);
+    if (!o)
+        return NULL;
+    rv_view_t ov = rv_image_view(o);
+    if (rv_gauss5(v, &ov) != RV_OK)
+        rv_image_destroy(&o);
+    return o;
+}
+
+rv_lk_template_t *rv_lk_template_new(const rv_view_t *tv, int affine)
+{
+    const char *domain = "rv_align";
+    if (!tv || tv->fmt != RV_GRAY8 || tv->width < 8 || tv->height < 8) {
+        rv_fail(RV_EINVAL, domain, "the registration template must be a gray8 view of 8x8 or more");
+        return NULL;
+    }
+    rv_lk_template_t *s = calloc(1, sizeof *s);
+    rv_image_t *sm = s_smooth(tv);
+    size_t npx = (size_t) tv->width * (size_t) tv->height;
+    if (!s || !sm || !(s->full = malloc(sizeof(float) * npx)))
+        goto nomem;
+    s->width = tv->width;
+    s->height = tv->height;
+    s->np = affine ? 6 : 3;
+    s->cx = (tv->width - 1) / 2.0;
+    s->cy = (tv->height - 1) / 2.0;
+    rv_view_t v = rv_image_view(sm);
+    double sum = 0;
+    for (int y = 0; y < v.height; y++) {
+        const uint8_t *r = rv_view_row(&v, y);
+        for (int x = 0; x < v.width; x++) {
+            s->full[(size_t) y * (size_t) v.width + (size_t) x] = r[x];
+            sum += r[x];
+        }
+    }
+    s->full_mean = sum / (double) npx;
+    double ss = 0;
+    for (size_t i = 0; i < npx; i++)
+        ss += (s->full[i] - s->full_mean) * (s->full[i] - s->full_mean);
+    s->full_ss = ss;
+    /* the band: pixels (off the border) with a gradient */
+    size_t cap = 0;
+    for (int y = 1; y < v.height - 1; y++)
+        for (int x = 1; x < v.width - 1; x++) {
+            const float *f = s->full + (size_t) y * (size_t) v.width + (size_t) x;
+            cap += f[1] != f[-1] || f[v.width] != f[-v.width];
+        }
+    if (cap < 16) {
+        rv_fail(RV_EFORMAT, domain, "the reference silhouette has no outline to register on");
+        rv_image_destroy(&sm);
+        rv_lk_template_destroy(&s);
+        return NULL;
+    }
+    s->ux = malloc(sizeof(float) * cap);
+    s->uy = malloc(sizeof(float) * cap);
+    s->t = malloc(sizeof(float) * cap);
+    s->sd = malloc(sizeof(float) * cap * (size_t) s->np);
+    if (!s->ux || !s->uy || !s->t || !s->sd)
+        goto nomem;
+    double h[S_MAXP][S_MAXP] = {{0}};
+    size_t n = 0;
+    for (int y = 1; y < v.height - 1; y++)
+        for (int x = 1; x < v.width - 1; x++) {
+            const float *f = s->full + (size_t) y * (size_t) v.width + (size_t) x;
+            double gx = (f[1] - f[-1]) / 2.0, gy = (f[v.width] - f[-v.width]) / 2.0;
+            if (gx == 0 && gy == 0)
+                continue;
+            double ux = x - s->cx, uy = y - s->cy;
+            float *d = s->sd + n * (size_t) s->np;
+            if (affine) {
+                d[0] = (float) (gx * ux);
+                d[1] = (float) (gy * ux);
+                d[2] = (float) (gx * uy);
+                d[3] = (float) (gy * uy);
+                d[4] = (float) gx;
+                d[5] = (float) gy;
+            } else {
+                d[0] = (float) (-gx * uy + gy * ux);
+                d[1] = (float) gx;
+                d[2] = (float) gy;
+            }
+            for (int i = 0; i < s->np; i++)
+                for (int j = 0; j < s->np; j++)
+                    h[i][j] += (double) d[i] * d[j];
+            s->ux[n] = (float) ux;
+            s->uy[n] = (float) uy;
+            s->t[n] = f[0];
+            n++;
+        }
+    s->n = n;
+    if (!s_invert(h, s->np, s->hinv)) {
+        rv_fail(RV_EFORMAT, domain, "the reference silhouette cannot fix the motion (singular)");
+        rv_image_destroy(&sm);
+        rv_lk_template_destroy(&s);
+        return NULL;
+    }
+    rv_image_destroy(&sm);
+    return s;
+nomem:
+    rv_fail(RV_ENOMEM, domain, "out of memory");
+    rv_image_destroy(&sm);
+    rv_lk_template_destroy(&s);
+    return NULL;
+}
+
+/* Bilinear sample of v at (x, y); 0 when outside (returns 0 in *in then). */
+static inline double s_sample(const rv_view_t *v, double x, double y, int *in)
+{
+    if (!(x >= 0 && y >= 0 && x <= v->width - 1 && y <= v->height - 1)) {
+        *in = 0;
+        return 0;
+    }
+    *in = 1;
+    int x0 = (int) x, y0 = (int) y;
+    int x1 = x0 + 1 < v->width ? x0 + 1 : x0, y1 = y0 + 1 < v->height ? y0 + 1 : y0;
+    double fx = x - x0, fy = y - y0;
+    const uint8_t *r0 = rv_view_row(v, y0), *r1 = rv_view_row(v, y1);
+    double a = r0[x0] + fx * (r0[x1] - r0[x0]), b = r1[x0] + fx * (r1[x1] - r1[x0]);
+    return a + fy * (b - a);
+}
+
+int rv_lk_register(const rv_lk_template_t *s, const rv_view_t *view, int max_iterations,
+                   double eps_px, double m[2][3], double *score, int *iterations)
+{
+    const char *domain = "rv_align";
+    if (!s || !view || view->fmt != RV_GRAY8 || view->width != s->width ||
+        view->height != s->height)
+        return rv_fail(RV_EINVAL, domain, "the view to register must be gray8 of the template's size");
+    rv_image_t *sm = s_smooth(view);
+    if (!sm)
+        return rv_fail(RV_ENOMEM, domain, "out of memory");
+    rv_view_t v = rv_image_view(sm);
+    /* W: template (centred) -> view (centred), u_v = A u_t + b */
+    double a00 = 1, a01 = 0, a10 = 0, a11 = 1, b0 = 0, b1 = 0;
+    double reach = hypot(s->cx, s->cy); /* how far a parameter change moves the far corner */
+    int it = 0, rc = RV_OK;
+    for (; it < max_iterations; it++) {
+        double g[S_MAXP] = {0};
+        size_t used = 0;
+        for (size_t i = 0; i < s->n; i++) {
+            double ux = s->ux[i], uy = s->uy[i];
+            double x = a00 * ux + a01 * uy + b0 + s->cx, y = a10 * ux + a11 * uy + b1 + s->cy;
+            int in;
+            double val = s_sample(&v, x, y, &in);
+            if (!in)
+                continue;
+            double e = val - s->t[i];
+            const float *d = s->sd + i * (size_t) s->np;
+            for (int k = 0; k < s->np; k++)
+                g[k] += d[k] * e;
+            used++;
+        }
+        if (used < s->n / 2) {
+            rc = rv_fail(RV_EFORMAT, domain, "the silhouette left the view while registering");
+            break;
+        }
+        double dp[S_MAXP] = {0};
+        for (int k = 0; k < s->np; k++)
+            for (int j = 0; j < s->np; j++)
+                dp[k] += s->hinv[k][j] * g[j];
+        /* the increment's warp D, inverted, composed first: W <- W o D^-1 */
+        double d00, d01, d10, d11, e0, e1, step;
+        if (s->np == 3) {
+            double c = cos(dp[0]), sn = sin(dp[0]);
+            d00 = c, d01 = -sn, d10 = sn, d11 = c, e0 = dp[1], e1 = dp[2];
+            step = fabs(dp[0]) * reach + hypot(dp[1], dp[2]);
+        } else {
+            d00 = 1 + dp[0], d01 = dp[2], d10 = dp[1], d11 = 1 + dp[3], e0 = dp[4], e1 = dp[5];
+            step = (fabs(dp[0]) + fabs(dp[1]) + fabs(dp[2]) + fabs(dp[3])) * reach +
+                   hypot(dp[4], dp[5]);
+        }
+        double det = d00 * d11 - d01 * d10;
+        if (!isfinite(det) || fabs(det) < 1e-9) {
+            rc = rv_fail(RV_EFORMAT, domain, "the registration diverged");
+            break;
+        }
+        double i00 = d11 / det, i01 = -d01 / det, i10 = -d10 / det, i11 = d00 / det;
+        double j0 = -(i00 * e0 + i01 * e1), j1 = -(i10 * e0 + i11 * e1);
+        double n00 = a00 * i00 + a01 * i10, n01 = a00 * i01 + a01 * i11;
+        double n10 = a10 * i00 + a11 * i10, n11 = a10 * i01 + a11 * i11;
+        double nb0 = a00 * j0 + a01 * j1 + b0, nb1 = a10 * j0 + a11 * j1 + b1;
+        a00 = n00, a01 = n01, a10 = n10, a11 = n11, b0 = nb0, b1 = nb1;
+        if (!isfinite(a00 + a01 + a10 + a11 + b0 + b1) ||
+            fabs(a00 * a11 - a01 * a10) < 1e-3) {
+            rc = rv_fail(RV_EFORMAT, domain, "the registration diverged");
+            break;
+        }
+        if (step < eps_px) {
+            it++;
+            break;
+        }
+    }
+    if (iterations)
+        *iterations = it;
+    if (rc == RV_OK) {
+        /* the score over the whole frame: the template against the view carried into it */
+        double sv = 0, svv = 0, stv = 0;
+        size_t cnt = 0;
+        for (int y = 0; y < s->height; y++) {
+            double uy = y - s->cy;
+            for (int x = 0; x < s->width; x++) {
+                double ux = x - s->cx;
+                int in;
+                double val = s_sample(&v, a00 * ux + a01 * uy + b0 + s->cx,
+                                      a10 * ux + a11 * uy + b1 + s->cy, &in);
+                double t = s->full[(size_t) y * (size_t) s->width + (size_t) x] - s->full_mean;
+                sv += val;
+                svv += val * val;
+                stv += val * t;
+                cnt++;
+            }
+        }
+        double vv = svv - sv * sv / (double) cnt;
+        *score = vv > 0 && s->full_ss > 0 ? stv / sqrt(vv * s->full_ss) : 0;
+        /* view -> template, absolute pixels: the inverse of x_v = A (x_t - c) + b + c */
+        double det = a00 * a11 - a01 * a10;
+        double i00 = a11 / det, i01 = -a01 / det, i10 = -a10 / det, i11 = a00 / det;
+        /* x_t = Ai (x_v - c - b) + c */
+        double k0 = s->cx + b0, k1 = s->cy + b1;
+        m[0][0] = i00, m[0][1] = i01, m[0][2] = s->cx - (i00 * k0 + i01 * k1);
+        m[1][0] = i10, m[1][1] = i11, m[1][2] = s->cy - (i10 * k0 + i11 * k1);
+    }
+    rv_image_destroy(&sm);
+    return rc;
+}
