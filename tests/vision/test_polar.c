@@ -1,0 +1,181 @@
+/* test_polar.c - the round-part model (rv_polar.h) on generated round parts: good parts seen
+ * at random centres, tilts, turns, light gradients, shades and grain; a blowhole and a chip in a
+ * ring's edge must each score above every good part and above the k-fold threshold, with the
+ * map's peak on the defect (a burr on the outer outline is measured and printed); refusals for bad parameters, too few images
+ * and a view without a part. */
+#include "rs_test.h"
+#include "rv/rv.h"
+#include "rv/rv_polar.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+typedef struct {
+    double cx, cy, a, b, phi, turn; /* outline ellipse (px), tilt axis, the part's turn */
+    double grad, shade, grain;      /* light gradient (grey / px), face shade, grain amplitude */
+    int defect;                     /* 0 none, 1 blowhole, 2 chip in an edge, 3 burr */
+    double dr, dt;                  /* defect at relative radius dr, part angle dt */
+} part_t;
+
+static uint32_t s_rng = 2024;
+static double s_uniform(void)
+{
+    s_rng = s_rng * 1664525u + 1013904223u;
+    return (s_rng >> 8) / 16777216.0;
+}
+
+/* The grey of a round part at relative radius r, part angle t (radians). */
+static double s_grey(const part_t *p, double r, double t, double x, double y)
+{
+    double g;
+    if (r > 1.0)
+        g = 200; /* fixture */
+    else if (r > 0.62)
+        g = 150 + p->shade; /* flange */
+    else if (r > 0.55)
+        g = 210 + p->shade; /* rim */
+    else if (r > 0.30)
+        g = 45 + 20 * (cos(8 * t) > 0.7); /* cavity with 8 vanes */
+    else if (r > 0.18)
+        g = 190 + p->shade; /* hub */
+    else
+        g = 230; /* bore: the fixture through the hole */
+    double dt = remainder(t - p->dt, 2 * M_PI);
+    if (p->defect == 1 && hypot((r - p->dr) * 100, dt * p->dr * 100) < 3.0)
+        g = 60; /* blowhole: dark, ~6 px across */
+    if (p->defect == 2 && fabs(dt) < 0.05 && r > 0.60 && r < 0.66)
+        g = 45; /* the flange's inner edge chipped: the cavity shows through */
+    if (p->defect == 3 && fabs(dt) < 0.05 && r > 1.0 && r < 1.04)
+        g = 150 + p->shade; /* a burr on the outer edge */
+    return g + p->grad * (x - 128);
+}
+
+static rv_image_t *s_draw(const part_t *p)
+{
+    rv_image_t *img = rv_image_new(256, 256, RV_GRAY8);
+    rv_view_t v = rv_image_view(img);
+    double c = cos(p->phi), s = sin(p->phi);
+    for (int y = 0; y < 256; y++)
+        for (int x = 0; x < 256; x++) {
+            double dx = x - p->cx, dy = y - p->cy;
+            double u = (c * dx + s * dy) / p->a, w = (-s * dx + c * dy) / p->b;
+            double r = hypot(u, w), t = atan2(w, u) - p->turn;
+            double g = s_grey(p, r, t, x, y) + p->grain * (s_uniform() - 0.5);
+            rv_view_row(&v, y)[x] = (uint8_t) (g < 0 ? 0 : g > 255 ? 255 : g);
+        }
+    return img;
+}
+
+static part_t s_part(int defect)
+{
+    part_t p;
+    p.cx = 128 + 10 * (s_uniform() - 0.5);
+    p.cy = 128 + 10 * (s_uniform() - 0.5);
+    p.a = 95 + 10 * s_uniform();
+    p.b = p.a * (0.88 + 0.12 * s_uniform());
+    p.phi = M_PI * s_uniform();
+    p.turn = 2 * M_PI * s_uniform();
+    p.grad = 0.1 * (s_uniform() - 0.5);
+    p.shade = 20 * (s_uniform() - 0.5);
+    p.grain = 10 + 10 * s_uniform();
+    p.defect = defect;
+    p.dr = defect == 1 ? 0.8 : defect == 2 ? 0.62 : 1.02;
+    p.dt = 2 * M_PI * s_uniform();
+    return p;
+}
+
+int main(void)
+{
+    rv_init();
+    enum { NGOOD = 15, NTEST = 10 };
+    rv_image_t *good[NGOOD];
+    rv_view_t gv[NGOOD];
+    for (int i = 0; i < NGOOD; i++) {
+        part_t p = s_part(0);
+        good[i] = s_draw(&p);
+        gv[i] = rv_image_view(good[i]);
+    }
+    rv_polar_model_t *m = rv_polar_model_train(gv, NGOOD, NULL);
+    RS_CHECKF(m != NULL, "%s", rv_last_error());
+    if (!m)
+        return rs_test_end("vision.polar");
+    double thr = rv_polar_model_threshold(m);
+    RS_CHECK_EQ(rv_polar_model_folds(m), 5);
+    /* goods not seen in training */
+    double worst_good = 0;
+    for (int i = 0; i < NTEST; i++) {
+        part_t p = s_part(0);
+        rv_image_t *img = s_draw(&p);
+        rv_view_t v = rv_image_view(img);
+        double sc = 0;
+        RS_CHECK_EQ(rv_polar_model_score(m, &v, NULL, 0, &sc), RV_OK);
+        worst_good = fmax(worst_good, sc);
+        rv_image_destroy(&img);
+    }
+    printf("k-fold threshold %.2f, highest new good %.2f\n", thr, worst_good);
+    const char *names[] = {"", "blowhole", "chip", "burr"};
+    float *map = malloc(sizeof(float) * 256 * 256);
+    for (int d = 1; d <= 3; d++) {
+        double lowest = 1e9;
+        int on_defect = 0;
+        for (int i = 0; i < NTEST; i++) {
+            part_t p = s_part(d);
+            rv_image_t *img = s_draw(&p);
+            rv_view_t v = rv_image_view(img);
+            double sc = 0;
+            RS_CHECK_EQ(rv_polar_model_score(m, &v, map, 256, &sc), RV_OK);
+            lowest = fmin(lowest, sc);
+            /* the map's peak lies on the defect (within 8 px of its centre) */
+            int bx = 0, by = 0;
+            for (int y = 0; y < 256; y++)
+                for (int x = 0; x < 256; x++)
+                    if (map[y * 256 + x] > map[by * 256 + bx])
+                        bx = x, by = y;
+            double c = cos(p.phi), s = sin(p.phi), t = p.dt + p.turn;
+            double u = p.a * p.dr * cos(t), w = p.b * p.dr * sin(t);
+            double dx = p.cx + c * u - s * w, dy = p.cy + s * u + c * w;
+            on_defect += hypot(bx - dx, by - dy) < 8.0;
+            rv_image_destroy(&img);
+        }
+        printf("%s: lowest score %.2f, peak on the defect in %d of %d\n", names[d], lowest,
+               on_defect, NTEST);
+        if (d == 3) {
+            /* measured, not required: a burr on the outer outline sits where the fitted
+             * ellipse and the pixel grid leave the most spread (4 px over 6 degrees scores
+             * about as the goods do); the outline is the missing-material detector's */
+            continue;
+        }
+        RS_CHECKF(lowest > worst_good && lowest > thr,
+                  "%s: lowest score %.2f, highest good %.2f, threshold %.2f", names[d], lowest,
+                  worst_good, thr);
+        RS_CHECKF(on_defect >= NTEST - 1, "%s: the peak on the defect in %d of %d", names[d],
+                  on_defect, NTEST);
+    }
+    free(map);
+
+    /* refusals */
+    rv_image_t *blank = rv_image_new_filled(256, 256, RV_GRAY8, 128);
+    rv_view_t bv = rv_image_view(blank);
+    double sc = 0;
+    RS_CHECK(rv_polar_model_score(m, &bv, NULL, 0, &sc) != RV_OK);
+    RS_CHECK(rv_polar_model_train(gv, 2, NULL) == NULL);
+    RS_CHECK_MSG(rv_last_error(), "at least 3");
+    rv_polar_params_t p;
+    rv_polar_params_default(&p);
+    p.window = 20;
+    RS_CHECK(rv_polar_model_train(gv, NGOOD, &p) == NULL);
+    RS_CHECK_MSG(rv_last_error(), "window 20");
+    rv_polar_params_default(&p);
+    p.r_max = 3;
+    RS_CHECK(rv_polar_model_train(gv, NGOOD, &p) == NULL);
+    rv_view_t with_blank[3] = {gv[0], gv[1], bv};
+    RS_CHECK(rv_polar_model_train(with_blank, 3, NULL) == NULL);
+    RS_CHECK_MSG(rv_last_error(), "training image 2");
+    rv_image_destroy(&blank);
+    rv_polar_model_destroy(&m);
+    RS_CHECK(m == NULL);
+    for (int i = 0; i < NGOOD; i++)
+        rv_image_destroy(&good[i]);
+    return rs_test_end("vision.polar");
+}
