@@ -350,6 +350,41 @@ int main(void)
                    "RGB frame; %.1f / %.1f / %.1f ms\n",
                    rn.findings.count, rb.findings.count, rr.findings.count, rn.ms_total,
                    rb.ms_total, rr.ms_total);
+            /* a 12 MP frame of the same core (4000 x 3000): decoded at 1/2 (1/4 would not
+             * cover the master), or as an RGB frame averaged by 3; graded, never reuse */
+            if (shape == 0) {
+                ra_gencore_t *huge = NULL;
+                bp.width = 4000;
+                bp.height = 3000;
+                huge = ra_gencore_render(&bp);
+                RS_CHECKF(huge != NULL, "%s", rv_last_error());
+                size_t hlen = 0;
+                const uint8_t *hj = huge ? ra_gencore_jpeg(huge, &hlen) : NULL;
+                ra_inspection_t rh, rhr;
+                memset(&rhr, 0, sizeof rhr);
+                RS_CHECK_EQ(ra_inspect_jpeg(insp, hj, hlen, NULL, 0, &rh), RV_OK);
+                RS_CHECKF(!rh.refused, "12 MP JPEG: %s", rh.refusal);
+                rv_image_t *hrgb = rv_jpeg_decode(hj, hlen, RV_RGB8, 1);
+                rv_view_t hv = rv_image_view(hrgb);
+                RS_CHECK_EQ(ra_inspect_rgb(insp, &hv, NULL, 0, &rhr), RV_OK);
+                RS_CHECKF(!rhr.refused, "12 MP RGB: %s", rhr.refusal);
+                if (!rh.refused && !rhr.refused) {
+                    RS_CHECK(rh.shrink == 2 && rhr.shrink == 3);
+                    RS_CHECKF(fabs(rh.align.scale - 0.32) < 0.02 &&
+                                  fabs(rhr.align.scale - 0.32) < 0.02,
+                              "scales %.3f, %.3f", rh.align.scale, rhr.align.scale);
+                    RS_CHECK(strcmp(rm_grade_proposal(rh.grade), "reuse") != 0);
+                    RS_CHECK(strcmp(rm_grade_proposal(rhr.grade), "reuse") != 0);
+                    printf("  12 MP: %s from the JPEG (1/2, %zu findings, %.1f ms), %s from "
+                           "the RGB frame (1/3, %zu findings, %.1f ms)\n",
+                           rm_grade_proposal(rh.grade), rh.findings.count, rh.ms_total,
+                           rm_grade_proposal(rhr.grade), rhr.findings.count, rhr.ms_total);
+                }
+                ra_inspection_free(&rh);
+                ra_inspection_free(&rhr);
+                rv_image_destroy(&hrgb);
+                ra_gencore_destroy(&huge);
+            }
             ra_inspection_free(&rb);
             ra_inspection_free(&rn);
             ra_inspection_free(&rr);

@@ -885,7 +885,9 @@ int rv_align_rgb(const rv_align_ref_t *ref, const rv_view_t *gray, rv_align_resu
      * (a part far larger or smaller than expected is the wrong part, or at the wrong
      * distance); translation comes from the moments, rotation from the signature. */
     double expected = (double) ref->width / gray->width;
-    double seen = sqrt(ref->area / area) * (double) f / ref->factor;
+    /* small px are f (view) and ref->factor (reference) full px: the area ratio of the
+     * small silhouettes times ref->factor / f is the full-size scale */
+    double seen = sqrt(ref->area / area) * ref->factor / (double) f;
     out->scale = expected;
     if (seen / expected < ref->p.min_scale || seen / expected > ref->p.max_scale) {
         rc = rv_fail(RV_EFORMAT, domain,
@@ -894,9 +896,9 @@ int rv_align_rgb(const rv_align_ref_t *ref, const rv_view_t *gray, rv_align_resu
                      seen, expected);
         goto out;
     }
-    /* affine: the part's own size (its silhouette's area) starts the fit, ECC then fits
+    /* affine: the part's own size (its silhouette's area) starts the fit, the refinement fits
      * scale and tilt */
-    double k = (ref->p.affine ? seen : expected) * ref->factor / (double) f;
+    double k = (ref->p.affine ? seen : expected) * (double) f / ref->factor;
     sig = malloc(sizeof(float) * S_SECTORS * S_BANDS);
     if (!sig) {
         rc = rv_fail(RV_ENOMEM, domain, "out of memory");
@@ -953,7 +955,7 @@ int rv_align_rgb(const rv_align_ref_t *ref, const rv_view_t *gray, rv_align_resu
     }
     out->iou = s_iou(ref, &mv, ms);
     double det = ms[0][0] * ms[1][1] - ms[0][1] * ms[1][0];
-    out->scale = sqrt(fabs(det)) * (double) f / ref->factor;
+    out->scale = sqrt(fabs(det)) * ref->factor / (double) f;
     out->angle_deg = atan2(ms[1][0], ms[0][0]) * 180.0 / M_PI;
     out->residual_px = -1;
     if (ref->p.affine) {
