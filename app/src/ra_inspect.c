@@ -31,6 +31,12 @@ struct ra_inspector {
     int threads;                           /* zones inspected at once (1: in this thread) */
     rv_image_t *zone_eff_t[S_MAX_THREADS]; /* a zone less the mark, per worker */
     rv_image_t *shrunk; /* a frame shrunk on load to the reference's resolution (kept) */
+    /* the rings model (a reference that has one): it scores the frame as delivered, so
+     * these have the frame's size (reallocated when it changes), and its map is carried
+     * into the reference frame (rings_ref: 128 at the model's threshold) */
+    rv_image_t *rings_gray, *rings_e8, *rings_ref;
+    float *rings_map;
+    size_t rings_cap;
 };
 
 static double s_now_ms(void)
@@ -58,6 +64,10 @@ void ra_inspector_destroy(ra_inspector_t **self_p)
     rv_image_destroy(&s->exclude);
     rv_image_destroy(&s->zone_eff);
     rv_image_destroy(&s->shrunk);
+    free(s->rings_map);
+    rv_image_destroy(&s->rings_gray);
+    rv_image_destroy(&s->rings_e8);
+    rv_image_destroy(&s->rings_ref);
     for (int i = 0; i < S_MAX_THREADS; i++)
         rv_image_destroy(&s->zone_eff_t[i]);
     rv_frontend_destroy(&s->front);
@@ -141,6 +151,8 @@ ra_inspector_t *ra_inspector_new(rm_family_t *family, const ra_reference_t *ref)
     self->threads = 1;
     self->front = rv_frontend_new(w, h);
     self->cache = rv_detect_cache_new();
+    if (ref->rings && !(self->rings_ref = rv_image_new(w, h, RV_GRAY8)))
+        goto fail;
     if (!self->cache || !self->lo || !self->hi || !self->scratch || !self->part || !self->warped || !self->norm || !self->detail || !self->iblur || !self->exclude ||
         !self->zone_eff || !self->front)
         goto fail;
@@ -187,6 +199,20 @@ static int s_detect_zone(ra_inspector_t *self, const rv_detect_ctx_t *ctx,
         size_t n = rm_zone_params(zone, det->name, kv, RM_MAX_PARAMS);
         /* a caliper is a measurement the model asks for; without one there is nothing */
         if (strcmp(det->name, "dimension") == 0 && n == 0)
+            continue;
+        /* "off": 1 leaves a detector out of this zone (the family's measured choice, e.g. a
+         * detector that false-alarms on its real parts); the key is the inspector's, not
+         * handed to the detector */
+        int off = 0;
+        for (size_t k = 0; k < n;) {
+            if (strcmp(kv[k].key, "off") == 0) {
+                off = kv[k].value != 0;
+                kv[k] = kv[--n];
+            } else {
+                k++;
+            }
+        }
+        if (off)
             continue;
         /* the wear detector needs the learned reference (always present here) */
         uint8_t params[1024];
@@ -406,6 +432,80 @@ static void s_unshrink(rv_align_result_t *a, int k)
     a->identity = 0;
 }
 
+/* The rings anomaly (rv_polar.h) of a round part, on the frame as delivered (its gray): the
+ * model fits the part's outline itself, so the warp's resampling is not needed. The score
+ * is the largest normalised deviation whose place, carried into the reference frame, lies
+ * outside the mark (ex, or NULL); the map goes into the reference frame as rings_ref (128
+ * at the threshold) for the heat map and the area beyond the threshold. */
+static int s_rings(ra_inspector_t *self, const rv_view_t *rgb, const rv_align_result_t *ar,
+                   const rv_view_t *ex, double fam_thr, ra_inspection_t *out)
+{
+    const char *domain = "ra_inspect";
+    size_t px = (size_t) rgb->width * (size_t) rgb->height;
+    if (!self->rings_gray || rv_image_width(self->rings_gray) != rgb->width ||
+        rv_image_height(self->rings_gray) != rgb->height) {
+        rv_image_destroy(&self->rings_gray);
+        rv_image_destroy(&self->rings_e8);
+        self->rings_gray = rv_image_new(rgb->width, rgb->height, RV_GRAY8);
+        self->rings_e8 = rv_image_new(rgb->width, rgb->height, RV_GRAY8);
+        if (!self->rings_gray || !self->rings_e8)
+            return rv_fail(RV_ENOMEM, domain, "out of memory");
+    }
+    if (px > self->rings_cap) {
+        free(self->rings_map);
+        if (!(self->rings_map = malloc(sizeof(float) * px)))
+            return rv_fail(RV_ENOMEM, domain, "out of memory");
+        self->rings_cap = px;
+    }
+    rv_view_t gv = rv_image_view(self->rings_gray), ev = rv_image_view(self->rings_e8),
+              rv = rv_image_view(self->rings_ref);
+    int rc = rv_gray_from_rgb(rgb, &gv);
+    if (rc != RV_OK)
+        return rc;
+    double z = 0, zmax = 0, thr = rv_polar_model_threshold(self->ref->rings);
+    if (rv_polar_model_score(self->ref->rings, &gv, self->rings_map, (size_t) rgb->width, &z) !=
+        RV_OK) {
+        out->refused = 1;
+        snprintf(out->refusal, sizeof out->refusal, "%s", rv_last_error());
+        return RV_OK;
+    }
+    for (int y = 0; y < rgb->height; y++) {
+        const float *m = self->rings_map + (size_t) y * (size_t) rgb->width;
+        uint8_t *e = rv_view_row(&ev, y);
+        for (int x = 0; x < rgb->width; x++) {
+            double v = thr > 0 ? m[x] / thr * 128.0 : 0;
+            e[x] = (uint8_t) (v > 255 ? 255 : v);
+            if (m[x] <= zmax)
+                continue;
+            if (ex) { /* is this place on the mark? */
+                int rx = (int) lround(ar->m[0][0] * x + ar->m[0][1] * y + ar->m[0][2]),
+                    ry = (int) lround(ar->m[1][0] * x + ar->m[1][1] * y + ar->m[1][2]);
+                if (rx >= 0 && ry >= 0 && rx < ex->width && ry < ex->height &&
+                    rv_view_row(ex, ry)[rx])
+                    continue;
+            }
+            zmax = m[x];
+        }
+    }
+    if ((rc = rv_align_warp(&ev, ar, &rv)) != RV_OK)
+        return rc;
+    size_t beyond = 0;
+    for (int y = 0; y < rv.height; y++) {
+        uint8_t *r = rv_view_row(&rv, y);
+        const uint8_t *e = ex ? rv_view_row(ex, y) : NULL;
+        for (int x = 0; x < rv.width; x++) {
+            if (e && e[x])
+                r[x] = 0; /* the mark is a marking, not a defect: not in the map either */
+            beyond += r[x] > 128;
+        }
+    }
+    out->anomaly_mm2 = (double) beyond * self->mm_per_px * self->mm_per_px;
+    double ft = fam_thr > 0 && fam_thr < 1 ? fam_thr : 0.5;
+    double c = fmax(thr, 1e-6) * (1 - ft) / ft;
+    out->anomaly_score = isnan(fam_thr) ? NAN : zmax / (zmax + c);
+    return RV_OK;
+}
+
 /* Inspect rgb, which is the delivered frame shrunk by k (1: as delivered). */
 static int s_inspect(ra_inspector_t *self, const rv_view_t *rgb, int k, const ra_code_t *code,
                      int keep_aligned, ra_inspection_t *out, double t0)
@@ -501,12 +601,19 @@ static int s_inspect(ra_inspector_t *self, const rv_view_t *rgb, int k, const ra
 
     rv_view_t lo = rv_image_view(self->lo), hi = rv_image_view(self->hi),
               sc = rv_image_view(self->scratch);
-    if ((rc = ra_reference_anomaly(self->ref, &nb, &lo, &hi, have_code ? &ex : NULL, &sc,
-                                   self->mm_per_px, &out->anomaly_mm2)) != RV_OK)
-        goto out;
     double fam_thr = rm_family_anomaly_threshold(self->family);
-    out->anomaly_score = isnan(fam_thr) ? NAN
-                                        : ra_reference_score(self->ref, out->anomaly_mm2, fam_thr);
+    if (self->ref->rings) {
+        if ((rc = s_rings(self, rgb, &ar, have_code ? &ex : NULL, fam_thr, out)) != RV_OK ||
+            out->refused)
+            goto out;
+    } else {
+        if ((rc = ra_reference_anomaly(self->ref, &nb, &lo, &hi, have_code ? &ex : NULL, &sc,
+                                       self->mm_per_px, &out->anomaly_mm2)) != RV_OK)
+            goto out;
+        out->anomaly_score = isnan(fam_thr)
+                                 ? NAN
+                                 : ra_reference_score(self->ref, out->anomaly_mm2, fam_thr);
+    }
     out->ms_anomaly = s_now_ms() - t;
     t = s_now_ms();
 
@@ -528,7 +635,11 @@ static int s_inspect(ra_inspector_t *self, const rv_view_t *rgb, int k, const ra
         out->heat = rv_image_new(self->width, self->height, RV_GRAY8);
         if (out->heat) {
             rv_view_t hv = rv_image_view(out->heat);
-            for (int y = 0; y < hv.height; y++) {
+            if (self->ref->rings) { /* the rings' map: 128 at the learnt threshold */
+                rv_view_t rr = rv_image_view(self->rings_ref);
+                rv_view_copy(&rr, &hv);
+            }
+            for (int y = 0; !self->ref->rings && y < hv.height; y++) {
                 const uint8_t *n = rv_view_row(&nb, y), *l = rv_view_row(&lo, y),
                               *h = rv_view_row(&hi, y), *m = rv_view_row(&rpart, y);
                 uint8_t *d = rv_view_row(&hv, y);

@@ -12,6 +12,7 @@
 
 #define S_MAGIC "RMREF\0\2\0"
 #define S_HEADER 160 /* bytes before the planes */
+#define S_RINGS_HEADER 60 /* the rings section's parameters and threshold, before the spreads */
 
 void ra_train_params_init(ra_train_params_t *p)
 {
@@ -31,6 +32,7 @@ void ra_reference_destroy(ra_reference_t **self_p)
     rv_image_destroy(&r->spread);
     rv_image_destroy(&r->part);
     rv_image_destroy(&r->imean);
+    rv_polar_model_destroy(&r->rings);
     free(r);
     *self_p = NULL;
 }
@@ -254,7 +256,7 @@ static rv_image_t *s_decode(const char *path, rv_format_t fmt)
 /* Align one good image to the master; its blurred gray in the master's frame goes to
  * *blur_out and the detail image (ra_reference_detail) to *detail_out. */
 static int s_aligned(const rv_align_ref_t *aref, const char *path, int w, int h,
-                     rv_image_t **blur_out, rv_image_t **detail_out)
+                     rv_image_t **blur_out, rv_image_t **detail_out, rv_image_t **gray_out)
 {
     rv_image_t *gray = s_decode_for(path, RV_GRAY8, w, h), *warped = NULL, *blur = NULL,
                *det = NULL;
@@ -281,6 +283,10 @@ static int s_aligned(const rv_align_ref_t *aref, const char *path, int w, int h,
     *blur_out = blur;
     *detail_out = det;
     blur = det = NULL;
+    if (gray_out) { /* the image as decoded (shrunk on load), not aligned */
+        *gray_out = gray;
+        gray = NULL;
+    }
     rc = RV_OK;
 out:
     rv_image_destroy(&warped);
@@ -361,7 +367,7 @@ ra_reference_t *ra_reference_train(const rm_family_t *family, const char *master
         return NULL;
     }
     ra_reference_t *r = NULL;
-    rv_image_t **imgs = calloc(n, sizeof *imgs), **blurs = calloc(n, sizeof *blurs);
+    rv_image_t **imgs = calloc(n, sizeof *imgs), **blurs = calloc(n, sizeof *blurs), **raws = NULL;
     int *use = calloc(n, sizeof *use);
     double *scores = calloc(n, sizeof *scores);
     rv_align_ref_t *aref = NULL;
@@ -390,8 +396,12 @@ ra_reference_t *ra_reference_train(const rm_family_t *family, const char *master
         goto fail;
     if (!(aref = rv_align_ref_new(&mv, NULL, &ap)))
         goto fail;
+    int window = 21, rings = rm_family_anomaly_model(family, &window) == RM_ANOMALY_RINGS;
+    if (rings && !(raws = calloc(n, sizeof *raws)))
+        goto fail;
     for (size_t i = 0; i < n; i++) {
-        if (s_aligned(aref, paths[i], w, h, &blurs[i], &imgs[i]) != RV_OK)
+        if (s_aligned(aref, paths[i], w, h, &blurs[i], &imgs[i], rings ? &raws[i] : NULL) !=
+            RV_OK)
             goto fail;
         if (p.verbose)
             fprintf(stderr, "reman-train: aligned %zu/%zu %s\n", i + 1, n, paths[i]);
@@ -437,6 +447,22 @@ ra_reference_t *ra_reference_train(const rm_family_t *family, const char *master
         use[i] = 1;
     ra_reference_stats(imgs, use, n, r);
     s_plain_mean(blurs, n, r->imean);
+    /* a round part's anomaly model: its rings, learnt from the same goods as they were
+     * delivered (the model fits each one's outline itself; a warp would only blur it) */
+    if (rings) {
+        rv_view_t *bv = malloc(n * sizeof *bv);
+        rv_polar_params_t pp;
+        rv_polar_params_default(&pp);
+        pp.window = window;
+        pp.fa = p.fa_target;
+        pp.folds = p.folds < 2 ? 2 : p.folds > 20 ? 20 : p.folds;
+        for (size_t i = 0; bv && i < n; i++)
+            bv[i] = rv_image_view(raws[i]);
+        r->rings = bv ? rv_polar_model_train(bv, n, &pp) : NULL;
+        free(bv);
+        if (!r->rings)
+            goto fail;
+    }
     goto out;
 fail:
     ra_reference_destroy(&r);
@@ -445,6 +471,9 @@ out:
         rv_image_destroy(&imgs[i]);
     for (size_t i = 0; blurs && i < n; i++)
         rv_image_destroy(&blurs[i]);
+    for (size_t i = 0; raws && i < n; i++)
+        rv_image_destroy(&raws[i]);
+    free(raws);
     free(imgs);
     free(blurs);
     free(use);
@@ -492,12 +521,19 @@ static double s_getf64(const uint8_t *p)
 int ra_reference_save(const ra_reference_t *self, const char *path)
 {
     size_t plane = (size_t) self->width * self->height;
-    size_t size = S_HEADER + 5 * plane + 32;
+    rv_polar_params_t pp;
+    const float *spread = NULL;
+    double pthr = 0;
+    if (self->rings)
+        rv_polar_model_export(self->rings, &pp, &spread, &pthr);
+    /* version 3: the planes, then a rings section (a 4-byte count of them, 0 when none) */
+    size_t rings = self->rings ? S_RINGS_HEADER + 4 * (size_t) pp.nr : 0;
+    size_t size = S_HEADER + 5 * plane + 4 + rings + 32;
     uint8_t *buf = calloc(1, size);
     if (!buf)
         return rv_fail(RV_ENOMEM, "ra_reference_save", "out of memory");
     memcpy(buf, S_MAGIC, 8);
-    s_put32(buf + 8, 2);
+    s_put32(buf + 8, 3);
     s_put32(buf + 12, (uint32_t) self->width);
     s_put32(buf + 16, (uint32_t) self->height);
     s_put32(buf + 20, (uint32_t) self->n_train);
@@ -512,6 +548,26 @@ int ra_reference_save(const ra_reference_t *self, const char *path)
         for (int y = 0; y < v.height; y++)
             memcpy(buf + S_HEADER + k * plane + (size_t) y * v.width, rv_view_row(&v, y),
                    (size_t) v.width);
+    }
+    uint8_t *q = buf + S_HEADER + 5 * plane;
+    s_put32(q, self->rings ? (uint32_t) pp.nr : 0);
+    if (self->rings) {
+        q += 4;
+        s_put32(q, (uint32_t) pp.ntheta);
+        s_put32(q + 4, (uint32_t) pp.window);
+        s_put32(q + 8, (uint32_t) pp.smooth);
+        s_put32(q + 12, (uint32_t) pp.topk);
+        s_put32(q + 16, (uint32_t) pp.folds);
+        s_putf64(q + 20, pp.r_min);
+        s_putf64(q + 28, pp.r_max);
+        s_putf64(q + 36, pp.min_spread);
+        s_putf64(q + 44, pp.fa);
+        s_putf64(q + 52, pthr);
+        for (int i = 0; i < pp.nr; i++) {
+            uint32_t u;
+            memcpy(&u, &spread[i], 4);
+            s_put32(q + S_RINGS_HEADER + 4 * (size_t) i, u);
+        }
     }
     crypto_hash_sha256(buf + size - 32, buf, size - 32);
     int rc = RV_OK;
@@ -543,9 +599,10 @@ ra_reference_t *ra_reference_load(const char *path)
         rv_fail(RV_EFORMAT, domain, "%s: not a reference file (bad magic or %zu bytes)", path, len);
         goto out;
     }
-    if (s_get32(buf + 8) != 2) {
-        rv_fail(RV_EFORMAT, domain, "%s: version %u is not 2 (train it again)", path,
-                s_get32(buf + 8));
+    uint32_t version = s_get32(buf + 8);
+    if (version != 2 && version != 3) {
+        rv_fail(RV_EFORMAT, domain, "%s: version %u is not 2 or 3 (train it again)", path,
+                version);
         goto out;
     }
     uint32_t w = s_get32(buf + 12), h = s_get32(buf + 16);
@@ -554,9 +611,24 @@ ra_reference_t *ra_reference_load(const char *path)
         goto out;
     }
     size_t plane = (size_t) w * h;
-    if (len != S_HEADER + 5 * plane + 32) {
+    /* version 3: a rings count after the planes, and that many rings' section */
+    size_t nrings = 0, expect = S_HEADER + 5 * plane + 32;
+    if (version == 3) {
+        if (len < expect + 4) {
+            rv_fail(RV_EFORMAT, domain, "%s: %zu bytes, too short for a %ux%u reference",
+                    path, len, w, h);
+            goto out;
+        }
+        nrings = s_get32(buf + S_HEADER + 5 * plane);
+        if (nrings > 1024) {
+            rv_fail(RV_EFORMAT, domain, "%s: %zu rings (at most 1024)", path, nrings);
+            goto out;
+        }
+        expect += 4 + (nrings ? S_RINGS_HEADER + 4 * nrings : 0);
+    }
+    if (len != expect) {
         rv_fail(RV_EFORMAT, domain, "%s: %zu bytes, a %ux%u reference has %zu (truncated?)", path,
-                len, w, h, S_HEADER + 5 * plane + 32);
+                len, w, h, expect);
         goto out;
     }
     uint8_t digest[32];
@@ -588,6 +660,34 @@ ra_reference_t *ra_reference_load(const char *path)
         for (int y = 0; y < v.height; y++)
             memcpy(rv_view_row(&v, y), buf + S_HEADER + k * plane + (size_t) y * v.width,
                    (size_t) v.width);
+    }
+    if (nrings) {
+        const uint8_t *q = buf + S_HEADER + 5 * plane + 4;
+        rv_polar_params_t pp;
+        rv_polar_params_default(&pp);
+        pp.nr = (int) nrings;
+        pp.ntheta = (int) s_get32(q);
+        pp.window = (int) s_get32(q + 4);
+        pp.smooth = (int) s_get32(q + 8);
+        pp.topk = (int) s_get32(q + 12);
+        pp.folds = (int) s_get32(q + 16);
+        pp.r_min = s_getf64(q + 20);
+        pp.r_max = s_getf64(q + 28);
+        pp.min_spread = s_getf64(q + 36);
+        pp.fa = s_getf64(q + 44);
+        double pthr = s_getf64(q + 52);
+        float *spread = malloc(sizeof(float) * nrings);
+        for (size_t i = 0; spread && i < nrings; i++) {
+            uint32_t u = s_get32(q + S_RINGS_HEADER + 4 * i);
+            memcpy(&spread[i], &u, 4);
+        }
+        if (!spread || !(r->rings = rv_polar_model_import(&pp, spread, pthr))) {
+            char msg[400];
+            snprintf(msg, sizeof msg, "%s", spread ? rv_last_error() : "out of memory");
+            rv_fail(RV_EFORMAT, domain, "%s: rings section: %s", path, msg);
+            ra_reference_destroy(&r);
+        }
+        free(spread);
     }
 out:
     free(buf);

@@ -113,9 +113,13 @@ int main(int argc, char **argv)
         goto done;
     }
     printf("{\"family\":\"%s\",\"reference\":\"%s\",\"n_train\":%d,\"folds\":%d,\"fa_target\":%g,"
-           "\"anomaly_threshold_mm2\":%.4f,\"width\":%d,\"height\":%d}\n",
+           "\"anomaly_threshold_mm2\":%.4f,\"width\":%d,\"height\":%d",
            rm_family_id(family), out, ref->n_train, p.folds, p.fa_target, ref->anomaly_threshold,
            ref->width, ref->height);
+    if (ref->rings) /* the family's anomaly model is "rings": its own threshold */
+        printf(",\"anomaly_model\":\"rings\",\"rings_threshold\":%.4f,\"rings_folds\":%d",
+               rv_polar_model_threshold(ref->rings), rv_polar_model_folds(ref->rings));
+    printf("}\n");
     rc = 0;
 done:
     ra_reference_destroy(&ref);

@@ -945,9 +945,12 @@ static int s_rules(s_ctx_t *c, json_t *root, rm_family_t *f, int credit)
 
 static int s_anomaly(s_ctx_t *c, json_t *root, rm_family_t *f)
 {
-    static const char *const keys[] = {"threshold", "uncertain", "excludes",
-                                       "reason",    "text",      NULL};
+    static const char *const keys[] = {"threshold", "uncertain", "excludes", "reason",
+                                       "text",      "model",     "window",   NULL};
+    static const char *const models[] = {"band", "rings"};
     json_t *an, *band = NULL;
+    f->anomaly_model = RM_ANOMALY_BAND;
+    f->anomaly_window = 21;
     int rc = s_member(c, root, "anomaly", 0, &an);
     if (rc || !an || json_is_null(an))
         return rc;
@@ -975,6 +978,16 @@ static int s_anomaly(s_ctx_t *c, json_t *root, rm_family_t *f)
         f->anomaly_lo = lh[0];
         f->anomaly_hi = lh[1];
         s_pop(c);
+    }
+    if (!rc)
+        rc = s_enum(c, an, "model", 0, models, 2, &f->anomaly_model);
+    if (!rc && json_object_get(an, "window")) {
+        rc = s_int(c, an, "window", 3, 359, &f->anomaly_window);
+        if (!rc && f->anomaly_window % 2 == 0) {
+            s_push_key(c, "window");
+            rc = s_err(c, 0, "must be odd (the centre of a median)");
+            s_pop(c);
+        }
     }
     if (!rc)
         rc = s_excludes(c, an, &a->excludes);
@@ -1413,6 +1426,13 @@ size_t rm_zone_params(const rm_zone_t *zone, const char *detector, rv_param_t *o
         out[i].value = zone->params[type][i].value;
     }
     return n;
+}
+
+int rm_family_anomaly_model(const rm_family_t *self, int *window)
+{
+    if (window)
+        *window = self->anomaly_window > 0 ? self->anomaly_window : 21;
+    return self->has_anomaly ? self->anomaly_model : RM_ANOMALY_BAND;
 }
 
 double rm_family_anomaly_threshold(const rm_family_t *self)

@@ -102,6 +102,8 @@ struct rm_family {
     int has_anomaly;
     rm_rule_t anomaly;              /* id "anomaly"; when.limit = threshold */
     double anomaly_lo, anomaly_hi;  /* the uncertain band */
+    int anomaly_model;              /* RM_ANOMALY_BAND or RM_ANOMALY_RINGS */
+    int anomaly_window;             /* rings: angular median window, samples of 720 */
     size_t nroutes;
     rm_route_t routes[RM_NROUTES];
     double mass_kg, co2e_kg;

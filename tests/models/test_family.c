@@ -198,6 +198,12 @@ static const bad_case_t s_bad[] = {
      "views[0].align.soild: unknown key (line 7)"},
     {"alignment work width", "\"height\": 80}", "\"height\": 80, \"align\": {\"work_width\": 8}}",
      "views[0].align.work_width: 8 is out of range [64, 4096] (line 7)"},
+    {"unknown anomaly model", "{\"threshold\": 0.6,", "{\"model\": \"blobs\", \"threshold\": 0.6,",
+     "anomaly.model: \"blobs\" is not one of band, rings (line 35)"},
+    {"even rings window", "{\"threshold\": 0.6,", "{\"model\": \"rings\", \"window\": 20, \"threshold\": 0.6,",
+     "anomaly.window: must be odd"},
+    {"rings window out of range", "{\"threshold\": 0.6,", "{\"window\": 401, \"threshold\": 0.6,",
+     "anomaly.window: 401 is out of range [3, 359] (line 35)"},
 };
 
 static void test_bad_files(void)
@@ -241,6 +247,21 @@ static void test_align(void)
         RS_CHECK(va.min_scale == 0.67 && va.max_scale == 1.5 && va.max_aniso == 1.3);
         RS_CHECK_EQ(va.work_width, 256);
     }
+    rm_family_destroy(&f);
+    free(text);
+}
+
+/* the anomaly section's model: band by default, rings with its window */
+static void test_anomaly_model(void)
+{
+    rm_family_t *f = rm_family_load_text(s_base, strlen(s_base), "a.json");
+    int window = 0;
+    RS_CHECK(f && rm_family_anomaly_model(f, &window) == RM_ANOMALY_BAND && window == 21);
+    rm_family_destroy(&f);
+    char *text = s_edit("{\"threshold\": 0.6,", "{\"model\": \"rings\", \"window\": 31, \"threshold\": 0.6,");
+    f = rm_family_load_text(text, strlen(text), "rings.json");
+    RS_CHECKF(f != NULL, "%s", rv_last_error());
+    RS_CHECK(f && rm_family_anomaly_model(f, &window) == RM_ANOMALY_RINGS && window == 31);
     rm_family_destroy(&f);
     free(text);
 }
@@ -392,6 +413,10 @@ static void test_shipped(void)
         int imp = strcmp(fams[i].id, "cast-impeller") == 0;
         RS_CHECKF(va.affine == imp && va.solid == imp, "%s: affine %d solid %d", fams[i].id,
                   va.affine, va.solid);
+        /* and its surface judged ring by ring (rv_polar.h); the demo cores by their band */
+        int window = 0;
+        RS_CHECK_EQ(rm_family_anomaly_model(f, &window), imp ? RM_ANOMALY_RINGS : RM_ANOMALY_BAND);
+        RS_CHECK_EQ(window, 21);
         RS_CHECK(rm_family_mm_per_px(f) > 0);
         RS_CHECK(rm_family_reference_file(f) == NULL); /* learnt later */
         RS_CHECK(rm_family_route(f, rm_family_route_count(f) - 1) == RM_ROUTE_SCRAP);
@@ -672,6 +697,7 @@ int main(void)
 {
     test_base();
     test_align();
+    test_anomaly_model();
     test_bad_files();
     test_shipped();
     test_mask();

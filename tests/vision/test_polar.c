@@ -10,6 +10,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 typedef struct {
     double cx, cy, a, b, phi, turn; /* outline ellipse (px), tilt axis, the part's turn */
@@ -153,6 +154,34 @@ int main(void)
                   on_defect, NTEST);
     }
     free(map);
+
+    /* export and import: the same model, the same scores; hostile contents refused */
+    {
+        rv_polar_params_t ep;
+        const float *sp;
+        double et;
+        rv_polar_model_export(m, &ep, &sp, &et);
+        rv_polar_model_t *copy = rv_polar_model_import(&ep, sp, et);
+        RS_CHECKF(copy != NULL, "%s", rv_last_error());
+        double a = 0, b = -1;
+        RS_CHECK_EQ(rv_polar_model_score(m, &gv[0], NULL, 0, &a), RV_OK);
+        RS_CHECK(copy && rv_polar_model_score(copy, &gv[0], NULL, 0, &b) == RV_OK && a == b);
+        RS_CHECK(copy && rv_polar_model_threshold(copy) == thr);
+        rv_polar_model_destroy(&copy);
+        float *bad = malloc(sizeof(float) * (size_t) ep.nr);
+        memcpy(bad, sp, sizeof(float) * (size_t) ep.nr);
+        bad[5] = NAN;
+        RS_CHECK(rv_polar_model_import(&ep, bad, et) == NULL);
+        RS_CHECK_MSG(rv_last_error(), "ring 5: spread nan");
+        bad[5] = -1;
+        RS_CHECK(rv_polar_model_import(&ep, bad, et) == NULL);
+        free(bad);
+        RS_CHECK(rv_polar_model_import(&ep, sp, INFINITY) == NULL);
+        RS_CHECK_MSG(rv_last_error(), "threshold inf");
+        rv_polar_params_t wild = ep;
+        wild.nr = 5000;
+        RS_CHECK(rv_polar_model_import(&wild, sp, et) == NULL);
+    }
 
     /* refusals */
     rv_image_t *blank = rv_image_new_filled(256, 256, RV_GRAY8, 128);

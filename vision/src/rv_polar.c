@@ -422,3 +422,38 @@ int rv_polar_model_folds(const rv_polar_model_t *self)
 {
     return self ? self->folds : 0;
 }
+
+void rv_polar_model_export(const rv_polar_model_t *self, rv_polar_params_t *p,
+                           const float **spread, double *threshold)
+{
+    *p = self->p;
+    *spread = self->spread;
+    *threshold = self->threshold;
+}
+
+rv_polar_model_t *rv_polar_model_import(const rv_polar_params_t *p, const float *spread,
+                                        double threshold)
+{
+    if (!p || !spread || s_check(p) != RV_OK)
+        return NULL;
+    if (!isfinite(threshold) || threshold < 0) {
+        rv_fail(RV_EFORMAT, "rv_polar", "threshold %g is not a finite value >= 0", threshold);
+        return NULL;
+    }
+    for (int i = 0; i < p->nr; i++)
+        if (!isfinite(spread[i]) || !(spread[i] > 0)) {
+            rv_fail(RV_EFORMAT, "rv_polar", "ring %d: spread %g is not finite and positive", i,
+                    (double) spread[i]);
+            return NULL;
+        }
+    rv_polar_model_t *m = calloc(1, sizeof *m);
+    if (!m || !(m->spread = malloc(sizeof(float) * (size_t) p->nr))) {
+        free(m);
+        rv_fail(RV_ENOMEM, "rv_polar", "out of memory");
+        return NULL;
+    }
+    m->p = *p;
+    memcpy(m->spread, spread, sizeof(float) * (size_t) p->nr);
+    m->threshold = threshold;
+    return m;
+}

@@ -19,6 +19,7 @@
 #include "rm/rm_family.h"
 #include "rv/rv_align.h"
 #include "rv/rv_image.h"
+#include "rv/rv_polar.h"
 
 typedef struct ra_reference {
     char family_id[48];
@@ -32,6 +33,9 @@ typedef struct ra_reference {
     rv_image_t *mean, *spread; /* GRAY8: of the blurred gray of aligned good parts */
     rv_image_t *part;          /* GRAY8: 255 where the master's part is (ra_part_mask) */
     rv_image_t *imean;         /* GRAY8: plain mean of the blurred gray (intensity) */
+    rv_polar_model_t *rings;   /* a family whose anomaly model is "rings": each ring's
+                                  spread and the threshold, learnt from the same goods on
+                                  their aligned gray (rv_polar.h); NULL otherwise */
 } ra_reference_t;
 
 typedef struct ra_train_params {

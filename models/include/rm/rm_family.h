@@ -139,6 +139,14 @@ double rm_family_mm_per_px(const rm_family_t *self);
 
 /* The anomaly section's threshold (0..1), or NaN when the family has none. */
 double rm_family_anomaly_threshold(const rm_family_t *self);
+
+/* What the anomaly score is computed with (the anomaly section's "model"): RM_ANOMALY_BAND
+ * (default: the learnt per-pixel band of the aligned reference, the score from the largest
+ * region outside it) or RM_ANOMALY_RINGS (a round part: each ring compared with itself
+ * around the axis, rv_polar.h; *window gets its angular median window, samples of 720,
+ * "window", odd 3..359, default 21). */
+enum { RM_ANOMALY_BAND = 0, RM_ANOMALY_RINGS = 1 };
+int rm_family_anomaly_model(const rm_family_t *self, int *window);
 const char *rm_family_calibration_record(const rm_family_t *self);
 
 /* Zones, in file order: a finding's zone is an index into this list. */

@@ -59,6 +59,16 @@ int rv_polar_model_score(const rv_polar_model_t *self, const rv_view_t *view, fl
 double rv_polar_model_threshold(const rv_polar_model_t *self);
 int rv_polar_model_folds(const rv_polar_model_t *self);
 
+/* What a trained model is made of, for a file to keep: its parameters, the spread of each
+ * of its p->nr rings (borrowed, valid while the model lives) and its threshold. */
+void rv_polar_model_export(const rv_polar_model_t *self, rv_polar_params_t *p,
+                           const float **spread, double *threshold);
+/* A model from what export gave (copied). NULL, with a message naming the problem, for
+ * parameters out of range, a spread that is not finite and positive, or a threshold that
+ * is not finite and >= 0: a file's contents are checked, not trusted. */
+rv_polar_model_t *rv_polar_model_import(const rv_polar_params_t *p, const float *spread,
+                                        double threshold);
+
 #ifdef __cplusplus
 }
 #endif
