@@ -93,58 +93,14 @@ static rv_image_t *s_downscale(const rv_view_t *src, int f)
         return out;
     }
     rv_image_t *out = rv_image_new(w, h, RV_GRAY8);
-    if (!out)
-        return NULL;
-    rv_view_t o = rv_image_view(out);
-    uint32_t *acc = calloc((size_t) w, sizeof *acc);
-    if (!acc) {
+    rv_view_t o = out ? rv_image_view(out) : (rv_view_t) {0};
+    if (!out || f > 255 || rv_view_shrink(src, &o, f) != RV_OK) {
         rv_image_destroy(&out);
-        rv_fail(RV_ENOMEM, "rv_align", "out of memory");
+        if (f > 255)
+            rv_fail(RV_EFORMAT, "rv_align", "view of %dx%d is too large to align", src->width,
+                    src->height);
         return NULL;
     }
-    uint32_t n = (uint32_t) (f * f);
-    /* column sums over the f rows first (a plain, vectorisable loop over the row), then
-     * the f columns of each block: the same integer sums in another order */
-    int wf = w * f;
-    uint16_t *col = malloc(sizeof *col * (size_t) wf);
-    if (!col || f > 255) {
-        free(col);
-        col = NULL;
-    }
-    for (int y = 0; y < h; y++) {
-        uint8_t *dst = rv_view_row(&o, y);
-        if (col) {
-            const uint8_t *r0 = rv_view_row(src, y * f);
-            for (int x = 0; x < wf; x++)
-                col[x] = r0[x];
-            for (int dy = 1; dy < f; dy++) {
-                const uint8_t *row = rv_view_row(src, y * f + dy);
-                for (int x = 0; x < wf; x++)
-                    col[x] = (uint16_t) (col[x] + row[x]);
-            }
-            for (int x = 0; x < w; x++) {
-                uint32_t s = 0;
-                for (int dx = 0; dx < f; dx++)
-                    s += col[x * f + dx];
-                dst[x] = (uint8_t) ((s + n / 2) / n);
-            }
-            continue;
-        }
-        memset(acc, 0, sizeof *acc * (size_t) w);
-        for (int dy = 0; dy < f; dy++) {
-            const uint8_t *row = rv_view_row(src, y * f + dy);
-            for (int x = 0; x < w; x++) {
-                uint32_t s = 0;
-                for (int dx = 0; dx < f; dx++)
-                    s += row[x * f + dx];
-                acc[x] += s;
-            }
-        }
-        for (int x = 0; x < w; x++)
-            dst[x] = (uint8_t) ((acc[x] + n / 2) / n);
-    }
-    free(col);
-    free(acc);
     return out;
 }
 

@@ -153,8 +153,8 @@ int rv_view_shrink(const rv_view_t *src, const rv_view_t *dst, int k)
     if (!src || !dst || !src->data || !dst->data || src->fmt != dst->fmt ||
         !rv_format_is_valid(src->fmt))
         return rv_fail(RV_EINVAL, domain, "needs two views of one format (GRAY8 or RGB8)");
-    if (k < 1 || k > 16)
-        return rv_fail(RV_EINVAL, domain, "factor %d is not in 1..16", k);
+    if (k < 1 || k > 255)
+        return rv_fail(RV_EINVAL, domain, "factor %d is not in 1..255", k);
     if (dst->width != src->width / k || dst->height != src->height / k || dst->width < 1 ||
         dst->height < 1)
         return rv_fail(RV_EINVAL, domain, "%dx%d shrunk by %d is %dx%d, not %dx%d", src->width,
@@ -163,7 +163,7 @@ int rv_view_shrink(const rv_view_t *src, const rv_view_t *dst, int k)
         return rv_view_copy(src, dst);
     int c = (int) src->fmt;
     size_t n = (size_t) dst->width * (size_t) k * (size_t) c; /* bytes of src used per row */
-    uint16_t *col = malloc(sizeof *col * n);                  /* k rows summed: <= 16 * 255 */
+    uint16_t *col = malloc(sizeof *col * n);                  /* k rows summed: <= 255 * 255 */
     if (!col)
         return rv_fail(RV_ENOMEM, domain, "out of memory");
     uint32_t area = (uint32_t) (k * k), half = area / 2;

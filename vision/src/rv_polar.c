@@ -340,18 +340,10 @@ rv_polar_model_t *rv_polar_model_train(const rv_view_t *views, size_t n,
     qsort(held, n, sizeof *held, s_cmpd);
     size_t at = (size_t) ceil((1.0 - p.fa) * (double) n) - 1;
     m->threshold = held[at < n ? at : n - 1];
-    for (size_t i = 0; i < n; i++) {
-        free(dev[i]);
-        free(spr[i]);
-    }
-    free(dev);
-    free(spr);
-    free(use);
-    free(held);
-    free(z);
-    free(fs);
-    return m;
+    goto done;
 fail:
+    rv_polar_model_destroy(&m);
+done:
     if (dev)
         for (size_t i = 0; i < n; i++)
             free(dev[i]);
@@ -364,8 +356,7 @@ fail:
     free(held);
     free(z);
     free(fs);
-    rv_polar_model_destroy(&m);
-    return NULL;
+    return m;
 }
 
 int rv_polar_model_score(const rv_polar_model_t *self, const rv_view_t *view, float *map,

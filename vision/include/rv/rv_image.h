@@ -71,7 +71,7 @@ int rv_view_copy(const rv_view_t *src, const rv_view_t *dst);
 /* Set every pixel of a view to value. */
 void rv_view_fill(const rv_view_t *v, uint8_t value);
 
-/* Shrink by a whole factor k (1..16): each dst pixel is the rounded mean of a k x k block of
+/* Shrink by a whole factor k (1..255): each dst pixel is the rounded mean of a k x k block of
  * src, channel by channel (GRAY8 or RGB8, the same format). dst must be (src / k) in each
  * side (the last partial blocks of src are dropped). Pixel centres: dst x covers src
  * k*x .. k*x+k-1, so x_dst = (x_src - (k-1)/2) / k. */
