@@ -14,6 +14,7 @@
 #include "rv/rv.h"
 #include "ra/ra_reference.h"
 #include "rv/rv_align.h"
+#include "rv/rv_polar.h"
 #include "rv/rv_surface.h"
 #include "rm/rm_family.h"
 /* the OpenCV shim is internal to vision; its image-file functions read the PNG masks */
@@ -72,10 +73,33 @@ static void s_usage(FILE *f)
             "                   override the per-set model parameters (for tuning); kinds:\n"
             "                   localdev lowfreq bhdisc thdisc bhv thv bhh sobel contrast rowhp\n"
             "                   colhp\n"
-            "  --method surface|reference\n"
+            "  --knn K          memory-bank mode (PatchCore-like): anomaly = mean distance\n"
+            "                   to the K nearest good-patch descriptors; 0 = the Gaussian\n"
+            "  --bank N         knn: bank size (default 4096)\n"
+            "  --stride N       knn: a descriptor every N working px, map interpolated (2)\n"
+            "  --context R      knn: add the features at the 8 neighbours +-R px (0: none)\n"
+            "  --coreset 0|1    knn: greedy k-centre bank (1, default) or a random one (0)\n"
+            "  --samples N      training pixels sampled per good image (default 4096)\n"
+            "                   (magnetic_tile's defaults: --knn 1 --bank 4096 --coreset 1\n"
+            "                   --samples 1024 --stride 4 --context 4 --norm 1 --topk 100\n"
+            "                   --border 12 --features bhdisc:5,bhdisc:11,bhdisc:21,bhv:45;\n"
+            "                   round 2's Gaussian: --knn 0 --norm 0 --topk 20 --border 8\n"
+            "                   --samples 4096 --features bhdisc:11,bhv:45)\n"
+            "  --norm 0|1       per-image feature normalisation: median / MAD (0), or Weber:\n"
+            "                   value over 5 %% of the median brightness (1)\n"
+            "  --method surface|reference|polar\n"
             "                   the surface model, or the station's part reference (align\n"
-            "                   to a master good part, per-pixel band; default for the\n"
-            "                   cast impeller)\n"
+            "                   to a master good part, per-pixel band), or the round-part\n"
+            "                   model (rv_polar.h: each ring of the part against itself\n"
+            "                   around the axis; default for the cast impeller)\n"
+            "  --list train|validation|test\n"
+            "                   with --datasets: print that side's images, one\n"
+            "                   'good|defective,path' per line, and measure nothing (for the\n"
+            "                   station's own programs: scripts/eval-station.sh)\n"
+            "  --polar-window N --polar-smooth N --polar-topk N --polar-rings N\n"
+            "                   the round-part model's angular median window (samples of\n"
+            "                   720, default 21), smoothing radius (1), top-k score (0: max),\n"
+            "                   rings (96)\n"
             "  --band-k K       the reference's band, mean -+ K spread (default 4)\n"
             "  --align disc|family|default\n"
             "                   the reference's registration: round 2's disc fit (default:\n"
@@ -774,7 +798,11 @@ typedef struct opts {
     int on_validation, json;
     int scale, pool, smooth, aligned, grid, compress, border; /* -1 = per-set default */
     int face, topk;    /* -1 = per-set default */
-    int method;        /* -1 per-set default, 0 the surface model, 1 the part reference */
+    int knn, bank, stride, context, coreset, samples, norm; /* -1 = per-set default */
+    int method;        /* -1 per-set default, 0 the surface model, 1 the part reference,
+                          2 the round-part model */
+    int pwindow, psmooth, ptopk, prings; /* round-part model, -1 = default */
+    int list; /* --list: 1 + the role whose images are printed, 0 = measure */
     double band_k;     /* reference band (< 0 = default 4) */
     int align;         /* reference: ALIGN_DISC (default), ALIGN_FAMILY, ALIGN_DEFAULT */
     const char *family; /* reference, ALIGN_FAMILY: the family file (NULL: the impeller's) */
@@ -797,6 +825,25 @@ static void s_params_for(const char *set, const opts_t *o, rv_surface_params_t *
          * 0.775 vs 0.778, recall at 2 % FA 0.43 vs 0.35; the face mask, the row / column
          * high-passes lost (docs/eval.md) */
         p->topk = 20;
+        /* round 4 (validation): the memory bank (knn 1, greedy coreset of 4096 from 1024
+         * samples per good, descriptors = 4 dark-detail features at the pixel and its 8
+         * neighbours +-4 px, every 4 px), Weber normalisation, top-100 mean, border 12:
+         * AUROC 0.864 vs 0.775; recall at 2 % FA 0.30 vs 0.43 (41 goods: it hangs on the
+         * single highest good). Chosen on AUROC; docs/eval.md, round 4 */
+        p->nfeatures = 4;
+        p->features[0] = (rv_sf_def_t) {RV_SF_BLACKHAT_DISC, 5};
+        p->features[1] = (rv_sf_def_t) {RV_SF_BLACKHAT_DISC, 11};
+        p->features[2] = (rv_sf_def_t) {RV_SF_BLACKHAT_DISC, 21};
+        p->features[3] = (rv_sf_def_t) {RV_SF_BLACKHAT_VLINE, 45};
+        p->norm = 1;
+        p->border = 12;
+        p->topk = 100;
+        p->knn = 1;
+        p->bank = 4096;
+        p->coreset = 1;
+        p->samples = 1024;
+        p->stride = 4;
+        p->context = 4;
     }
     if (!strcmp(set, "casting_impeller_seg")) {
         /* 512x512 whole parts: half resolution; the aligned statistics did not beat the
@@ -805,6 +852,20 @@ static void s_params_for(const char *set, const opts_t *o, rv_surface_params_t *
         p->aligned = 0;
         p->grid = 32;
     }
+    if (o->knn >= 0)
+        p->knn = o->knn;
+    if (o->bank >= 0)
+        p->bank = o->bank;
+    if (o->stride >= 0)
+        p->stride = o->stride;
+    if (o->context >= 0)
+        p->context = o->context;
+    if (o->coreset >= 0)
+        p->coreset = o->coreset;
+    if (o->samples >= 0)
+        p->samples = o->samples;
+    if (o->norm >= 0)
+        p->norm = o->norm;
     if (o->face >= 0)
         p->face = o->face;
     if (o->topk >= 0)
@@ -893,6 +954,7 @@ static int s_eval_set(const opts_t *o, const set_t *tr, const set_t *te)
     rv_image_t **timg = NULL;
     rv_view_t *tv = NULL;
     rv_surface_model_t *model = NULL;
+    rv_polar_model_t *pmodel = NULL;
     refmodel_t refm;
     memset(&refm, 0, sizeof refm);
     int have_ref = 0;
@@ -927,7 +989,20 @@ static int s_eval_set(const opts_t *o, const set_t *tr, const set_t *te)
     }
     rv_surface_params_t p;
     s_params_for(name, o, &p);
-    int use_ref = o->method >= 0 ? o->method == 1 : !strcmp(name, "casting_impeller_seg");
+    /* the cast impeller, a round part: the round-part model unless told otherwise */
+    int impeller = !strcmp(name, "casting_impeller_seg");
+    int use_ref = o->method >= 0 ? o->method == 1 : 0;
+    int use_polar = o->method >= 0 ? o->method == 2 : impeller;
+    rv_polar_params_t pp;
+    rv_polar_params_default(&pp);
+    if (o->pwindow > 0)
+        pp.window = o->pwindow;
+    if (o->psmooth >= 0)
+        pp.smooth = o->psmooth;
+    if (o->ptopk >= 0)
+        pp.topk = o->ptopk;
+    if (o->prings > 0)
+        pp.nr = o->prings;
     double band_k = o->band_k > 0 ? o->band_k : 4.0;
     if (p.aligned) /* aligned statistics need one size: keep the commonest (all, here) */
         for (size_t i = 1; i < ntr; i++)
@@ -961,15 +1036,19 @@ static int s_eval_set(const opts_t *o, const set_t *tr, const set_t *te)
         else
             fprintf(stderr, "reman-eval: %s: reference training failed: %s\n", name,
                     rv_last_error());
+    } else if (use_polar) {
+        if (!(pmodel = rv_polar_model_train(tv, ntr, &pp)))
+            fprintf(stderr, "reman-eval: %s: round-part training failed: %s\n", name,
+                    rv_last_error());
     } else {
         model = rv_surface_model_train(tv, ntr, &p);
     }
     double t2 = s_now_ms();
     for (size_t i = 0; i < ntr; i++)
         rv_image_destroy(&timg[i]);
-    if (use_ref && !have_ref)
+    if ((use_ref && !have_ref) || (use_polar && !pmodel))
         goto fail;
-    if (!use_ref && !model) {
+    if (!use_ref && !use_polar && !model) {
         fprintf(stderr, "reman-eval: %s: training failed: %s\n", name, rv_last_error());
         goto fail;
     }
@@ -979,7 +1058,9 @@ static int s_eval_set(const opts_t *o, const set_t *tr, const set_t *te)
         if (rv_surface_model_save(model, path) != RV_OK)
             fprintf(stderr, "reman-eval: %s\n", rv_last_error());
     }
-    double thr = have_ref ? refm.threshold : rv_surface_model_threshold(model);
+    double thr = have_ref ? refm.threshold
+                 : pmodel ? rv_polar_model_threshold(pmodel)
+                          : rv_surface_model_threshold(model);
     size_t nrefused = 0;
     /* test */
     pos = malloc((nte + 1) * sizeof *pos);
@@ -1008,6 +1089,7 @@ static int s_eval_set(const opts_t *o, const set_t *tr, const set_t *te)
         }
         double s = 0;
         int src = have_ref ? s_ref_score(&refm, &v, map, &s)
+                  : pmodel ? rv_polar_model_score(pmodel, &v, map, (size_t) v.width, &s)
                            : rv_surface_model_score(model, &v, map, (size_t) v.width, &s);
         nrefused += have_ref && s >= REF_REFUSED;
         double c = s_now_ms();
@@ -1060,6 +1142,38 @@ static int s_eval_set(const opts_t *o, const set_t *tr, const set_t *te)
                 nplot_good++;
         }
         rv_image_destroy(&mask);
+        rv_image_destroy(&img);
+    }
+    /* --plot: also the 4 highest-scoring good images (what fires on goods) */
+    for (int rank = 0; o->plot && model && rank < 4; rank++) {
+        size_t best = SIZE_MAX;
+        for (size_t i = 0; i < nte; i++) {
+            if (test[i]->defective || isnan(score_of[i]))
+                continue;
+            /* rank = how many goods score above it (ties: the earlier first) */
+            size_t above = 0;
+            for (size_t j = 0; j < nte; j++)
+                above += j != i && !test[j]->defective && !isnan(score_of[j]) &&
+                         (score_of[j] > score_of[i] || (score_of[j] == score_of[i] && j < i));
+            if (above == (size_t) rank)
+                best = i;
+        }
+        if (best == SIZE_MAX)
+            break;
+        rv_image_t *img = s_load_gray(test[best]->image);
+        if (!img)
+            continue;
+        rv_view_t v = rv_image_view(img);
+        float *m2 = malloc((size_t) v.width * v.height * sizeof *m2);
+        double s2 = 0;
+        if (m2 && rv_surface_model_score(model, &v, m2, (size_t) v.width, &s2) == RV_OK) {
+            char tag[32];
+            snprintf(tag, sizeof tag, "topgood%d", rank);
+            s_write_overlay(o->plot, name, best, tag, &v, m2, thr, NULL);
+            fprintf(stderr, "reman-eval: %s: good #%d by score: %s (%.4g)\n", name, rank + 1,
+                    test[best]->key, s2);
+        }
+        free(m2);
         rv_image_destroy(&img);
     }
     double auroc = s_auroc(pos, npos, neg, nneg);
@@ -1115,11 +1229,20 @@ static int s_eval_set(const opts_t *o, const set_t *tr, const set_t *te)
     json_object_set_new(
         obj, "kfold_threshold",
         json_pack("{s:f, s:i, s:o, s:o, s:o}", "threshold", thr, "folds",
-                  have_ref ? refm.folds : rv_surface_model_folds(model), "false_alarm_rate",
+                  have_ref ? refm.folds
+                  : pmodel ? rv_polar_model_folds(pmodel)
+                           : rv_surface_model_folds(model),
+                  "false_alarm_rate",
                   s_num(nneg ? (double) fa_n / nneg : NAN), "recall",
                   s_num(npos ? (double) rc_n / npos : NAN), "per_class_recall", pcc));
-    const rv_surface_params_t *mp = have_ref ? &p : rv_surface_model_params(model);
-    if (have_ref)
+    const rv_surface_params_t *mp = have_ref || pmodel ? &p : rv_surface_model_params(model);
+    if (pmodel)
+        json_object_set_new(obj, "model",
+                            json_pack("{s:s, s:i, s:i, s:f, s:f, s:i, s:i, s:i}", "method",
+                                      "polar", "rings", pp.nr, "angles", pp.ntheta, "r_min",
+                                      pp.r_min, "r_max", pp.r_max, "window", pp.window,
+                                      "smooth", pp.smooth, "topk", pp.topk));
+    else if (have_ref)
         json_object_set_new(obj, "model",
                             json_pack("{s:s, s:s, s:f, s:i, s:i, s:i}", "method", "reference",
                                       "align", align_name, "band_k", band_k,
@@ -1127,12 +1250,16 @@ static int s_eval_set(const opts_t *o, const set_t *tr, const set_t *te)
                                       "refused_train", refm.nrefused, "refused_test",
                                       (int) nrefused));
     else
-    json_object_set_new(obj, "model",
-                        json_pack("{s:i, s:i, s:i, s:i, s:f, s:i, s:i, s:i, s:i, s:i}",
-                                  "features", mp->nfeatures, "scale", mp->scale, "pool",
-                                  mp->pool, "smooth", mp->smooth, "quantile", mp->quantile,
-                                  "aligned", mp->aligned, "compress", mp->compress, "border",
-                                  mp->border, "face", mp->face, "topk", mp->topk));
+        json_object_set_new(
+            obj, "model",
+            json_pack("{s:i, s:i, s:i, s:i, s:f, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, "
+                      "s:i, s:i, s:i}",
+                      "features", mp->nfeatures, "scale", mp->scale, "pool", mp->pool,
+                      "smooth", mp->smooth, "quantile", mp->quantile, "aligned", mp->aligned,
+                      "compress", mp->compress, "border", mp->border, "face", mp->face,
+                      "topk", mp->topk, "knn", mp->knn, "bank", mp->bank, "stride",
+                      mp->stride, "context", mp->context, "coreset", mp->coreset, "samples",
+                      mp->samples, "norm", mp->norm));
     json_object_set_new(obj, "ms_decode_per_image", s_num(nscored ? ms_decode / nscored : NAN));
     json_object_set_new(obj, "train_s", json_real((t2 - t1) / 1e3));
     json_object_set_new(obj, "train_load_s", json_real((t1 - t0) / 1e3));
@@ -1176,6 +1303,7 @@ print:;
     free(hneg);
     free(map);
     rv_surface_model_destroy(&model);
+    rv_polar_model_destroy(&pmodel);
     s_ref_free(&refm);
     return rc;
 }
@@ -1206,6 +1334,8 @@ int main(int argc, char **argv)
     o.scale = o.pool = o.smooth = o.aligned = o.grid = o.compress = o.border = -1;
     o.quantile = -1;
     o.face = o.topk = o.method = -1;
+    o.pwindow = o.psmooth = o.ptopk = o.prings = -1;
+    o.knn = o.bank = o.stride = o.context = o.coreset = o.samples = o.norm = -1;
     o.band_k = -1;
     const char *sets = "magnetic_tile,casting_impeller_seg,neu_det";
     for (int i = 1; i < argc; i++) {
@@ -1242,7 +1372,17 @@ int main(int argc, char **argv)
             o.scores = v;
         else if (!strcmp(a, "--sets"))
             sets = v;
-        else if (!strcmp(a, "--on")) {
+        else if (!strcmp(a, "--list")) {
+            /* print the split instead of measuring: "good|defective,image" per line */
+            if (!strcmp(v, "train"))
+                o.list = 1 + ROLE_TRAIN;
+            else if (!strcmp(v, "validation"))
+                o.list = 1 + ROLE_VALID;
+            else if (!strcmp(v, "test"))
+                o.list = 1 + ROLE_TEST;
+            else
+                bad = 1;
+        } else if (!strcmp(a, "--on")) {
             if (!strcmp(v, "validation"))
                 o.on_validation = 1;
             else if (strcmp(v, "test"))
@@ -1265,11 +1405,35 @@ int main(int argc, char **argv)
             bad = s_int_arg(v, 0, 1, &o.face);
         else if (!strcmp(a, "--topk"))
             bad = s_int_arg(v, 0, 100000, &o.topk);
+        else if (!strcmp(a, "--knn"))
+            bad = s_int_arg(v, 0, 64, &o.knn);
+        else if (!strcmp(a, "--bank"))
+            bad = s_int_arg(v, 16, 65536, &o.bank);
+        else if (!strcmp(a, "--stride"))
+            bad = s_int_arg(v, 1, 8, &o.stride);
+        else if (!strcmp(a, "--context"))
+            bad = s_int_arg(v, 0, 32, &o.context);
+        else if (!strcmp(a, "--coreset"))
+            bad = s_int_arg(v, 0, 1, &o.coreset);
+        else if (!strcmp(a, "--norm"))
+            bad = s_int_arg(v, 0, 1, &o.norm);
+        else if (!strcmp(a, "--samples"))
+            bad = s_int_arg(v, 256, 1000000, &o.samples);
+        else if (!strcmp(a, "--polar-window"))
+            bad = s_int_arg(v, 3, 2047, &o.pwindow);
+        else if (!strcmp(a, "--polar-smooth"))
+            bad = s_int_arg(v, 0, 8, &o.psmooth);
+        else if (!strcmp(a, "--polar-topk"))
+            bad = s_int_arg(v, 0, 100000, &o.ptopk);
+        else if (!strcmp(a, "--polar-rings"))
+            bad = s_int_arg(v, 16, 1024, &o.prings);
         else if (!strcmp(a, "--method")) {
             if (!strcmp(v, "surface"))
                 o.method = 0;
             else if (!strcmp(v, "reference"))
                 o.method = 1;
+            else if (!strcmp(v, "polar"))
+                o.method = 2;
             else
                 bad = 1;
         } else if (!strcmp(a, "--align")) {
@@ -1338,6 +1502,11 @@ int main(int argc, char **argv)
         } else if (a == 0 || b == 0) {
             fprintf(stderr, "reman-eval: skipping %s: no %s/%s/manifest.csv\n", name,
                     a == 0 ? trdir : tedir, name);
+        } else if (o.list && o.datasets) {
+            for (size_t i = 0; i < tr.n; i++)
+                if (s_role(&tr.items[i]) == o.list - 1)
+                    printf("%s,%s\n", tr.items[i].defective ? "defective" : "good",
+                           tr.items[i].image);
         } else if (s_eval_set(&o, &tr, tedir == trdir ? &tr : &te) != 0) {
             status = EXIT_FAILED;
         }

@@ -4,6 +4,7 @@
 #include "rs_test.h"
 #include "rv/rv.h"
 #include "rv/rv_surface.h"
+#include "rv_surface_internal.h" /* the kNN search and its plain reference */
 
 #include <math.h>
 #include <stdio.h>
@@ -155,6 +156,176 @@ static void s_expect_refused(const uint8_t *buf, size_t len, const char *text)
     rv_surface_model_destroy(&m);
 }
 
+/* A copy of a version-3 Gaussian file rewritten as version 2 (without the six version-3
+ * integers) or version 1 (without face and topk either). */
+static uint8_t *s_downgrade(const uint8_t *buf, size_t len, int nfeat, int version,
+                            size_t *out_len)
+{
+    size_t ints = 16 + 4 * (size_t) nfeat; /* the parameter integers start here */
+    size_t cut_at = ints + 4 * (version == 2 ? 12 : 10), cut = version == 2 ? 24 : 32;
+    uint8_t *c = malloc(len);
+    memcpy(c, buf, cut_at);
+    memcpy(c + cut_at, buf + cut_at + cut, len - cut_at - cut);
+    *out_len = len - cut;
+    s_put32(c + 8, (uint32_t) version);
+    s_fix_crc(c, *out_len);
+    return c;
+}
+
+/* The packed kNN search against the plain reference, on odd bank sizes and dimensions. */
+static void s_check_knn_kernel(void)
+{
+    static const int sizes[][2] = {{1, 1}, {15, 3}, {17, 7}, {33, 18}, {100, 9}, {257, 31}};
+    uint64_t s = 4242;
+    for (size_t t = 0; t < sizeof sizes / sizeof sizes[0]; t++) {
+        int nb = sizes[t][0], D = sizes[t][1];
+        rv_surface_model_t *m = rv_surface_model_new_empty();
+        m->bank = malloc(sizeof(float) * (size_t) nb * D);
+        m->bank_n = nb;
+        m->bank_d = D;
+        for (int i = 0; i < nb * D; i++)
+            m->bank[i] = (float) (3 * s_gauss(&s));
+        RS_CHECK_EQ(rv_surface_bank_pack(m, "test"), RV_OK);
+        for (int qi = 0; qi < 20; qi++) {
+            float q[64], a[8], b[8];
+            for (int i = 0; i < D; i++)
+                q[i] = (float) (3 * s_gauss(&s));
+            int k = 1 + qi % 5 < nb ? 1 + qi % 5 : nb;
+            rv_surface_knn_query(m, q, k, a);
+            rv_surface_knn_query_ref(m, q, k, b);
+            for (int i = 0; i < k; i++)
+                RS_CHECKF(fabsf(a[i] - b[i]) <= 1e-3f * (1 + b[i]),
+                          "bank %d x %d, k %d: neighbour %d at %g, reference %g", nb, D, k, i,
+                          a[i], b[i]);
+        }
+        rv_surface_model_destroy(&m);
+    }
+}
+
+/* The memory-bank mode: a defect must rank above the goods; save / load; hostile banks. */
+static void s_check_knn(const rv_view_t *tv, int ntrain, uint64_t *seed)
+{
+    rv_surface_params_t p;
+    rv_surface_params_default(&p);
+    p.knn = 1;
+    p.bank = 1000; /* not a multiple of the search's block */
+    p.samples = 512;
+    p.stride = 3;
+    p.context = 3;
+    rv_surface_model_t *m = rv_surface_model_train(tv, (size_t) ntrain, &p);
+    RS_CHECKF(m != NULL, "knn training failed: %s", rv_last_error());
+    if (!m)
+        return;
+    enum { NG = 18, ND = 18 };
+    double good[NG], bad[ND];
+    for (int i = 0; i < NG; i++) {
+        rv_image_t *im = s_make(-1, seed);
+        rv_view_t v = rv_image_view(im);
+        RS_CHECK_EQ(rv_surface_model_score(m, &v, NULL, 0, &good[i]), RV_OK);
+        rv_image_destroy(&im);
+    }
+    for (int i = 0; i < ND; i++) {
+        rv_image_t *im = s_make(i % 3, seed);
+        rv_view_t v = rv_image_view(im);
+        RS_CHECK_EQ(rv_surface_model_score(m, &v, NULL, 0, &bad[i]), RV_OK);
+        rv_image_destroy(&im);
+    }
+    double auc = s_auroc(bad, ND, good, NG);
+    printf("knn synthetic held-out AUROC %.4f (threshold %.3f)\n", auc,
+           rv_surface_model_threshold(m));
+    RS_CHECKF(auc >= 0.9, "knn AUROC %.4f", auc);
+
+    /* one defect against its own good surface: the defect raises the score */
+    uint64_t s1 = 777, s2 = 777;
+    float *img = malloc(sizeof(float) * W * H);
+    s_surface(img, &s1);
+    rv_image_t *gi = s_to_image(img);
+    s_surface(img, &s2);
+    s_defect(img, 1, &s2);
+    rv_image_t *bi = s_to_image(img);
+    free(img);
+    rv_view_t gv = rv_image_view(gi), bv = rv_image_view(bi);
+    double sg = 0, sb = 0;
+    RS_CHECK_EQ(rv_surface_model_score(m, &gv, NULL, 0, &sg), RV_OK);
+    RS_CHECK_EQ(rv_surface_model_score(m, &bv, NULL, 0, &sb), RV_OK);
+    RS_CHECKF(sb > sg, "blowhole %.4f not above its good surface %.4f", sb, sg);
+
+    char path[256];
+    snprintf(path, sizeof path, "/tmp/test_surface_knn_%d.rvsurf", (int) getpid());
+    RS_CHECK_EQ(rv_surface_model_save(m, path), RV_OK);
+    rv_surface_model_t *m2 = rv_surface_model_load(path);
+    RS_CHECKF(m2 != NULL, "knn load failed: %s", rv_last_error());
+    if (m2) {
+        const rv_surface_params_t *q = rv_surface_model_params(m2);
+        RS_CHECK(q->knn == 1 && q->bank == 1000 && q->stride == 3 && q->context == 3);
+        float *ma = malloc(sizeof(float) * W * H), *mb = malloc(sizeof(float) * W * H);
+        double a = 0, b = 1;
+        RS_CHECK_EQ(rv_surface_model_score(m, &bv, ma, W, &a), RV_OK);
+        RS_CHECK_EQ(rv_surface_model_score(m2, &bv, mb, W, &b), RV_OK);
+        RS_CHECKF(a == b, "knn score %.9g after load %.9g", a, b);
+        RS_CHECK(memcmp(ma, mb, sizeof(float) * W * H) == 0);
+        free(ma);
+        free(mb);
+    }
+    rv_surface_model_destroy(&m2);
+    rv_image_destroy(&gi);
+    rv_image_destroy(&bi);
+
+    size_t len = 0;
+    uint8_t *buf = s_slurp(path, &len);
+    RS_CHECK(buf != NULL);
+    if (buf) {
+        size_t D = 9 * (size_t) p.nfeatures, nb = 1000;
+        size_t bank_off = len - 4 - 4 * nb * D; /* the bank's values */
+        size_t cnt_off = bank_off - 8;          /* its count, then its dimension */
+        uint8_t *c = malloc(len);
+        s_expect_refused(buf, len - 7, "truncated");
+        memcpy(c, buf, len);
+        s_put32(c + cnt_off, 0);
+        s_fix_crc(c, len);
+        s_expect_refused(c, len, "absurd bank count 0");
+        memcpy(c, buf, len);
+        s_put32(c + cnt_off, 4000000000u);
+        s_fix_crc(c, len);
+        s_expect_refused(c, len, "absurd bank count");
+        memcpy(c, buf, len);
+        s_put32(c + cnt_off + 4, 5);
+        s_fix_crc(c, len);
+        s_expect_refused(c, len, "bank dimension 5");
+        memcpy(c, buf, len);
+        s_put32(c + bank_off + 4 * 17, 0x7FC00000u); /* a NaN */
+        s_fix_crc(c, len);
+        s_expect_refused(c, len, "bank: bad value");
+        memcpy(c, buf, len);
+        c[bank_off + 4 * 100] ^= 0x01;
+        s_expect_refused(c, len, "bad checksum");
+        /* a knn model whose bank was cut off (count says 1000, 10 vectors left) */
+        size_t cut = bank_off + 4 * 10 * D;
+        memcpy(c, buf, cut);
+        memcpy(c + cut, buf + len - 4, 4);
+        s_fix_crc(c, cut + 4);
+        s_expect_refused(c, cut + 4, "truncated: bank");
+        /* the knn parameters themselves */
+        size_t ints = 16 + 4 * (size_t) p.nfeatures;
+        memcpy(c, buf, len);
+        s_put32(c + ints + 4 * 12, 1000); /* knn */
+        s_fix_crc(c, len);
+        s_expect_refused(c, len, "knn 1000");
+        memcpy(c, buf, len);
+        s_put32(c + ints + 4 * 13, 0x7FFFFFFF); /* bank */
+        s_fix_crc(c, len);
+        s_expect_refused(c, len, "bank 2147483647");
+        memcpy(c, buf, len);
+        s_put32(c + ints + 4 * 14, 0); /* stride */
+        s_fix_crc(c, len);
+        s_expect_refused(c, len, "stride 0");
+        free(c);
+        free(buf);
+    }
+    remove(path);
+    rv_surface_model_destroy(&m);
+}
+
 int main(void)
 {
     RS_CHECK_EQ(rv_init(), RV_OK);
@@ -246,6 +417,26 @@ int main(void)
         memcpy(c, buf, len);
         s_put32(c + 8, 7);
         s_expect_refused(c, len, "version 7");
+        /* the same model as a version 2 and a version 1 file: they load, score the same */
+        for (int ver = 2; ver >= 1; ver--) {
+            size_t ol = 0;
+            uint8_t *old = s_downgrade(buf, len, p.nfeatures, ver, &ol);
+            rv_surface_model_t *mo = rv_surface_model_load_mem(old, ol);
+            RS_CHECKF(mo != NULL, "version %d file refused: %s", ver, rv_last_error());
+            if (mo) {
+                RS_CHECK(rv_surface_model_params(mo)->knn == 0);
+                uint64_t s3 = 5;
+                rv_image_t *im = s_make(1, &s3);
+                rv_view_t v = rv_image_view(im);
+                double a = 0, b = 1;
+                RS_CHECK_EQ(rv_surface_model_score(m, &v, NULL, 0, &a), RV_OK);
+                RS_CHECK_EQ(rv_surface_model_score(mo, &v, NULL, 0, &b), RV_OK);
+                RS_CHECKF(a == b, "version %d: score %.9g, %.9g", ver, b, a);
+                rv_image_destroy(&im);
+            }
+            rv_surface_model_destroy(&mo);
+            free(old);
+        }
         memcpy(c, buf, len);
         c[len - 20] ^= 0x40; /* inside the covariance */
         s_expect_refused(c, len, "bad checksum");
@@ -290,6 +481,9 @@ int main(void)
     RS_CHECK(rv_surface_model_score(m, &tiv, NULL, 0, &sc) < 0);
     RS_CHECK_MSG(rv_last_error(), "too small");
     rv_image_destroy(&tiny);
+
+    s_check_knn_kernel();
+    s_check_knn(tv, NTRAIN, &seed);
 
     free(map);
     rv_surface_model_destroy(&m);

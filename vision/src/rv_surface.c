@@ -40,6 +40,11 @@ void rv_surface_params_default(rv_surface_params_t *p)
     p->fa = 0.02;
     p->compress = 1;
     p->border = 4;
+    p->knn = 0;
+    p->bank = 4096;
+    p->stride = 2;
+    p->context = 0;
+    p->coreset = 1;
 }
 
 int rv_surface_check_params(const rv_surface_params_t *p, const char *domain)
@@ -83,6 +88,18 @@ int rv_surface_check_params(const rv_surface_params_t *p, const char *domain)
         return rv_fail(RV_EINVAL, domain, "face %d, need 0 or 1", p->face);
     if (p->topk < 0 || p->topk > 100000)
         return rv_fail(RV_EINVAL, domain, "topk %d, need 0..100000", p->topk);
+    if (p->knn < 0 || p->knn > 64)
+        return rv_fail(RV_EINVAL, domain, "knn %d, need 0..64", p->knn);
+    if (p->bank < 16 || p->bank > 65536)
+        return rv_fail(RV_EINVAL, domain, "bank %d, need 16..65536", p->bank);
+    if (p->stride < 1 || p->stride > 8)
+        return rv_fail(RV_EINVAL, domain, "stride %d, need 1..8", p->stride);
+    if (p->context < 0 || p->context > 32)
+        return rv_fail(RV_EINVAL, domain, "context %d, need 0..32", p->context);
+    if (p->coreset != 0 && p->coreset != 1)
+        return rv_fail(RV_EINVAL, domain, "coreset %d, need 0 or 1", p->coreset);
+    if (p->norm != 0 && p->norm != 1)
+        return rv_fail(RV_EINVAL, domain, "norm %d, need 0 or 1", p->norm);
     if (!(p->fa > 0 && p->fa <= 0.5))
         return rv_fail(RV_EINVAL, domain, "false-alarm rate %g, need (0, 0.5]", p->fa);
     return RV_OK;
@@ -394,6 +411,16 @@ static int s_extract(const rv_surface_params_t *p, const rv_view_t *view, s_feat
               v2 = rv_image_view(t2);
     if ((rc = rv_gauss5(&gv, &bv)) != RV_OK)
         goto done;
+    float bright = 0; /* norm 1: the median brightness of B */
+    if (p->norm == 1) {
+        for (int y = 0; y < h; y++) {
+            const uint8_t *r = rv_view_row(&bv, y);
+            for (int x = 0; x < w; x++)
+                plane[(size_t) y * w + x] = (float) r[x];
+        }
+        float mad_unused;
+        s_median_mad(plane, n, tmp, &bright, &mad_unused);
+    }
     for (int f = 0; f < d; f++) {
         int k = p->features[f].size, kind = p->features[f].kind;
         const rv_view_t *res = &v1, *base = NULL; /* value = res - base */
@@ -467,9 +494,14 @@ static int s_extract(const rv_surface_params_t *p, const rv_view_t *view, s_feat
             }
         }
         /* robust per-image normalisation: uneven light and exposure drop out */
-        float med, mad;
-        s_median_mad(pl, n, tmp, &med, &mad);
-        float inv = 1.0f / (1.4826f * mad + 0.5f);
+        float med, mad, inv;
+        if (p->norm == 1) {
+            med = 0;
+            inv = 1.0f / (0.05f * bright + 0.5f);
+        } else {
+            s_median_mad(pl, n, tmp, &med, &mad);
+            inv = 1.0f / (1.4826f * mad + 0.5f);
+        }
         if (p->compress)
             for (size_t i = 0; i < n; i++) {
                 float z = (pl[i] - med) * inv;
@@ -561,7 +593,7 @@ static uint64_t s_next(uint64_t *s)
 static int s_fit(rv_surface_model_t *m, const float *samples, const int *nsamp, size_t nimg,
                  const unsigned char *use)
 {
-    int d = m->p.nfeatures, S = m->p.samples;
+    int d = m->p.nfeatures, S = m->p.samples, D = rv_surface_desc_dim(&m->p);
     double sum[RV_SURFACE_MAX_FEATURES] = {0};
     double *sxx = calloc((size_t) d * d, sizeof *sxx);
     if (!sxx)
@@ -571,10 +603,10 @@ static int s_fit(rv_surface_model_t *m, const float *samples, const int *nsamp, 
     for (size_t i = 0; i < nimg; i++) {
         if (!use[i])
             continue;
-        const float *s = samples + i * (size_t) S * d;
+        const float *s = samples + i * (size_t) S * D;
         for (int k = 0; k < nsamp[i]; k++)
             for (int a = 0; a < d; a++)
-                sum[a] += s[(size_t) k * d + a];
+                sum[a] += s[(size_t) k * D + a];
         cnt += nsamp[i];
     }
     if (cnt < 2) {
@@ -586,11 +618,11 @@ static int s_fit(rv_surface_model_t *m, const float *samples, const int *nsamp, 
     for (size_t i = 0; i < nimg; i++) {
         if (!use[i])
             continue;
-        const float *s = samples + i * (size_t) S * d;
+        const float *s = samples + i * (size_t) S * D;
         for (int k = 0; k < nsamp[i]; k++) {
             double v[RV_SURFACE_MAX_FEATURES];
             for (int a = 0; a < d; a++)
-                v[a] = s[(size_t) k * d + a] - m->mean[a];
+                v[a] = s[(size_t) k * D + a] - m->mean[a];
             for (int a = 0; a < d; a++)
                 for (int b = 0; b <= a; b++)
                     sxx[a * d + b] += v[a] * v[b];
@@ -613,7 +645,29 @@ static int s_fit(rv_surface_model_t *m, const float *samples, const int *nsamp, 
             else
                 m->cov[a * d + b] += floor;
     free(sxx);
-    return rv_surface_prepare(m, DOMAIN);
+    int rc = rv_surface_prepare(m, DOMAIN);
+    if (rc || m->p.knn <= 0)
+        return rc;
+    /* knn: the bank from the descriptors of the images in use */
+    size_t nc = 0;
+    for (size_t i = 0; i < nimg; i++)
+        nc += use[i] ? (size_t) nsamp[i] : 0;
+    float *cand = malloc(nc * (size_t) D * sizeof *cand);
+    if (!cand)
+        return rv_fail(RV_ENOMEM, DOMAIN, "no memory for %zu bank candidates", nc);
+    size_t at = 0;
+    uint64_t seed = 0x51ED270B27F3C9A1ULL;
+    for (size_t i = 0; i < nimg; i++) {
+        if (!use[i])
+            continue;
+        seed = seed * 31 + i + 1;
+        memcpy(cand + at * D, samples + i * (size_t) S * D,
+               (size_t) nsamp[i] * D * sizeof *cand);
+        at += (size_t) nsamp[i];
+    }
+    rc = rv_surface_bank_select(m, cand, nc, seed, DOMAIN);
+    free(cand);
+    return rc;
 }
 
 /* ------------------------------------------------------------------------------------ */
@@ -624,7 +678,12 @@ static int s_map(const rv_surface_model_t *m, const s_feats_t *f, int use_aligne
 {
     int d = m->p.nfeatures, w = f->w, h = f->h;
     size_t n = (size_t) w * h;
-    for (size_t i = 0; i < n; i++) {
+    if (m->p.knn > 0) {
+        int rc = rv_surface_knn_map(m, f->plane, w, h, out, DOMAIN);
+        if (rc)
+            return rc;
+    }
+    for (size_t i = 0; i < n && m->p.knn <= 0; i++) {
         float v[RV_SURFACE_MAX_FEATURES];
         for (int a = 0; a < d; a++)
             v[a] = f->plane[(size_t) a * n + i] - m->mf[a];
@@ -833,6 +892,7 @@ void rv_surface_model_destroy(rv_surface_model_t **self_p)
     rv_surface_model_t *m = *self_p;
     free(m->amu);
     free(m->asd);
+    rv_surface_bank_free(m);
     free(m);
     *self_p = NULL;
 }
@@ -871,8 +931,8 @@ rv_surface_model_t *rv_surface_model_train(const rv_view_t *views, size_t n,
         return NULL;
     m->p = p;
     m->ntrain = n;
-    int d = p.nfeatures, S = p.samples;
-    float *samples = malloc(n * (size_t) S * d * sizeof *samples);
+    int D = rv_surface_desc_dim(&p), S = p.samples;
+    float *samples = malloc(n * (size_t) S * D * sizeof *samples);
     int *nsamp = calloc(n, sizeof *nsamp);
     unsigned char *use = malloc(n);
     double *scores = malloc(n * sizeof *scores);
@@ -892,14 +952,14 @@ rv_surface_model_t *rv_surface_model_train(const rv_view_t *views, size_t n,
         size_t np = (size_t) f.w * f.h;
         int k = np < (size_t) S ? (int) np : S;
         uint64_t st = 0x9E3779B97F4A7C15ULL ^ (i + 1);
-        float *dst = samples + i * (size_t) S * d;
+        float *dst = samples + i * (size_t) S * D;
         for (int s = 0; s < k; s++) {
             size_t pix = np <= (size_t) S ? (size_t) s : (size_t) (s_next(&st) % np);
             /* on the face only (a few tries; the face is most of the image) */
             for (int t = 0; f.mask && !f.mask[pix] && t < 32; t++)
                 pix = (size_t) (s_next(&st) % np);
-            for (int a = 0; a < d; a++)
-                dst[(size_t) s * d + a] = f.plane[(size_t) a * np + pix];
+            rv_surface_desc(&p, f.plane, f.w, f.h, (int) (pix % (size_t) f.w),
+                            (int) (pix / (size_t) f.w), dst + (size_t) s * D);
         }
         nsamp[i] = k;
         s_feats_free(&f);

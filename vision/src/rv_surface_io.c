@@ -3,14 +3,18 @@
  *
  * Layout (all integers little-endian, reals IEEE-754 binary64 unless said otherwise):
  *   "RVSURF\r\n"                  8 bytes of magic
- *   u32 version                   2 (version 1 files, without face and topk, still load)
+ *   u32 version                   3 (version 1 files, without face and topk, and version 2
+ *                                 files, without the knn fields, still load)
  *   u32 nfeatures                 1..24, then nfeatures x (u16 kind, u16 size)
  *   i32 scale, pool, smooth, aligned, grid, samples, folds, folds_used, compress, border,
- *       and from version 2: face, topk
+ *       and from version 2: face, topk; from version 3: knn, bank, stride, context,
+ *       coreset, norm
  *   f64 quantile, fa, threshold
  *   u64 ntrain
  *   f64 mean[d], f64 cov[d * d]
  *   aligned only: f32 mu[grid * grid], f32 sd[grid * grid], f32 sd_floor
+ *   version 3, knn > 0 only: u32 count (1..bank), u32 dim (the descriptor's: nfeatures, or
+ *       9 nfeatures with context), f32 bank[count * dim] (row-major, finite)
  *   u32 CRC-32 (IEEE 802.3) of every byte before it */
 #include "rv/rv_error.h"
 #include "rv/rv_surface.h"
@@ -23,8 +27,8 @@
 #include <string.h>
 
 #define MAGIC "RVSURF\r\n"
-#define VERSION 2u
-#define MAX_FILE ((size_t) 4 << 20)
+#define VERSION 3u
+#define MAX_FILE ((size_t) 64 << 20) /* a bank of 65536 x 216 floats fits */
 
 static uint32_t s_crc32(const uint8_t *p, size_t n)
 {
@@ -102,10 +106,13 @@ int rv_surface_model_save(const rv_surface_model_t *self, const char *path)
         s_put_u(&b, p->features[i].kind, 2);
         s_put_u(&b, p->features[i].size, 2);
     }
-    int ints[12] = {p->scale,   p->pool,  p->smooth,        p->aligned && self->amu,
+    int knn = p->knn > 0 && self->bank ? p->knn : 0;
+    int ints[18] = {p->scale,   p->pool,  p->smooth,        p->aligned && self->amu,
                     p->grid,    p->samples, p->folds,       self->folds_used,
-                    p->compress, p->border, p->face,        p->topk};
-    for (int i = 0; i < 12; i++)
+                    p->compress, p->border, p->face,        p->topk,
+                    knn,        p->bank,  p->stride,        p->context,
+                    p->coreset, p->norm};
+    for (int i = 0; i < 18; i++)
         s_put_u(&b, (uint32_t) ints[i], 4);
     s_put_f64(&b, p->quantile);
     s_put_f64(&b, p->fa);
@@ -122,6 +129,12 @@ int rv_surface_model_save(const rv_surface_model_t *self, const char *path)
         for (size_t i = 0; i < gc; i++)
             s_put_f32(&b, self->asd[i]);
         s_put_f32(&b, self->asd_floor);
+    }
+    if (knn) {
+        s_put_u(&b, (uint32_t) self->bank_n, 4);
+        s_put_u(&b, (uint32_t) self->bank_d, 4);
+        for (size_t i = 0; i < (size_t) self->bank_n * self->bank_d; i++)
+            s_put_f32(&b, self->bank[i]);
     }
     if (!b.oom)
         s_put_u(&b, s_crc32(b.p, b.len), 4);
@@ -220,7 +233,7 @@ rv_surface_model_t *rv_surface_model_load_mem(const uint8_t *buf, size_t len)
     uint32_t version = (uint32_t) s_get_u(&r, 4, "version");
     if (r.bad)
         return NULL;
-    if (version != VERSION && version != 1u) {
+    if (version != VERSION && version != 2u && version != 1u) {
         rv_fail(RV_EFORMAT, s_dom, "version %u, this build reads version %u", version, VERSION);
         return NULL;
     }
@@ -249,8 +262,8 @@ rv_surface_model_t *rv_surface_model_load_mem(const uint8_t *buf, size_t len)
         p->features[i].kind = (uint16_t) s_get_u(&r, 2, "feature kind");
         p->features[i].size = (uint16_t) s_get_u(&r, 2, "feature size");
     }
-    int32_t ints[12] = {0};
-    for (int i = 0; i < (version >= 2u ? 12 : 10); i++)
+    int32_t ints[18] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4096, 2, 0, 1, 0};
+    for (int i = 0; i < (version >= 3u ? 18 : version >= 2u ? 12 : 10); i++)
         ints[i] = (int32_t) (uint32_t) s_get_u(&r, 4, "parameters");
     p->quantile = s_get_f64(&r, "quantile");
     p->fa = s_get_f64(&r, "false-alarm rate");
@@ -270,6 +283,12 @@ rv_surface_model_t *rv_surface_model_load_mem(const uint8_t *buf, size_t len)
     p->border = ints[9];
     p->face = ints[10];
     p->topk = ints[11];
+    p->knn = ints[12];
+    p->bank = ints[13];
+    p->stride = ints[14];
+    p->context = ints[15];
+    p->coreset = ints[16];
+    p->norm = ints[17];
     m->ntrain = (size_t) ntrain;
     if (rv_surface_check_params(p, s_dom) != RV_OK) {
         char msg[256];
@@ -314,6 +333,38 @@ rv_surface_model_t *rv_surface_model_load_mem(const uint8_t *buf, size_t len)
             goto fail;
         }
     }
+    if (p->knn > 0) {
+        uint32_t cnt = (uint32_t) s_get_u(&r, 4, "bank count");
+        uint32_t dim = (uint32_t) s_get_u(&r, 4, "bank dimension");
+        if (r.bad)
+            goto fail;
+        if (cnt < 1 || cnt > (uint32_t) p->bank) {
+            rv_fail(RV_EFORMAT, s_dom, "absurd bank count %u (1..%d)", cnt, p->bank);
+            goto fail;
+        }
+        if (dim != (uint32_t) rv_surface_desc_dim(p)) {
+            rv_fail(RV_EFORMAT, s_dom, "bank dimension %u, the parameters give %d", dim,
+                    rv_surface_desc_dim(p));
+            goto fail;
+        }
+        size_t nv = (size_t) cnt * dim;
+        if (!s_need(&r, nv * 4, "bank"))
+            goto fail;
+        m->bank = malloc(nv * sizeof *m->bank);
+        if (!m->bank) {
+            rv_fail(RV_ENOMEM, s_dom, "no memory for the bank");
+            goto fail;
+        }
+        m->bank_n = (int) cnt;
+        m->bank_d = (int) dim;
+        for (size_t i = 0; i < nv; i++) {
+            m->bank[i] = s_get_f32(&r, "bank");
+            if (!isfinite(m->bank[i]) || fabsf(m->bank[i]) > 1e6f) {
+                rv_fail(RV_EFORMAT, s_dom, "bank: bad value at %zu", i);
+                goto fail;
+            }
+        }
+    }
     if (r.off != r.len) {
         rv_fail(RV_EFORMAT, s_dom, "%zu unexpected bytes after the model", r.len - r.off);
         goto fail;
@@ -335,6 +386,8 @@ rv_surface_model_t *rv_surface_model_load_mem(const uint8_t *buf, size_t len)
                 goto fail;
             }
     if (rv_surface_prepare(m, s_dom) != RV_OK)
+        goto fail;
+    if (m->bank && rv_surface_bank_pack(m, s_dom) != RV_OK)
         goto fail;
     return m;
 fail:

@@ -19,6 +19,16 @@
  * shifts do not matter) and the map becomes a z-score against them: for whole parts on a
  * fixture, roughly centred (the cast impeller).
  *
+ * With params.knn = k > 0 (memory-bank mode, PatchCore-like) the Gaussian is kept but the
+ * map comes from a bank of good-patch descriptors instead: a descriptor is a pixel's d
+ * features, or with params.context = r those of the pixel and of its 8 neighbours at +-r
+ * (9 d values: a small patch of the feature planes). Training keeps params.bank of the
+ * sampled descriptors of the good images (greedy k-centre coreset, or random); the map is
+ * the mean Euclidean distance to the k nearest bank vectors, computed every params.stride
+ * working pixels (brute force) and interpolated bilinearly, then smoothed and scored as
+ * above. Good variation that is multi-modal (tile kinds, exposures, edges) is modelled
+ * by the bank where one Gaussian cannot.
+ *
  * The decision threshold comes from good images only: k-fold over the training images
  * (fit on k-1 folds, score the held-out fold); the threshold is the (1 - fa) quantile of
  * the held-out scores, so about fa of good parts are flagged. No defect sample is needed.
@@ -87,11 +97,24 @@ typedef struct rv_surface_params {
                           map is 0 outside it. 0..1 */
     int topk;          /* > 0: image score = mean of the topk largest map values (working
                           pixels) instead of the quantile, 0..100000 */
+    /* Memory-bank mode (PatchCore-like), model file version 3: */
+    int knn;           /* 0: the Gaussian (above); k >= 1: a bank of good-patch descriptors,
+                          anomaly map = mean distance to the k nearest bank vectors, 0..64 */
+    int bank;          /* knn: bank size, vectors kept from the training samples, 16..65536 */
+    int stride;        /* knn: descriptors every stride working px, map interpolated, 1..8 */
+    int context;       /* knn: 0 = a pixel's d features; r > 0 = also the features at the
+                          8 neighbours (+-r, +-r): descriptor of 9 d values, 0..32 */
+    int coreset;       /* knn: 1 = greedy k-centre selection of the bank (the patches that
+                          cover the training set best), 0 = a random sample, 0..1 */
+    int norm;          /* per-image normalisation of each feature: 0 = its median and MAD
+                          (default), 1 = Weber: the raw value over 5 % of the image's median
+                          brightness (contrast relative to the exposure, not to the
+                          image's own texture), 0..1 (model file version 3) */
 } rv_surface_params_t;
 
 /* Defaults: the default feature set (12 features), scale 1, pool 1, smooth 2, quantile 1,
  * not aligned, grid 32, 4096 samples, 5 folds, fa 0.02, compress 1, border 4, face 0,
- * topk 0. */
+ * topk 0; knn 0 (the Gaussian), bank 4096, stride 2, context 0, coreset 1, norm 0. */
 void rv_surface_params_default(rv_surface_params_t *p);
 
 typedef struct rv_surface_model rv_surface_model_t;
@@ -126,7 +149,8 @@ int rv_surface_model_folds(const rv_surface_model_t *self);
 
 /* A small versioned binary file: magic "RVSURF\r\n", version, parameters and the
  * feature definition, the Gaussian (mean and covariance), the aligned statistics when
- * there are any, the threshold, and a CRC-32 of everything before it. */
+ * there are any, the memory bank in knn mode (version 3), the threshold, and a CRC-32 of
+ * everything before it. Versions 1 and 2 (no bank) still load. */
 int rv_surface_model_save(const rv_surface_model_t *self, const char *path);
 /* Refuses (NULL, RV_EFORMAT or RV_EIO, the message says what) truncated files, another
  * magic or version, a bad checksum, unknown features, absurd dimensions or parameters
