@@ -14,6 +14,7 @@
 #include "rv/rv.h"
 #include "ra/ra_reference.h"
 #include "rv/rv_align.h"
+#include "ra/ra_truth.h"
 #include "rv/rv_polar.h"
 #include "rv/rv_surface.h"
 #include "rm/rm_family.h"
@@ -21,6 +22,7 @@
 #include "rv/rv_io.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdint.h>
@@ -63,7 +65,10 @@ static void s_usage(FILE *f)
             "  --on SIDE        with --datasets: report on 'test' (default) or on\n"
             "                   'validation' (for tuning; never tune on the test side)\n"
             "  --sets A,B       only these sets (default magnetic_tile,casting_impeller_seg,\n"
-            "                   neu_det)\n"
+            "                   neu_det,generated); 'generated': cores the project renders\n"
+            "                   itself (ra_gencore), measured against their exact truth\n"
+            "                   (needs no folder: --sets generated alone runs without one)\n"
+            "  --generated N    defective generated cores (default 24; half as many clean)\n"
             "  --json           one compact JSON object per line (default: indented)\n"
             "  --plot DIR       write each set's ROC curve (SVG) and a few overlays (PNG) there\n"
             "  --model DIR      save each set's trained model there (SET.rvsurf)\n"
@@ -803,6 +808,7 @@ typedef struct opts {
                           2 the round-part model */
     int pwindow, psmooth, ptopk, prings; /* round-part model, -1 = default */
     int list; /* --list: 1 + the role whose images are printed, 0 = measure */
+    int generated; /* defective generated cores (and half as many clean), -1 = 24 */
     double band_k;     /* reference band (< 0 = default 4) */
     int align;         /* reference: ALIGN_DISC (default), ALIGN_FAMILY, ALIGN_DEFAULT */
     const char *family; /* reference, ALIGN_FAMILY: the family file (NULL: the impeller's) */
@@ -1309,6 +1315,87 @@ print:;
 }
 
 /* ------------------------------------------------------------------------------------ */
+/* generated cores: the detectors against the generator's exact truth (ra_truth.h) */
+
+static double s_pct(double num, double den)
+{
+    return den > 0 ? 100.0 * num / den : NAN;
+}
+
+static int s_eval_generated(const opts_t *o)
+{
+    int n = o->generated > 0 ? o->generated : 24, nclean = (n + 1) / 2;
+    ra_truth_stats_t st;
+    memset(&st, 0, sizeof st);
+    double ms = 0;
+    int made = 0;
+    /* seeds apart from the tests' (1000.., 5000..): cores nothing was tuned on */
+    for (int i = 0; i < n + nclean; i++) {
+        int clean = i >= n;
+        uint64_t seed = clean ? 400000 + (uint64_t) (i - n) : 300000 + (uint64_t) i;
+        ra_truth_core_t c;
+        if (ra_truth_core_make(&c, seed, (ra_gencore_shape_t) (i % 3), 1280, 960,
+                               clean ? 0 : RA_GENCORE_DEFECTS_ALL, clean ? 0 : 3) != 0) {
+            fprintf(stderr, "reman-eval: generated core %" PRIu64 ": %s\n", seed, rv_last_error());
+            ra_truth_core_free(&c);
+            return -1;
+        }
+        rv_findings_t all = {0};
+        double t = s_now_ms();
+        if (ra_truth_detect_all(&c, &all, NULL) != 0) {
+            fprintf(stderr, "reman-eval: generated core %" PRIu64 ": %s\n", seed, rv_last_error());
+            rv_findings_free(&all);
+            ra_truth_core_free(&c);
+            return -1;
+        }
+        ms += s_now_ms() - t;
+        st.clean_cores += clean;
+        ra_truth_score(&c, &all, &st, NULL, 0);
+        made++;
+        rv_findings_free(&all);
+        ra_truth_core_free(&c);
+    }
+    json_t *obj = json_object();
+    json_object_set_new(obj, "set", json_string("generated"));
+    json_object_set_new(obj, "n_defective", json_integer(n));
+    json_object_set_new(obj, "n_clean", json_integer(nclean));
+    json_object_set_new(obj, "size", json_string("1280x960"));
+    json_object_set_new(obj, "seeds", json_string("300000.. defective, 400000.. clean"));
+    json_object_set_new(obj, "crack_recall", s_num(st.cracks ? (double) st.cracks_found / st.cracks : NAN));
+    json_object_set_new(obj, "cracks", json_integer(st.cracks));
+    json_object_set_new(obj, "false_cracks_on_clean_cores", json_integer(st.false_cracks_clean));
+    json_object_set_new(obj, "false_cracks_on_defective_cores",
+                        json_integer(st.false_cracks - st.false_cracks_clean));
+    json_object_set_new(obj, "crack_length_err_mean_pct",
+                        s_num(s_pct(st.crack_len_err_sum, st.cracks_found)));
+    json_object_set_new(obj, "crack_length_err_max_pct", s_num(100 * st.crack_len_err_max));
+    json_object_set_new(obj, "crack_length_within_10pct",
+                        s_num(st.cracks_found ? (double) st.crack_len_within / st.cracks_found : NAN));
+    json_object_set_new(obj, "rust_recall", s_num(st.rust ? (double) st.rust_found / st.rust : NAN));
+    json_object_set_new(obj, "rust_area_err_mean_pct", s_num(s_pct(st.rust_err_sum, st.rust_found)));
+    json_object_set_new(obj, "rust_area_err_max_pct", s_num(100 * st.rust_err_max));
+    json_object_set_new(obj, "pits_ge_0_3mm", json_integer(st.pits_big));
+    json_object_set_new(obj, "pit_recall_ge_0_3mm",
+                        s_num(st.pits_big ? (double) st.pits_big_found / st.pits_big : NAN));
+    json_object_set_new(obj, "cores_with_a_wrong_pit_count", json_integer(st.pit_count_wrong));
+    json_object_set_new(obj, "false_pits", json_integer(st.false_pits));
+    json_object_set_new(obj, "chip_recall", s_num(st.chips ? (double) st.chips_found / st.chips : NAN));
+    json_object_set_new(obj, "chip_area_err_max_pct", s_num(100 * st.chip_err_max));
+    json_object_set_new(obj, "wear_recall", s_num(st.wear ? (double) st.wear_found / st.wear : NAN));
+    json_object_set_new(obj, "false_findings_on_clean_cores",
+                        json_integer(st.false_cracks_clean + st.false_wear_clean +
+                                     st.false_other_clean));
+    json_object_set_new(obj, "ms_per_core", s_num(made ? ms / made : NAN));
+    char *text = json_dumps(obj, (o->json ? JSON_COMPACT : JSON_INDENT(2)) | JSON_PRESERVE_ORDER |
+                                     JSON_REAL_PRECISION(5));
+    if (text) {
+        puts(text);
+        fflush(stdout);
+        free(text);
+    }
+    json_decref(obj);
+    return 0;
+}
 
 static int s_int_arg(const char *s, int lo, int hi, int *out)
 {
@@ -1337,7 +1424,8 @@ int main(int argc, char **argv)
     o.pwindow = o.psmooth = o.ptopk = o.prings = -1;
     o.knn = o.bank = o.stride = o.context = o.coreset = o.samples = o.norm = -1;
     o.band_k = -1;
-    const char *sets = "magnetic_tile,casting_impeller_seg,neu_det";
+    const char *sets = "magnetic_tile,casting_impeller_seg,neu_det,generated";
+    o.generated = -1;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -1419,6 +1507,8 @@ int main(int argc, char **argv)
             bad = s_int_arg(v, 0, 1, &o.norm);
         else if (!strcmp(a, "--samples"))
             bad = s_int_arg(v, 256, 1000000, &o.samples);
+        else if (!strcmp(a, "--generated"))
+            bad = s_int_arg(v, 1, 100000, &o.generated);
         else if (!strcmp(a, "--polar-window"))
             bad = s_int_arg(v, 3, 2047, &o.pwindow);
         else if (!strcmp(a, "--polar-smooth"))
@@ -1466,7 +1556,9 @@ int main(int argc, char **argv)
             return EXIT_USAGE;
         }
     }
-    if (!!o.datasets == !!(o.train || o.test) || (!o.datasets && !(o.train && o.test))) {
+    int only_generated = !strcmp(sets, "generated");
+    if (!only_generated &&
+        (!!o.datasets == !!(o.train || o.test) || (!o.datasets && !(o.train && o.test)))) {
         fprintf(stderr, "reman-eval: give --datasets DIR, or both --train DIR and --test DIR\n");
         s_usage(stderr);
         return EXIT_USAGE;
@@ -1495,6 +1587,11 @@ int main(int argc, char **argv)
     char *save = NULL;
     for (char *name = strtok_r(list, ",", &save); name; name = strtok_r(NULL, ",", &save)) {
         set_t tr = {0}, te = {0};
+        if (!strcmp(name, "generated")) {
+            if (!o.list && s_eval_generated(&o) != 0)
+                status = EXIT_FAILED;
+            continue;
+        }
         int a = s_read_set(trdir, name, &tr);
         int b = a > 0 ? (tedir == trdir ? 1 : s_read_set(tedir, name, &te)) : 0;
         if (a < 0 || b < 0) {

@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "ra/ra_gencore.h"
+#include "ra/ra_truth.h"
 #include "rs_test.h"
 #include "rv/rv_blobs.h"
 #include "rv/rv_detect.h"
@@ -33,117 +34,12 @@
 #define SANITIZED 0
 #endif
 
-#define SPREAD 2 /* learned spread of the tests' reference, grey levels: the blurred sensor noise
-                  * of the generator is about 1 level (robust std. dev.) */
-#define NDET 6
 
 static double s_now(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double) ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-/* One rendered core with its maps, its reference and its truth. */
-typedef struct s_core {
-    ra_gencore_t *gc, *ref;
-    rv_image_t *gray, *blur, *rust, *ref_blur, *spread, *ref_part, *part, *zone;
-    rv_view_t v[8];
-    rv_detect_ctx_t ctx;
-} s_core_t;
-
-static void s_core_free(s_core_t *c)
-{
-    ra_gencore_destroy(&c->gc);
-    ra_gencore_destroy(&c->ref);
-    rv_image_t **imgs[] = {&c->gray,   &c->blur,     &c->rust, &c->ref_blur,
-                           &c->spread, &c->ref_part, &c->part, &c->zone};
-    for (size_t i = 0; i < sizeof imgs / sizeof imgs[0]; i++)
-        rv_image_destroy(imgs[i]);
-}
-
-static ra_gencore_t *s_render(uint64_t seed, ra_gencore_shape_t shape, int w, int h,
-                              unsigned defects, int ncracks, int reference)
-{
-    ra_gencore_params_t p;
-    ra_gencore_params_init(&p);
-    p.seed = seed;
-    p.shape = shape;
-    p.width = w;
-    p.height = h;
-    p.defects = defects;
-    p.counts[RA_DEFECT_CRACK] = ncracks;
-    p.reference = reference;
-    return ra_gencore_render(&p);
-}
-
-/* dst = 255 where the label image holds one of the labels in set (a bit mask). */
-static void s_labels_to_mask(const rv_image_t *labels, unsigned set, rv_image_t *dst)
-{
-    rv_view_t l = rv_image_view(labels), d = rv_image_view(dst);
-    for (int y = 0; y < l.height; y++) {
-        const uint8_t *a = rv_view_row(&l, y);
-        uint8_t *b = rv_view_row(&d, y);
-        for (int x = 0; x < l.width; x++)
-            b[x] = (set >> a[x]) & 1u ? 255 : 0;
-    }
-}
-
-static int s_core_make(s_core_t *c, uint64_t seed, ra_gencore_shape_t shape, int w, int h,
-                       unsigned defects, int ncracks)
-{
-    memset(c, 0, sizeof *c);
-    c->gc = s_render(seed, shape, w, h, defects, ncracks, 0);
-    c->ref = s_render(seed, shape, w, h, 0, 0, 1);
-    if (!c->gc || !c->ref)
-        return -1;
-    rv_image_t **imgs[] = {&c->gray,   &c->blur,     &c->rust, &c->ref_blur,
-                           &c->spread, &c->ref_part, &c->part, &c->zone};
-    for (size_t i = 0; i < 8; i++) {
-        *imgs[i] = rv_image_new(w, h, RV_GRAY8);
-        if (!*imgs[i])
-            return -1;
-        c->v[i] = rv_image_view(*imgs[i]);
-    }
-    rv_view_t rgb = rv_image_view(ra_gencore_rgb(c->gc));
-    rv_view_t ref_rgb = rv_image_view(ra_gencore_rgb(c->ref));
-    if (rv_front(&rgb, &c->v[0], &c->v[2], 64, NULL) || rv_gauss5(&c->v[0], &c->v[1]))
-        return -1;
-    /* the reference's blurred gray is the learned mean; spread a constant */
-    if (rv_gray_from_rgb(&ref_rgb, &c->v[4]) || rv_gauss5(&c->v[4], &c->v[3]))
-        return -1;
-    rv_view_fill(&c->v[4], SPREAD);
-    unsigned all_but_bg = 0xFFu & ~1u;
-    s_labels_to_mask(ra_gencore_labels(c->ref), all_but_bg, c->ref_part);
-    s_labels_to_mask(ra_gencore_labels(c->gc), all_but_bg & ~(1u << RA_LABEL_CHIP), c->part);
-    s_labels_to_mask(ra_gencore_labels(c->ref), 1u << RA_LABEL_PART, c->zone);
-    c->ctx = (rv_detect_ctx_t){.rgb = NULL,
-                               .gray = &c->v[0],
-                               .blur = &c->v[1],
-                               .rust = &c->v[2],
-                               .ref_mean = &c->v[3],
-                               .ref_spread = &c->v[4],
-                               .ref_part = &c->v[5],
-                               .part = &c->v[6],
-                               .mm_per_px = ra_gencore_mm_per_px(c->gc)};
-    return 0;
-}
-
-/* Run one detector with its defaults (plus kv) on the zone. */
-static int s_detect(const s_core_t *c, const char *name, const rv_param_t *kv, size_t n,
-                    const rv_view_t *zone, rv_findings_t *out)
-{
-    const rv_detector_class_t *d = rv_detector_find(name);
-    if (!d)
-        return -1;
-    void *params = calloc(1, d->params_size);
-    int rc = params ? d->configure(params, kv, n) : -1;
-    if (rc == 0)
-        rc = d->run(params, &c->ctx, zone, 0, out);
-    if (rc)
-        fprintf(stderr, "%s: %s\n", name, rv_last_error());
-    free(params);
-    return rc;
 }
 
 /* ---- overlays ------------------------------------------------------------------------- */
@@ -170,7 +66,7 @@ static void s_rect(rv_view_t *v, const int b[4], const uint8_t c[3])
     s_line(v, b[0] + b[2] + 1, b[1] - 2, b[0] + b[2] + 1, b[1] + b[3] + 1, c);
 }
 
-static void s_overlay(const s_core_t *c, const rv_findings_t *f, const char *name)
+static void s_overlay(const ra_truth_core_t *c, const rv_findings_t *f, const char *name)
 {
     const char *dir = getenv("RS_DETECT_OVERLAY");
     if (!dir)
@@ -211,259 +107,54 @@ static void s_overlay(const s_core_t *c, const rv_findings_t *f, const char *nam
     rv_image_destroy(&img);
 }
 
-/* ---- matching ------------------------------------------------------------------------- */
-
-static double s_seg_dist(double px, double py, const double a[2], const double b[2])
-{
-    double ex = b[0] - a[0], ey = b[1] - a[1], wx = px - a[0], wy = py - a[1];
-    double l2 = ex * ex + ey * ey, t = l2 > 0 ? (wx * ex + wy * ey) / l2 : 0;
-    t = t < 0 ? 0 : t > 1 ? 1 : t;
-    return hypot(wx - t * ex, wy - t * ey);
-}
-
-/* Share of a reported polyline's points within tol px of the true crack. */
-static double s_crack_overlap(const rv_finding_t *f, const ra_gencore_defect_t *d, double tol)
-{
-    int near = 0;
-    for (int k = 0; k < f->npoints; k++) {
-        double best = 1e18;
-        for (int s = 1; s < d->npoints; s++)
-            best = fmin(best, s_seg_dist(f->points[k][0], f->points[k][1], d->points[s - 1],
-                                         d->points[s]));
-        near += best <= tol;
-    }
-    return f->npoints ? (double) near / f->npoints : 0;
-}
-
-static int s_box_overlap(const int a[4], const int b[4])
-{
-    return a[0] < b[0] + b[2] && b[0] < a[0] + a[2] && a[1] < b[1] + b[3] && b[1] < a[1] + a[3];
-}
-
-/* ---- the figures -------------------------------------------------------------------- */
-
-typedef struct s_stats {
-    int cracks, cracks_found, false_cracks, false_cracks_clean, clean_cores;
-    double crack_len_err_max, crack_len_err_sum, crack_width_err_sum;
-    int crack_len_within; /* found cracks whose length is within 10 % */
-    int rust, rust_found;
-    double rust_err_max, rust_err_sum;
-    int pits, pits_found, pits_small, false_pits, pit_count_wrong;
-    double pit_d_err_max;
-    int chips, chips_found, false_missing;
-    double chip_err_max, chip_err_sum, chip_depth_err_max;
-    int wear, wear_found, false_wear_clean;
-    int false_other_clean;
-} s_stats_t;
-
-static void s_eval_core(const s_core_t *c, const rv_findings_t *all, s_stats_t *st, int verbose)
-{
-    double mmpp = c->ctx.mm_per_px;
-    size_t nd = ra_gencore_defect_count(c->gc);
-    int *used = calloc(all->count + 1, sizeof *used);
-    int true_pits = 0, found_pits = 0;
-    for (size_t i = 0; i < nd; i++) {
-        const ra_gencore_defect_t *d = ra_gencore_defect(c->gc, i);
-        if (d->type == RA_DEFECT_CRACK) {
-            st->cracks++;
-            double best = 0;
-            const rv_finding_t *m = NULL;
-            for (size_t k = 0; k < all->count; k++) {
-                const rv_finding_t *f = &all->items[k];
-                if (f->type != RV_FINDING_CRACK)
-                    continue;
-                double o = s_crack_overlap(f, d, d->width_px / 2 + 4);
-                if (o >= 0.5)
-                    used[k] = 1;
-                if (o > best)
-                    best = o, m = f;
-            }
-            if (m && best >= 0.5) {
-                st->cracks_found++;
-                double e = fabs(m->length_mm - d->length_mm) / d->length_mm;
-                st->crack_len_err_sum += e;
-                st->crack_len_err_max = fmax(st->crack_len_err_max, e);
-                st->crack_width_err_sum += fabs(m->width_mm - d->width_mm) / mmpp;
-                st->crack_len_within += e <= 0.10;
-                if (verbose || e > 0.1)
-                    printf("  crack len %.1f mm true %.1f (%.1f%%) width %.2f px true %.1f\n",
-                           m->length_mm, d->length_mm, 100 * e, m->width_mm / mmpp, d->width_px);
-            } else {
-                printf("  MISSED crack at %.0f,%.0f len %.1f mm width %.1f px (best %.2f)\n",
-                       d->centre[0], d->centre[1], d->length_mm, d->width_px, best);
-            }
-        } else if (d->type == RA_DEFECT_RUST) {
-            st->rust++;
-            double area = 0;
-            for (size_t k = 0; k < all->count; k++) {
-                const rv_finding_t *f = &all->items[k];
-                if (f->type == RV_FINDING_CORROSION && s_box_overlap(f->bbox, d->bbox))
-                    area += f->area_mm2, used[k] = 1;
-            }
-            if (area > 0) {
-                st->rust_found++;
-                double e = fabs(area - d->area_mm2) / d->area_mm2;
-                st->rust_err_sum += e;
-                st->rust_err_max = fmax(st->rust_err_max, e);
-                if (verbose || e > 0.15)
-                    printf("  rust %.1f mm2 true %.1f (%.1f%%)\n", area, d->area_mm2, 100 * e);
-            } else
-                printf("  MISSED rust at %.0f,%.0f\n", d->centre[0], d->centre[1]);
-        } else if (d->type == RA_DEFECT_PIT) {
-            st->pits++;
-            true_pits++;
-            if (d->diameter_mm < 0.3)
-                st->pits_small++;
-            const rv_finding_t *m = NULL;
-            for (size_t k = 0; k < all->count; k++) {
-                const rv_finding_t *f = &all->items[k];
-                if (f->type == RV_FINDING_PIT &&
-                    hypot(f->points[0][0] - d->centre[0], f->points[0][1] - d->centre[1]) <=
-                        d->diameter_px / 2 + 2)
-                    m = f, used[k] = 1;
-            }
-            if (m) {
-                st->pits_found++;
-                double e = fabs(m->diameter_mm - d->diameter_mm);
-                st->pit_d_err_max = fmax(st->pit_d_err_max, e);
-                if (verbose)
-                    printf("  pit d %.2f mm true %.2f\n", m->diameter_mm, d->diameter_mm);
-            } else
-                printf("  MISSED pit at %.0f,%.0f d %.2f mm\n", d->centre[0], d->centre[1],
-                       d->diameter_mm);
-        } else if (d->type == RA_DEFECT_CHIP) {
-            st->chips++;
-            const rv_finding_t *m = NULL;
-            double area = 0;
-            for (size_t k = 0; k < all->count; k++) {
-                const rv_finding_t *f = &all->items[k];
-                if (f->type == RV_FINDING_MISSING && s_box_overlap(f->bbox, d->bbox))
-                    m = f, area += f->area_mm2, used[k] = 1;
-            }
-            if (m) {
-                st->chips_found++;
-                double e = fabs(area - d->area_mm2) / d->area_mm2;
-                st->chip_err_sum += e;
-                st->chip_err_max = fmax(st->chip_err_max, e);
-                st->chip_depth_err_max =
-                    fmax(st->chip_depth_err_max, fabs(m->length_mm - d->depth_mm));
-                if (verbose || e > 0.15)
-                    printf("  chip %.1f mm2 true %.1f (%.1f%%) depth %.2f true %.2f mm\n", area,
-                           d->area_mm2, 100 * e, m->length_mm, d->depth_mm);
-            } else
-                printf("  MISSED chip at %.0f,%.0f area %.1f mm2\n", d->centre[0], d->centre[1],
-                       d->area_mm2);
-        } else if (d->type == RA_DEFECT_WEAR) {
-            st->wear++;
-            int found = 0;
-            for (size_t k = 0; k < all->count; k++) {
-                const rv_finding_t *f = &all->items[k];
-                if (f->type == RV_FINDING_WEAR && s_box_overlap(f->bbox, d->bbox))
-                    found = 1, used[k] = 1;
-            }
-            st->wear_found += found;
-            if (!found)
-                printf("  MISSED wear at %.0f,%.0f area %.1f mm2\n", d->centre[0], d->centre[1],
-                       d->area_mm2);
-        }
-    }
-    for (size_t k = 0; k < all->count; k++) {
-        const rv_finding_t *f = &all->items[k];
-        if (f->type == RV_FINDING_PIT)
-            found_pits++;
-        if (used[k] || f->type == RV_FINDING_DIMENSION)
-            continue;
-        /* wear regions may carry other defects: a change found there is not false */
-        if (f->type == RV_FINDING_WEAR && nd)
-            continue;
-        if (f->type == RV_FINDING_CRACK)
-            st->false_cracks++;
-        if (f->type == RV_FINDING_PIT)
-            st->false_pits++;
-        if (f->type == RV_FINDING_MISSING)
-            st->false_missing++;
-        printf("  FALSE %s at %d,%d %dx%d (len %.1f mm, area %.1f mm2, d %.2f)\n",
-               rv_finding_type_name(f->type), f->bbox[0], f->bbox[1], f->bbox[2], f->bbox[3],
-               f->length_mm, f->area_mm2, f->diameter_mm);
-        if (nd == 0) {
-            if (f->type == RV_FINDING_CRACK)
-                st->false_cracks_clean++;
-            else if (f->type == RV_FINDING_WEAR)
-                st->false_wear_clean++;
-            else
-                st->false_other_clean++;
-        }
-    }
-    if (found_pits != true_pits)
-        st->pit_count_wrong++;
-    free(used);
-}
-
-static const char *const s_names[NDET] = {"crack", "corrosion", "pit", "missing", "wear",
-                                          "dimension"};
-
-/* All detectors but the caliper on one core, whole zone; times in ms added to ms[]. */
-static int s_detect_all(const s_core_t *c, rv_findings_t *all, double ms[NDET])
-{
-    rv_view_t zone = rv_image_view(c->zone);
-    for (int i = 0; i < NDET - 1; i++) {
-        double t0 = s_now();
-        if (s_detect(c, s_names[i], NULL, 0, &zone, all))
-            return -1;
-        if (ms)
-            ms[i] += 1e3 * (s_now() - t0);
-    }
-    return 0;
-}
-
-static void s_test_cores(s_stats_t *st)
+static void s_test_cores(ra_truth_stats_t *st)
 {
     /* defective cores: all defect types, three cracks asked for per core */
     int n = SANITIZED ? 6 : 24;
     for (int i = 0; i < n; i++) {
         ra_gencore_shape_t shape = (ra_gencore_shape_t) (i % 3);
         int big = !SANITIZED && i % 8 == 7;
-        s_core_t c;
-        RS_CHECK(s_core_make(&c, 1000 + i, shape, big ? 2592 : 1280, big ? 1944 : 960,
+        ra_truth_core_t c;
+        RS_CHECK(ra_truth_core_make(&c, 1000 + i, shape, big ? 2592 : 1280, big ? 1944 : 960,
                              RA_GENCORE_DEFECTS_ALL, 3) == 0);
         if (!c.gc) {
-            s_core_free(&c);
+            ra_truth_core_free(&c);
             continue;
         }
         printf("core seed %d %s %dx%d: %zu defects\n", 1000 + i, ra_gencore_shape_name(shape),
                big ? 2592 : 1280, big ? 1944 : 960, ra_gencore_defect_count(c.gc));
         rv_findings_t all = {0};
-        RS_CHECK(s_detect_all(&c, &all, NULL) == 0);
-        s_eval_core(&c, &all, st, 0);
+        RS_CHECK(ra_truth_detect_all(&c, &all, NULL) == 0);
+        ra_truth_score(&c, &all, st, stdout, 0);
         char name[64];
         snprintf(name, sizeof name, "detect_%d_%s", 1000 + i, ra_gencore_shape_name(shape));
         s_overlay(&c, &all, name);
         rv_findings_free(&all);
-        s_core_free(&c);
+        ra_truth_core_free(&c);
     }
     /* clean cores: nothing may be reported */
     int nc = SANITIZED ? 3 : 18;
     for (int i = 0; i < nc; i++) {
         ra_gencore_shape_t shape = (ra_gencore_shape_t) (i % 3);
         int big = !SANITIZED && i % 6 == 5;
-        s_core_t c;
-        RS_CHECK(s_core_make(&c, 5000 + i, shape, big ? 2592 : 1280, big ? 1944 : 960, 0, 0) ==
+        ra_truth_core_t c;
+        RS_CHECK(ra_truth_core_make(&c, 5000 + i, shape, big ? 2592 : 1280, big ? 1944 : 960, 0, 0) ==
                  0);
         if (!c.gc) {
-            s_core_free(&c);
+            ra_truth_core_free(&c);
             continue;
         }
         st->clean_cores++;
         rv_findings_t all = {0};
-        RS_CHECK(s_detect_all(&c, &all, NULL) == 0);
+        RS_CHECK(ra_truth_detect_all(&c, &all, NULL) == 0);
         if (all.count)
             printf("clean core seed %d %s:\n", 5000 + i, ra_gencore_shape_name(shape));
-        s_eval_core(&c, &all, st, 0);
+        ra_truth_score(&c, &all, st, stdout, 0);
         char name[64];
         snprintf(name, sizeof name, "clean_%d_%s", 5000 + i, ra_gencore_shape_name(shape));
         s_overlay(&c, &all, name);
         rv_findings_free(&all);
-        s_core_free(&c);
+        ra_truth_core_free(&c);
     }
 }
 
@@ -481,10 +172,10 @@ static void s_test_configure(void)
     int n = 0;
     while (all[n])
         n++;
-    RS_CHECK_EQ(n, NDET);
+    RS_CHECK_EQ(n, RA_TRUTH_NDET);
     RS_CHECK(rv_detector_find("nope") == NULL);
     RS_CHECK(rv_detector_find(NULL) == NULL);
-    for (int i = 0; i < NDET; i++) {
+    for (int i = 0; i < RA_TRUTH_NDET; i++) {
         const rv_detector_class_t *d = rv_detector_find(cases[i].det);
         RS_CHECK(d != NULL);
         if (!d)
@@ -513,12 +204,12 @@ static void s_test_configure(void)
 
 /* The bore of a generated part, from the reference labels: the largest background
  * component that does not touch the frame. */
-static int s_bore(const s_core_t *c, double *cx, double *cy)
+static int s_bore(const ra_truth_core_t *c, double *cx, double *cy)
 {
     rv_image_t *m = rv_image_new(c->v[0].width, c->v[0].height, RV_GRAY8);
     if (!m)
         return -1;
-    s_labels_to_mask(ra_gencore_labels(c->ref), 1u << RA_LABEL_BACKGROUND, m);
+    ra_truth_labels_to_mask(ra_gencore_labels(c->ref), 1u << RA_LABEL_BACKGROUND, m);
     rv_view_t v = rv_image_view(m);
     rv_blobs_t b = {0};
     int found = -1;
@@ -548,15 +239,15 @@ static void s_test_dimension(double *err_max_mm, double *err_max_px)
         double diameter_mm;
     } parts[] = {{RA_GENCORE_DISC, 70.0}, {RA_GENCORE_HOUSING, 80.0}};
     for (int i = 0; i < 6; i++) {
-        s_core_t c;
+        ra_truth_core_t c;
         int big = i >= 4; /* the same cases in every build: the figures must agree */
         ra_gencore_shape_t shape = parts[i % 2].shape;
-        RS_CHECK(s_core_make(&c, 700 + i, shape, big ? 2592 : 1280, big ? 1944 : 960,
+        RS_CHECK(ra_truth_core_make(&c, 700 + i, shape, big ? 2592 : 1280, big ? 1944 : 960,
                              RA_GENCORE_DEFECTS_ALL, 0) == 0);
         double cx, cy;
         if (!c.gc || s_bore(&c, &cx, &cy) != 0) {
             RS_CHECK(!"bore found");
-            s_core_free(&c);
+            ra_truth_core_free(&c);
             continue;
         }
         double r = parts[i % 2].diameter_mm / 2 / c.ctx.mm_per_px, m = 12;
@@ -565,7 +256,7 @@ static void s_test_dimension(double *err_max_mm, double *err_max_px)
                                 {"x1", dir ? cx : cx + r + m}, {"y1", dir ? cy + r + m : cy},
                                 {"id", 7}};
             rv_findings_t f = {0};
-            RS_CHECK(s_detect(&c, "dimension", kv, 5, NULL, &f) == 0);
+            RS_CHECK(ra_truth_detect(&c, "dimension", kv, 5, NULL, &f) == 0);
             RS_CHECK_EQ(f.count, 1);
             if (f.count == 1) {
                 double e = fabs(f.items[0].value_mm - parts[i % 2].diameter_mm);
@@ -585,9 +276,9 @@ static void s_test_dimension(double *err_max_mm, double *err_max_px)
         }
         /* a caliper left at its defaults is refused by run() */
         rv_findings_t f = {0};
-        RS_CHECK(s_detect(&c, "dimension", NULL, 0, NULL, &f) == RV_EINVAL);
+        RS_CHECK(ra_truth_detect(&c, "dimension", NULL, 0, NULL, &f) == RV_EINVAL);
         rv_findings_free(&f);
-        s_core_free(&c);
+        ra_truth_core_free(&c);
     }
 }
 
@@ -596,28 +287,28 @@ static void s_test_dimension(double *err_max_mm, double *err_max_px)
 static void s_test_fallbacks(double *chip_err_max, int *false_count)
 {
     for (int i = 0; i < 3; i++) {
-        s_core_t c;
-        RS_CHECK(s_core_make(&c, 900 + i, (ra_gencore_shape_t) i, 1280, 960,
+        ra_truth_core_t c;
+        RS_CHECK(ra_truth_core_make(&c, 900 + i, (ra_gencore_shape_t) i, 1280, 960,
                              RA_GENCORE_DEFECTS_ALL, 0) == 0);
         if (!c.gc) {
-            s_core_free(&c);
+            ra_truth_core_free(&c);
             continue;
         }
         rv_view_t zone = rv_image_view(c.zone);
         rv_findings_t f = {0};
         c.ctx.ref_mean = c.ctx.ref_spread = NULL;
-        RS_CHECK(s_detect(&c, "wear", NULL, 0, &zone, &f) == 0);
+        RS_CHECK(ra_truth_detect(&c, "wear", NULL, 0, &zone, &f) == 0);
         RS_CHECK_EQ(f.count, 0);
         c.ctx.ref_mean = &c.v[3];
         c.ctx.part = NULL;
-        RS_CHECK(s_detect(&c, "missing", NULL, 0, NULL, &f) == 0);
+        RS_CHECK(ra_truth_detect(&c, "missing", NULL, 0, NULL, &f) == 0);
         for (size_t k = 0; k < ra_gencore_defect_count(c.gc); k++) {
             const ra_gencore_defect_t *d = ra_gencore_defect(c.gc, k);
             if (d->type != RA_DEFECT_CHIP)
                 continue;
             double area = 0;
             for (size_t j = 0; j < f.count; j++)
-                if (s_box_overlap(f.items[j].bbox, d->bbox))
+                if (ra_truth_box_overlap(f.items[j].bbox, d->bbox))
                     area += f.items[j].area_mm2;
             double e = fabs(area - d->area_mm2) / d->area_mm2;
             *chip_err_max = fmax(*chip_err_max, e);
@@ -626,49 +317,49 @@ static void s_test_fallbacks(double *chip_err_max, int *false_count)
         for (size_t j = 0; j < f.count; j++) {
             int hit = 0;
             for (size_t k = 0; k < ra_gencore_defect_count(c.gc); k++)
-                hit |= s_box_overlap(f.items[j].bbox, ra_gencore_defect(c.gc, k)->bbox);
+                hit |= ra_truth_box_overlap(f.items[j].bbox, ra_gencore_defect(c.gc, k)->bbox);
             false_missing += !hit;
         }
         /* the segmented fallback is weaker (fracture-face shadow, rust by the outline): its
          * figures are printed, not held to the label-mask tolerance */
         *false_count += false_missing;
         rv_findings_free(&f);
-        s_core_free(&c);
+        ra_truth_core_free(&c);
     }
 }
 
 /* ms per detector on 5 MP cores, maps precomputed (best of a few runs). */
 static void s_test_speed(void)
 {
-    double best[NDET];
-    for (int i = 0; i < NDET; i++)
+    double best[RA_TRUTH_NDET];
+    for (int i = 0; i < RA_TRUTH_NDET; i++)
         best[i] = 1e9;
     for (int shape = 0; shape < 3; shape++) {
-        s_core_t c;
-        RS_CHECK(s_core_make(&c, 42 + shape, (ra_gencore_shape_t) shape, 2592, 1944,
+        ra_truth_core_t c;
+        RS_CHECK(ra_truth_core_make(&c, 42 + shape, (ra_gencore_shape_t) shape, 2592, 1944,
                              RA_GENCORE_DEFECTS_ALL, 0) == 0);
         if (!c.gc) {
-            s_core_free(&c);
+            ra_truth_core_free(&c);
             continue;
         }
         rv_param_t kv[4] = {{"x0", 1000}, {"y0", 900}, {"x1", 1600}, {"y1", 900}};
         for (int rep = 0; rep < 3; rep++) {
-            double ms[NDET] = {0};
+            double ms[RA_TRUTH_NDET] = {0};
             rv_findings_t f = {0};
-            s_detect_all(&c, &f, ms);
+            ra_truth_detect_all(&c, &f, ms);
             double t0 = s_now();
-            s_detect(&c, "dimension", kv, 4, NULL, &f);
-            ms[NDET - 1] = 1e3 * (s_now() - t0);
-            for (int i = 0; i < NDET; i++)
+            ra_truth_detect(&c, "dimension", kv, 4, NULL, &f);
+            ms[RA_TRUTH_NDET - 1] = 1e3 * (s_now() - t0);
+            for (int i = 0; i < RA_TRUTH_NDET; i++)
                 best[i] = fmin(best[i], ms[i]);
             rv_findings_free(&f);
         }
-        s_core_free(&c);
+        ra_truth_core_free(&c);
     }
     double total = 0;
     printf("ms per detector at 5 MP (2592x1944, whole-part zone, best of 9):");
-    for (int i = 0; i < NDET; i++) {
-        printf(" %s %.2f", s_names[i], best[i]);
+    for (int i = 0; i < RA_TRUTH_NDET; i++) {
+        printf(" %s %.2f", ra_truth_detectors[i], best[i]);
         total += best[i];
     }
     printf(", total %.2f%s\n", total, SANITIZED ? " (sanitized build)" : "");
@@ -676,7 +367,7 @@ static void s_test_speed(void)
 
 int main(void)
 {
-    s_stats_t st;
+    ra_truth_stats_t st;
     memset(&st, 0, sizeof st);
     s_test_configure();
     double cal_mm = 0, cal_px = 0, chip_derived = 0;
