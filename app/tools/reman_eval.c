@@ -932,6 +932,19 @@ static json_t *s_num(double v)
 }
 
 /* Evaluate one set; prints its object. 0 ok, -1 failed. */
+/* One set's object on stdout (compact with --json), then freed. */
+static void s_print(const opts_t *o, json_t *obj)
+{
+    char *text = json_dumps(obj, (o->json ? JSON_COMPACT : JSON_INDENT(2)) | JSON_PRESERVE_ORDER |
+                                     JSON_REAL_PRECISION(5));
+    if (text) {
+        puts(text);
+        fflush(stdout);
+        free(text);
+    }
+    json_decref(obj);
+}
+
 static int s_eval_set(const opts_t *o, const set_t *tr, const set_t *te)
 {
     const char *name = tr->name;
@@ -1288,14 +1301,7 @@ static int s_eval_set(const opts_t *o, const set_t *tr, const set_t *te)
 fail:
     json_object_set_new(obj, "error", json_string(rv_last_error()));
 print:;
-    char *text = json_dumps(obj, (o->json ? JSON_COMPACT : JSON_INDENT(2)) | JSON_PRESERVE_ORDER |
-                                     JSON_REAL_PRECISION(5));
-    if (text) {
-        puts(text);
-        fflush(stdout);
-        free(text);
-    }
-    json_decref(obj);
+    s_print(o, obj);
     if (timg)
         for (size_t i = 0; i < ntr; i++)
             rv_image_destroy(&timg[i]);
@@ -1386,14 +1392,7 @@ static int s_eval_generated(const opts_t *o)
                         json_integer(st.false_cracks_clean + st.false_wear_clean +
                                      st.false_other_clean));
     json_object_set_new(obj, "ms_per_core", s_num(made ? ms / made : NAN));
-    char *text = json_dumps(obj, (o->json ? JSON_COMPACT : JSON_INDENT(2)) | JSON_PRESERVE_ORDER |
-                                     JSON_REAL_PRECISION(5));
-    if (text) {
-        puts(text);
-        fflush(stdout);
-        free(text);
-    }
-    json_decref(obj);
+    s_print(o, obj);
     return 0;
 }
 
