@@ -432,6 +432,16 @@ static void s_unshrink(rv_align_result_t *a, int k)
     a->identity = 0;
 }
 
+/* *img kept when it has this size, else made anew: the inspector's per-frame buffers.
+ * 0 when memory ran out. */
+static int s_image_for(rv_image_t **img, int w, int h, rv_format_t fmt)
+{
+    if (*img && rv_image_width(*img) == w && rv_image_height(*img) == h)
+        return 1;
+    rv_image_destroy(img);
+    return (*img = rv_image_new(w, h, fmt)) != NULL;
+}
+
 /* The rings anomaly (rv_polar.h) of a round part, on the frame as delivered (its gray): the
  * model fits the part's outline itself, so the warp's resampling is not needed. The score
  * is the largest normalised deviation whose place, carried into the reference frame, lies
@@ -442,15 +452,9 @@ static int s_rings(ra_inspector_t *self, const rv_view_t *rgb, const rv_align_re
 {
     const char *domain = "ra_inspect";
     size_t px = (size_t) rgb->width * (size_t) rgb->height;
-    if (!self->rings_gray || rv_image_width(self->rings_gray) != rgb->width ||
-        rv_image_height(self->rings_gray) != rgb->height) {
-        rv_image_destroy(&self->rings_gray);
-        rv_image_destroy(&self->rings_e8);
-        self->rings_gray = rv_image_new(rgb->width, rgb->height, RV_GRAY8);
-        self->rings_e8 = rv_image_new(rgb->width, rgb->height, RV_GRAY8);
-        if (!self->rings_gray || !self->rings_e8)
-            return rv_fail(RV_ENOMEM, domain, "out of memory");
-    }
+    if (!s_image_for(&self->rings_gray, rgb->width, rgb->height, RV_GRAY8) ||
+        !s_image_for(&self->rings_e8, rgb->width, rgb->height, RV_GRAY8))
+        return rv_fail(RV_ENOMEM, domain, "out of memory");
     if (px > self->rings_cap) {
         free(self->rings_map);
         if (!(self->rings_map = malloc(sizeof(float) * px)))
@@ -500,9 +504,7 @@ static int s_rings(ra_inspector_t *self, const rv_view_t *rgb, const rv_align_re
         }
     }
     out->anomaly_mm2 = (double) beyond * self->mm_per_px * self->mm_per_px;
-    double ft = fam_thr > 0 && fam_thr < 1 ? fam_thr : 0.5;
-    double c = fmax(thr, 1e-6) * (1 - ft) / ft;
-    out->anomaly_score = isnan(fam_thr) ? NAN : zmax / (zmax + c);
+    out->anomaly_score = isnan(fam_thr) ? NAN : ra_anomaly_score(zmax, thr, fam_thr);
     return RV_OK;
 }
 
@@ -517,16 +519,16 @@ static int s_inspect(ra_inspector_t *self, const rv_view_t *rgb, int k, const ra
     /* aligned on its gray, which the alignment makes row by row as it downscales (the
      * full-size gray is not needed) */
     rv_align_result_t ar;
-    if (rv_align_rgb(self->aref, rgb, &ar) != RV_OK) {
-        out->align = ar;
-        s_unshrink(&out->align, k);
+    memset(&ar, 0, sizeof ar);
+    int arc = rv_align_rgb(self->aref, rgb, &ar);
+    out->align = ar;
+    s_unshrink(&out->align, k);
+    if (arc != RV_OK) {
         out->refused = 1;
         snprintf(out->refusal, sizeof out->refusal, "%s", rv_last_error());
         rc = RV_OK;
         goto out;
     }
-    out->align = ar;
-    s_unshrink(&out->align, k);
     t = s_now_ms();
     out->ms_align = t - t0;
     rv_view_t wv = rv_image_view(self->warped);
@@ -638,15 +640,16 @@ static int s_inspect(ra_inspector_t *self, const rv_view_t *rgb, int k, const ra
             if (self->ref->rings) { /* the rings' map: 128 at the learnt threshold */
                 rv_view_t rr = rv_image_view(self->rings_ref);
                 rv_view_copy(&rr, &hv);
-            }
-            for (int y = 0; !self->ref->rings && y < hv.height; y++) {
-                const uint8_t *n = rv_view_row(&nb, y), *l = rv_view_row(&lo, y),
-                              *h = rv_view_row(&hi, y), *m = rv_view_row(&rpart, y);
-                uint8_t *d = rv_view_row(&hv, y);
-                for (int x = 0; x < hv.width; x++) {
-                    int e = n[x] < l[x] ? l[x] - n[x] : n[x] > h[x] ? n[x] - h[x] : 0;
-                    e = m[x] ? e * 8 : 0;
-                    d[x] = (uint8_t) (e > 255 ? 255 : e);
+            } else {
+                for (int y = 0; y < hv.height; y++) {
+                    const uint8_t *n = rv_view_row(&nb, y), *l = rv_view_row(&lo, y),
+                                  *h = rv_view_row(&hi, y), *m = rv_view_row(&rpart, y);
+                    uint8_t *d = rv_view_row(&hv, y);
+                    for (int x = 0; x < hv.width; x++) {
+                        int e = n[x] < l[x] ? l[x] - n[x] : n[x] > h[x] ? n[x] - h[x] : 0;
+                        e = m[x] ? e * 8 : 0;
+                        d[x] = (uint8_t) (e > 255 ? 255 : e);
+                    }
                 }
             }
         }
@@ -673,13 +676,8 @@ int ra_inspect_rgb(ra_inspector_t *self, const rv_view_t *rgb, const ra_code_t *
     int k = rv_shrink_factor(rgb->width, rgb->height, self->width, self->height);
     if (k <= 1)
         return s_inspect(self, rgb, 1, code, keep_aligned, out, t0);
-    int sw = rgb->width / k, sh = rgb->height / k;
-    if (!self->shrunk || rv_image_width(self->shrunk) != sw ||
-        rv_image_height(self->shrunk) != sh) {
-        rv_image_destroy(&self->shrunk);
-        if (!(self->shrunk = rv_image_new(sw, sh, RV_RGB8)))
-            return RV_ENOMEM;
-    }
+    if (!s_image_for(&self->shrunk, rgb->width / k, rgb->height / k, RV_RGB8))
+        return RV_ENOMEM;
     rv_view_t sv = rv_image_view(self->shrunk);
     int rc = rv_view_shrink(rgb, &sv, k);
     if (rc != RV_OK)
@@ -695,12 +693,11 @@ int ra_inspect_jpeg(ra_inspector_t *self, const uint8_t *jpeg, size_t len, const
 {
     memset(out, 0, sizeof *out);
     double t0 = s_now_ms();
-    rv_jpeg_info_t info;
-    if (rv_jpeg_read_header(jpeg, len, &info) != RV_OK)
-        return RV_EFORMAT;
     /* decoded at the smallest DCT scale that still covers the reference */
-    int d = rv_jpeg_shrink_denom(&info, self->width, self->height);
-    rv_image_t *rgb = rv_jpeg_decode(jpeg, len, RV_RGB8, d);
+    rv_jpeg_info_t info;
+    int d = 1;
+    rv_image_t *rgb =
+        rv_jpeg_decode_cover(jpeg, len, RV_RGB8, self->width, self->height, &info, &d);
     if (!rgb)
         return RV_EFORMAT;
     double t1 = s_now_ms();

@@ -217,11 +217,16 @@ int ra_reference_anomaly(const ra_reference_t *self, const rv_view_t *blur, cons
     return RV_OK;
 }
 
-double ra_reference_score(const ra_reference_t *self, double raw_mm2, double family_threshold)
+double ra_anomaly_score(double raw, double learned, double family_threshold)
 {
     double t = family_threshold > 0 && family_threshold < 1 ? family_threshold : 0.5;
-    double c = fmax(self->anomaly_threshold, 1e-6) * (1 - t) / t;
-    return raw_mm2 / (raw_mm2 + c);
+    double c = fmax(learned, 1e-6) * (1 - t) / t;
+    return raw / (raw + c);
+}
+
+double ra_reference_score(const ra_reference_t *self, double raw_mm2, double family_threshold)
+{
+    return ra_anomaly_score(raw_mm2, self->anomaly_threshold, family_threshold);
 }
 
 /* --- training ------------------------------------------------------------------------ */
@@ -234,11 +239,7 @@ static rv_image_t *s_decode_for(const char *path, rv_format_t fmt, int tw, int t
     size_t len = 0;
     if (rv_file_read(path, (size_t) 256 << 20, &bytes, &len) != RV_OK)
         return NULL;
-    rv_jpeg_info_t info;
-    int d = tw > 0 && rv_jpeg_read_header(bytes, len, &info) == RV_OK
-                ? rv_jpeg_shrink_denom(&info, tw, th)
-                : 1;
-    rv_image_t *img = rv_jpeg_decode(bytes, len, fmt, d);
+    rv_image_t *img = rv_jpeg_decode_cover(bytes, len, fmt, tw, th, NULL, NULL);
     free(bytes);
     if (!img) {
         char msg[512];

@@ -1,5 +1,6 @@
 /* rv_align_lk.c - inverse-compositional Lucas-Kanade on soft silhouettes (rv_align_lk.h). */
 #include "rv_align_lk.h"
+#include "rv_sample.h"
 #include "rv/rv_error.h"
 #include "rv/rv_filter.h"
 
@@ -188,17 +189,9 @@ nomem:
 /* Bilinear sample of v at (x, y); 0 when outside (returns 0 in *in then). */
 static inline double s_sample(const rv_view_t *v, double x, double y, int *in)
 {
-    if (!(x >= 0 && y >= 0 && x <= v->width - 1 && y <= v->height - 1)) {
-        *in = 0;
-        return 0;
-    }
-    *in = 1;
-    int x0 = (int) x, y0 = (int) y;
-    int x1 = x0 + 1 < v->width ? x0 + 1 : x0, y1 = y0 + 1 < v->height ? y0 + 1 : y0;
-    double fx = x - x0, fy = y - y0;
-    const uint8_t *r0 = rv_view_row(v, y0), *r1 = rv_view_row(v, y1);
-    double a = r0[x0] + fx * (r0[x1] - r0[x0]), b = r1[x0] + fx * (r1[x1] - r1[x0]);
-    return a + fy * (b - a);
+    double val = 0;
+    *in = rv__bilinear(v, x, y, &val);
+    return val;
 }
 
 int rv_lk_register(const rv_lk_template_t *s, const rv_view_t *view, int max_iterations,

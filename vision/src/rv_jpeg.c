@@ -133,6 +133,20 @@ int rv_jpeg_shrink_denom(const rv_jpeg_info_t *info, int tw, int th)
     return 1;
 }
 
+rv_image_t *rv_jpeg_decode_cover(const uint8_t *buf, size_t len, rv_format_t fmt, int tw, int th,
+                                 rv_jpeg_info_t *info, int *denom)
+{
+    rv_jpeg_info_t hdr;
+    if (rv_jpeg_read_header(buf, len, &hdr) != RV_OK)
+        return NULL;
+    int d = tw > 0 ? rv_jpeg_shrink_denom(&hdr, tw, th) : 1;
+    if (info)
+        *info = hdr;
+    if (denom)
+        *denom = d;
+    return rv_jpeg_decode(buf, len, fmt, d);
+}
+
 /* Header checks shared by both decode entry points: size limit before any allocation. */
 static int s_prepare(const char *domain, const uint8_t *buf, size_t len, int denom,
                      rv_jpeg_info_t *info, int *sw, int *sh)

@@ -3,6 +3,7 @@
 #include "rv/rv_align.h"
 #include "rv/rv_error.h"
 #include "rv/rv_filter.h"
+#include "rv_sample.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -99,14 +100,8 @@ static int s_outline(const rv_view_t *gray, s_ellipse_t *e)
 
 static float s_bilinear(const rv_view_t *v, double x, double y)
 {
-    if (!(x >= 0 && y >= 0 && x <= v->width - 1 && y <= v->height - 1))
-        return NAN;
-    int x0 = (int) x, y0 = (int) y;
-    int x1 = x0 + 1 < v->width ? x0 + 1 : x0, y1 = y0 + 1 < v->height ? y0 + 1 : y0;
-    double fx = x - x0, fy = y - y0;
-    const uint8_t *r0 = rv_view_row(v, y0), *r1 = rv_view_row(v, y1);
-    double a = r0[x0] + fx * (r0[x1] - r0[x0]), b = r1[x0] + fx * (r1[x1] - r1[x0]);
-    return (float) (a + fy * (b - a));
+    double val;
+    return rv__bilinear(v, x, y, &val) ? (float) val : NAN;
 }
 
 static int s_cmpf(const void *a, const void *b)

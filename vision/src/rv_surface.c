@@ -578,17 +578,6 @@ int rv_surface_prepare(rv_surface_model_t *m, const char *domain)
     return RV_OK;
 }
 
-/* Deterministic sample positions: xorshift from a seed. */
-static uint64_t s_next(uint64_t *s)
-{
-    uint64_t x = *s;
-    x ^= x >> 12;
-    x ^= x << 25;
-    x ^= x >> 27;
-    *s = x;
-    return x * 0x2545F4914F6CDD1DULL;
-}
-
 /* Fit mean and covariance to the samples of the images with use[i] != 0. */
 static int s_fit(rv_surface_model_t *m, const float *samples, const int *nsamp, size_t nimg,
                  const unsigned char *use)
@@ -954,10 +943,10 @@ rv_surface_model_t *rv_surface_model_train(const rv_view_t *views, size_t n,
         uint64_t st = 0x9E3779B97F4A7C15ULL ^ (i + 1);
         float *dst = samples + i * (size_t) S * D;
         for (int s = 0; s < k; s++) {
-            size_t pix = np <= (size_t) S ? (size_t) s : (size_t) (s_next(&st) % np);
+            size_t pix = np <= (size_t) S ? (size_t) s : (size_t) (rv__surface_rng(&st) % np);
             /* on the face only (a few tries; the face is most of the image) */
             for (int t = 0; f.mask && !f.mask[pix] && t < 32; t++)
-                pix = (size_t) (s_next(&st) % np);
+                pix = (size_t) (rv__surface_rng(&st) % np);
             rv_surface_desc(&p, f.plane, f.w, f.h, (int) (pix % (size_t) f.w),
                             (int) (pix / (size_t) f.w), dst + (size_t) s * D);
         }

@@ -8,6 +8,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The module's deterministic generator (xorshift64*): sample positions, banks. */
+static inline uint64_t rv__surface_rng(uint64_t *s)
+{
+    uint64_t x = *s;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    *s = x;
+    return x * 0x2545F4914F6CDD1DULL;
+}
+
 struct rv_surface_model {
     rv_surface_params_t p;
     double mean[RV_SURFACE_MAX_FEATURES];

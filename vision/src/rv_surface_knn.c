@@ -146,16 +146,6 @@ void rv_surface_knn_query_ref(const rv_surface_model_t *m, const float *q, int k
     }
 }
 
-static uint64_t s_rng(uint64_t *s)
-{
-    uint64_t x = *s;
-    x ^= x >> 12;
-    x ^= x << 25;
-    x ^= x >> 27;
-    *s = x;
-    return x * 0x2545F4914F6CDD1DULL;
-}
-
 /* Greedy k-centre on a random projection (at most PROJ dims) of at most POOL_PER * M
  * candidates (PatchCore's approximate coreset). */
 #define PROJ 24
@@ -184,7 +174,7 @@ int rv_surface_bank_select(rv_surface_model_t *m, const float *cand, size_t n, u
         for (size_t i = 0; i < n; i++)
             idx[i] = i;
         for (size_t i = 0; i < M; i++) {
-            size_t j = i + (size_t) (s_rng(&st) % (n - i));
+            size_t j = i + (size_t) (rv__surface_rng(&st) % (n - i));
             size_t t = idx[i];
             idx[i] = idx[j];
             idx[j] = t;
@@ -209,7 +199,7 @@ int rv_surface_bank_select(rv_surface_model_t *m, const float *cand, size_t n, u
         for (size_t i = 0; i < n; i++)
             idx[i] = i;
         for (size_t i = 0; i < np && np < n; i++) {
-            size_t j = i + (size_t) (s_rng(&st) % (n - i));
+            size_t j = i + (size_t) (rv__surface_rng(&st) % (n - i));
             size_t t = idx[i];
             idx[i] = idx[j];
             idx[j] = t;
@@ -223,7 +213,7 @@ int rv_surface_bank_select(rv_surface_model_t *m, const float *cand, size_t n, u
                 } else {
                     double u = 0;
                     for (int t = 0; t < 4; t++)
-                        u += (double) (s_rng(&st) >> 11) / 9007199254740992.0 - 0.5;
+                        u += (double) (rv__surface_rng(&st) >> 11) / 9007199254740992.0 - 0.5;
                     v = (float) (u * sqrt(3.0) / sqrt((double) Dp));
                 }
                 R[(size_t) r * D + a] = v;
@@ -239,7 +229,7 @@ int rv_surface_bank_select(rv_surface_model_t *m, const float *cand, size_t n, u
         }
         for (size_t i = 0; i < np; i++)
             mind[i] = FLT_MAX;
-        size_t pick = (size_t) (s_rng(&st) % np);
+        size_t pick = (size_t) (rv__surface_rng(&st) % np);
         for (size_t s = 0; s < M; s++) {
             memcpy(bank + s * D, cand + idx[pick] * D, (size_t) D * sizeof *bank);
             float sp[PROJ];

@@ -92,6 +92,8 @@ int ra_reference_anomaly(const ra_reference_t *self, const rv_view_t *blur, cons
  * learned threshold lands exactly on the family's anomaly threshold T (0 < T < 1):
  * c = learned * (1 - T) / T. */
 double ra_reference_score(const ra_reference_t *self, double raw_mm2, double family_threshold);
+/* The same mapping for any raw score and its learned threshold (the rings model's). */
+double ra_anomaly_score(double raw, double learned, double family_threshold);
 
 /* The aligner's settings for a view of the family (its "align" object; rv_align's
  * defaults where the family says nothing). RV_OK, or the family's error (ap: defaults). */

@@ -42,6 +42,11 @@ int rv_jpeg_scaled_size(const rv_jpeg_info_t *info, int denom, int *width, int *
 /* Shrink-on-load: the largest denominator (8, 4, 2 or 1) whose scaled size still has at
  * least tw x th pixels; the DCT-domain scaling makes the decode itself cheaper. */
 int rv_jpeg_shrink_denom(const rv_jpeg_info_t *info, int tw, int th);
+/* Decode shrunk on load: at rv_jpeg_shrink_denom's scale for tw x th (tw <= 0: whole).
+ * *info and *denom (each may be NULL) get the header and the denominator used. NULL on
+ * failure, as rv_jpeg_decode. */
+rv_image_t *rv_jpeg_decode_cover(const uint8_t *buf, size_t len, rv_format_t fmt, int tw, int th,
+                                 rv_jpeg_info_t *info, int *denom);
 
 /* Decode into a new image of format fmt (RV_GRAY8 or RV_RGB8), scaled by 1/denom
  * (1, 2, 4, 8). NULL on failure; rv_last_error() names the problem. */
