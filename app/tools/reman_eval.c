@@ -1356,7 +1356,17 @@ static int s_eval_generated(const opts_t *o)
         }
         ms += s_now_ms() - t;
         st.clean_cores += clean;
-        ra_truth_score(&c, &all, &st, NULL, 0);
+        /* what misses a target is named on stderr, with its core's seed */
+        char *why = NULL;
+        size_t why_len = 0;
+        FILE *log = open_memstream(&why, &why_len);
+        ra_truth_score(&c, &all, &st, log, 0);
+        if (log)
+            fclose(log);
+        if (why && why_len)
+            fprintf(stderr, "reman-eval: generated core %" PRIu64 " (%s):\n%s", seed,
+                    clean ? "clean" : "defective", why);
+        free(why);
         made++;
         rv_findings_free(&all);
         ra_truth_core_free(&c);

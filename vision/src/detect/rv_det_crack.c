@@ -13,6 +13,12 @@
  * not rust-coloured, and dark relative to its local background, which separates cracks
  * from the long but faint concentric tool marks. The DataMatrix modules are compact
  * squares, never elongated (and the family's zones leave the code out).
+ * With a learned reference, each accepted piece is then followed past its ends along the
+ * dark ridge (pixels darker than the reference by dark_thr, within the zone, the step
+ * chosen among three directions within 35 degrees of the current one): the edge margin
+ * and a design edge's black-hat cut a crack that crosses them into pieces, and only the
+ * longest would otherwise be measured. A walk that reaches another accepted piece joins
+ * the two into one crack; one that fades adds its length to the piece's.
  * Reported: the skeleton as a polyline, length along it, the equivalent width (darkness
  * integral / background / length: a fully dark line of that width absorbs as much),
  * orientation end to end. */
@@ -59,10 +65,34 @@ static int s_configure(void *params, const rv_param_t *kv, size_t n)
 /* The largest skeleton path traced (pixels); longer cracks are measured on this part. */
 #define S_MAX_PATH 8192
 
+/* Points kept per accepted piece before the finding's polyline is made (a joined crack
+ * concatenates its pieces' points, then keeps RV_FINDING_MAX_POINTS of them). */
+#define S_MAX_PTS (4 * RV_FINDING_MAX_POINTS)
+
+/* An accepted piece, before it is reported (it may be joined with others). */
+typedef struct s_crack {
+    rv_finding_t f;         /* its finding; points and length are filled at the end */
+    float pts[S_MAX_PTS][2]; /* polyline, view pixels */
+    int npts;
+    double len_px, dark;    /* length; darkness integral (black-hat beyond the reference) */
+    double len_pieces;      /* length of the pieces alone (the darkness was summed there) */
+    double bg;              /* mean local background (closing) */
+    double end[2][2], dir[2][2]; /* where each end's band stops, and the outward tangent */
+    double half;            /* half the band's width (taken back at each end) */
+    int root;               /* union-find parent */
+} s_crack_t;
+
+typedef struct s_cracks {
+    s_crack_t *items;
+    size_t count, cap;
+    uint16_t *label; /* box-sized: accepted piece index + 1 at its pixels, else 0 */
+    int box[4];      /* the detector's box [x0, y0, x1, y1) in view pixels */
+} s_cracks_t;
+
 /* Judge one piece of a candidate: append a finding when it is a crack. */
 static int s_piece(const s_params_t *p, const rv_detect_ctx_t *ctx, const rv_view_t *blur,
                    const rv_view_t *rust, const rv_det_local_t *l, size_t i, const int box[4],
-                   int zone, int *path, rv_findings_t *out)
+                   int zone, int *path, s_cracks_t *out)
 {
     const rv_blob_t *b = &l->pieces.items[i];
     double min_len = p->min_length_mm / ctx->mm_per_px;
@@ -96,6 +126,7 @@ static int s_piece(const s_params_t *p, const rv_detect_ctx_t *ctx, const rv_vie
      * past the crack's end as it reaches to either side of it) */
     double len = rv_det_path_length(path, n, 4), ext = 0;
     double half = 0.5 * b->area / (len + 1) + 1;
+    double ends[2][4] = {{0}}; /* per end: x, y where the band stops; outward ux, uy */
     for (int end = 0; end < 2 && n > 1; end++) {
         int e = end ? n - 1 : 0, q = end ? (n - 1 > 6 ? n - 7 : 0) : (n - 1 < 6 ? n - 1 : 6);
         double ex = path[2 * e] + b->x0 - 1, ey = path[2 * e + 1] + b->y0 - 1;
@@ -114,6 +145,8 @@ static int s_piece(const s_params_t *p, const rv_detect_ctx_t *ctx, const rv_vie
             }
         }
         ext += t;
+        ends[end][0] = ex + t * ux, ends[end][1] = ey + t * uy;
+        ends[end][2] = ux, ends[end][3] = uy;
     }
     double band = b->area / (len + ext);
     len += ext - fmin(band, len + ext - 1) + 1;
@@ -132,29 +165,288 @@ static int s_piece(const s_params_t *p, const rv_detect_ctx_t *ctx, const rv_vie
         return RV_OK;
 
     int ox = box[0] + l->box[0] + b->x0, oy = box[1] + l->box[1] + b->y0;
-    rv_finding_t f;
-    memset(&f, 0, sizeof f);
-    f.type = RV_FINDING_CRACK;
-    f.zone = zone;
-    f.bbox[0] = ox;
-    f.bbox[1] = oy;
-    f.bbox[2] = bw;
-    f.bbox[3] = bh;
+    if (out->count == out->cap) {
+        size_t cap = out->cap ? 2 * out->cap : 16;
+        s_crack_t *items = realloc(out->items, cap * sizeof *items);
+        if (!items)
+            return rv_fail(RV_ENOMEM, s_domain, "%zu cracks", cap);
+        out->items = items, out->cap = cap;
+    }
+    s_crack_t *c = &out->items[out->count];
+    memset(c, 0, sizeof *c);
+    rv_finding_t *f = &c->f;
+    f->type = RV_FINDING_CRACK;
+    f->zone = zone;
+    f->bbox[0] = ox;
+    f->bbox[1] = oy;
+    f->bbox[2] = bw;
+    f->bbox[3] = bh;
     /* path is in patch coordinates: patch (1, 1) is the piece's box (x0, y0) */
-    f.npoints = rv_det_path_points(path, n, f.points, RV_FINDING_MAX_POINTS, (float) (ox - 1),
-                                   (float) (oy - 1));
-    f.length_mm = len * ctx->mm_per_px;
-    /* equivalent width of a fully dark line with the same darkness integral: the black-hat
-     * summed over the band is (background x width) per unit length */
-    double bg = sum.close / sum.n;
-    f.width_mm = (sum.bh - sum.bh_ref) / (bg * len) * ctx->mm_per_px;
-    double ex = f.points[f.npoints - 1][0] - f.points[0][0];
-    double ey = f.points[f.npoints - 1][1] - f.points[0][1];
-    double ang = atan2(ey, ex) * 180.0 / 3.14159265358979323846;
-    f.orientation_deg = ang < 0 ? ang + 180 : ang >= 180 ? ang - 180 : ang;
-    f.area_mm2 = b->area * ctx->mm_per_px * ctx->mm_per_px;
-    f.score = fmin(1.0, contrast / (2 * p->min_contrast + 1e-9));
-    return rv_findings_push(out, &f);
+    c->npts = rv_det_path_points(path, n, c->pts, RV_FINDING_MAX_POINTS, (float) (ox - 1),
+                                 (float) (oy - 1));
+    c->len_px = c->len_pieces = len;
+    c->dark = sum.bh - sum.bh_ref;
+    c->bg = sum.close / sum.n;
+    c->half = 0.5 * band;
+    c->root = (int) out->count;
+    for (int e = 0; e < 2; e++) {
+        /* local (l->box) to view pixels */
+        c->end[e][0] = ends[e][0] + box[0] + l->box[0];
+        c->end[e][1] = ends[e][1] + box[1] + l->box[1];
+        c->dir[e][0] = ends[e][2], c->dir[e][1] = ends[e][3];
+    }
+    f->area_mm2 = b->area * ctx->mm_per_px * ctx->mm_per_px;
+    f->score = fmin(1.0, contrast / (2 * p->min_contrast + 1e-9));
+    /* its pixels, for the walks of the others */
+    uint16_t mark = (uint16_t) (out->count + 1 > 65535 ? 65535 : out->count + 1);
+    int lw = out->box[2] - out->box[0];
+    for (uint32_t k = l->first[i]; out->label && k < l->first[i + 1]; k++) {
+        const rv_run_t *r = &l->pieces.runs[l->order[k]];
+        int y = box[1] + l->box[1] + r->y - out->box[1];
+        int x0 = box[0] + l->box[0] + r->x0 - out->box[0];
+        for (int x = x0; x < x0 + (r->x1 - r->x0); x++)
+            out->label[(size_t) y * lw + x] = mark;
+    }
+    out->count++;
+    return RV_OK;
+}
+
+/* ---- following a crack past its pieces' ends ---------------------------------------- */
+
+typedef struct s_walk {
+    double steps;  /* pixels walked */
+    double at[2];  /* where it stopped */
+    int hit;       /* index of the accepted piece reached, or -1 */
+} s_walk_t;
+
+/* Follow the dark ridge from end e of piece i: each step 1 px to the darkest (against the
+ * reference) of three pixels ahead, within 35 degrees of the current direction; stop when
+ * none is darker than the reference by thr, on leaving the zone or the box, on reaching
+ * another accepted piece, or after cap steps. */
+static s_walk_t s_follow(const rv_detect_ctx_t *ctx, const rv_view_t *zone_mask,
+                         const s_cracks_t *cs, size_t i, int e, int thr, int cap)
+{
+    const s_crack_t *c = &cs->items[i];
+    s_walk_t w = {0, {c->end[e][0], c->end[e][1]}, -1};
+    double ux = c->dir[e][0], uy = c->dir[e][1];
+    if (ux == 0 && uy == 0)
+        return w;
+    static const double co = 0.81915204428899178, si = 0.57357643635104609; /* 35 deg */
+    int lw = cs->box[2] - cs->box[0];
+    double anchor[2] = {w.at[0], w.at[1]};
+    int peak = 0;
+    for (int step = 0; step < cap; step++) {
+        int best = -1, bx = 0, by = 0, bk = -1;
+        for (int k = -1; k <= 1; k++) {
+            double dx = ux * co - k * uy * si, dy = k * ux * si + uy * co;
+            if (k == 0)
+                dx = ux, dy = uy;
+            int x = (int) lrint(w.at[0] + dx), y = (int) lrint(w.at[1] + dy);
+            if (x < cs->box[0] || y < cs->box[1] || x >= cs->box[2] || y >= cs->box[3])
+                continue;
+            if (zone_mask && !rv_view_row(zone_mask, y)[x])
+                continue;
+            if (ctx->ref_part && !rv_view_row(ctx->ref_part, y)[x])
+                continue;
+            int d = rv_view_row(ctx->ref_mean, y)[x] - rv_view_row(ctx->blur, y)[x];
+            if (d > best)
+                best = d, bx = x, by = y, bk = k;
+        }
+        /* the end of a blurred line is where its darkness falls to half its peak */
+        if (bk < -1 || best <= thr || 2 * best < peak)
+            break;
+        peak = best > peak ? best : peak;
+        /* another accepted piece within 2 px (a piece can be a thin fringe of its
+         * crack's band, beside the ridge the walk follows) */
+        int lab = 0;
+        for (int y = by - 2; cs->label && !lab && y <= by + 2; y++)
+            for (int x = bx - 2; !lab && x <= bx + 2; x++)
+                if (x >= cs->box[0] && y >= cs->box[1] && x < cs->box[2] && y < cs->box[3]) {
+                    int v = cs->label[(size_t) (y - cs->box[1]) * lw + (x - cs->box[0])];
+                    lab = v && (size_t) (v - 1) != i ? v : 0;
+                }
+        double sx = bx - w.at[0], sy = by - w.at[1], sn = hypot(sx, sy);
+        if (sn <= 0)
+            break;
+        w.at[0] = bx, w.at[1] = by;
+        /* length through every 4th position (the 8-connected staircase is not length) */
+        if ((step + 1) % 4 == 0) {
+            w.steps += hypot(w.at[0] - anchor[0], w.at[1] - anchor[1]);
+            anchor[0] = w.at[0], anchor[1] = w.at[1];
+        }
+        if (lab) {
+            w.hit = lab - 1;
+            break;
+        }
+        /* the direction turns slowly with the ridge */
+        ux = 0.6 * ux + 0.4 * sx / sn, uy = 0.6 * uy + 0.4 * sy / sn;
+        double un = hypot(ux, uy);
+        ux /= un, uy /= un;
+    }
+    w.steps += hypot(w.at[0] - anchor[0], w.at[1] - anchor[1]);
+    return w;
+}
+
+static int s_root(s_cracks_t *cs, int i)
+{
+    while (cs->items[i].root != i)
+        i = cs->items[i].root = cs->items[cs->items[i].root].root;
+    return i;
+}
+
+/* Append a's points (reversed when rev) to the points of dst, keeping at most S_MAX_PTS
+ * (every other point dropped when full). */
+static void s_append(s_crack_t *dst, const float (*pts)[2], int n, int rev)
+{
+    for (int k = 0; k < n; k++) {
+        if (dst->npts == S_MAX_PTS) {
+            for (int j = 0; j < S_MAX_PTS / 2; j++)
+                dst->pts[j][0] = dst->pts[2 * j][0], dst->pts[j][1] = dst->pts[2 * j][1];
+            dst->npts = S_MAX_PTS / 2;
+        }
+        const float *q = pts[rev ? n - 1 - k : k];
+        dst->pts[dst->npts][0] = q[0], dst->pts[dst->npts][1] = q[1];
+        dst->npts++;
+    }
+}
+
+/* Join piece j into piece i: i's end ei met j's end ej after a walk of gap px. */
+static void s_join(s_crack_t *a, int ea, const s_crack_t *b, int eb, double gap)
+{
+    /* a's points run from end 0 to end 1: make ea the last, then b from eb on */
+    if (ea == 0) {
+        for (int k = 0; k < a->npts / 2; k++) {
+            float t0 = a->pts[k][0], t1 = a->pts[k][1];
+            a->pts[k][0] = a->pts[a->npts - 1 - k][0], a->pts[k][1] = a->pts[a->npts - 1 - k][1];
+            a->pts[a->npts - 1 - k][0] = t0, a->pts[a->npts - 1 - k][1] = t1;
+        }
+        double t[2] = {a->end[0][0], a->end[0][1]}, u[2] = {a->dir[0][0], a->dir[0][1]};
+        memcpy(a->end[0], a->end[1], sizeof t), memcpy(a->dir[0], a->dir[1], sizeof u);
+        memcpy(a->end[1], t, sizeof t), memcpy(a->dir[1], u, sizeof u);
+    }
+    s_append(a, (const float (*)[2]) b->pts, b->npts, eb == 1);
+    a->end[1][0] = b->end[1 - eb][0], a->end[1][1] = b->end[1 - eb][1];
+    a->dir[1][0] = b->dir[1 - eb][0], a->dir[1][1] = b->dir[1 - eb][1];
+    a->len_px += b->len_px + gap;
+    a->len_pieces += b->len_pieces;
+    a->dark += b->dark;
+    a->bg = 0.5 * (a->bg + b->bg);
+    a->f.area_mm2 += b->f.area_mm2;
+    a->f.score = fmax(a->f.score, b->f.score);
+    int x0 = a->f.bbox[0] < b->f.bbox[0] ? a->f.bbox[0] : b->f.bbox[0];
+    int y0 = a->f.bbox[1] < b->f.bbox[1] ? a->f.bbox[1] : b->f.bbox[1];
+    int x1 = a->f.bbox[0] + a->f.bbox[2], bx1 = b->f.bbox[0] + b->f.bbox[2];
+    int y1 = a->f.bbox[1] + a->f.bbox[3], by1 = b->f.bbox[1] + b->f.bbox[3];
+    a->f.bbox[0] = x0, a->f.bbox[1] = y0;
+    a->f.bbox[2] = (x1 > bx1 ? x1 : bx1) - x0, a->f.bbox[3] = (y1 > by1 ? y1 : by1) - y0;
+}
+
+/* Walk every accepted piece's ends (with a reference), join the pieces the walks connect,
+ * lengthen the ends that continue, and report one finding per crack. */
+static int s_report(const s_params_t *p, const rv_detect_ctx_t *ctx, const rv_view_t *zone_mask,
+                    s_cracks_t *cs, rv_findings_t *out)
+{
+    size_t n = cs->count;
+    /* a crack cut by the edge margin continues through it; one cut by a design edge
+     * continues through the disc the black-hat spans there */
+    int disc = rv_det_odd(2 * p->max_width_px + 5, 3, RV_DISC_MAX);
+    int cap = 2 * ((int) p->edge_margin_px + disc);
+    s_walk_t (*walks)[2] = calloc(n ? n : 1, sizeof *walks);
+    if (!walks)
+        return rv_fail(RV_ENOMEM, s_domain, "%zu cracks", n);
+    for (size_t i = 0; i < n; i++)
+        for (int e = 0; e < 2; e++)
+            walks[i][e] = ctx->ref_mean ? s_follow(ctx, zone_mask, cs, i, e, (int) p->dark_thr, cap)
+                                        : (s_walk_t){0, {cs->items[i].end[e][0], cs->items[i].end[e][1]}, -1};
+    /* joins: piece i's end e reached piece j; j's nearer end to where the walk stopped */
+    int (*endof)[2] = malloc((n ? n : 1) * sizeof *endof); /* which original end is each end */
+    if (!endof) {
+        free(walks);
+        return rv_fail(RV_ENOMEM, s_domain, "%zu cracks", n);
+    }
+    for (size_t i = 0; i < n; i++)
+        endof[i][0] = (int) (2 * i), endof[i][1] = (int) (2 * i + 1);
+    for (size_t i = 0; i < n; i++) {
+        for (int e = 0; e < 2; e++) {
+            const s_walk_t *w = &walks[i][e];
+            if (w->hit < 0)
+                continue;
+            size_t j = (size_t) w->hit;
+            const s_crack_t *b = &cs->items[j];
+            int ej = hypot(b->end[0][0] - w->at[0], b->end[0][1] - w->at[1]) <=
+                             hypot(b->end[1][0] - w->at[0], b->end[1][1] - w->at[1])
+                         ? 0
+                         : 1;
+            int ri = s_root(cs, (int) i), rj = s_root(cs, (int) j);
+            if (ri == rj)
+                continue;
+            /* the joined ends must still be the outer ends of their cracks */
+            int ai = endof[ri][0] == (int) (2 * i + e) ? 0 : endof[ri][1] == (int) (2 * i + e) ? 1 : -1;
+            int bj = endof[rj][0] == (int) (2 * j + ej) ? 0 : endof[rj][1] == (int) (2 * j + ej) ? 1 : -1;
+            if (ai < 0 || bj < 0)
+                continue;
+            int outer_a = endof[ri][1 - ai], outer_b = endof[rj][1 - bj];
+            s_join(&cs->items[ri], ai, &cs->items[rj], bj, w->steps);
+            cs->items[rj].root = ri;
+            endof[ri][0] = outer_a, endof[ri][1] = outer_b;
+        }
+    }
+    int rc = RV_OK;
+    for (size_t i = 0; rc == RV_OK && i < n; i++) {
+        s_crack_t *c = &cs->items[i];
+        if (c->root != (int) i)
+            continue;
+        /* the outer ends: a walk that went on adds its length and the half band taken
+         * back there, and its end point */
+        for (int e = 0; e < 2; e++) {
+            int o = endof[i][e];
+            const s_walk_t *w = &walks[o / 2][o % 2];
+            /* a pixel or two is the blurred end of the band itself */
+            if (w->hit >= 0 || w->steps < 2)
+                continue;
+            c->len_px += w->steps;
+            float q[1][2] = {{(float) w->at[0], (float) w->at[1]}};
+            if (e == 1) {
+                s_append(c, (const float (*)[2]) q, 1, 0);
+            } else {
+                memmove(c->pts[1], c->pts[0], (size_t) (c->npts < S_MAX_PTS ? c->npts : S_MAX_PTS - 1) * sizeof c->pts[0]);
+                c->pts[0][0] = q[0][0], c->pts[0][1] = q[0][1];
+                c->npts += c->npts < S_MAX_PTS;
+            }
+            int x = (int) lrint(w->at[0]), y = (int) lrint(w->at[1]);
+            int *bb = c->f.bbox;
+            if (x < bb[0])
+                bb[2] += bb[0] - x, bb[0] = x;
+            if (y < bb[1])
+                bb[3] += bb[1] - y, bb[1] = y;
+            if (x >= bb[0] + bb[2])
+                bb[2] = x - bb[0] + 1;
+            if (y >= bb[1] + bb[3])
+                bb[3] = y - bb[1] + 1;
+        }
+        rv_finding_t *f = &c->f;
+        /* RV_FINDING_MAX_POINTS of the points, evenly by index, both ends kept */
+        int m = c->npts < RV_FINDING_MAX_POINTS ? c->npts : RV_FINDING_MAX_POINTS;
+        for (int k = 0; k < m; k++) {
+            int src = m > 1 ? (int) lrint((double) k * (c->npts - 1) / (m - 1)) : 0;
+            f->points[k][0] = c->pts[src][0], f->points[k][1] = c->pts[src][1];
+        }
+        f->npoints = m;
+        f->length_mm = c->len_px * ctx->mm_per_px;
+        /* equivalent width of a fully dark line with the same darkness integral: the
+         * black-hat summed over the band is (background x width) per unit length */
+        f->width_mm = c->dark / (c->bg * c->len_pieces) * ctx->mm_per_px;
+        if (m > 0) {
+            double ex = f->points[m - 1][0] - f->points[0][0];
+            double ey = f->points[m - 1][1] - f->points[0][1];
+            double ang = atan2(ey, ex) * 180.0 / 3.14159265358979323846;
+            f->orientation_deg = ang < 0 ? ang + 180 : ang >= 180 ? ang - 180 : ang;
+        }
+        rc = rv_findings_push(out, f);
+    }
+    free(endof);
+    free(walks);
+    return rc;
 }
 
 /* One candidate component of the full-view mask: its pixels darker than the reference
@@ -163,7 +455,7 @@ static int s_piece(const s_params_t *p, const rv_detect_ctx_t *ctx, const rv_vie
 static int s_judge(const s_params_t *p, const rv_detect_ctx_t *ctx, const rv_view_t *blur,
                    const rv_view_t *ref, const rv_view_t *rust, const rv_blobs_t *blobs,
                    size_t i, const uint32_t *order, uint32_t begin, uint32_t end, int disc,
-                   const int box[4], int zone, int *path, rv_findings_t *out)
+                   const int box[4], int zone, int *path, s_cracks_t *out)
 {
     const rv_blob_t *b = &blobs->items[i];
     double min_len = p->min_length_mm / ctx->mm_per_px;
@@ -192,14 +484,18 @@ static int s_run(const void *params, const rv_detect_ctx_t *ctx, const rv_view_t
     rv_blobs_t blobs = {0};
     uint32_t *first = NULL, *order = NULL;
     int *path = NULL;
+    s_cracks_t cracks = {0};
     rc = rv_det_allowed(ctx, zone_mask, zone, (int) p->edge_margin_px, disc, box, &allowed);
     if (rc <= 0)
         return rc;
+    memcpy(cracks.box, box, sizeof cracks.box);
     rv_view_t blur = rv_det_sub(ctx->blur, box), rust = rv_det_sub(ctx->rust, box);
     rv_view_t ref = rv_det_sub(ctx->ref_mean, box);
     mimg = rv_image_new(box[2] - box[0], box[3] - box[1], RV_GRAY8);
     path = malloc(2 * S_MAX_PATH * sizeof *path);
-    if (!mimg || !path) {
+    if (ctx->ref_mean) /* the accepted pieces' pixels, for the walks past their ends */
+        cracks.label = calloc((size_t) (box[2] - box[0]) * (box[3] - box[1]), sizeof *cracks.label);
+    if (!mimg || !path || (ctx->ref_mean && !cracks.label)) {
         rc = rv_fail(RV_ENOMEM, s_domain, "scratch for %dx%d", box[2] - box[0], box[3] - box[1]);
         goto done;
     }
@@ -229,8 +525,12 @@ static int s_run(const void *params, const rv_detect_ctx_t *ctx, const rv_view_t
     for (size_t i = 0; rc == RV_OK && i < blobs.count; i++)
         rc = s_judge(p, ctx, &blur, ctx->ref_mean ? &ref : NULL, ctx->rust ? &rust : NULL,
                      &blobs, i, order, first[i],
-                     first[i + 1], disc, box, zone, path, out);
+                     first[i + 1], disc, box, zone, path, &cracks);
+    if (rc == RV_OK)
+        rc = s_report(p, ctx, zone_mask, &cracks, out);
 done:
+    free(cracks.items);
+    free(cracks.label);
     free(path);
     free(first);
     free(order);
