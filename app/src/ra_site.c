@@ -808,6 +808,17 @@ static int s_copy_data(const ra_site_decision_t *rows, size_t n, uint8_t **out, 
     return RV_OK;
 }
 
+int ra_site_decision_check(const ra_site_decision_t *row)
+{
+    if (!row)
+        return rv_fail(RV_EINVAL, "ra_site", "check: no row");
+    uint8_t *data = NULL;
+    size_t len = 0;
+    int rc = s_copy_data(row, 1, &data, &len);
+    free(data);
+    return rc;
+}
+
 /* Undo what an insert left (a failed statement, an open transaction); the error of what
  * failed is kept. */
 static int s_insert_fail(ra_site_t *self, int rc)

@@ -10,7 +10,9 @@
  * is refused), and inserts decisions in batches (one transaction each, up to 2000, by
  * binary COPY and one INSERT ... ON CONFLICT (station, seq) DO NOTHING); a batch is sent
  * and the server works on it while this thread reads and verifies the next. A decision
- * that does not verify goes to the rejected table, never to decisions. Evidence cited by
+ * that does not verify goes to the rejected table, never to decisions, and so does a signed
+ * one the site could not store (ra_site_decision_check: it would fail its whole batch,
+ * again and again). Evidence cited by
  * the decisions is fetched by its own thread (with its own connection to the site, so
  * that files never hold decisions back): what the site wants (evidence_wanted) from the
  * stations this collector reaches, by hash from each station's replay service over a
@@ -225,6 +227,14 @@ static void s_take(s_ctx_t *c, s_station_t *st, s_item_t it)
      * member is read again */
     if (ra_msg_decision_verify_parsed(it.msg, it.len, st->key, NULL, NULL) != RV_OK) {
         snprintf(why, sizeof why, "signature does not verify: %s", rv_last_error());
+        s_reject(c, st, it.seq, it.msg, it.len, why);
+        return;
+    }
+    /* a message the site cannot store would fail its whole batch, and the batch would be
+     * sent again for ever: it goes to rejected, and the lane moves on */
+    ra_site_decision_t row = {st->name, it.seq, it.msg, it.len};
+    if (ra_site_decision_check(&row) != RV_OK) {
+        snprintf(why, sizeof why, "signed, but the site cannot store it: %s", rv_last_error());
         s_reject(c, st, it.seq, it.msg, it.len, why);
         return;
     }

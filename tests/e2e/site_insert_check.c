@@ -154,9 +154,33 @@ int main(int argc, char **argv)
         snprintf(want, sizeof want, "station %s seq %zu", st, 101 + 2 * i);
         CHECK(rc != RV_OK && strstr(rv_last_error(), want),
               "malformed message %zu refused naming %s: %s", i, want, rv_last_error());
+        /* the collector's check before a batch: the same refusal, no connection needed */
+        rc = ra_site_decision_check(&two[1]);
+        CHECK(rc == RV_EFORMAT && strstr(rv_last_error(), want),
+              "malformed message %zu found by ra_site_decision_check: %s", i, rv_last_error());
+    }
+    for (size_t i = 0; i < n; i++) {
+        rc = ra_site_decision_check(&rows[i]);
+        CHECK(rc == RV_OK, "awkward message %zu passes ra_site_decision_check%s%s", i,
+              rc == RV_OK ? "" : ": ", rc == RV_OK ? "" : rv_last_error());
     }
     CHECK(s_count(c, "SELECT count(*) FROM decisions WHERE station = $1 AND seq >= 100", st) == 0,
           "no row of a refused batch kept");
+    /* 300 nested arrays: the line's parser (jansson, up to 2048 levels) takes such a
+     * message, and a station could sign it; the site's scanner stops at 256. The
+     * collector must find it before the batch (else the batch fails for ever). */
+    {
+        char nest[700];
+        size_t k = (size_t) snprintf(nest, sizeof nest, "{\"serial\":\"N\",\"x\":");
+        for (int i = 0; i < 300; i++)
+            nest[k++] = '[';
+        for (int i = 0; i < 300; i++)
+            nest[k++] = ']';
+        nest[k++] = '}';
+        ra_site_decision_t one = {st, 400, nest, k};
+        CHECK(ra_site_decision_check(&one) == RV_EFORMAT && strstr(rv_last_error(), "seq 400"),
+              "300 nested arrays found by ra_site_decision_check: %s", rv_last_error());
+    }
     /* a deep nest is refused, not a stack overflow */
     size_t deep = 100000;
     char *d = malloc(2 * deep + 16);

@@ -78,6 +78,11 @@ int ra_site_insert(ra_site_t *self, const ra_site_decision_t *rows, size_t n, si
 int ra_site_insert_send(ra_site_t *self, const ra_site_decision_t *rows, size_t n);
 int ra_site_insert_busy(ra_site_t *self);
 int ra_site_insert_end(ra_site_t *self, size_t *inserted);
+/* 0 when ra_site_insert can store the row (the message one JSON object whose members it
+ * reads have the shapes it stores); otherwise RV_EFORMAT (or RV_EINVAL, RV_ENOMEM) with
+ * the error naming the station, the seq and what is wrong, as ra_site_insert would fail
+ * on the whole batch. Needs no connection. */
+int ra_site_decision_check(const ra_site_decision_t *row);
 /* Record a refused message (bad signature, key changed, ...). */
 int ra_site_reject(ra_site_t *self, const char *station, uint64_t seq, const char *reason,
                    const char *msg, size_t len);
