@@ -95,7 +95,8 @@ static const char *s_migration_3 =
     "CREATE VIEW decisions_doc AS SELECT d.*, d.message::jsonb AS doc FROM decisions d;";
 
 /* A batch arrives by COPY (binary) into this session's temporary table, then one statement
- * moves it, ON CONFLICT (station, seq) DO NOTHING, with the evidence each new decision
+ * moves it, ON CONFLICT DO NOTHING (a (station, seq) the site holds is a repeat; an id
+ * another decision holds puts the row in rejected), with the evidence each new decision
  * cites into decision_evidence and, when not held, into evidence_wanted. The searched
  * columns and the evidence list come with each row, taken from the message by the client
  * (s_fields): parsing each message into jsonb on the server was a third of its time. */
@@ -115,7 +116,16 @@ static const char *s_insert_sql =
     " SELECT station, seq, id::uuid, ts::timestamptz, serial, part_number, family, route,"
     " proposal, operator, override_reason, session::bigint, message, chain_hash,"
     " chain_n::bigint, sig FROM site_in"
-    " ON CONFLICT (station, seq) DO NOTHING RETURNING station, seq),"
+    " ON CONFLICT DO NOTHING RETURNING station, seq),"
+    /* a row neither inserted nor held already under its (station, seq) lost on its id:
+     * another decision (another station's, or an earlier one of this batch) holds it.
+     * It is kept in rejected, naming the holder, and the batch goes on. */
+    " rj AS (INSERT INTO rejected (station, seq, reason, message) SELECT s.station, s.seq,"
+    " 'the id ' || s.id || ' is held by ' || COALESCE((SELECT 'station ' || d.station ||"
+    " ' seq ' || d.seq FROM decisions d WHERE d.id = s.id::uuid), 'another decision of its"
+    " batch'), s.message FROM site_in s WHERE NOT EXISTS (SELECT 1 FROM ins i WHERE"
+    " i.station = s.station AND i.seq = s.seq) AND NOT EXISTS (SELECT 1 FROM decisions d"
+    " WHERE d.station = s.station AND d.seq = s.seq)),"
     " de AS (INSERT INTO decision_evidence (station, seq, sha256, kind)"
     " SELECT i.station, i.seq, e.sha, e.kind FROM ins i JOIN site_in s"
     " ON s.station = i.station AND s.seq = i.seq, unnest(s.ev_sha, s.ev_kind) AS e(sha, kind)"
@@ -733,6 +743,47 @@ static int s_put_ev(s_buf_t *b, const s_span_t *ev, int f)
     return 0;
 }
 
+/* The typed members the insert casts (id::uuid, ts::timestamptz, session::bigint,
+ * chain_n::bigint): a value the cast would refuse fails the whole batch on the server, so
+ * it is found here, with its name. NULL when v is fine (absent or null, or the type's
+ * text), else what is wrong. */
+static const char *s_typed_bad(const s_span_t *v, char type)
+{
+    if (v->kind == 0)
+        return NULL;
+    char t[64];
+    if (v->n >= sizeof t || (v->kind == 's' && memchr(v->p, '\\', v->n)))
+        return type == 'u' ? "is not a UUID" : type == 't' ? "is not an RFC 3339 time"
+                                                            : "is not an integer";
+    memcpy(t, v->p, v->n);
+    t[v->n] = '\0';
+    if (type == 'u') { /* 32 hex digits, hyphens at 8-4-4-4-12 or none */
+        size_t h = 0, k = 0;
+        int ok = v->kind == 's';
+        for (; ok && t[k]; k++) {
+            if (t[k] == '-')
+                ok = v->n == 36 && (k == 8 || k == 13 || k == 18 || k == 23);
+            else if ((t[k] >= '0' && t[k] <= '9') || ((t[k] | 0x20) >= 'a' && (t[k] | 0x20) <= 'f'))
+                h++;
+            else
+                ok = 0;
+        }
+        return ok && h == 32 ? NULL : "is not a UUID";
+    }
+    if (type == 't') /* and year 1 at least: PostgreSQL has no year 0 */
+        return v->kind == 's' && ra_msg_timestamp_ok(t) && strncmp(t, "0000", 4) != 0
+                   ? NULL
+                   : "is not an RFC 3339 time";
+    /* a bigint: optional minus, 1 to 19 digits, in range */
+    const char *d = t + (t[0] == '-');
+    size_t nd = strspn(d, "0123456789");
+    if (nd == 0 || nd > 19 || d[nd] != '\0')
+        return "is not an integer";
+    if (nd == 19 && strcmp(d, t[0] == '-' ? "9223372036854775808" : "9223372036854775807") > 0)
+        return "is out of a 64-bit integer's range";
+    return NULL;
+}
+
 /* The rows in PostgreSQL's binary COPY format, the columns of site_in: station, seq and
  * message, then what the server used to take from the message's JSON (the searched
  * columns, the evidence cited), taken here from one parse of each message. */
@@ -772,6 +823,22 @@ static int s_copy_data(const ra_site_decision_t *rows, size_t n, uint8_t **out, 
                            "object (malformed at byte %zu)",
                            rows[i].station, rows[i].seq,
                            (size_t) (j.p - (const char *) rows[i].msg));
+        }
+        /* id, ts, session (v[0], v[1], v[8]) and chain.n (ch[1]) */
+        static const struct {
+            int top; /* index in v, or -1: ch[1] */
+            char type;
+            const char *name;
+        } typed[] = {{0, 'u', "id"}, {1, 't', "ts"}, {8, 'i', "session"}, {-1, 'i', "chain.n"}};
+        for (size_t k = 0; k < sizeof typed / sizeof typed[0]; k++) {
+            const char *why = s_typed_bad(typed[k].top >= 0 ? &v[typed[k].top] : &ch[1],
+                                          typed[k].type);
+            if (why) {
+                free(b.p);
+                return rv_fail(RV_EFORMAT, "ra_site",
+                               "insert: station %s seq %" PRIu64 ": \"%s\" %s",
+                               rows[i].station, rows[i].seq, typed[k].name, why);
+            }
         }
         uint8_t *q = s_room(&b, 2);
         if (q)

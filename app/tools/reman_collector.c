@@ -12,7 +12,8 @@
  * and the server works on it while this thread reads and verifies the next. A decision
  * that does not verify goes to the rejected table, never to decisions, and so does a signed
  * one the site could not store (ra_site_decision_check: it would fail its whole batch,
- * again and again). Evidence cited by
+ * again and again); the site puts a decision whose id another holds in rejected itself
+ * (ra_site_insert). Evidence cited by
  * the decisions is fetched by its own thread (with its own connection to the site, so
  * that files never hold decisions back): what the site wants (evidence_wanted) from the
  * stations this collector reaches, by hash from each station's replay service over a

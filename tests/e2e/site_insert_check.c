@@ -166,6 +166,66 @@ int main(int argc, char **argv)
     }
     CHECK(s_count(c, "SELECT count(*) FROM decisions WHERE station = $1 AND seq >= 100", st) == 0,
           "no row of a refused batch kept");
+    /* an id another decision holds: the row goes to rejected naming the holder, the rest
+     * of its batch is stored (before, the unique id failed the batch on every retry) */
+    {
+        char st2[64], held[160], mine[4][160];
+        snprintf(st2, sizeof st2, "check2-%d", (int) getpid());
+        const char *id0 = strstr(msgs[0], "6b0d7c3e");
+        snprintf(held, sizeof held, "{\"id\":\"%.36s\",\"serial\":\"dup\"}", id0);
+        for (int k = 0; k < 4; k++) /* seq 4 and 5 share one id: the second loses */
+            snprintf(mine[k], sizeof mine[k],
+                     "{\"id\":\"7c1e8d4f-2a3b-4c5d-8e9f-%04x%08x\",\"serial\":\"S%d\"}",
+                     k < 2 ? k : 2, (unsigned) getpid(), k);
+        ra_site_decision_t batch[5] = {{st2, 1, mine[0], strlen(mine[0])},
+                                       {st2, 2, held, strlen(held)},
+                                       {st2, 3, mine[1], strlen(mine[1])},
+                                       {st2, 4, mine[2], strlen(mine[2])},
+                                       {st2, 5, mine[3], strlen(mine[3])}};
+        rc = ra_site_insert(site, batch, 5, &ins);
+        CHECK(rc == RV_OK && ins == 3, "a batch with two id collisions stored: %zu of 5 (%s)",
+              ins, rc == RV_OK ? "" : rv_last_error());
+        CHECK(s_count(c, "SELECT count(*) FROM decisions WHERE station = $1 AND seq IN (1, 3, 4)",
+                      st2) == 3,
+              "its other decisions stored");
+        char want[400];
+        snprintf(want, sizeof want,
+                 "SELECT count(*) FROM rejected WHERE station = $1 AND seq = 2 AND reason ="
+                 " 'the id %.36s is held by station %s seq 1' AND message IS NOT NULL",
+                 id0, st);
+        CHECK(s_count(c, want, st2) == 1, "the collision kept in rejected, naming the holder");
+        CHECK(s_count(c, "SELECT count(*) FROM rejected WHERE station = $1 AND seq = 5 AND"
+                         " reason LIKE '% is held by another decision of its batch'",
+                      st2) == 1,
+              "a collision inside the batch kept in rejected");
+        /* sent again (a collector restarted): nothing new, no error */
+        rc = ra_site_insert(site, batch, 5, &ins);
+        CHECK(rc == RV_OK && ins == 0, "the same batch again: %zu new (%s)", ins,
+              rc == RV_OK ? "" : rv_last_error());
+    }
+    /* values the insert's casts would refuse: found before the server, by name */
+    {
+        static const char *typed[][2] = {
+            {"{\"id\":\"not-a-uuid\"}", "\"id\" is not a UUID"},
+            {"{\"id\":12345}", "\"id\" is not a UUID"},
+            {"{\"ts\":\"yesterday\"}", "\"ts\" is not an RFC 3339 time"},
+            {"{\"ts\":5}", "\"ts\" is not an RFC 3339 time"},
+            {"{\"ts\":\"0000-01-01T00:00:00Z\"}", "\"ts\" is not an RFC 3339 time"},
+            {"{\"session\":1.5}", "\"session\" is not an integer"},
+            {"{\"session\":99999999999999999999}", "\"session\" is not an integer"},
+            {"{\"session\":9223372036854775808}", "\"session\" is out of"},
+            {"{\"chain\":{\"n\":\"x\"}}", "\"chain.n\" is not an integer"},
+        };
+        for (size_t i = 0; i < sizeof typed / sizeof typed[0]; i++) {
+            ra_site_decision_t one = {st, 600 + i, typed[i][0], strlen(typed[i][0])};
+            rc = ra_site_decision_check(&one);
+            CHECK(rc == RV_EFORMAT && strstr(rv_last_error(), typed[i][1]),
+                  "%s refused: %s", typed[i][0], rv_last_error());
+            rc = ra_site_insert(site, &one, 1, &ins);
+            CHECK(rc != RV_OK && strstr(rv_last_error(), typed[i][1]),
+                  "%s refused by the insert: %s", typed[i][0], rv_last_error());
+        }
+    }
     /* 300 nested arrays: the line's parser (jansson, up to 2048 levels) takes such a
      * message, and a station could sign it; the site's scanner stops at 256. The
      * collector must find it before the batch (else the batch fails for ever). */

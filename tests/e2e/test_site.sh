@@ -331,7 +331,7 @@ check "(g) now at version 3, doc gone, decisions_doc there" test "$(oq "SELECT m
   || ' ' || (to_regclass('decisions_doc') IS NOT NULL) FROM schema_version")" = "3 0 true"
 check "(g) migration 2 filled evidence_wanted with what was cited and not held" \
   test "$(oq "SELECT count(*) FROM evidence_wanted WHERE station IN ('st-1', 'st-2')")" = "$cited_missing"
-oq "DELETE FROM decisions WHERE station LIKE 'check-%'; DELETE FROM decision_evidence WHERE station LIKE 'check-%'" >/dev/null
+oq "DELETE FROM decisions WHERE station LIKE 'check%-%'; DELETE FROM decision_evidence WHERE station LIKE 'check%-%'" >/dev/null
 old_intact() { test "$(oq "SELECT count(*) FROM decisions")" = "$n_old" && "$bin/reman-audit" verify --site "$OLD" >/dev/null; }
 check "(g) all $n_old decisions there and every one verifies after the migration" old_intact
 

@@ -65,9 +65,11 @@ typedef struct ra_site_decision {
 } ra_site_decision_t;
 
 /* Insert n decisions in one transaction (binary COPY into a temporary table, then one
- * INSERT ... ON CONFLICT (station, seq) DO NOTHING), with the evidence each cites in
- * decision_evidence (and in evidence_wanted when the site does not hold it). 0 and
- * *inserted (new rows); on failure nothing is committed. */
+ * INSERT ... ON CONFLICT DO NOTHING), with the evidence each cites in decision_evidence
+ * (and in evidence_wanted when the site does not hold it). A (station, seq) the site holds
+ * is skipped; a decision whose id another decision holds goes to the rejected table, naming
+ * the holder. 0 and *inserted (new rows); on failure (a row ra_site_decision_check refuses,
+ * the server) nothing is committed. */
 int ra_site_insert(ra_site_t *self, const ra_site_decision_t *rows, size_t n, size_t *inserted);
 /* The same in two halves, so that the caller works while the server does:
  * ra_site_insert_send() hands the rows to the server (the caller may free them when it
