@@ -43,7 +43,7 @@ mkdir -p "$pgdata" "$work/sock"
 started=0
 cleanup() {
   [ "$started" = 1 ] && "${asuser[@]}" "$PGBIN/pg_ctl" -D "$pgdata" -m fast -w stop >/dev/null 2>&1 || true
-  [ -z "$data" ] && rm -rf "$work"
+  if [ -z "$data" ]; then rm -rf "$work"; fi
 }
 trap cleanup EXIT
 fresh=0

@@ -32,6 +32,12 @@ typedef struct rsb_site_figs {
     double drill_evidence;     /* evidence files per drill (mean) */
     int drill_uses_index;      /* EXPLAIN ANALYZE names decisions_serial */
     char plan[4096];
+    /* the audit browser's search on the site: the newest 2,000 and the count */
+    double search_all_ms;      /* no filter (the page as it opens), median of 5 */
+    double search_filtered_ms; /* one family and one route, median of 5 */
+    double search_part_ms;     /* a part of a serial (no index: the table is read), median of 3 */
+    double records_all_s;      /* before: every decision streamed (ra_site_records), once */
+    long long search_all_matched;
     /* the insert path (ra_site_insert, batches of 500) */
     long ingest_n;
     double ingest_per_s;

@@ -628,6 +628,17 @@ static int s_bench_site(const char *conninfo, long rows)
                   "inserted)\n",
                   f.filled, f.fill_s, (double) f.filled / f.fill_s);
     }
+    if (f.records_all_s > 0) {
+        s_fig("ms", f.search_all_ms, "site_audit_search_ms");
+        s_fig("ms", f.search_filtered_ms, "site_audit_search_filtered_ms");
+        s_fig("ms", f.search_part_ms, "site_audit_search_serial_part_ms");
+        s_fig("s", f.records_all_s, "site_stream_all_s");
+        s_say("audit browser search (ra_site_search: the newest 2,000 and the count): no filter "
+              "%.1f ms (%lld matched), a family and a route %.1f ms, a part of a serial %.1f ms; "
+              "streaming every decision as the browser did before (ra_site_records) %.1f s\n",
+              f.search_all_ms, f.search_all_matched, f.search_filtered_ms, f.search_part_ms,
+              f.records_all_s);
+    }
     if (f.ingest_n > 0) {
         s_fig("1/s", f.ingest_per_s, "site_ingest_decisions_per_s");
         s_fig("1/s", f.verify_per_s, "site_verify_decisions_per_s");

@@ -1500,6 +1500,96 @@ int ra_site_records(ra_site_t *self, const char *from, const char *to, ra_site_r
     return rc != RV_OK ? rc : (int) (total > INT32_MAX ? INT32_MAX : total);
 }
 
+/* The search's filters: $1 from, $2 to, $3 a part of the serial, $4 family, $5 route,
+ * $6 operator, $7 station. */
+#define S_SEARCH_WHERE                                                                        \
+    " WHERE d.ts >= $1::timestamptz AND d.ts < $2::timestamptz AND ($3::text IS NULL OR"      \
+    " strpos(lower(d.serial), lower($3::text)) > 0) AND ($4::text IS NULL OR d.family = $4)"  \
+    " AND ($5::text IS NULL OR d.route = $5) AND ($6::text IS NULL OR d.operator = $6)"       \
+    " AND ($7::text IS NULL OR d.station = $7)"
+
+int ra_site_search(ra_site_t *self, const ra_site_search_t *q, ra_site_choice_fn choice,
+                   ra_site_record_fn fn, void *arg, size_t *matched)
+{
+    if (matched)
+        *matched = 0;
+    if (!self || !q || !fn)
+        return rv_fail(RV_EINVAL, "ra_site", "a search needs a site, a query and a callback");
+    char lo[64] = "-infinity", hi[64] = "infinity", lim[32];
+    if ((q->from && s_bound(q->from, 0, lo) != 0) || (q->to && s_bound(q->to, 1, hi) != 0))
+        return rv_fail(RV_EINVAL, "ra_site",
+                       "from/to must be ISO dates or times (YYYY-MM-DD[THH:MM:SS[.mmm]Z]), not "
+                       "\"%.40s\"",
+                       q->from && s_bound(q->from, 0, lo) != 0 ? q->from : q->to);
+    snprintf(lim, sizeof lim, "%zu", q->max ? q->max : 2000);
+    const char *p[8] = {lo,      hi,           q->serial_part && *q->serial_part ? q->serial_part : NULL,
+                        q->family, q->route, q->operator_id, q->station, lim};
+    int rc = s_exec(self, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", "begin");
+    if (rc != RV_OK)
+        return rc;
+    int given = 0;
+    PGresult *r = NULL;
+    if (choice) {
+        r = PQexecParams(self->conn,
+                         "SELECT 'family', v FROM (SELECT DISTINCT family AS v FROM decisions"
+                         " WHERE ts >= $1::timestamptz AND ts < $2::timestamptz AND family IS NOT"
+                         " NULL) f UNION ALL SELECT 'operator', v FROM (SELECT DISTINCT operator"
+                         " AS v FROM decisions WHERE ts >= $1::timestamptz AND ts <"
+                         " $2::timestamptz AND operator IS NOT NULL) o UNION ALL SELECT"
+                         " 'station', v FROM (SELECT DISTINCT station AS v FROM decisions WHERE"
+                         " ts >= $1::timestamptz AND ts < $2::timestamptz) s",
+                         2, NULL, p, NULL, NULL, 0);
+        if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+            rc = s_fail_pg(self, "search (choices)", r);
+            r = NULL;
+        }
+        for (int i = 0; r && rc == RV_OK && i < PQntuples(r); i++)
+            if (choice(arg, PQgetvalue(r, i, 0), PQgetvalue(r, i, 1)) != 0)
+                break;
+        PQclear(r);
+    }
+    if (rc == RV_OK) {
+        r = PQexecParams(self->conn, "SELECT count(*) FROM decisions d" S_SEARCH_WHERE, 7, NULL,
+                         p, NULL, NULL, 0);
+        if (PQresultStatus(r) != PGRES_TUPLES_OK)
+            rc = s_fail_pg(self, "search (count)", r);
+        else if (matched)
+            *matched = (size_t) strtoull(PQgetvalue(r, 0, 0), NULL, 10);
+        if (rc == RV_OK)
+            PQclear(r);
+    }
+    if (rc == RV_OK) {
+        r = PQexecParams(self->conn,
+                         "SELECT " S_RECORD_COLS " FROM decisions d" S_SEARCH_WHERE
+                         " ORDER BY d.ts DESC, d.station DESC, d.seq DESC LIMIT $8::bigint",
+                         8, NULL, p, NULL, NULL, 0);
+        if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+            rc = s_fail_pg(self, "search", r);
+        } else {
+            s_evbuf_t eb = {NULL, 0};
+            for (int i = 0; i < PQntuples(r) && rc == RV_OK; i++) {
+                int k = s_record(r, i, &eb, fn, arg);
+                if (k < 0)
+                    rc = k;
+                else if (k > 0)
+                    break;
+                given++;
+            }
+            free(eb.ev);
+            PQclear(r);
+        }
+    }
+    if (rc != RV_OK) {
+        char keep[512];
+        snprintf(keep, sizeof keep, "%s", rv_last_error());
+        if (PQstatus(self->conn) == CONNECTION_OK)
+            s_exec(self, "ROLLBACK", "rollback");
+        return rv_fail(rc, "ra_site", "%s", keep + (strncmp(keep, "ra_site: ", 9) ? 0 : 9));
+    }
+    rc = s_exec(self, "COMMIT", "commit");
+    return rc != RV_OK ? rc : given;
+}
+
 /* --- verification ------------------------------------------------------------------- */
 
 /* An RFC 3339 time as microseconds since 1970 (rounded to the microsecond, as the server

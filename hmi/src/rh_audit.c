@@ -288,6 +288,7 @@ typedef struct {
     guint matched;
     GHashTable *families, *operators, *stations; /* every value seen */
     gboolean substring;               /* the serial was matched as a part */
+    gboolean filtered;  /* the site's server applied the filters and sends newest first */
 } Query;
 
 static void query_free(gpointer p)
@@ -324,32 +325,36 @@ static int query_decision(Query *q, int64_t n, const char *station, const char *
     const char *route = json_string_value(json_object_get(d, "route"));
     const char *op = json_string_value(json_object_get(d, "operator"));
     const char *ts = json_string_value(json_object_get(d, "ts"));
-    if (family)
+    if (family && !q->filtered)
         g_hash_table_add(q->families, g_strdup(family));
-    if (op)
+    if (op && !q->filtered)
         g_hash_table_add(q->operators, g_strdup(op));
-    if (station)
+    if (station && !q->filtered)
         g_hash_table_add(q->stations, g_strdup(station));
     gboolean ok = TRUE;
-    if (q->substring) {
+    if (q->filtered) {
+        /* the server matched it (ra_site_search) */
+    } else if (q->substring) {
         char *a = serial ? g_utf8_casefold(serial, -1) : NULL;
         char *b = g_utf8_casefold(q->serial, -1);
         ok = a && strstr(a, b);
         g_free(a);
         g_free(b);
     }
-    if (ok && q->from && (!ts || strcmp(ts, q->from) < 0))
+    if (ok && !q->filtered && q->from && (!ts || strcmp(ts, q->from) < 0))
         ok = FALSE;
-    if (ok && q->to && (!ts || strncmp(ts, q->to, strlen(q->to)) > 0))
-        ok = FALSE;
-    if (ok && q->family && g_strcmp0(family, q->family) != 0)
-        ok = FALSE;
-    if (ok && q->route && g_strcmp0(route, q->route) != 0)
-        ok = FALSE;
-    if (ok && q->op && g_strcmp0(op, q->op) != 0)
-        ok = FALSE;
-    if (ok && q->station && g_strcmp0(station, q->station) != 0)
-        ok = FALSE;
+    if (!q->filtered) {
+        if (ok && q->to && (!ts || strncmp(ts, q->to, strlen(q->to)) > 0))
+            ok = FALSE;
+        if (ok && q->family && g_strcmp0(family, q->family) != 0)
+            ok = FALSE;
+        if (ok && q->route && g_strcmp0(route, q->route) != 0)
+            ok = FALSE;
+        if (ok && q->op && g_strcmp0(op, q->op) != 0)
+            ok = FALSE;
+        if (ok && q->station && g_strcmp0(station, q->station) != 0)
+            ok = FALSE;
+    }
     if (ok) {
         RhAuditRow *r = g_object_new(RH_TYPE_AUDIT_ROW, NULL);
         r->n = n;
@@ -368,9 +373,13 @@ static int query_decision(Query *q, int64_t n, const char *station, const char *
             r->supervisor = jdup(ov, "supervisor");
         }
         q->matched++;
-        g_queue_push_tail(&q->rows, r);
-        if (q->rows.length > MAX_ROWS)
-            g_object_unref(g_queue_pop_head(&q->rows));
+        if (q->filtered) { /* newest first, at most MAX_ROWS */
+            g_queue_push_head(&q->rows, r);
+        } else {
+            g_queue_push_tail(&q->rows, r);
+            if (q->rows.length > MAX_ROWS)
+                g_object_unref(g_queue_pop_head(&q->rows));
+        }
     }
     json_decref(d);
     return 0;
@@ -395,16 +404,38 @@ static int query_history(Query *q, ra_site_t *site, ra_store_t *st)
                 : ra_store_history(st, q->serial, query_record, q);
 }
 
+static int query_site_choice(void *arg, const char *column, const char *value)
+{
+    Query *q = arg;
+    GHashTable *set = !strcmp(column, "family")     ? q->families
+                      : !strcmp(column, "operator") ? q->operators
+                                                    : q->stations;
+    g_hash_table_add(set, g_strdup(value));
+    return 0;
+}
+
+/* The period's decisions under the filters: on the site the server filters (ra_site_search:
+ * the newest MAX_ROWS and the count; a million-decision site is not read whole), in a
+ * store they are read in time order and filtered here. */
 static int query_period(Query *q, ra_site_t *site, ra_store_t *st)
 {
-    return site ? ra_site_records(site, q->from, q->to, query_site_record, q)
-                : ra_store_records(st, "decision", q->from, q->to, query_record, q);
+    if (!site)
+        return ra_store_records(st, "decision", q->from, q->to, query_record, q);
+    ra_site_search_t s = {q->from, q->to, q->substring ? q->serial : NULL, q->family,
+                          q->route, q->op,  q->station, MAX_ROWS};
+    size_t matched = 0;
+    q->filtered = TRUE;
+    int rc = ra_site_search(site, &s, query_site_choice, query_site_record, q, &matched);
+    q->filtered = FALSE;
+    if (rc >= 0)
+        q->matched = matched > G_MAXUINT ? G_MAXUINT : (guint) matched;
+    return rc;
 }
 
 /* A serial is the history (on the site, the trace drill across every station; both
  * indexed); nothing under that exact serial: a part of one, among the period's decisions.
- * Without a serial, the period's decisions (on the site along decisions_ts); the other
- * filters are applied as records arrive. */
+ * Without a serial, the period's decisions (on the site filtered by the server; in a store
+ * the other filters are applied as records arrive). */
 static void search_thread(GTask *task, gpointer source, gpointer data, GCancellable *cancel)
 {
     (void) source;

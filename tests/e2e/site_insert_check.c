@@ -44,6 +44,30 @@ static long long s_count(PGconn *c, const char *sql, const char *station)
     return n;
 }
 
+/* ra_site_search's deliveries: the stations and seqs in order, and the choices seen. */
+typedef struct s_found {
+    uint64_t seq[8];
+    int n, families, has_demo_disc;
+} s_found_t;
+
+static int s_found_record(void *arg, const ra_site_record_t *rec)
+{
+    s_found_t *f = arg;
+    if (f->n < 8)
+        f->seq[f->n++] = rec->seq;
+    return 0;
+}
+
+static int s_found_choice(void *arg, const char *column, const char *value)
+{
+    s_found_t *f = arg;
+    if (!strcmp(column, "family")) {
+        f->families++;
+        f->has_demo_disc |= !strcmp(value, "demo-disc");
+    }
+    return 0;
+}
+
 /* Rows of the station whose columns differ from the server's reading of the message. */
 static const char *s_col_sql =
     "SELECT count(*) FROM decisions d, LATERAL (SELECT d.message::jsonb AS j) m"
@@ -166,6 +190,44 @@ int main(int argc, char **argv)
     }
     CHECK(s_count(c, "SELECT count(*) FROM decisions WHERE station = $1 AND seq >= 100", st) == 0,
           "no row of a refused batch kept");
+    /* the search the audit browser asks for (the server filters and counts): this
+     * station's two timed decisions, seq 1 (10:00:00.123, demo-disc, SN-1, reuse, tech1)
+     * and seq 2 (10:00:01, repair) */
+    {
+        s_found_t f = {{0}, 0, 0, 0};
+        size_t matched = 0;
+        ra_site_search_t sq = {.station = st};
+        rc = ra_site_search(site, &sq, s_found_choice, s_found_record, &f, &matched);
+        CHECK(rc == 2 && matched == 2 && f.n == 2 && f.seq[0] == 2 && f.seq[1] == 1,
+              "search by station: %d given, %zu matched, newest first (%s)", rc, matched,
+              rc < 0 ? rv_last_error() : "");
+        CHECK(f.has_demo_disc && f.families >= 2, "the period's families offered (%d)",
+              f.families);
+        f.n = 0;
+        sq.max = 1;
+        rc = ra_site_search(site, &sq, NULL, s_found_record, &f, &matched);
+        CHECK(rc == 1 && matched == 2 && f.seq[0] == 2, "max 1: the newest given, 2 counted");
+        const ra_site_search_t one[] = {
+            {.station = st, .family = "demo-disc"},
+            {.station = st, .serial_part = "sn-"},
+            {.station = st, .route = "reuse", .operator_id = "tech1"},
+            {.station = st, .to = "2026-12-03T10:00:00.5"},
+            {.station = st, .from = "2026-12-03", .to = "2026-12-03T10:00:00"},
+        };
+        for (size_t i = 0; i < sizeof one / sizeof one[0]; i++) {
+            f.n = 0;
+            rc = ra_site_search(site, &one[i], NULL, s_found_record, &f, &matched);
+            CHECK(rc == 1 && matched == 1 && f.seq[0] == 1, "search %zu finds seq 1 alone (%d, %zu)",
+                  i, rc, matched);
+        }
+        ra_site_search_t none = {.station = st, .family = "no-such-family"};
+        rc = ra_site_search(site, &none, NULL, s_found_record, &f, &matched);
+        CHECK(rc == 0 && matched == 0, "no match: none given, 0 counted");
+        ra_site_search_t bad_date = {.from = "yesterday"};
+        rc = ra_site_search(site, &bad_date, NULL, s_found_record, &f, &matched);
+        CHECK(rc == RV_EINVAL && strstr(rv_last_error(), "yesterday"), "a bad date refused: %s",
+              rv_last_error());
+    }
     /* an id another decision holds: the row goes to rejected naming the holder, the rest
      * of its batch is stored (before, the unique id failed the batch on every retry) */
     {

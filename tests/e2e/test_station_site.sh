@@ -123,6 +123,8 @@ ready_window "$log"
 # 1. which source each page reads
 check "the audit browser reads the site database" \
   wait_log "$log" "audit: Source: site database \(every station\): host 127.0.0.1 port $PGPORT dbname site user site" 10
+check "the audit page opens on the site's decisions, filtered and counted by the server" \
+  wait_log "$log" "audit: results=$total source=site serial=- stations=st-a,st-b,st-c" 10
 check "the supervisor view reads the site database" \
   wait_log "$log" "supervisor: Source: site database \(every station it holds\): host 127.0.0.1 port $PGPORT dbname site" 10
 
@@ -161,6 +163,13 @@ check "the trace drill of $SERIAL lists its 7 decisions at st-a and st-b" \
   wait_log "$log" "audit: results=7 source=site serial=$SERIAL stations=st-a,st-b" 30
 sleep 1
 shot site-04-audit-serial
+# a part of the serial, in other case: the server's substring search (ra_site_search)
+key ctrl+a
+typ "site-004"; key Return
+check "a part of $SERIAL in lower case finds its 7 decisions on the site" \
+  wait_log "$log" "audit: results=7 source=site serial=site-004 stations=st-a,st-b" 30
+sleep 0.5
+shot site-04b-audit-serial-part
 check "the whole site verified (every signature with the keys the site holds)" \
   wait_log "$log" "audit: site verified: [0-9]+ decisions of 3 stations" 60
 # a serial with one decision opens it: st-c's seq 7, its image from the site's evidence

@@ -158,6 +158,25 @@ int ra_site_history_plan(ra_site_t *self, const char *serial, char *plan, size_t
 int ra_site_records(ra_site_t *self, const char *from, const char *to, ra_site_record_fn fn,
                     void *arg);
 
+/* A search of the site's decisions: every filter given must hold (NULL: any). */
+typedef struct ra_site_search {
+    const char *from, *to;     /* as ra_site_records: ISO UTC dates or time prefixes */
+    const char *serial_part;   /* a part of the serial, case-insensitive (ASCII and what
+                                * PostgreSQL's lower() folds) */
+    const char *family, *route, *operator_id, *station; /* exact */
+    size_t max;                /* the newest this many are delivered (0: 2000) */
+} ra_site_search_t;
+/* Choices for a search's filters: column is "family", "operator" or "station". */
+typedef int (*ra_site_choice_fn)(void *arg, const char *column, const char *value);
+/* The decisions matching q, filtered by the server (the indexes on ts, serial, family,
+ * route, operator and station serve it): *matched is how many match, and the newest
+ * q->max of them are given to fn, newest first (ts, station, seq descending). With
+ * choice, every distinct family, operator and station of the period (from, to; the other
+ * filters not applied) is given to it first. One snapshot for all of it. Returns how many
+ * were given to fn, or negative (RV_EINVAL: a bad date). */
+int ra_site_search(ra_site_t *self, const ra_site_search_t *q, ra_site_choice_fn choice,
+                   ra_site_record_fn fn, void *arg, size_t *matched);
+
 /* Re-verify every decision the site holds: the station's Ed25519 signature over the
  * message with the key the site holds for the station (ra_msg_decision_verify), the
  * message being that station's decision of that seq, the searched columns (id, ts,
