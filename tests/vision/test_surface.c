@@ -156,13 +156,15 @@ static void s_expect_refused(const uint8_t *buf, size_t len, const char *text)
     rv_surface_model_destroy(&m);
 }
 
-/* A copy of a version-3 Gaussian file rewritten as version 2 (without the six version-3
- * integers) or version 1 (without face and topk either). */
+/* A copy of a version-4 file without learnt features rewritten as version 3 (without the
+ * four version-4 integers), version 2 (without the six version-3 integers either) or
+ * version 1 (without face and topk either). */
 static uint8_t *s_downgrade(const uint8_t *buf, size_t len, int nfeat, int version,
                             size_t *out_len)
 {
     size_t ints = 16 + 4 * (size_t) nfeat; /* the parameter integers start here */
-    size_t cut_at = ints + 4 * (version == 2 ? 12 : 10), cut = version == 2 ? 24 : 32;
+    int keep = version == 3 ? 18 : version == 2 ? 12 : 10;
+    size_t cut_at = ints + 4 * (size_t) keep, cut = 4 * (size_t) (22 - keep);
     uint8_t *c = malloc(len);
     memcpy(c, buf, cut_at);
     memcpy(c + cut_at, buf + cut_at + cut, len - cut_at - cut);
@@ -326,6 +328,273 @@ static void s_check_knn(const rv_view_t *tv, int ntrain, uint64_t *seed)
     rv_surface_model_destroy(&m);
 }
 
+/* A horizontal ramp of random slope and sign (plus a little noise): every patch, its
+ * mean removed, is a multiple of one known direction u_j = dx_j / |dx|. */
+static rv_image_t *s_ramp(uint64_t *s)
+{
+    float *img = malloc(sizeof(float) * W * H);
+    double c = (0.3 + 0.6 * s_uniform(s)) * (s_uniform(s) < 0.5 ? -1 : 1);
+    for (int y = 0; y < H; y++)
+        for (int x = 0; x < W; x++)
+            img[y * W + x] = (float) (128 + c * (x - W / 2) + 0.7 * s_gauss(s));
+    rv_image_t *im = s_to_image(img);
+    free(img);
+    return im;
+}
+
+/* Learnt patch features: the basis (a known principal direction), the eigen-solver, the
+ * vectorised projection against its plain reference, the version-4 file and its hostile
+ * variants, and a learnt-feature model that finds the painted defects. */
+static void s_check_pca(const rv_view_t *tv, int ntrain, uint64_t *seed)
+{
+    /* 1. the eigen-solver on a matrix with known eigenpairs: Q diag(5, 2, 1, 0.5) Q^T */
+    {
+        double q[4][4] = {{0.5, 0.5, 0.5, 0.5},
+                          {0.5, -0.5, 0.5, -0.5},
+                          {0.5, 0.5, -0.5, -0.5},
+                          {0.5, -0.5, -0.5, 0.5}};
+        double lam[4] = {2, 0.5, 5, 1}, a[16], ev[4], vec[16];
+        for (int i = 0; i < 4; i++)
+            for (int j = 0; j < 4; j++) {
+                a[i * 4 + j] = 0;
+                for (int k = 0; k < 4; k++)
+                    a[i * 4 + j] += q[k][i] * lam[k] * q[k][j];
+            }
+        RS_CHECK_EQ(rv_surface_eigen_sym(a, 4, ev, vec), RV_OK);
+        RS_CHECKF(fabs(ev[0] - 5) < 1e-9 && fabs(ev[1] - 2) < 1e-9 && fabs(ev[2] - 1) < 1e-9 &&
+                      fabs(ev[3] - 0.5) < 1e-9,
+                  "eigenvalues %g %g %g %g", ev[0], ev[1], ev[2], ev[3]);
+        double dot = 0;
+        for (int k = 0; k < 4; k++)
+            dot += vec[k] * q[2][k];
+        RS_CHECKF(fabs(fabs(dot) - 1) < 1e-9, "first eigenvector . q2 = %g", dot);
+    }
+
+    /* 2. the basis of ramps of random slope: component 0 is the ramp's direction */
+    enum { NR = 12 };
+    rv_image_t *ramps[NR];
+    rv_view_t rv[NR];
+    for (int i = 0; i < NR; i++) {
+        ramps[i] = s_ramp(seed);
+        rv[i] = rv_image_view(ramps[i]);
+    }
+    rv_surface_params_t p;
+    rv_surface_params_default(&p);
+    p.nfeatures = 3;
+    p.features[0] = (rv_sf_def_t) {RV_SF_PCA, 0};
+    p.features[1] = (rv_sf_def_t) {RV_SF_PCA, 1};
+    p.features[2] = (rv_sf_def_t) {RV_SF_PCARES, 0};
+    p.patch = 7;
+    p.ncomp = 4;
+    p.samples = 512;
+    rv_surface_model_t *m = rv_surface_model_train(rv, NR, &p);
+    RS_CHECKF(m != NULL, "ramp model: %s", m ? "" : rv_last_error());
+    if (m) {
+        const rv_sf_basis_t *b = &m->pca;
+        RS_CHECK_EQ(b->dim, 49);
+        RS_CHECK_EQ(b->k, 4);
+        double u[49], nu = 0, dot = 0;
+        for (int t = 0; t < 49; t++) {
+            u[t] = t % 7 - 3;
+            nu += u[t] * u[t];
+        }
+        for (int t = 0; t < 49; t++)
+            dot += b->vec[t] * u[t] / sqrt(nu);
+        RS_CHECKF(fabs(dot) > 0.995, "component 0 . ramp direction = %.5f", dot);
+        RS_CHECKF(b->eig[0] > 30 * b->eig[1], "eigenvalues %g, %g: the ramp does not dominate",
+                  b->eig[0], b->eig[1]);
+        for (int k = 0; k < 4; k++) { /* unit, orthogonal, descending */
+            for (int j = 0; j <= k; j++) {
+                double d = 0;
+                for (int t = 0; t < 49; t++)
+                    d += b->vec[k * 49 + t] * b->vec[j * 49 + t];
+                RS_CHECKF(fabs(d - (j == k)) < 1e-9, "components %d . %d = %g", j, k, d);
+            }
+            if (k)
+                RS_CHECK(b->eig[k] <= b->eig[k - 1]);
+        }
+        rv_surface_model_destroy(&m);
+    }
+    for (int i = 0; i < NR; i++)
+        rv_image_destroy(&ramps[i]);
+
+    /* 3. a learnt-feature model on the grinding surfaces: projection against the plain
+     * reference, defects above goods, save / load, hostile files */
+    rv_surface_params_default(&p);
+    p.nfeatures = 0;
+    for (int c = 0; c < 6; c++)
+        p.features[p.nfeatures++] = (rv_sf_def_t) {RV_SF_PCA, (uint16_t) c};
+    p.features[p.nfeatures++] = (rv_sf_def_t) {RV_SF_PCARES, 0};
+    p.patch = 5;
+    p.pstep = 2;
+    p.ncomp = 0; /* automatic: 6 */
+    p.samples = 1024;
+    p.topk = 20;
+    m = rv_surface_model_train(tv, (size_t) ntrain, &p);
+    RS_CHECKF(m != NULL, "learnt-feature model: %s", m ? "" : rv_last_error());
+    if (!m)
+        return;
+    RS_CHECK_EQ(rv_surface_model_params(m)->ncomp, 6);
+    {
+        /* the row-wise (vectorised) projection against the per-pixel double reference,
+         * borders included, whitened and not */
+        int w = W, h = H, K = m->pca.k;
+        float *img = malloc(sizeof(float) * W * H);
+        float *planes = malloc(sizeof(float) * W * H * (size_t) (2 * K));
+        for (int i = 0; i < W * H; i++)
+            img[i] = (float) (20 + 3 * s_gauss(seed));
+        for (int white = 1; white >= 0; white--) {
+            m->p.pwhite = white;
+            RS_CHECK_EQ(rv_surface_pca_prepare(m, "test"), RV_OK);
+            RS_CHECK_EQ(rv_surface_pca_project(m, img, w, h, planes, "test"), RV_OK);
+            static const int px[][2] = {{0, 0}, {1, 2}, {W - 1, H - 1}, {64, 64}, {W - 3, 5},
+                                        {7, H - 2}, {100, 31}};
+            for (size_t i = 0; i < sizeof px / sizeof px[0]; i++) {
+                double ref[2 * RV_SURFACE_MAX_FEATURES];
+                rv_surface_pca_project_ref(m, img, w, h, px[i][0], px[i][1], ref);
+                for (int k = 0; k < 2 * K; k++) {
+                    float v = planes[(size_t) k * W * H + (size_t) px[i][1] * W + px[i][0]];
+                    RS_CHECKF(fabs(v - ref[k]) <= 1e-3 * (1 + fabs(ref[k])),
+                              "white %d, pixel (%d,%d), plane %d: %g, reference %g", white,
+                              px[i][0], px[i][1], k, v, ref[k]);
+                }
+            }
+        }
+        m->p.pwhite = 1;
+        RS_CHECK_EQ(rv_surface_pca_prepare(m, "test"), RV_OK);
+        free(img);
+        free(planes);
+    }
+    enum { NG = 16, ND = 16 };
+    double good[NG], bad[ND];
+    uint64_t s2 = 777;
+    for (int i = 0; i < NG + ND; i++) {
+        rv_image_t *im = s_make(i < NG ? -1 : (i - NG) % 2, &s2); /* cracks, blowholes */
+        rv_view_t v = rv_image_view(im);
+        RS_CHECK_EQ(rv_surface_model_score(m, &v, NULL, 0, i < NG ? &good[i] : &bad[i - NG]),
+                    RV_OK);
+        rv_image_destroy(&im);
+    }
+    double au = s_auroc(bad, ND, good, NG);
+    printf("learnt features (pcs:6 + pcares, patch 5, step 2): AUROC %.3f\n", au);
+    RS_CHECKF(au >= 0.9, "learnt features: AUROC %.3f on cracks and blowholes", au);
+
+    char path[64];
+    snprintf(path, sizeof path, "/tmp/test_surface_pca_%d.rvsurf", (int) getpid());
+    RS_CHECK_EQ(rv_surface_model_save(m, path), RV_OK);
+    rv_surface_model_t *m2 = rv_surface_model_load(path);
+    RS_CHECKF(m2 != NULL, "version-4 file refused: %s", m2 ? "" : rv_last_error());
+    if (m2) {
+        uint64_t s3 = 9;
+        rv_image_t *im = s_make(0, &s3);
+        rv_view_t v = rv_image_view(im);
+        double a = 0, b2 = 1;
+        RS_CHECK_EQ(rv_surface_model_score(m, &v, NULL, 0, &a), RV_OK);
+        RS_CHECK_EQ(rv_surface_model_score(m2, &v, NULL, 0, &b2), RV_OK);
+        RS_CHECKF(a == b2, "loaded learnt model scores %.9g, trained %.9g", b2, a);
+        RS_CHECK_EQ(rv_surface_model_params(m2)->patch, 5);
+        RS_CHECK_EQ(rv_surface_model_params(m2)->pstep, 2);
+        rv_image_destroy(&im);
+    }
+    rv_surface_model_destroy(&m2);
+
+    size_t len = 0;
+    uint8_t *buf = s_slurp(path, &len);
+    RS_CHECK(buf != NULL);
+    if (buf) {
+        size_t D = 25, K = 6, nf = (size_t) p.nfeatures;
+        size_t vec_off = len - 4 - 8 * K * D, eig_off = vec_off - 8 * K;
+        size_t mean_off = eig_off - 8 * D, tot_off = mean_off - 8, dims_off = tot_off - 8;
+        size_t ints = 16 + 4 * nf;
+        uint8_t *c = malloc(len);
+        double v;
+        s_expect_refused(buf, len - 9, "truncated");
+        /* the basis cut off */
+        memcpy(c, buf, eig_off);
+        memcpy(c + eig_off, buf + len - 4, 4);
+        s_fix_crc(c, eig_off + 4);
+        s_expect_refused(c, eig_off + 4, "truncated: basis");
+        memcpy(c, buf, len);
+        s_put32(c + dims_off, 24); /* dim */
+        s_fix_crc(c, len);
+        s_expect_refused(c, len, "basis of 6 x 24");
+        memcpy(c, buf, len);
+        s_put32(c + dims_off + 4, 5); /* k */
+        s_fix_crc(c, len);
+        s_expect_refused(c, len, "basis of 5 x 25");
+        memcpy(c, buf, len);
+        v = -1.0; /* the second eigenvalue */
+        memcpy(c + eig_off + 8, &v, 8);
+        s_fix_crc(c, len);
+        s_expect_refused(c, len, "not positive and descending");
+        memcpy(c, buf, len);
+        memcpy(&v, c + eig_off, 8);
+        v *= 0.5; /* the first below the second */
+        memcpy(c + eig_off, &v, 8);
+        s_fix_crc(c, len);
+        s_expect_refused(c, len, "not positive and descending");
+        memcpy(c, buf, len);
+        memcpy(&v, c + vec_off + 8 * 3, 8);
+        v += 0.5; /* component 0 no longer a unit vector */
+        memcpy(c + vec_off + 8 * 3, &v, 8);
+        s_fix_crc(c, len);
+        s_expect_refused(c, len, "has norm");
+        memcpy(c, buf, len);
+        memcpy(c + vec_off + 8 * D, c + vec_off, 8 * D); /* component 1 = component 0 */
+        s_fix_crc(c, len);
+        s_expect_refused(c, len, "not orthogonal");
+        memcpy(c, buf, len);
+        v = NAN;
+        memcpy(c + mean_off + 8 * 2, &v, 8);
+        s_fix_crc(c, len);
+        s_expect_refused(c, len, "bad mean");
+        memcpy(c, buf, len);
+        v = 0;
+        memcpy(c + tot_off, &v, 8);
+        s_fix_crc(c, len);
+        s_expect_refused(c, len, "total variance");
+        /* the parameters */
+        memcpy(c, buf, len);
+        s_put32(c + ints + 4 * 18, 4); /* patch: even */
+        s_fix_crc(c, len);
+        s_expect_refused(c, len, "patch 4");
+        memcpy(c, buf, len);
+        s_put32(c + ints + 4 * 18, 17); /* patch: too large */
+        s_fix_crc(c, len);
+        s_expect_refused(c, len, "patch 17");
+        memcpy(c, buf, len);
+        s_put32(c + ints + 4 * 19, 3); /* ncomp below the features' component 5 */
+        s_fix_crc(c, len);
+        s_expect_refused(c, len, "learnt component 3, the basis keeps 3");
+        memcpy(c, buf, len);
+        s_put32(c + ints + 4 * 20, 9); /* pstep */
+        s_fix_crc(c, len);
+        s_expect_refused(c, len, "pstep 9");
+        memcpy(c, buf, len);
+        s_put32(c + 16 + 4 * 6, (uint32_t) RV_SF_PCARES | (9u << 16)); /* pcares:9 */
+        s_fix_crc(c, len);
+        s_expect_refused(c, len, "residual outside 9 components, the basis keeps 6");
+        /* learnt features in a version-3 file: refused */
+        size_t ol = 0;
+        uint8_t *old = s_downgrade(buf, len, p.nfeatures, 3, &ol);
+        s_expect_refused(old, ol, "learnt features in a version 3 file");
+        free(old);
+        free(c);
+        free(buf);
+    }
+    remove(path);
+    /* bad parameters */
+    rv_surface_params_t bp = p;
+    bp.features[0].size = 30;
+    RS_CHECK(rv_surface_model_train(tv, (size_t) ntrain, &bp) == NULL);
+    RS_CHECK_MSG(rv_last_error(), "ncomp 31");
+    bp = p;
+    bp.ncomp = 26;
+    RS_CHECK(rv_surface_model_train(tv, (size_t) ntrain, &bp) == NULL);
+    RS_CHECK_MSG(rv_last_error(), "ncomp 26");
+    rv_surface_model_destroy(&m);
+}
+
 int main(void)
 {
     RS_CHECK_EQ(rv_init(), RV_OK);
@@ -417,8 +686,8 @@ int main(void)
         memcpy(c, buf, len);
         s_put32(c + 8, 7);
         s_expect_refused(c, len, "version 7");
-        /* the same model as a version 2 and a version 1 file: they load, score the same */
-        for (int ver = 2; ver >= 1; ver--) {
+        /* the same model as a version 3, 2 and 1 file: they load, score the same */
+        for (int ver = 3; ver >= 1; ver--) {
             size_t ol = 0;
             uint8_t *old = s_downgrade(buf, len, p.nfeatures, ver, &ol);
             rv_surface_model_t *mo = rv_surface_model_load_mem(old, ol);
@@ -484,6 +753,7 @@ int main(void)
 
     s_check_knn_kernel();
     s_check_knn(tv, NTRAIN, &seed);
+    s_check_pca(tv, NTRAIN, &seed);
 
     free(map);
     rv_surface_model_destroy(&m);

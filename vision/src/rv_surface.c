@@ -45,6 +45,10 @@ void rv_surface_params_default(rv_surface_params_t *p)
     p->stride = 2;
     p->context = 0;
     p->coreset = 1;
+    p->patch = 9;
+    p->ncomp = 0;
+    p->pstep = 1;
+    p->pwhite = 1;
 }
 
 int rv_surface_check_params(const rv_surface_params_t *p, const char *domain)
@@ -54,9 +58,21 @@ int rv_surface_check_params(const rv_surface_params_t *p, const char *domain)
                        RV_SURFACE_MAX_FEATURES);
     for (int i = 0; i < p->nfeatures; i++) {
         int kind = p->features[i].kind, size = p->features[i].size;
-        if (kind < RV_SF_LOCALDEV || kind > RV_SF_COLHP)
+        if (kind < RV_SF_LOCALDEV || kind > RV_SF_PCARES)
             return rv_fail(RV_EINVAL, domain, "feature %d: unknown kind %d", i, kind);
-        if (kind == RV_SF_SOBEL) {
+        if (kind == RV_SF_PCA) {
+            int nc = rv_surface_pca_ncomp(p);
+            if (size >= nc)
+                return rv_fail(RV_EINVAL, domain,
+                               "feature %d: learnt component %d, the basis keeps %d", i, size,
+                               nc);
+        } else if (kind == RV_SF_PCARES) {
+            int nc = rv_surface_pca_ncomp(p);
+            if (size > nc)
+                return rv_fail(RV_EINVAL, domain,
+                               "feature %d: residual outside %d components, the basis keeps %d",
+                               i, size, nc);
+        } else if (kind == RV_SF_SOBEL) {
             if (size != 0)
                 return rv_fail(RV_EINVAL, domain, "feature %d: sobel takes size 0, not %d", i,
                                size);
@@ -100,6 +116,20 @@ int rv_surface_check_params(const rv_surface_params_t *p, const char *domain)
         return rv_fail(RV_EINVAL, domain, "coreset %d, need 0 or 1", p->coreset);
     if (p->norm != 0 && p->norm != 1)
         return rv_fail(RV_EINVAL, domain, "norm %d, need 0 or 1", p->norm);
+    if (p->patch < 3 || p->patch > RV_SF_MAX_PATCH || p->patch % 2 == 0)
+        return rv_fail(RV_EINVAL, domain, "patch %d, need odd 3..%d", p->patch,
+                       RV_SF_MAX_PATCH);
+    if (p->pstep < 1 || p->pstep > 4)
+        return rv_fail(RV_EINVAL, domain, "pstep %d, need 1..4", p->pstep);
+    if (p->pwhite != 0 && p->pwhite != 1)
+        return rv_fail(RV_EINVAL, domain, "pwhite %d, need 0 or 1", p->pwhite);
+    if (p->ncomp < 0 || p->ncomp > RV_SURFACE_MAX_FEATURES ||
+        p->ncomp > p->patch * p->patch)
+        return rv_fail(RV_EINVAL, domain, "ncomp %d, need 0..%d and at most patch^2 (%d)",
+                       p->ncomp, RV_SURFACE_MAX_FEATURES, p->patch * p->patch);
+    if (rv_surface_uses_pca(p) && rv_surface_pca_ncomp(p) > p->patch * p->patch)
+        return rv_fail(RV_EINVAL, domain, "%d learnt components of a %d-sample patch",
+                       rv_surface_pca_ncomp(p), p->patch * p->patch);
     if (!(p->fa > 0 && p->fa <= 0.5))
         return rv_fail(RV_EINVAL, domain, "false-alarm rate %g, need (0, 0.5]", p->fa);
     return RV_OK;
@@ -384,9 +414,28 @@ static void s_median_mad(const float *p, size_t n, float *scratch, float *med, f
     *mad = s_select(scratch, m, m / 2);
 }
 
-/* Features of one view at working resolution, normalised and pooled. */
-static int s_extract(const rv_surface_params_t *p, const rv_view_t *view, s_feats_t *out)
+/* The learnt features' input: B in floats over 5 % of its median brightness (Weber). */
+static void s_weber_input(const rv_view_t *bv, float *out, float *scratch)
 {
+    int w = bv->width, h = bv->height;
+    size_t n = (size_t) w * h;
+    for (int y = 0; y < h; y++) {
+        const uint8_t *r = rv_view_row(bv, y);
+        for (int x = 0; x < w; x++)
+            out[(size_t) y * w + x] = (float) r[x];
+    }
+    float med, mad;
+    s_median_mad(out, n, scratch, &med, &mad);
+    float inv = 1.0f / (0.05f * med + 0.5f);
+    for (size_t i = 0; i < n; i++)
+        out[i] *= inv;
+}
+
+/* Features of one view at working resolution, normalised and pooled (the learnt ones with
+ * the model's patch basis). */
+static int s_extract(const rv_surface_model_t *m, const rv_view_t *view, s_feats_t *out)
+{
+    const rv_surface_params_t *p = &m->p;
     memset(out, 0, sizeof *out);
     if (!view || !view->data || (view->fmt != RV_GRAY8 && view->fmt != RV_RGB8))
         return rv_fail(RV_EINVAL, DOMAIN, "view missing or not GRAY8/RGB8");
@@ -403,6 +452,7 @@ static int s_extract(const rv_surface_params_t *p, const rv_view_t *view, s_feat
                *t2 = rv_image_new(w, h, RV_GRAY8);
     float *plane = malloc(n * (size_t) d * sizeof *plane);
     float *tmp = malloc(n * sizeof *tmp);
+    float *learnt = NULL; /* the 2 k learnt planes, when the set uses them */
     if (!b || !t1 || !t2 || !plane || !tmp) {
         rv_fail(RV_ENOMEM, DOMAIN, "no memory for %d feature planes of %dx%d", d, w, h);
         goto done;
@@ -421,12 +471,30 @@ static int s_extract(const rv_surface_params_t *p, const rv_view_t *view, s_feat
         float mad_unused;
         s_median_mad(plane, n, tmp, &bright, &mad_unused);
     }
+    if (rv_surface_uses_pca(p)) {
+        if (m->pca.k < 1) {
+            rc = rv_fail(RV_EINVAL, DOMAIN, "learnt features without a learnt basis");
+            goto done;
+        }
+        learnt = malloc(n * (size_t) (2 * m->pca.k) * sizeof *learnt);
+        if (!learnt) {
+            rc = rv_fail(RV_ENOMEM, DOMAIN, "no memory for the learnt planes");
+            goto done;
+        }
+        s_weber_input(&bv, plane, tmp); /* plane 0 as scratch: filled again below */
+        if ((rc = rv_surface_pca_project(m, plane, w, h, learnt, DOMAIN)) != RV_OK)
+            goto done;
+    }
     for (int f = 0; f < d; f++) {
         int k = p->features[f].size, kind = p->features[f].kind;
         const rv_view_t *res = &v1, *base = NULL; /* value = res - base */
         float *pl = plane + (size_t) f * n;
-        int in_float = kind == RV_SF_ROWHP || kind == RV_SF_COLHP;
-        if (in_float) { /* straight from B in floats: pl = B, tmp = work */
+        int is_learnt = kind == RV_SF_PCA || kind == RV_SF_PCARES;
+        int in_float = kind == RV_SF_ROWHP || kind == RV_SF_COLHP || is_learnt;
+        if (is_learnt) {
+            int at = kind == RV_SF_PCA ? k : m->pca.k + (k > 0 ? k : m->pca.k) - 1;
+            memcpy(pl, learnt + (size_t) at * n, n * sizeof *pl);
+        } else if (in_float) { /* straight from B in floats: pl = B, tmp = work */
             for (int y = 0; y < h; y++) {
                 const uint8_t *r = rv_view_row(&bv, y);
                 for (int x = 0; x < w; x++)
@@ -495,7 +563,10 @@ static int s_extract(const rv_surface_params_t *p, const rv_view_t *view, s_feat
         }
         /* robust per-image normalisation: uneven light and exposure drop out */
         float med, mad, inv;
-        if (p->norm == 1) {
+        if (is_learnt && p->norm == 1) { /* Weber-normalised patches already */
+            med = 0;
+            inv = 1.0f;
+        } else if (p->norm == 1) {
             med = 0;
             inv = 1.0f / (0.05f * bright + 0.5f);
         } else {
@@ -530,6 +601,7 @@ static int s_extract(const rv_surface_params_t *p, const rv_view_t *view, s_feat
 done:
     free(plane);
     free(tmp);
+    free(learnt);
     rv_image_destroy(&b);
     rv_image_destroy(&t1);
     rv_image_destroy(&t2);
@@ -765,7 +837,7 @@ static int s_fit_aligned(rv_surface_model_t *m, const rv_view_t *views, size_t n
         if (!use[i])
             continue;
         s_feats_t f;
-        if ((rc = s_extract(&m->p, &views[i], &f)) != RV_OK)
+        if ((rc = s_extract(m, &views[i], &f)) != RV_OK)
             goto done;
         float *map = malloc((size_t) f.w * f.h * sizeof *map);
         if (!map) {
@@ -844,11 +916,61 @@ done:
     return rc;
 }
 
+/* The learnt patch basis from a deterministic sample of the patches of every view. */
+static int s_learn_basis(rv_surface_model_t *m, const rv_view_t *views, size_t nimg)
+{
+    const rv_surface_params_t *p = &m->p;
+    int D = p->patch * p->patch, per = p->samples < 1024 ? p->samples : 1024, rc = RV_OK;
+    double *sum = calloc((size_t) D, sizeof *sum);
+    double *sxx = calloc((size_t) D * D, sizeof *sxx);
+    if (!sum || !sxx) {
+        free(sum);
+        free(sxx);
+        return rv_fail(RV_ENOMEM, DOMAIN, "no memory for the patch covariance");
+    }
+    double cnt = 0;
+    for (size_t i = 0; i < nimg && rc == RV_OK; i++) {
+        const rv_view_t *view = &views[i];
+        if (!view->data || (view->fmt != RV_GRAY8 && view->fmt != RV_RGB8) ||
+            view->width / p->scale < 16 || view->height / p->scale < 16) {
+            rc = rv_fail(RV_EINVAL, DOMAIN, "training image %zu: missing, not GRAY8/RGB8 or "
+                         "smaller than 16x16 at scale %d", i, p->scale);
+            break;
+        }
+        rv_image_t *g = s_working_gray(view, p->scale);
+        rv_image_t *bi = g ? rv_image_new(rv_image_width(g), rv_image_height(g), RV_GRAY8)
+                           : NULL;
+        int w = g ? rv_image_width(g) : 0, h = g ? rv_image_height(g) : 0;
+        float *img = bi ? malloc((size_t) w * h * sizeof *img) : NULL;
+        float *tmp = bi ? malloc((size_t) w * h * sizeof *tmp) : NULL;
+        if (!img || !tmp) {
+            rc = rv_fail(RV_ENOMEM, DOMAIN, "no memory for the basis' input");
+        } else {
+            rv_view_t gv = rv_image_view(g), bv = rv_image_view(bi);
+            rc = rv_gauss5(&gv, &bv);
+            if (rc == RV_OK) {
+                s_weber_input(&bv, img, tmp);
+                cnt += (double) rv_surface_pca_accum(p, img, w, h, 0xB5AD4ECEDA1CE2A9ULL ^ (i + 1),
+                                                     per, sum, sxx);
+            }
+        }
+        free(img);
+        free(tmp);
+        rv_image_destroy(&bi);
+        rv_image_destroy(&g);
+    }
+    if (rc == RV_OK)
+        rc = rv_surface_pca_fit(m, sum, sxx, cnt, DOMAIN);
+    free(sum);
+    free(sxx);
+    return rc;
+}
+
 /* Score of one view (features extracted here). */
 static int s_score_view(const rv_surface_model_t *m, const rv_view_t *view, double *score)
 {
     s_feats_t f;
-    int rc = s_extract(&m->p, view, &f);
+    int rc = s_extract(m, view, &f);
     if (rc)
         return rc;
     size_t n = (size_t) f.w * f.h;
@@ -901,6 +1023,8 @@ rv_surface_model_t *rv_surface_model_train(const rv_view_t *views, size_t n,
     } else {
         rv_surface_params_default(&p);
     }
+    if (rv_surface_uses_pca(&p) && p.ncomp == 0)
+        p.ncomp = rv_surface_pca_ncomp(&p);
     if (rv_surface_check_params(&p, DOMAIN) != RV_OK)
         return NULL;
     if (!views || n < 2) {
@@ -929,10 +1053,13 @@ rv_surface_model_t *rv_surface_model_train(const rv_view_t *views, size_t n,
         rv_fail(RV_ENOMEM, DOMAIN, "no memory for %zu x %d training samples", n, S);
         goto fail;
     }
+    /* 0. the learnt patch basis, from every training image */
+    if (rv_surface_uses_pca(&p) && s_learn_basis(m, views, n) != RV_OK)
+        goto fail;
     /* 1. features of every image, a deterministic sample of their pixels */
     for (size_t i = 0; i < n; i++) {
         s_feats_t f;
-        if (s_extract(&p, &views[i], &f) != RV_OK) {
+        if (s_extract(m, &views[i], &f) != RV_OK) {
             char msg[256];
             snprintf(msg, sizeof msg, "%s", rv_last_error());
             rv_fail(RV_EINVAL, DOMAIN, "training image %zu: %s", i, msg);
@@ -1018,7 +1145,7 @@ int rv_surface_model_score(const rv_surface_model_t *self, const rv_view_t *view
     if (map && map_stride < (size_t) (view ? view->width : 0))
         return rv_fail(RV_EINVAL, DOMAIN, "map stride %zu is less than the width", map_stride);
     s_feats_t f;
-    int rc = s_extract(&self->p, view, &f);
+    int rc = s_extract(self, view, &f);
     if (rc)
         return rc;
     size_t n = (size_t) f.w * f.h;

@@ -19,8 +19,24 @@ static inline uint64_t rv__surface_rng(uint64_t *s)
     return x * 0x2545F4914F6CDD1DULL;
 }
 
+/* The learnt patch basis (rv_surface_pca.c): dim = patch^2 samples, k components. */
+#define RV_SF_MAX_PATCH 15
+#define RV_SF_MAX_PD (RV_SF_MAX_PATCH * RV_SF_MAX_PATCH)
+typedef struct rv_sf_basis {
+    int dim, k;                                     /* 0, 0: no basis */
+    double mean[RV_SF_MAX_PD];                      /* mean of the (DC-removed) patches */
+    double eig[RV_SURFACE_MAX_FEATURES];            /* eigenvalues, descending, > 0 */
+    double vec[RV_SURFACE_MAX_FEATURES * RV_SF_MAX_PD]; /* k unit eigenvectors, rows */
+    double total;                                   /* trace of the covariance */
+    /* derived (rv_surface_pca_prepare): float copies, 1/sqrt(eig) or 1 */
+    float vf[RV_SURFACE_MAX_FEATURES * RV_SF_MAX_PD];
+    float muf[RV_SF_MAX_PD];
+    float scale[RV_SURFACE_MAX_FEATURES];
+} rv_sf_basis_t;
+
 struct rv_surface_model {
     rv_surface_params_t p;
+    rv_sf_basis_t pca;
     double mean[RV_SURFACE_MAX_FEATURES];
     double cov[RV_SURFACE_MAX_FEATURES * RV_SURFACE_MAX_FEATURES];
     /* derived by rv_surface_prepare(): mean and whitening W = L^-1 (cov = L L^T) */
@@ -65,5 +81,31 @@ int rv_surface_knn_map(const rv_surface_model_t *m, const float *plane, int w, i
  * packed search, and a plain reference over the row-major bank (tests compare them). */
 void rv_surface_knn_query(const rv_surface_model_t *m, const float *q, int k, float *best);
 void rv_surface_knn_query_ref(const rv_surface_model_t *m, const float *q, int k, float *best);
+
+/* Learnt patch features (rv_surface_pca.c). */
+/* 1 when the feature set holds an RV_SF_PCA or RV_SF_PCARES feature. */
+int rv_surface_uses_pca(const rv_surface_params_t *p);
+/* The ncomp the parameters ask for (params.ncomp, or its automatic value). */
+int rv_surface_pca_ncomp(const rv_surface_params_t *p);
+/* Eigen-decomposition of the symmetric n x n matrix a (row-major, destroyed) by cyclic
+ * Jacobi: eigenvalues descending in evals[n], unit eigenvectors as ROWS of evecs[n*n],
+ * each with its largest-magnitude entry positive. n <= RV_SF_MAX_PD. */
+int rv_surface_eigen_sym(double *a, int n, double *evals, double *evecs);
+/* Add count patches of img (w x h floats, the Weber-normalised B) at deterministic
+ * positions to sum[dim] and the lower triangle of sxx[dim * dim]; returns patches added. */
+size_t rv_surface_pca_accum(const rv_surface_params_t *p, const float *img, int w, int h,
+                            uint64_t seed, int count, double *sum, double *sxx);
+/* The basis from the sums of cnt patches (k components), then prepared. */
+int rv_surface_pca_fit(rv_surface_model_t *m, const double *sum, const double *sxx,
+                       double cnt, const char *domain);
+/* Derived float copies of m->pca (after fitting or loading); checks the basis. */
+int rv_surface_pca_prepare(rv_surface_model_t *m, const char *domain);
+/* 2 k planes of w x h: the k projections (scaled by 1/sqrt(eig) when pwhite), then the
+ * residual RMS outside the top 1, 2, .., k components; replicated borders. */
+int rv_surface_pca_project(const rv_surface_model_t *m, const float *img, int w, int h,
+                           float *planes, const char *domain);
+/* The same for one pixel, plainly in double (tests compare the two). */
+void rv_surface_pca_project_ref(const rv_surface_model_t *m, const float *img, int w, int h,
+                                int x, int y, double *out);
 
 #endif

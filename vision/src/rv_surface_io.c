@@ -3,18 +3,23 @@
  *
  * Layout (all integers little-endian, reals IEEE-754 binary64 unless said otherwise):
  *   "RVSURF\r\n"                  8 bytes of magic
- *   u32 version                   3 (version 1 files, without face and topk, and version 2
- *                                 files, without the knn fields, still load)
+ *   u32 version                   4 (version 1 files, without face and topk, version 2
+ *                                 files, without the knn fields, and version 3 files,
+ *                                 without the learnt basis, still load)
  *   u32 nfeatures                 1..24, then nfeatures x (u16 kind, u16 size)
  *   i32 scale, pool, smooth, aligned, grid, samples, folds, folds_used, compress, border,
  *       and from version 2: face, topk; from version 3: knn, bank, stride, context,
- *       coreset, norm
+ *       coreset, norm; from version 4: patch, ncomp, pstep, pwhite
  *   f64 quantile, fa, threshold
  *   u64 ntrain
  *   f64 mean[d], f64 cov[d * d]
  *   aligned only: f32 mu[grid * grid], f32 sd[grid * grid], f32 sd_floor
  *   version 3, knn > 0 only: u32 count (1..bank), u32 dim (the descriptor's: nfeatures, or
  *       9 nfeatures with context), f32 bank[count * dim] (row-major, finite)
+ *   version 4, a learnt feature (pca, pcares) in the set only: the patch basis:
+ *       u32 dim (= patch^2), u32 k (= ncomp), f64 total variance, f64 mean[dim],
+ *       f64 eigenvalue[k] (positive, descending), f64 component[k * dim] (rows: unit,
+ *       orthogonal)
  *   u32 CRC-32 (IEEE 802.3) of every byte before it */
 #include "rv/rv_error.h"
 #include "rv/rv_surface.h"
@@ -27,7 +32,7 @@
 #include <string.h>
 
 #define MAGIC "RVSURF\r\n"
-#define VERSION 3u
+#define VERSION 4u
 #define MAX_FILE ((size_t) 64 << 20) /* a bank of 65536 x 216 floats fits */
 
 static uint32_t s_crc32(const uint8_t *p, size_t n)
@@ -107,12 +112,13 @@ int rv_surface_model_save(const rv_surface_model_t *self, const char *path)
         s_put_u(&b, p->features[i].size, 2);
     }
     int knn = p->knn > 0 && self->bank ? p->knn : 0;
-    int ints[18] = {p->scale,   p->pool,  p->smooth,        p->aligned && self->amu,
+    int ints[22] = {p->scale,   p->pool,  p->smooth,        p->aligned && self->amu,
                     p->grid,    p->samples, p->folds,       self->folds_used,
                     p->compress, p->border, p->face,        p->topk,
                     knn,        p->bank,  p->stride,        p->context,
-                    p->coreset, p->norm};
-    for (int i = 0; i < 18; i++)
+                    p->coreset, p->norm,  p->patch,         p->ncomp,
+                    p->pstep,   p->pwhite};
+    for (int i = 0; i < 22; i++)
         s_put_u(&b, (uint32_t) ints[i], 4);
     s_put_f64(&b, p->quantile);
     s_put_f64(&b, p->fa);
@@ -135,6 +141,18 @@ int rv_surface_model_save(const rv_surface_model_t *self, const char *path)
         s_put_u(&b, (uint32_t) self->bank_d, 4);
         for (size_t i = 0; i < (size_t) self->bank_n * self->bank_d; i++)
             s_put_f32(&b, self->bank[i]);
+    }
+    if (rv_surface_uses_pca(p)) {
+        const rv_sf_basis_t *ba = &self->pca;
+        s_put_u(&b, (uint32_t) ba->dim, 4);
+        s_put_u(&b, (uint32_t) ba->k, 4);
+        s_put_f64(&b, ba->total);
+        for (int i = 0; i < ba->dim; i++)
+            s_put_f64(&b, ba->mean[i]);
+        for (int i = 0; i < ba->k; i++)
+            s_put_f64(&b, ba->eig[i]);
+        for (size_t i = 0; i < (size_t) ba->k * ba->dim; i++)
+            s_put_f64(&b, ba->vec[i]);
     }
     if (!b.oom)
         s_put_u(&b, s_crc32(b.p, b.len), 4);
@@ -233,7 +251,7 @@ rv_surface_model_t *rv_surface_model_load_mem(const uint8_t *buf, size_t len)
     uint32_t version = (uint32_t) s_get_u(&r, 4, "version");
     if (r.bad)
         return NULL;
-    if (version != VERSION && version != 2u && version != 1u) {
+    if (version != VERSION && version != 3u && version != 2u && version != 1u) {
         rv_fail(RV_EFORMAT, s_dom, "version %u, this build reads version %u", version, VERSION);
         return NULL;
     }
@@ -262,8 +280,9 @@ rv_surface_model_t *rv_surface_model_load_mem(const uint8_t *buf, size_t len)
         p->features[i].kind = (uint16_t) s_get_u(&r, 2, "feature kind");
         p->features[i].size = (uint16_t) s_get_u(&r, 2, "feature size");
     }
-    int32_t ints[18] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4096, 2, 0, 1, 0};
-    for (int i = 0; i < (version >= 3u ? 18 : version >= 2u ? 12 : 10); i++)
+    int32_t ints[22] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4096, 2, 0, 1, 0, 9, 0, 1, 1};
+    for (int i = 0; i < (version >= 4u ? 22 : version >= 3u ? 18 : version >= 2u ? 12 : 10);
+         i++)
         ints[i] = (int32_t) (uint32_t) s_get_u(&r, 4, "parameters");
     p->quantile = s_get_f64(&r, "quantile");
     p->fa = s_get_f64(&r, "false-alarm rate");
@@ -289,11 +308,20 @@ rv_surface_model_t *rv_surface_model_load_mem(const uint8_t *buf, size_t len)
     p->context = ints[15];
     p->coreset = ints[16];
     p->norm = ints[17];
+    p->patch = ints[18];
+    p->ncomp = ints[19];
+    p->pstep = ints[20];
+    p->pwhite = ints[21];
     m->ntrain = (size_t) ntrain;
     if (rv_surface_check_params(p, s_dom) != RV_OK) {
         char msg[256];
         snprintf(msg, sizeof msg, "%s", rv_last_error());
         rv_fail(RV_EFORMAT, "rv_surface_model_load", "bad parameters: %s", msg);
+        goto fail;
+    }
+    if (rv_surface_uses_pca(p) && (version < 4u || p->ncomp < 1)) {
+        rv_fail(RV_EFORMAT, s_dom, "learnt features in a version %u file without ncomp "
+                "(%d)", version, p->ncomp);
         goto fail;
     }
     if (m->folds_used < 0 || m->folds_used > 20 || ntrain > ((uint64_t) 1 << 40) ||
@@ -365,6 +393,29 @@ rv_surface_model_t *rv_surface_model_load_mem(const uint8_t *buf, size_t len)
             }
         }
     }
+    if (rv_surface_uses_pca(p)) {
+        uint32_t dim = (uint32_t) s_get_u(&r, 4, "basis dimension");
+        uint32_t k = (uint32_t) s_get_u(&r, 4, "basis components");
+        if (r.bad)
+            goto fail;
+        if (dim != (uint32_t) (p->patch * p->patch) || k != (uint32_t) p->ncomp) {
+            rv_fail(RV_EFORMAT, s_dom, "basis of %u x %u, the parameters give %d x %d", k,
+                    dim, p->ncomp, p->patch * p->patch);
+            goto fail;
+        }
+        if (!s_need(&r, 8 + (size_t) 8 * (dim + k + (size_t) k * dim), "basis"))
+            goto fail;
+        rv_sf_basis_t *ba = &m->pca;
+        ba->dim = (int) dim;
+        ba->k = (int) k;
+        ba->total = s_get_f64(&r, "basis variance");
+        for (uint32_t i = 0; i < dim; i++)
+            ba->mean[i] = s_get_f64(&r, "basis mean");
+        for (uint32_t i = 0; i < k; i++)
+            ba->eig[i] = s_get_f64(&r, "basis eigenvalue");
+        for (size_t i = 0; i < (size_t) k * dim; i++)
+            ba->vec[i] = s_get_f64(&r, "basis component");
+    }
     if (r.off != r.len) {
         rv_fail(RV_EFORMAT, s_dom, "%zu unexpected bytes after the model", r.len - r.off);
         goto fail;
@@ -386,6 +437,8 @@ rv_surface_model_t *rv_surface_model_load_mem(const uint8_t *buf, size_t len)
                 goto fail;
             }
     if (rv_surface_prepare(m, s_dom) != RV_OK)
+        goto fail;
+    if (rv_surface_uses_pca(p) && rv_surface_pca_prepare(m, s_dom) != RV_OK)
         goto fail;
     if (m->bank && rv_surface_bank_pack(m, s_dom) != RV_OK)
         goto fail;

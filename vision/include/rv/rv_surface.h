@@ -29,6 +29,13 @@
  * above. Good variation that is multi-modal (tile kinds, exposures, edges) is modelled
  * by the bank where one Gaussian cannot.
  *
+ * Learnt features (RV_SF_PCA, RV_SF_PCARES): a PCA basis of small brightness-normalised
+ * patches of the good training images (their own mean removed) is learnt before the
+ * features are extracted; a pixel's learnt features are its patch's projections on the
+ * top components and the RMS residual outside the top k of them (texture the good
+ * patches never show). They mix freely with the hand-made features, in the Gaussian or
+ * in the bank.
+ *
  * The decision threshold comes from good images only: k-fold over the training images
  * (fit on k-1 folds, score the held-out fold); the threshold is the (1 - fa) quantile of
  * the held-out scores, so about fa of good parts are flagged. No defect sample is needed.
@@ -62,9 +69,20 @@ typedef enum rv_sf_kind {
     RV_SF_ROWHP = 10,         /* V - (mean of V over k px along x), V = mean of B over k
                                  px along y: a row-wise high-pass of the vertically
                                  averaged image (structures narrow in x, lasting in y) */
-    RV_SF_COLHP = 11          /* B - (mean of B over k px along y): a column-wise
+    RV_SF_COLHP = 11,         /* B - (mean of B over k px along y): a column-wise
                                  high-pass; a vertical grinding texture (constant along
                                  y) cancels, pits and cracks across it remain */
+    /* Learnt features (model file version 4): a linear patch basis learnt from the good
+     * training images by PCA (see params.patch). A patch is params.patch x params.patch
+     * samples of B, params.pstep px apart, divided by 5 % of the image's median
+     * brightness, its own mean removed. */
+    RV_SF_PCA = 12,           /* the patch's projection on learnt component k (0-based,
+                                 k < params.ncomp), divided by the square root of the
+                                 component's variance when params.pwhite */
+    RV_SF_PCARES = 13         /* the patch's residual outside the top k learnt components
+                                 (1 <= k <= params.ncomp; 0: all params.ncomp): RMS per
+                                 sample. Texture the good patches never show (an
+                                 "eigen-texture" novelty map) */
 } rv_sf_kind_t;
 
 #define RV_SURFACE_MAX_FEATURES 24
@@ -110,11 +128,25 @@ typedef struct rv_surface_params {
                           (default), 1 = Weber: the raw value over 5 % of the image's median
                           brightness (contrast relative to the exposure, not to the
                           image's own texture), 0..1 (model file version 3) */
+    /* Learnt patch basis (model file version 4), used by RV_SF_PCA / RV_SF_PCARES
+     * features only (learnt when one of them is in the feature set): */
+    int patch;         /* patch side in samples, odd 3..15 */
+    int ncomp;         /* components kept, 1..24 (<= patch^2); 0 = as many as the learnt
+                          features name (8 with RV_SF_PCARES:0 alone) */
+    int pstep;         /* px between a patch's samples, 1..4 */
+    int pwhite;        /* 1: projections divided by sqrt(eigenvalue), 0..1 */
+    /* Learnt features' patches are always Weber-normalised; with params.norm 1 nothing
+     * more, with norm 0 each learnt plane is also standardised by its own median and MAD
+     * over the image (as the hand-made features); compress and pool apply to them as to
+     * the others. The basis is learnt once from
+     * every training image (the k-fold threshold reuses it: one held-out image moves a
+     * covariance of ~300 images' patches very little). */
 } rv_surface_params_t;
 
 /* Defaults: the default feature set (12 features), scale 1, pool 1, smooth 2, quantile 1,
  * not aligned, grid 32, 4096 samples, 5 folds, fa 0.02, compress 1, border 4, face 0,
- * topk 0; knn 0 (the Gaussian), bank 4096, stride 2, context 0, coreset 1, norm 0. */
+ * topk 0; knn 0 (the Gaussian), bank 4096, stride 2, context 0, coreset 1, norm 0;
+ * patch 9, ncomp 0 (auto), pstep 1, pwhite 1. */
 void rv_surface_params_default(rv_surface_params_t *p);
 
 typedef struct rv_surface_model rv_surface_model_t;
@@ -149,8 +181,9 @@ int rv_surface_model_folds(const rv_surface_model_t *self);
 
 /* A small versioned binary file: magic "RVSURF\r\n", version, parameters and the
  * feature definition, the Gaussian (mean and covariance), the aligned statistics when
- * there are any, the memory bank in knn mode (version 3), the threshold, and a CRC-32 of
- * everything before it. Versions 1 and 2 (no bank) still load. */
+ * there are any, the memory bank in knn mode (version 3), the learnt patch basis when a
+ * learnt feature is used (version 4), the threshold, and a CRC-32 of everything before
+ * it. Versions 1, 2 (no bank) and 3 (no basis) still load. */
 int rv_surface_model_save(const rv_surface_model_t *self, const char *path);
 /* Refuses (NULL, RV_EFORMAT or RV_EIO, the message says what) truncated files, another
  * magic or version, a bad checksum, unknown features, absurd dimensions or parameters
