@@ -522,19 +522,17 @@ static double s_getf64(const uint8_t *p)
 int ra_reference_save(const ra_reference_t *self, const char *path)
 {
     size_t plane = (size_t) self->width * self->height;
-    rv_polar_params_t pp;
-    const float *spread = NULL;
-    double pthr = 0;
-    if (self->rings)
-        rv_polar_model_export(self->rings, &pp, &spread, &pthr);
-    /* version 3: the planes, then a rings section (a 4-byte count of them, 0 when none) */
-    size_t rings = self->rings ? S_RINGS_HEADER + 4 * (size_t) pp.nr : 0;
+    /* version 4: the planes, then the rings section: a 4-byte length (0 when none) and
+     * the rings model as rv_polar_model_pack gives it */
+    size_t rings = self->rings ? rv_polar_model_packed_size(self->rings) : 0;
     size_t size = S_HEADER + 5 * plane + 4 + rings + 32;
+    if (rings > UINT32_MAX)
+        return rv_fail(RV_EINVAL, "ra_reference_save", "rings model of %zu bytes", rings);
     uint8_t *buf = calloc(1, size);
     if (!buf)
         return rv_fail(RV_ENOMEM, "ra_reference_save", "out of memory");
     memcpy(buf, S_MAGIC, 8);
-    s_put32(buf + 8, 3);
+    s_put32(buf + 8, 4);
     s_put32(buf + 12, (uint32_t) self->width);
     s_put32(buf + 16, (uint32_t) self->height);
     s_put32(buf + 20, (uint32_t) self->n_train);
@@ -551,24 +549,12 @@ int ra_reference_save(const ra_reference_t *self, const char *path)
                    (size_t) v.width);
     }
     uint8_t *q = buf + S_HEADER + 5 * plane;
-    s_put32(q, self->rings ? (uint32_t) pp.nr : 0);
-    if (self->rings) {
-        q += 4;
-        s_put32(q, (uint32_t) pp.ntheta);
-        s_put32(q + 4, (uint32_t) pp.window);
-        s_put32(q + 8, (uint32_t) pp.smooth);
-        s_put32(q + 12, (uint32_t) pp.topk);
-        s_put32(q + 16, (uint32_t) pp.folds);
-        s_putf64(q + 20, pp.r_min);
-        s_putf64(q + 28, pp.r_max);
-        s_putf64(q + 36, pp.min_spread);
-        s_putf64(q + 44, pp.fa);
-        s_putf64(q + 52, pthr);
-        for (int i = 0; i < pp.nr; i++) {
-            uint32_t u;
-            memcpy(&u, &spread[i], 4);
-            s_put32(q + S_RINGS_HEADER + 4 * (size_t) i, u);
-        }
+    s_put32(q, (uint32_t) rings);
+    size_t packed = 0;
+    if (self->rings &&
+        (rv_polar_model_pack(self->rings, q + 4, rings, &packed) != RV_OK || packed != rings)) {
+        free(buf);
+        return rv_fail(RV_EINVAL, "ra_reference_save", "rings model: %s", rv_last_error());
     }
     crypto_hash_sha256(buf + size - 32, buf, size - 32);
     int rc = RV_OK;
@@ -601,8 +587,8 @@ ra_reference_t *ra_reference_load(const char *path)
         goto out;
     }
     uint32_t version = s_get32(buf + 8);
-    if (version != 2 && version != 3) {
-        rv_fail(RV_EFORMAT, domain, "%s: version %u is not 2 or 3 (train it again)", path,
+    if (version < 2 || version > 4) {
+        rv_fail(RV_EFORMAT, domain, "%s: version %u is not 2, 3 or 4 (train it again)", path,
                 version);
         goto out;
     }
@@ -626,6 +612,22 @@ ra_reference_t *ra_reference_load(const char *path)
             goto out;
         }
         expect += 4 + (nrings ? S_RINGS_HEADER + 4 * nrings : 0);
+    }
+    /* version 4: a rings section's length after the planes, and that many packed bytes */
+    size_t packed = 0;
+    if (version == 4) {
+        if (len < expect + 4) {
+            rv_fail(RV_EFORMAT, domain, "%s: %zu bytes, too short for a %ux%u reference",
+                    path, len, w, h);
+            goto out;
+        }
+        packed = s_get32(buf + S_HEADER + 5 * plane);
+        if (packed > len - expect - 4) {
+            rv_fail(RV_EFORMAT, domain, "%s: rings section: %zu bytes, the file holds %zu",
+                    path, packed, len - expect - 4);
+            goto out;
+        }
+        expect += 4 + packed;
     }
     if (len != expect) {
         rv_fail(RV_EFORMAT, domain, "%s: %zu bytes, a %ux%u reference has %zu (truncated?)", path,
@@ -662,7 +664,16 @@ ra_reference_t *ra_reference_load(const char *path)
             memcpy(rv_view_row(&v, y), buf + S_HEADER + k * plane + (size_t) y * v.width,
                    (size_t) v.width);
     }
-    if (nrings) {
+    if (packed) {
+        r->rings = rv_polar_model_unpack(buf + S_HEADER + 5 * plane + 4, packed);
+        if (!r->rings) {
+            char msg[400];
+            snprintf(msg, sizeof msg, "%s", rv_last_error());
+            rv_fail(RV_EFORMAT, domain, "%s: rings section: %s", path, msg);
+            ra_reference_destroy(&r);
+        }
+    }
+    if (nrings) { /* version 3 */
         const uint8_t *q = buf + S_HEADER + 5 * plane + 4;
         rv_polar_params_t pp;
         rv_polar_params_default(&pp);

@@ -139,7 +139,7 @@ int main(void)
         fclose(f);
         RS_CHECK(ra_reference_load(bad) == NULL);
         RS_CHECK_MSG(rv_last_error(), "ring 2: spread nan");
-        /* the rings count changed: the size no longer adds up */
+        /* a byte of the rings section changed: the checksum no longer matches */
         f = fopen(bad, "wb");
         bytes[len - 32 - 4 * (size_t) pp.nr - 64] ^= 1;
         fwrite(bytes, 1, len, f);

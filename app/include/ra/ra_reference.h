@@ -6,9 +6,10 @@
  * image (ra_reference_detail: blurred gray minus its local mean), the part's silhouette, and the anomaly threshold chosen from a target false-alarm
  * rate on good images held out from training (k-fold), so no defective sample is needed.
  *
- * File: a small versioned binary (magic "RMREF", version 2, sizes, the family id and the
- * SHA-256 of the family file it was trained for, five planes, then the SHA-256 of all
- * that precedes it). A truncated, altered or foreign file is refused with a message.
+ * File: a small versioned binary (magic "RMREF", version 4, sizes, the family id and the
+ * SHA-256 of the family file it was trained for, five planes, the rings model's packed
+ * bytes after their length (0: none), then the SHA-256 of all that precedes it; versions
+ * 2 and 3 still load). A truncated, altered or foreign file is refused with a message.
  * Ownership: ra_reference_destroy() frees; the images are owned by the reference. */
 #ifndef RA_REFERENCE_H
 #define RA_REFERENCE_H
