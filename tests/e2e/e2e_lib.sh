@@ -40,3 +40,34 @@ start_xvfb() {
   DISPLAY=:$(head -n1 "$work/display")
   export DISPLAY GDK_BACKEND=x11 NO_AT_BRIDGE=1 GSK_RENDERER=cairo
 }
+
+# A loopback TCP port free now, drawn at random from 20000-32767: below the kernel's
+# ephemeral range (32768-60999 here), so that no outgoing connection of this or a
+# parallel test (PostgreSQL clients, ZeroMQ connects) takes it between the pick and the
+# program's bind, as a port the kernel hands out for bind(0) could be.
+rs_free_port() {
+  local py=python3
+  [ -x /usr/bin/python3 ] && py=/usr/bin/python3
+  $py -c '
+import random, socket
+lo, hi = 20000, 32767
+try:
+    lo_eph = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+    hi = min(hi, lo_eph - 1)
+except Exception:
+    pass
+for _ in range(500):
+    p = random.randint(lo, hi)
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", p))
+    except OSError:
+        continue
+    finally:
+        s.close()
+    print(p)
+    break
+else:
+    raise SystemExit("no free port")
+'
+}

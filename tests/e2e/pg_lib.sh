@@ -29,11 +29,7 @@ pg_vars() {
   if [ "$(id -u)" -eq 0 ]; then asuser=(runuser -u nobody --); fi
 }
 
-pg_free_port() {
-  local py=python3
-  [ -x /usr/bin/python3 ] && py=/usr/bin/python3
-  $py -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
+pg_free_port() { rs_free_port; }
 
 pg_start() {
   "${asuser[@]}" "$PGBIN/pg_ctl" -D "$pgdata" -l "$work/sock/pg.log" -w -t 30 \

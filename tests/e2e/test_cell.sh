@@ -18,7 +18,7 @@ source "$src/tests/e2e/e2e_lib.sh" # check, stop_pids, demo_references, start_xv
 # Debian's python3 (with python3-jsonschema, -zmq, -nacl from install-deps.sh --test)
 PY=python3
 [ -x /usr/bin/python3 ] && PY=/usr/bin/python3
-port() { $PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+port() { rs_free_port; }
 
 # the demo families' references, learnt once per build directory (one test at a time)
 demo_references

@@ -28,7 +28,7 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
-port() { $PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+port() { rs_free_port; }
 now() { date +%s.%N; }
 
 # --- PostgreSQL ---------------------------------------------------------------------------

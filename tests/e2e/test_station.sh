@@ -29,7 +29,7 @@ trap cleanup EXIT
 source "$src/tests/e2e/e2e_lib.sh" # check, stop_pids, demo_references, start_xvfb
 PY=python3
 [ -x /usr/bin/python3 ] && PY=/usr/bin/python3
-port() { $PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+port() { rs_free_port; }
 # wait_log FILE REGEX [SECONDS]: until a line of FILE matches
 wait_log() {
   local f=$1 re=$2 t=${3:-60} i=0
