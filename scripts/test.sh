@@ -50,10 +50,10 @@ step "tests (ASan + UBSan)"
    ctest --output-on-failure -j"$JOBS") || fail=1
 
 if command -v clang >/dev/null && command -v clang++ >/dev/null; then
-  step "libFuzzer: JPEG decode 60 s, family model loader 30 s, line messages 30 s"
+  step "libFuzzer: JPEG decode 60 s, family model loader 30 s, line messages 30 s, learnt models 20 s"
   cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DRS_FUZZ=ON -DRS_BUILD_TESTS=ON \
     -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ >/dev/null
-  cmake --build build-fuzz -j"$JOBS" --target fuzz_jpeg fuzz_family fuzz_msg
+  cmake --build build-fuzz -j"$JOBS" --target fuzz_jpeg fuzz_family fuzz_msg fuzz_models
   corpus=$(mktemp -d)
   cp assets/cores/*.jpg "$corpus"/ 2>/dev/null || true
   (ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp \
@@ -69,6 +69,14 @@ if command -v clang >/dev/null && command -v clang++ >/dev/null; then
   corpus=$(mktemp -d)
   grep '^{"' docs/protocol.md | split -l 1 - "$corpus/msg-"
   (ASAN_OPTIONS=detect_leaks=1 ./build-fuzz/fuzz/fuzz_msg -max_total_time=30 \
+     -rss_limit_mb=4096 -print_final_stats=1 "$corpus" 2>&1 | tail -n 8) || fail=1
+  rm -rf "$corpus"
+  # seeds: a round-part model and a surface model as the tests write them (the first byte
+  # picks the loader: 0 the packed rings model, 1 the surface model file)
+  corpus=$(mktemp -d)
+  RS_FUZZ_SEEDS=$corpus ./build/tests/test_vision_polar >/dev/null 2>&1 || true
+  RS_FUZZ_SEEDS=$corpus ./build/tests/test_vision_surface >/dev/null 2>&1 || true
+  (ASAN_OPTIONS=detect_leaks=1 ./build-fuzz/fuzz/fuzz_models -max_total_time=20 \
      -rss_limit_mb=4096 -print_final_stats=1 "$corpus" 2>&1 | tail -n 8) || fail=1
   rm -rf "$corpus"
 else

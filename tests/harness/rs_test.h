@@ -84,4 +84,29 @@ static inline void rs_fill_random(uint8_t *p, size_t n, uint64_t seed)
         p[i] = (uint8_t) (rs_rand(&s) >> 56);
 }
 
+/* With RS_FUZZ_SEEDS=DIR, a seed for a fuzzer: DIR/name holds the byte tag, then len bytes
+ * of buf (or, with path, the file's bytes). scripts/test.sh seeds fuzz_models this way. */
+static inline void rs_fuzz_seed(const char *name, uint8_t tag, const void *buf, size_t len,
+                                const char *path)
+{
+    const char *dir = getenv("RS_FUZZ_SEEDS");
+    if (!dir || !*dir)
+        return;
+    char out[1024];
+    snprintf(out, sizeof out, "%s/%s", dir, name);
+    FILE *o = fopen(out, "wb");
+    if (!o)
+        return;
+    fputc(tag, o);
+    if (buf)
+        fwrite(buf, 1, len, o);
+    FILE *in = path ? fopen(path, "rb") : NULL;
+    int c;
+    while (in && (c = fgetc(in)) != EOF)
+        fputc(c, o);
+    if (in)
+        fclose(in);
+    fclose(o);
+}
+
 #endif

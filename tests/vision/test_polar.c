@@ -194,6 +194,8 @@ int main(void)
         size_t len = rv_polar_model_packed_size(m), got = 0;
         uint8_t *buf = malloc(len + 8);
         RS_CHECK(buf && rv_polar_model_pack(m, buf, len + 8, &got) == RV_OK && got == len);
+        if (buf)
+            rs_fuzz_seed("polar-model", 0, buf, len, NULL);
         RS_CHECK(rv_polar_model_pack(m, buf, len - 1, &got) != RV_OK);
         rv_polar_model_t *copy = rv_polar_model_unpack(buf, len);
         RS_CHECKF(copy != NULL, "%s", rv_last_error());

@@ -482,6 +482,7 @@ static void s_check_pca(const rv_view_t *tv, int ntrain, uint64_t *seed)
     char path[64];
     snprintf(path, sizeof path, "/tmp/test_surface_pca_%d.rvsurf", (int) getpid());
     RS_CHECK_EQ(rv_surface_model_save(m, path), RV_OK);
+    rs_fuzz_seed("surface-pca", 1, NULL, 0, path);
     rv_surface_model_t *m2 = rv_surface_model_load(path);
     RS_CHECKF(m2 != NULL, "version-4 file refused: %s", m2 ? "" : rv_last_error());
     if (m2) {
@@ -650,6 +651,7 @@ int main(void)
     char path[256];
     snprintf(path, sizeof path, "/tmp/test_surface_%d.rvsurf", (int) getpid());
     RS_CHECK_EQ(rv_surface_model_save(m, path), RV_OK);
+    rs_fuzz_seed("surface-gauss", 1, NULL, 0, path);
     rv_surface_model_t *m2 = rv_surface_model_load(path);
     RS_CHECKF(m2 != NULL, "load failed: %s", rv_last_error());
     if (m2) {
