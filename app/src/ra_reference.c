@@ -598,36 +598,30 @@ ra_reference_t *ra_reference_load(const char *path)
         goto out;
     }
     size_t plane = (size_t) w * h;
-    /* version 3: a rings count after the planes, and that many rings' section */
-    size_t nrings = 0, expect = S_HEADER + 5 * plane + 32;
-    if (version == 3) {
+    /* after the planes, version 3: a rings count and that many rings' section; version 4:
+     * the rings section's length and that many packed bytes */
+    size_t nrings = 0, packed = 0, expect = S_HEADER + 5 * plane + 32;
+    if (version >= 3) {
         if (len < expect + 4) {
             rv_fail(RV_EFORMAT, domain, "%s: %zu bytes, too short for a %ux%u reference",
                     path, len, w, h);
             goto out;
         }
-        nrings = s_get32(buf + S_HEADER + 5 * plane);
-        if (nrings > 1024) {
-            rv_fail(RV_EFORMAT, domain, "%s: %zu rings (at most 1024)", path, nrings);
+        uint32_t n = s_get32(buf + S_HEADER + 5 * plane);
+        if (version == 3 && n > 1024) {
+            rv_fail(RV_EFORMAT, domain, "%s: %u rings (at most 1024)", path, n);
             goto out;
         }
-        expect += 4 + (nrings ? S_RINGS_HEADER + 4 * nrings : 0);
-    }
-    /* version 4: a rings section's length after the planes, and that many packed bytes */
-    size_t packed = 0;
-    if (version == 4) {
-        if (len < expect + 4) {
-            rv_fail(RV_EFORMAT, domain, "%s: %zu bytes, too short for a %ux%u reference",
-                    path, len, w, h);
+        if (version == 4 && n > len - expect - 4) {
+            rv_fail(RV_EFORMAT, domain, "%s: rings section: %u bytes, the file holds %zu", path,
+                    n, len - expect - 4);
             goto out;
         }
-        packed = s_get32(buf + S_HEADER + 5 * plane);
-        if (packed > len - expect - 4) {
-            rv_fail(RV_EFORMAT, domain, "%s: rings section: %zu bytes, the file holds %zu",
-                    path, packed, len - expect - 4);
-            goto out;
-        }
-        expect += 4 + packed;
+        if (version == 3)
+            nrings = n;
+        else
+            packed = n;
+        expect += 4 + (version == 4 ? packed : nrings ? S_RINGS_HEADER + 4 * nrings : 0);
     }
     if (len != expect) {
         rv_fail(RV_EFORMAT, domain, "%s: %zu bytes, a %ux%u reference has %zu (truncated?)", path,

@@ -1434,6 +1434,19 @@ static int s_bound(const char *t, int upper, char out[64])
     return 0;
 }
 
+/* The end of a read-only snapshot: COMMIT when rc is RV_OK; otherwise ROLLBACK, keeping
+ * the error of what failed. */
+static int s_read_end(ra_site_t *self, int rc)
+{
+    if (rc == RV_OK)
+        return s_exec(self, "COMMIT", "commit");
+    char keep[512];
+    snprintf(keep, sizeof keep, "%s", rv_last_error());
+    if (PQstatus(self->conn) == CONNECTION_OK)
+        s_exec(self, "ROLLBACK", "rollback");
+    return rv_fail(rc, "ra_site", "%s", keep + (strncmp(keep, "ra_site: ", 9) ? 0 : 9));
+}
+
 #define S_PAGE 2000 /* rows per page when reading the whole site */
 #define S_PAGE_SQL "2000"
 
@@ -1489,14 +1502,7 @@ int ra_site_records(ra_site_t *self, const char *from, const char *to, ra_site_r
             break;
     }
     free(eb.ev);
-    if (rc != RV_OK) {
-        char keep[512];
-        snprintf(keep, sizeof keep, "%s", rv_last_error());
-        if (PQstatus(self->conn) == CONNECTION_OK)
-            s_exec(self, "ROLLBACK", "rollback");
-        return rv_fail(rc, "ra_site", "%s", keep + (strncmp(keep, "ra_site: ", 9) ? 0 : 9));
-    }
-    rc = s_exec(self, "COMMIT", "commit");
+    rc = s_read_end(self, rc);
     return rc != RV_OK ? rc : (int) (total > INT32_MAX ? INT32_MAX : total);
 }
 
@@ -1579,14 +1585,7 @@ int ra_site_search(ra_site_t *self, const ra_site_search_t *q, ra_site_choice_fn
             PQclear(r);
         }
     }
-    if (rc != RV_OK) {
-        char keep[512];
-        snprintf(keep, sizeof keep, "%s", rv_last_error());
-        if (PQstatus(self->conn) == CONNECTION_OK)
-            s_exec(self, "ROLLBACK", "rollback");
-        return rv_fail(rc, "ra_site", "%s", keep + (strncmp(keep, "ra_site: ", 9) ? 0 : 9));
-    }
-    rc = s_exec(self, "COMMIT", "commit");
+    rc = s_read_end(self, rc);
     return rc != RV_OK ? rc : given;
 }
 
