@@ -62,8 +62,11 @@ static void s_usage(FILE *f)
             "                   defective images 20 %% validation, 80 %% test\n"
             "  --train DIR      train on every defect-free image of DIR's sets, and\n"
             "  --test DIR       test on every image of DIR's sets\n"
-            "  --on SIDE        with --datasets: report on 'test' (default) or on\n"
-            "                   'validation' (for tuning; never tune on the test side)\n"
+            "  --on SIDE        with --datasets: report on 'test' (default), on\n"
+            "                   'validation' (for tuning; never tune on the test side), or\n"
+            "                   on 'dev': train on half of the training goods (by a second\n"
+            "                   hash), test on the other half plus the validation side (a\n"
+            "                   false-alarm rate measured on ~5x as many goods)\n"
             "  --sets A,B       only these sets (default magnetic_tile,casting_impeller_seg,\n"
             "                   neu_det,generated); 'generated': cores the project renders\n"
             "                   itself (ra_gencore), measured against their exact truth\n"
@@ -77,7 +80,8 @@ static void s_usage(FILE *f)
             "  --compress 0|1 --border N --face 0|1 --topk N --features KIND:SIZE,...\n"
             "                   override the per-set model parameters (for tuning); kinds:\n"
             "                   localdev lowfreq bhdisc thdisc bhv thv bhh sobel contrast rowhp\n"
-            "                   colhp; learnt (a PCA patch basis of the good images):\n"
+            "                   colhp blob ridge (Hessian: dark blobs / dark lines); learnt\n"
+            "                   (a PCA patch basis of the good images):\n"
             "                   pca:C (projection on component C), pcs:K (pca:0..K-1),\n"
             "                   pcares:K (the patch's residual outside the top K components;\n"
             "                   0: all kept)\n"
@@ -93,7 +97,9 @@ static void s_usage(FILE *f)
             "  --samples N      training pixels sampled per good image (default 4096)\n"
             "                   (magnetic_tile's defaults: --knn 0 --samples 4096 --norm 1\n"
             "                   --topk 100 --border 12 --patch 7 --ncomp 0 --features\n"
-            "                   bhdisc:5,bhdisc:11,bhdisc:21,bhv:45,pcares:2; round 4's\n"
+            "                   bhdisc:5,bhdisc:11,bhdisc:21,bhv:45,pcares:2; round 6's\n"
+            "                   (more recall at 2 %% FA, less AUROC): the same + blob:13,\n"
+            "                   --topk 5; round 4's\n"
             "                   memory bank: --knn 1 --bank 4096 --coreset 1 --samples 1024\n"
             "                   --stride 4 --context 4 --features\n"
             "                   bhdisc:5,bhdisc:11,bhdisc:21,bhv:45; round 2's Gaussian:\n"
@@ -271,8 +277,10 @@ done:
 
 /* The split role of a manifest path: a hash, so it is the same on every machine. */
 enum { ROLE_TRAIN, ROLE_VALID, ROLE_TEST };
+/* which side a run reports on (--on) */
+enum { SIDE_TEST, SIDE_VALID, SIDE_DEV };
 
-static int s_role(const item_t *it)
+static uint64_t s_key_hash(const item_t *it)
 {
     uint64_t h = 1469598103934665603ULL;
     for (const char *p = it->key; *p; p++)
@@ -280,10 +288,36 @@ static int s_role(const item_t *it)
     h ^= h >> 33;
     h *= 0xff51afd7ed558ccdULL;
     h ^= h >> 33;
-    int b = (int) (h % 10);
+    return h;
+}
+
+static int s_role(const item_t *it)
+{
+    int b = (int) (s_key_hash(it) % 10);
     if (!it->defective)
         return b < 5 ? ROLE_TRAIN : b == 5 ? ROLE_VALID : ROLE_TEST;
     return b < 2 ? ROLE_VALID : ROLE_TEST;
+}
+
+/* --on dev: half of the training goods (bit 0 of the hash's quotient, independent of
+ * the 10-way split) are held out of training and tested beside the validation side */
+static int s_dev_held(const item_t *it)
+{
+    return s_role(it) == ROLE_TRAIN && ((s_key_hash(it) / 10) & 1);
+}
+
+/* does item it train (1), or is it tested (2), or neither (0), on this side */
+static int s_use(const item_t *it, int side)
+{
+    int r = s_role(it);
+    if (side == SIDE_DEV) {
+        if (r == ROLE_TRAIN)
+            return s_dev_held(it) ? 2 : 1;
+        return r == ROLE_VALID ? 2 : 0;
+    }
+    if (r == ROLE_TRAIN)
+        return 1;
+    return r == (side == SIDE_VALID ? ROLE_VALID : ROLE_TEST) ? 2 : 0;
 }
 
 /* ------------------------------------------------------------------------------------ */
@@ -809,7 +843,7 @@ static int s_ref_score(const refmodel_t *m, const rv_view_t *view, float *map, d
 
 typedef struct opts {
     const char *datasets, *train, *test, *plot, *model, *scores;
-    int on_validation, json;
+    int side, json; /* SIDE_* */
     int scale, pool, smooth, aligned, grid, compress, border; /* -1 = per-set default */
     int face, topk;    /* -1 = per-set default */
     int knn, bank, stride, context, coreset, samples, norm; /* -1 = per-set default */
@@ -872,6 +906,14 @@ static void s_params_for(const char *set, const opts_t *o, rv_surface_params_t *
         p->pstep = 1;
         p->knn = 0;
         p->samples = 4096;
+        /* round 6 (--on dev: 170 training goods held out beside the validation side, a
+         * 2 % false alarm on 174 goods rather than 41): round 5 + the dark-blob curvature
+         * (blob:13) with a top-5 score raised the recall at 2 % FA (dev 0.46 vs 0.03; test
+         * 0.17 vs 0.14, blowhole 0.47 vs 0.00) but lowered the image AUROC (dev 0.788 vs
+         * 0.816; test 0.688 vs 0.791: breaks and uneven grinding cover large areas, which a
+         * top-5 score does not see). Rounds 4 and 5 chose on the AUROC, and on the dev
+         * AUROC round 5 stays the default; round 6 is --features
+         * bhdisc:5,bhdisc:11,bhdisc:21,bhv:45,pcares:2,blob:13 --topk 5. docs/eval.md */
     }
     if (!strcmp(set, "casting_impeller_seg")) {
         /* 512x512 whole parts: half resolution; the aligned statistics did not beat the
@@ -933,7 +975,8 @@ static int s_parse_features(const char *text, rv_surface_params_t *p)
 {
     static const char *const names[] = {NULL,    "localdev", "lowfreq", "bhdisc",  "thdisc",
                                         "bhv",   "thv",      "bhh",     "sobel",   "contrast",
-                                        "rowhp", "colhp",    "pca",     "pcares"};
+                                        "rowhp", "colhp",    "pca",     "pcares",
+                                        "blob",  "ridge"};
     char buf[1024];
     snprintf(buf, sizeof buf, "%s", text);
     p->nfeatures = 0;
@@ -951,7 +994,7 @@ static int s_parse_features(const char *text, rv_surface_params_t *p)
             continue;
         }
         int kind = -1;
-        for (int k = 1; k <= RV_SF_PCARES; k++)
+        for (int k = 1; k <= RV_SF_DARKRIDGE; k++)
             if (!strcmp(tok, names[k]))
                 kind = k;
         if (kind < 0 || p->nfeatures >= RV_SURFACE_MAX_FEATURES)
@@ -992,21 +1035,20 @@ static int s_eval_set(const opts_t *o, const set_t *tr, const set_t *te)
     const item_t **test = malloc((te->n + 1) * sizeof *test);
     for (size_t i = 0; i < tr->n; i++) {
         const item_t *it = &tr->items[i];
-        if (!it->defective && (o->datasets == NULL || s_role(it) == ROLE_TRAIN))
+        if (!it->defective && (o->datasets == NULL || s_use(it, o->side) == 1))
             train[ntr++] = it;
     }
     for (size_t i = 0; i < te->n; i++) {
         const item_t *it = &te->items[i];
-        int want = o->on_validation ? ROLE_VALID : ROLE_TEST;
-        if (o->datasets == NULL || s_role(it) == want)
+        if (o->datasets == NULL || s_use(it, o->side) == 2)
             test[nte++] = it;
     }
     json_t *obj = json_object();
     json_object_set_new(obj, "set", json_string(name));
     json_object_set_new(obj, "n_train", json_integer((json_int_t) ntr));
     json_object_set_new(obj, "n_test", json_integer((json_int_t) nte));
-    if (o->on_validation)
-        json_object_set_new(obj, "side", json_string("validation"));
+    if (o->side != SIDE_TEST)
+        json_object_set_new(obj, "side", json_string(o->side == SIDE_DEV ? "dev" : "validation"));
     rv_image_t **timg = NULL;
     rv_view_t *tv = NULL;
     rv_surface_model_t *model = NULL;
@@ -1520,7 +1562,9 @@ int main(int argc, char **argv)
                 bad = 1;
         } else if (!strcmp(a, "--on")) {
             if (!strcmp(v, "validation"))
-                o.on_validation = 1;
+                o.side = SIDE_VALID;
+            else if (!strcmp(v, "dev"))
+                o.side = SIDE_DEV;
             else if (strcmp(v, "test"))
                 bad = 1;
         } else if (!strcmp(a, "--scale"))
@@ -1619,8 +1663,9 @@ int main(int argc, char **argv)
         s_usage(stderr);
         return EXIT_USAGE;
     }
-    if (o.on_validation && !o.datasets) {
-        fprintf(stderr, "reman-eval: --on validation needs --datasets\n");
+    if (o.side != SIDE_TEST && !o.datasets) {
+        fprintf(stderr, "reman-eval: --on %s needs --datasets\n",
+                o.side == SIDE_DEV ? "dev" : "validation");
         return EXIT_USAGE;
     }
     if (o.plot && !s_is_dir(o.plot)) {

@@ -41,11 +41,15 @@ set +e
 "$bin/reman-eval" --sets magnetic_tile >/dev/null 2>"$work/u1.err"; rc1=$?
 "$bin/reman-eval" --datasets "$work/empty" --polar-window 1 >/dev/null 2>"$work/u2.err"; rc2=$?
 "$bin/reman-eval" --datasets "$work/empty" --frobnicate >/dev/null 2>"$work/u3.err"; rc3=$?
+"$bin/reman-eval" --train "$work/empty" --test "$work/empty" --on dev >/dev/null 2>"$work/u4.err"; rc4=$?
+"$bin/reman-eval" --datasets "$work/empty" --on sideways >/dev/null 2>"$work/u5.err"; rc5=$?
 set -e
 check "no folder for a real set: exit 2" test "$rc1" -eq 2
 check "no folder: says what to give" grep -q "give --datasets DIR" "$work/u1.err"
 check "bad value: exit 2, named" bash -c "test $rc2 -eq 2 && grep -q \"bad value '1' for --polar-window\" '$work/u2.err'"
 check "unknown option: exit 2" bash -c "test $rc3 -eq 2 && grep -q -- '--frobnicate' '$work/u3.err'"
+check "--on dev without --datasets: exit 2, said" bash -c "test $rc4 -eq 2 && grep -q -- '--on dev needs --datasets' '$work/u4.err'"
+check "--on with an unknown side: exit 2" test "$rc5" -eq 2
 
 # --list: a tiny set of its own (a manifest of two goods and a defective), split by the hash
 mkdir -p "$work/data/tiny"
@@ -64,6 +68,31 @@ done
 cat "$work/list.txt"
 check "--list: every image on exactly one side" test "$(sort -u "$work/list.txt" | wc -l)" -eq 3
 check "--list: the defective one is defective" grep -q "^defective,.*$(ls "$work/data/tiny"/*.jpg | sed -n 3p | xargs basename)" "$work/list.txt"
+
+# --on dev on the real magnetic tile set, where it is present: the training goods are
+# split in two (one half trains, the other is tested beside the validation side)
+ds="$src/../shared/datasets"
+if [ -f "$ds/magnetic_tile/manifest.csv" ]; then
+  "$bin/reman-eval" --datasets "$ds" --sets magnetic_tile --list train >"$work/mt-train.txt"
+  "$bin/reman-eval" --datasets "$ds" --sets magnetic_tile --list validation >"$work/mt-valid.txt"
+  "$bin/reman-eval" --datasets "$ds" --sets magnetic_tile --on dev --json >"$work/dev.json" 2>/dev/null
+  check "--on dev: half the training goods train, the rest and the validation side are tested" \
+    $PY - "$work/dev.json" "$work/mt-train.txt" "$work/mt-valid.txt" <<'PYEOF'
+import json, sys
+d = json.loads(open(sys.argv[1]).readline())
+tr = [l for l in open(sys.argv[2]) if l.strip()]
+va = [l for l in open(sys.argv[3]) if l.strip()]
+vg = sum(l.startswith("good,") for l in va)
+vd = len(va) - vg
+ok = (d["side"] == "dev" and 0.35 * len(tr) < d["n_train"] < 0.65 * len(tr)
+      and d["n_train"] + d["n_test_good"] == len(tr) + vg and d["n_test_defective"] == vd)
+print("dev split:", d["n_train"], "train,", d["n_test_good"], "goods and", d["n_test_defective"],
+      "defective tested; training side", len(tr), "validation", len(va))
+sys.exit(0 if ok else 1)
+PYEOF
+else
+  echo "e2e.eval: ../shared/datasets/magnetic_tile absent: --on dev on real data not checked"
+fi
 
 [ "$fails" -eq 0 ] || { echo "$fails check(s) failed"; exit 1; }
 echo "e2e.eval: all checks passed"

@@ -58,7 +58,7 @@ int rv_surface_check_params(const rv_surface_params_t *p, const char *domain)
                        RV_SURFACE_MAX_FEATURES);
     for (int i = 0; i < p->nfeatures; i++) {
         int kind = p->features[i].kind, size = p->features[i].size;
-        if (kind < RV_SF_LOCALDEV || kind > RV_SF_PCARES)
+        if (kind < RV_SF_LOCALDEV || kind > RV_SF_DARKRIDGE)
             return rv_fail(RV_EINVAL, domain, "feature %d: unknown kind %d", i, kind);
         if (kind == RV_SF_PCA) {
             int nc = rv_surface_pca_ncomp(p);
@@ -78,6 +78,9 @@ int rv_surface_check_params(const rv_surface_params_t *p, const char *domain)
                                size);
         } else if (size < 3 || size > 255 || size % 2 == 0) {
             return rv_fail(RV_EINVAL, domain, "feature %d: size %d, need odd 3..255", i, size);
+        } else if ((kind == RV_SF_DARKBLOB || kind == RV_SF_DARKRIDGE) && size > 101) {
+            return rv_fail(RV_EINVAL, domain, "feature %d: curvature size %d, need 3..101", i,
+                           size);
         }
     }
     if (p->scale < 1 || p->scale > 8)
@@ -178,6 +181,74 @@ static void s_box_f(const float *src, float *dst, float *tmp, int w, int h, int 
         const float *ti = tmp + (size_t) (in >= h ? h - 1 : in) * w;
         for (int x = 0; x < w; x++)
             col[x] += ti[x] - to[x];
+    }
+}
+
+/* Gaussian blur of a w x h float image with replicated borders, sigma > 0, radius
+ * ceil(3 sigma) (at most 80); tmp holds w * h floats. src and dst may be the same. */
+static void s_gauss_f(const float *src, float *dst, float *tmp, int w, int h, double sigma)
+{
+    float k[161];
+    int r = (int) ceil(3.0 * sigma);
+    if (r > 80)
+        r = 80;
+    double sum = 0;
+    for (int i = -r; i <= r; i++)
+        sum += k[i + r] = (float) exp(-0.5 * i * i / (sigma * sigma));
+    for (int i = 0; i <= 2 * r; i++)
+        k[i] = (float) (k[i] / sum);
+    for (int y = 0; y < h; y++) { /* along x: src -> tmp */
+        const float *s = src + (size_t) y * w;
+        float *t = tmp + (size_t) y * w;
+        for (int x = 0; x < w; x++) {
+            float acc = 0;
+            if (x >= r && x + r < w)
+                for (int i = -r; i <= r; i++)
+                    acc += k[i + r] * s[x + i];
+            else
+                for (int i = -r; i <= r; i++) {
+                    int xi = x + i < 0 ? 0 : x + i >= w ? w - 1 : x + i;
+                    acc += k[i + r] * s[xi];
+                }
+            t[x] = acc;
+        }
+    }
+    for (int y = 0; y < h; y++) { /* along y: tmp -> dst, row by row (x innermost) */
+        float *d = dst + (size_t) y * w;
+        for (int x = 0; x < w; x++)
+            d[x] = 0;
+        for (int i = -r; i <= r; i++) {
+            int yi = y + i < 0 ? 0 : y + i >= h ? h - 1 : y + i;
+            const float *t = tmp + (size_t) yi * w;
+            float c = k[i + r];
+            for (int x = 0; x < w; x++)
+                d[x] += c * t[x];
+        }
+    }
+}
+
+/* RV_SF_DARKBLOB / RV_SF_DARKRIDGE (rv_surface_internal.h). Second differences on the
+ * blurred image, one pixel apart, replicated at the borders. */
+void rv_surface_curvature(float *pl, float *tmp, float *tmp2, int w, int h, int k, int kind)
+{
+    double sigma = k / 4.0;
+    float s2 = (float) (sigma * sigma);
+    s_gauss_f(pl, tmp2, tmp, w, h, sigma);
+    const float *g = tmp2;
+    for (int y = 0; y < h; y++) {
+        const float *r0 = g + (size_t) (y > 0 ? y - 1 : 0) * w, *r1 = g + (size_t) y * w,
+                    *r2 = g + (size_t) (y + 1 < h ? y + 1 : h - 1) * w;
+        float *o = pl + (size_t) y * w;
+        for (int x = 0; x < w; x++) {
+            int xm = x > 0 ? x - 1 : 0, xp = x + 1 < w ? x + 1 : w - 1;
+            float ixx = r1[xp] - 2 * r1[x] + r1[xm], iyy = r2[x] - 2 * r1[x] + r0[x];
+            float ixy = 0.25f * (r2[xp] - r2[xm] - r0[xp] + r0[xm]);
+            float hm = 0.5f * (ixx + iyy), hd = 0.5f * (ixx - iyy);
+            float root = sqrtf(hd * hd + ixy * ixy);
+            float l1 = hm - root, l2 = hm + root;
+            float v = kind == RV_SF_DARKBLOB ? l1 : l2 - fabsf(l1);
+            o[x] = v > 0 ? s2 * v : 0;
+        }
     }
 }
 
@@ -490,7 +561,8 @@ static int s_extract(const rv_surface_model_t *m, const rv_view_t *view, s_feats
         const rv_view_t *res = &v1, *base = NULL; /* value = res - base */
         float *pl = plane + (size_t) f * n;
         int is_learnt = kind == RV_SF_PCA || kind == RV_SF_PCARES;
-        int in_float = kind == RV_SF_ROWHP || kind == RV_SF_COLHP || is_learnt;
+        int curv = kind == RV_SF_DARKBLOB || kind == RV_SF_DARKRIDGE;
+        int in_float = kind == RV_SF_ROWHP || kind == RV_SF_COLHP || is_learnt || curv;
         if (is_learnt) {
             int at = kind == RV_SF_PCA ? k : m->pca.k + (k > 0 ? k : m->pca.k) - 1;
             memcpy(pl, learnt + (size_t) at * n, n * sizeof *pl);
@@ -500,7 +572,15 @@ static int s_extract(const rv_surface_model_t *m, const rv_view_t *view, s_feats
                 for (int x = 0; x < w; x++)
                     pl[(size_t) y * w + x] = (float) r[x];
             }
-            if (kind == RV_SF_COLHP) {
+            if (curv) {
+                float *cbuf = malloc(n * sizeof *cbuf);
+                if (!cbuf) {
+                    rc = rv_fail(RV_ENOMEM, DOMAIN, "no memory for a curvature plane");
+                    goto done;
+                }
+                rv_surface_curvature(pl, tmp, cbuf, w, h, k, kind);
+                free(cbuf);
+            } else if (kind == RV_SF_COLHP) {
                 s_line_mean(pl, tmp, w, h, k / 2, 0);
                 for (size_t i = 0; i < n; i++)
                     pl[i] -= tmp[i];

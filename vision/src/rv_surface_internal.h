@@ -82,6 +82,11 @@ int rv_surface_knn_map(const rv_surface_model_t *m, const float *plane, int w, i
 void rv_surface_knn_query(const rv_surface_model_t *m, const float *q, int k, float *best);
 void rv_surface_knn_query_ref(const rv_surface_model_t *m, const float *q, int k, float *best);
 
+/* RV_SF_DARKBLOB or RV_SF_DARKRIDGE (kind) at size k of the w x h float image in pl,
+ * in place (rv_surface.h: sigma = k / 4, scale-normalised); tmp and tmp2 hold w * h
+ * floats each. */
+void rv_surface_curvature(float *pl, float *tmp, float *tmp2, int w, int h, int k, int kind);
+
 /* Learnt patch features (rv_surface_pca.c). */
 /* 1 when the feature set holds an RV_SF_PCA or RV_SF_PCARES feature. */
 int rv_surface_uses_pca(const rv_surface_params_t *p);

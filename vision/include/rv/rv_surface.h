@@ -79,10 +79,17 @@ typedef enum rv_sf_kind {
     RV_SF_PCA = 12,           /* the patch's projection on learnt component k (0-based,
                                  k < params.ncomp), divided by the square root of the
                                  component's variance when params.pwhite */
-    RV_SF_PCARES = 13         /* the patch's residual outside the top k learnt components
+    RV_SF_PCARES = 13,        /* the patch's residual outside the top k learnt components
                                  (1 <= k <= params.ncomp; 0: all params.ncomp): RMS per
                                  sample. Texture the good patches never show (an
                                  "eigen-texture" novelty map) */
+    /* Curvature (Hessian of B blurred by a Gaussian of sigma = k / 4, scale-normalised by
+     * sigma^2; eigenvalues l1 <= l2; a dark detail curves up, l > 0). A scratch or a
+     * grinding streak is a line (one large eigenvalue), a pit a blob (two). */
+    RV_SF_DARKBLOB = 14,      /* sigma^2 max(0, l1): dark blobs about k / 2 px across;
+                                 0 along lines and edges */
+    RV_SF_DARKRIDGE = 15      /* sigma^2 max(0, l2 - |l1|): dark lines about k / 4 px
+                                 wide; 0 on round blobs */
 } rv_sf_kind_t;
 
 #define RV_SURFACE_MAX_FEATURES 24
