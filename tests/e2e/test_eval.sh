@@ -43,6 +43,9 @@ set +e
 "$bin/reman-eval" --datasets "$work/empty" --frobnicate >/dev/null 2>"$work/u3.err"; rc3=$?
 "$bin/reman-eval" --train "$work/empty" --test "$work/empty" --on dev >/dev/null 2>"$work/u4.err"; rc4=$?
 "$bin/reman-eval" --datasets "$work/empty" --on sideways >/dev/null 2>"$work/u5.err"; rc5=$?
+"$bin/reman-eval" --datasets "$work/empty" --channel blob:13 >/dev/null 2>"$work/u6.err"; rc6=$?
+"$bin/reman-eval" --datasets "$work/empty" --channel blob:13@5 --channel blob:9@5 \
+  --channel bhv:45@20 --channel ridge:9@5 >/dev/null 2>"$work/u7.err"; rc7=$?
 set -e
 check "no folder for a real set: exit 2" test "$rc1" -eq 2
 check "no folder: says what to give" grep -q "give --datasets DIR" "$work/u1.err"
@@ -50,6 +53,8 @@ check "bad value: exit 2, named" bash -c "test $rc2 -eq 2 && grep -q \"bad value
 check "unknown option: exit 2" bash -c "test $rc3 -eq 2 && grep -q -- '--frobnicate' '$work/u3.err'"
 check "--on dev without --datasets: exit 2, said" bash -c "test $rc4 -eq 2 && grep -q -- '--on dev needs --datasets' '$work/u4.err'"
 check "--on with an unknown side: exit 2" test "$rc5" -eq 2
+check "--channel without @TOPK: exit 2, named" bash -c "test $rc6 -eq 2 && grep -q \"bad value 'blob:13' for --channel\" '$work/u6.err'"
+check "a fourth --channel: exit 2" bash -c "test $rc7 -eq 2 && grep -q \"for --channel\" '$work/u7.err'"
 
 # --list: a tiny set of its own (a manifest of two goods and a defective), split by the hash
 mkdir -p "$work/data/tiny"

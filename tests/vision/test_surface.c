@@ -147,6 +147,38 @@ static uint8_t *s_slurp(const char *path, size_t *len)
     return b;
 }
 
+static int s_cmp_f(const void *a, const void *b)
+{
+    float x = *(const float *) a, y = *(const float *) b;
+    return (x > y) - (x < y);
+}
+
+static uint32_t s_get32(const uint8_t *p)
+{
+    return (uint32_t) p[0] | (uint32_t) p[1] << 8 | (uint32_t) p[2] << 16 | (uint32_t) p[3] << 24;
+}
+
+/* A version-5 file as version 4: the held-out scores (u32 count + floats before the CRC)
+ * cut, so the hostile-file checks below keep their offsets from the end. The file must
+ * hold one held-out score per training image (every model trained here does). */
+static uint8_t *s_slurp_v4(const char *path, size_t *len)
+{
+    uint8_t *b = s_slurp(path, len);
+    if (!b || *len < 16 || s_get32(b + 8) != 5u)
+        return b;
+    size_t nfeat = s_get32(b + 12);
+    size_t ntr_off = 16 + 4 * nfeat + 4 * 22 + 3 * 8;
+    uint64_t ntr = s_get32(b + ntr_off) | (uint64_t) s_get32(b + ntr_off + 4) << 32;
+    size_t cut = 4 + 4 * (size_t) ntr;
+    RS_CHECKF(s_get32(b + *len - 4 - cut) == ntr, "held-out count %u, %llu training images",
+              s_get32(b + *len - 4 - cut), (unsigned long long) ntr);
+    memmove(b + *len - 4 - cut, b + *len - 4, 4);
+    *len -= cut;
+    s_put32(b + 8, 4u);
+    s_fix_crc(b, *len);
+    return b;
+}
+
 /* A malformed copy must be refused with a message containing `text`. */
 static void s_expect_refused(const uint8_t *buf, size_t len, const char *text)
 {
@@ -274,7 +306,7 @@ static void s_check_knn(const rv_view_t *tv, int ntrain, uint64_t *seed)
     rv_image_destroy(&bi);
 
     size_t len = 0;
-    uint8_t *buf = s_slurp(path, &len);
+    uint8_t *buf = s_slurp_v4(path, &len);
     RS_CHECK(buf != NULL);
     if (buf) {
         size_t D = 9 * (size_t) p.nfeatures, nb = 1000;
@@ -500,7 +532,7 @@ static void s_check_pca(const rv_view_t *tv, int ntrain, uint64_t *seed)
     rv_surface_model_destroy(&m2);
 
     size_t len = 0;
-    uint8_t *buf = s_slurp(path, &len);
+    uint8_t *buf = s_slurp_v4(path, &len);
     RS_CHECK(buf != NULL);
     if (buf) {
         size_t D = 25, K = 6, nf = (size_t) p.nfeatures;
@@ -706,6 +738,164 @@ static void s_check_blob_model(const rv_view_t *tv, int n, uint64_t *seed)
     rv_surface_model_destroy(&m);
 }
 
+/* Held-out scores, surprise and channels (rv_surface.h), and their part of the version-5
+ * file. m: a model trained on tv[n] with the defaults. */
+static void s_check_channels(rv_surface_model_t *m, const rv_view_t *tv, int n, uint64_t *seed)
+{
+    size_t nh = 0;
+    const float *held = rv_surface_model_heldout(m, &nh);
+    RS_CHECKF(held != NULL && nh == (size_t) n, "held-out scores: %zu for %d images", nh, n);
+    if (!held)
+        return;
+    /* surprise: 0 below every good; the empirical -ln((c + 1) / (n + 1)) in the body;
+     * non-decreasing; beyond every good still rising */
+    float lo = held[0], hi = held[0];
+    for (size_t i = 1; i < nh; i++) {
+        lo = held[i] < lo ? held[i] : lo;
+        hi = held[i] > hi ? held[i] : hi;
+    }
+    RS_CHECK(rv_surface_model_surprise(m, lo - 1.0) == 0.0);
+    float *asc = malloc(nh * sizeof *asc);
+    memcpy(asc, held, nh * sizeof *asc);
+    qsort(asc, nh, sizeof *asc, s_cmp_f);
+    double body = asc[nh / 2]; /* the median: inside the empirical part */
+    size_t c = 0;
+    for (size_t i = 0; i < nh; i++)
+        c += held[i] >= body;
+    double want = -log((double) (c + 1) / (double) (nh + 1));
+    RS_CHECKF(fabs(rv_surface_model_surprise(m, body) - want) < 1e-12,
+              "surprise at the median %.6f, want %.6f", rv_surface_model_surprise(m, body),
+              want);
+    double prev = -1;
+    for (int i = 0; i <= 200; i++) {
+        double sc = lo - 0.5 + (hi - lo + 1.5) * i / 200.0;
+        double su = rv_surface_model_surprise(m, sc);
+        RS_CHECKF(su >= prev, "surprise falls at %.4f: %.6f after %.6f", sc, su, prev);
+        prev = su;
+    }
+    RS_CHECKF(rv_surface_model_surprise(m, hi + 1.0) > rv_surface_model_surprise(m, hi),
+              "surprise beyond every good does not rise");
+    RS_CHECKF(rv_surface_model_surprise(m, hi) > log((double) (nh + 1) / 4.0),
+              "surprise at the top good %.3f", rv_surface_model_surprise(m, hi));
+    free(asc);
+
+    /* a second channel for small dark pits, and the pair */
+    rv_surface_params_t bp;
+    rv_surface_params_default(&bp);
+    bp.nfeatures = 1;
+    bp.features[0] = (rv_sf_def_t) {RV_SF_DARKBLOB, 9};
+    bp.norm = 1;
+    bp.topk = 5;
+    rv_surface_model_t *mb = rv_surface_model_train(tv, (size_t) n, &bp);
+    RS_CHECKF(mb != NULL, "blob channel: %s", rv_last_error());
+    if (!mb)
+        return;
+    rv_surface_model_t *ch[2] = {m, mb};
+    double thr = 0;
+    RS_CHECK_EQ(rv_surface_channels_threshold(ch, 2, &thr), RV_OK);
+    /* the threshold is the (1 - fa) quantile of the combined held-out surprises */
+    size_t nb = 0;
+    const float *hb = rv_surface_model_heldout(mb, &nb);
+    float *comb = malloc(nh * sizeof *comb);
+    for (size_t i = 0; i < nh; i++)
+        comb[i] = (float) (rv_surface_model_surprise(m, held[i]) +
+                           rv_surface_model_surprise(mb, hb[i]));
+    qsort(comb, nh, sizeof *comb, s_cmp_f);
+    size_t idx = (size_t) ceil(0.98 * (double) nh) - 1;
+    RS_CHECKF(thr == comb[idx], "channels threshold %.6f, the quantile %.6f", thr, comb[idx]);
+    free(comb);
+    /* held-out goods against blowholes and cracks: the pair ranks them */
+    double good[10], bad[10];
+    float *map = malloc(sizeof(float) * W * H), *m0 = malloc(sizeof(float) * W * H);
+    for (int i = 0; i < 10; i++) {
+        rv_image_t *g = s_make(-1, seed), *d = s_make(i % 2 ? 1 : 0, seed);
+        rv_view_t gv = rv_image_view(g), dv = rv_image_view(d);
+        RS_CHECK_EQ(rv_surface_channels_score(ch, 2, &gv, NULL, 0, &good[i]), RV_OK);
+        RS_CHECK_EQ(rv_surface_channels_score(ch, 2, &dv, map, W, &bad[i]), RV_OK);
+        double s0 = 0, s1 = 0;
+        RS_CHECK_EQ(rv_surface_model_score(m, &dv, NULL, 0, &s0), RV_OK);
+        RS_CHECK_EQ(rv_surface_model_score(mb, &dv, NULL, 0, &s1), RV_OK);
+        double sum = rv_surface_model_surprise(m, s0) + rv_surface_model_surprise(mb, s1);
+        RS_CHECKF(fabs(bad[i] - sum) < 1e-9, "channels score %.9g, sum of surprises %.9g",
+                  bad[i], sum);
+        if (i == 0) { /* one channel: its map over its threshold */
+            double s;
+            RS_CHECK_EQ(rv_surface_channels_score(ch, 1, &dv, map, W, &s), RV_OK);
+            RS_CHECK_EQ(rv_surface_model_score(m, &dv, m0, W, NULL), RV_OK);
+            double t0 = rv_surface_model_threshold(m);
+            int same = 1;
+            for (int k = 0; k < W * H; k++)
+                same &= map[k] == (float) (m0[k] / t0);
+            RS_CHECK(same);
+        }
+        rv_image_destroy(&g);
+        rv_image_destroy(&d);
+    }
+    free(map);
+    free(m0);
+    double auc = s_auroc(bad, 10, good, 10);
+    printf("channels (default + dark blob): cracks and blowholes against goods AUROC %.3f, "
+           "threshold %.3f\n", auc, thr);
+    RS_CHECKF(auc >= 0.95, "channels AUROC %.3f", auc);
+
+    /* refused: different training sets, no held-out scores (a version-4 file), too many */
+    rv_surface_model_t *m5 = rv_surface_model_train(tv, (size_t) n - 5, &bp);
+    rv_surface_model_t *mix[2] = {m, m5};
+    RS_CHECK(rv_surface_channels_threshold(mix, 2, &thr) < 0);
+    RS_CHECK_MSG(rv_last_error(), "not trained on the same images");
+    RS_CHECK(rv_surface_channels_score(ch, RV_SURFACE_MAX_CHANNELS + 1, &tv[0], NULL, 0,
+                                       &thr) < 0);
+    char path[64];
+    snprintf(path, sizeof path, "/tmp/test_surface_ch_%d.rvsurf", (int) getpid());
+    RS_CHECK_EQ(rv_surface_model_save(mb, path), RV_OK);
+    rv_surface_model_t *ml = rv_surface_model_load(path);
+    RS_CHECKF(ml != NULL, "version-5 file refused: %s", ml ? "" : rv_last_error());
+    if (ml) { /* the held-out scores survive the file */
+        size_t nl = 0;
+        const float *hl = rv_surface_model_heldout(ml, &nl);
+        RS_CHECK(nl == nb && hl && memcmp(hl, hb, nb * sizeof *hb) == 0);
+        RS_CHECK(rv_surface_model_surprise(ml, 3.0) == rv_surface_model_surprise(mb, 3.0));
+    }
+    size_t len = 0;
+    uint8_t *buf = s_slurp(path, &len);
+    RS_CHECK(buf != NULL && len > 4 + 4 * nb);
+    if (buf) {
+        size_t cnt_off = len - 4 - 4 * nb - 4;
+        uint8_t *cp = malloc(len);
+        memcpy(cp, buf, len);
+        s_put32(cp + cnt_off, (uint32_t) nb + 1);
+        s_fix_crc(cp, len);
+        s_expect_refused(cp, len, "absurd held-out count");
+        memcpy(cp, buf, len);
+        s_put32(cp + cnt_off + 4 + 4 * 3, 0x7fc00000u); /* score 3: a NaN */
+        s_fix_crc(cp, len);
+        s_expect_refused(cp, len, "held-out score 3 is not finite");
+        memcpy(cp, buf, len - 4 - 8);
+        s_put32(cp + len - 12, s_crc32(cp, len - 12));
+        s_expect_refused(cp, len - 8, "truncated");
+        free(cp);
+        free(buf);
+    }
+    size_t l4 = 0;
+    uint8_t *v4 = s_slurp_v4(path, &l4);
+    rv_surface_model_t *old = v4 ? rv_surface_model_load_mem(v4, l4) : NULL;
+    RS_CHECKF(old != NULL, "version-4 rendition refused: %s", old ? "" : rv_last_error());
+    if (old) {
+        size_t n0 = 1;
+        RS_CHECK(rv_surface_model_heldout(old, &n0) == NULL && n0 == 0);
+        RS_CHECK(rv_surface_model_surprise(old, 1.0) == -1.0);
+        rv_surface_model_t *och[2] = {m, old};
+        RS_CHECK(rv_surface_channels_threshold(och, 2, &thr) < 0);
+        RS_CHECK_MSG(rv_last_error(), "before version 5");
+    }
+    free(v4);
+    remove(path);
+    rv_surface_model_destroy(&old);
+    rv_surface_model_destroy(&ml);
+    rv_surface_model_destroy(&m5);
+    rv_surface_model_destroy(&mb);
+}
+
 int main(void)
 {
     RS_CHECK_EQ(rv_init(), RV_OK);
@@ -784,7 +974,7 @@ int main(void)
 
     /* hostile files */
     size_t len = 0;
-    uint8_t *buf = s_slurp(path, &len);
+    uint8_t *buf = s_slurp_v4(path, &len);
     RS_CHECK(buf != NULL && len > 100);
     if (buf) {
         uint8_t *c = malloc(len);
@@ -866,6 +1056,7 @@ int main(void)
     s_check_knn_kernel();
     s_check_curvature();
     s_check_blob_model(tv, NTRAIN, &seed);
+    s_check_channels(m, tv, NTRAIN, &seed);
     s_check_knn(tv, NTRAIN, &seed);
     s_check_pca(tv, NTRAIN, &seed);
 

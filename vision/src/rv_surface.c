@@ -1083,6 +1083,8 @@ void rv_surface_model_destroy(rv_surface_model_t **self_p)
     rv_surface_model_t *m = *self_p;
     free(m->amu);
     free(m->asd);
+    free(m->held);
+    free(m->held_sorted);
     rv_surface_bank_free(m);
     free(m);
     *self_p = NULL;
@@ -1202,6 +1204,17 @@ rv_surface_model_t *rv_surface_model_train(const rv_view_t *views, size_t n,
         m->threshold = folds ? sorted[idx] : sorted[n - 1];
         free(sorted);
     }
+    {
+        float *held = malloc(n * sizeof *held);
+        if (!held) {
+            rv_fail(RV_ENOMEM, DOMAIN, "no memory");
+            goto fail;
+        }
+        for (size_t i = 0; i < n; i++)
+            held[i] = (float) scores[i];
+        if (rv_surface_set_heldout(m, held, n, DOMAIN) != RV_OK)
+            goto fail;
+    }
     m->folds_used = folds;
     free(samples);
     free(nsamp);
@@ -1278,6 +1291,156 @@ const rv_surface_params_t *rv_surface_model_params(const rv_surface_model_t *sel
 size_t rv_surface_model_ntrain(const rv_surface_model_t *self)
 {
     return self ? self->ntrain : 0;
+}
+
+int rv_surface_set_heldout(rv_surface_model_t *m, float *held, size_t n, const char *domain)
+{
+    free(m->held);
+    free(m->held_sorted);
+    m->held = held;
+    m->held_sorted = NULL;
+    m->nheld = 0;
+    if (n == 0)
+        return RV_OK;
+    m->held_sorted = malloc(n * sizeof *m->held_sorted);
+    if (!m->held_sorted) {
+        free(m->held);
+        m->held = NULL;
+        return rv_fail(RV_ENOMEM, domain, "no memory for the held-out scores");
+    }
+    memcpy(m->held_sorted, held, n * sizeof *held);
+    qsort(m->held_sorted, n, sizeof *held, s_cmp_float);
+    m->nheld = n;
+    return RV_OK;
+}
+
+const float *rv_surface_model_heldout(const rv_surface_model_t *self, size_t *n)
+{
+    if (n)
+        *n = self ? self->nheld : 0;
+    return self && self->nheld ? self->held : NULL;
+}
+
+double rv_surface_model_surprise(const rv_surface_model_t *self, double score)
+{
+    if (!self || self->nheld == 0 || isnan(score))
+        return -1;
+    const float *g = self->held_sorted;
+    size_t n = self->nheld;
+    /* the tail: the top m goods (a tenth, at least 3), above t an exponential tail with
+     * the mean excess of those m over t */
+    size_t m = n / 10 < 3 ? 3 : n / 10;
+    if (m >= n)
+        m = n - 1 > 0 ? n - 1 : 1;
+    double t = g[n - m];
+    double beta = 0;
+    for (size_t i = n - m; i < n; i++)
+        beta += g[i] - t;
+    beta /= (double) m;
+    if (score > t && beta > 0)
+        return -log((double) (m + 1) / (double) (n + 1)) + (score - t) / beta;
+    /* empirical: c goods at or above the score (binary search on the ascending copy) */
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (g[mid] < score)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    size_t c = n - lo;
+    return -log((double) (c + 1) / (double) (n + 1));
+}
+
+static int s_channels_check(rv_surface_model_t *const *m, int n, const char *dom)
+{
+    if (!m || n < 1 || n > RV_SURFACE_MAX_CHANNELS)
+        return rv_fail(RV_EINVAL, dom, "%d channels, need 1..%d", n, RV_SURFACE_MAX_CHANNELS);
+    for (int c = 0; c < n; c++) {
+        if (!m[c])
+            return rv_fail(RV_EINVAL, dom, "channel %d: no model", c);
+        if (m[c]->nheld == 0)
+            return rv_fail(RV_EINVAL, dom,
+                           "channel %d: no held-out scores (a model file before version 5)",
+                           c);
+        if (m[c]->nheld != m[0]->nheld)
+            return rv_fail(RV_EINVAL, dom,
+                           "channel %d holds %zu held-out scores, channel 0 %zu: not trained "
+                           "on the same images",
+                           c, m[c]->nheld, m[0]->nheld);
+    }
+    return RV_OK;
+}
+
+int rv_surface_channels_score(rv_surface_model_t *const *m, int n, const rv_view_t *view,
+                              float *map, size_t map_stride, double *score)
+{
+    const char *dom = "rv_surface_channels_score";
+    int rc = s_channels_check(m, n, dom);
+    if (rc)
+        return rc;
+    float *cm = NULL;
+    if (map) {
+        if (!view || map_stride < (size_t) view->width)
+            return rv_fail(RV_EINVAL, dom, "no view, or a map stride under its width");
+        cm = malloc((size_t) view->width * (size_t) view->height * sizeof *cm);
+        if (!cm)
+            return rv_fail(RV_ENOMEM, dom, "no memory for a channel's map");
+    }
+    double sum = 0;
+    for (int c = 0; c < n; c++) {
+        double s;
+        rc = rv_surface_model_score(m[c], view, cm, cm ? (size_t) view->width : 0, &s);
+        if (rc)
+            break;
+        sum += rv_surface_model_surprise(m[c], s);
+        if (!cm)
+            continue;
+        /* the map: each channel's own against its threshold, the largest of them */
+        double thr = m[c]->threshold > 0 ? m[c]->threshold : 1;
+        for (int y = 0; y < view->height; y++) {
+            const float *src = cm + (size_t) y * view->width;
+            float *dst = map + (size_t) y * map_stride;
+            for (int x = 0; x < view->width; x++) {
+                float v = (float) (src[x] / thr);
+                dst[x] = c == 0 || v > dst[x] ? v : dst[x];
+            }
+        }
+    }
+    free(cm);
+    if (rc)
+        return rc;
+    if (score)
+        *score = sum;
+    return RV_OK;
+}
+
+int rv_surface_channels_threshold(rv_surface_model_t *const *m, int n, double *threshold)
+{
+    const char *dom = "rv_surface_channels_threshold";
+    int rc = s_channels_check(m, n, dom);
+    if (rc)
+        return rc;
+    size_t k = m[0]->nheld;
+    float *comb = malloc(k * sizeof *comb);
+    if (!comb)
+        return rv_fail(RV_ENOMEM, dom, "no memory");
+    for (size_t i = 0; i < k; i++) {
+        double sum = 0;
+        for (int c = 0; c < n; c++)
+            sum += rv_surface_model_surprise(m[c], m[c]->held[i]);
+        comb[i] = (float) sum;
+    }
+    qsort(comb, k, sizeof *comb, s_cmp_float);
+    /* the (1 - fa) quantile, as a single model's threshold */
+    double q = ceil((1.0 - m[0]->p.fa) * (double) k);
+    size_t idx = q < 1 ? 0 : (size_t) q - 1;
+    if (idx >= k)
+        idx = k - 1;
+    if (threshold)
+        *threshold = comb[idx];
+    free(comb);
+    return RV_OK;
 }
 
 int rv_surface_model_folds(const rv_surface_model_t *self)

@@ -52,7 +52,15 @@ struct rv_surface_model {
     double threshold;
     size_t ntrain;
     int folds_used;
+    /* the training images' held-out scores (k-fold; in-sample without folds), in
+     * training order, and the same ascending; nheld 0 for a file before version 5 */
+    float *held, *held_sorted;
+    size_t nheld;
 };
+
+/* Take over held[n] (training order) as the model's held-out scores: sorts a copy.
+ * RV_OK, or RV_ENOMEM (held is freed either way). */
+int rv_surface_set_heldout(rv_surface_model_t *m, float *held, size_t n, const char *domain);
 
 rv_surface_model_t *rv_surface_model_new_empty(void);
 int rv_surface_check_params(const rv_surface_params_t *p, const char *domain);

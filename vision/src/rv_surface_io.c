@@ -3,9 +3,10 @@
  *
  * Layout (all integers little-endian, reals IEEE-754 binary64 unless said otherwise):
  *   "RVSURF\r\n"                  8 bytes of magic
- *   u32 version                   4 (version 1 files, without face and topk, version 2
- *                                 files, without the knn fields, and version 3 files,
- *                                 without the learnt basis, still load)
+ *   u32 version                   5 (version 1 files, without face and topk, version 2
+ *                                 files, without the knn fields, version 3 files,
+ *                                 without the learnt basis, and version 4 files, without
+ *                                 the held-out scores, still load)
  *   u32 nfeatures                 1..24, then nfeatures x (u16 kind, u16 size)
  *   i32 scale, pool, smooth, aligned, grid, samples, folds, folds_used, compress, border,
  *       and from version 2: face, topk; from version 3: knn, bank, stride, context,
@@ -20,6 +21,8 @@
  *       u32 dim (= patch^2), u32 k (= ncomp), f64 total variance, f64 mean[dim],
  *       f64 eigenvalue[k] (positive, descending), f64 component[k * dim] (rows: unit,
  *       orthogonal)
+ *   version 5: u32 nheld (0..ntrain), f32 held[nheld] (finite): the training images'
+ *       held-out scores, in training order
  *   u32 CRC-32 (IEEE 802.3) of every byte before it */
 #include "rv/rv_error.h"
 #include "rv/rv_surface.h"
@@ -32,7 +35,7 @@
 #include <string.h>
 
 #define MAGIC "RVSURF\r\n"
-#define VERSION 4u
+#define VERSION 5u
 #define MAX_FILE ((size_t) 64 << 20) /* a bank of 65536 x 216 floats fits */
 
 static uint32_t s_crc32(const uint8_t *p, size_t n)
@@ -154,6 +157,9 @@ int rv_surface_model_save(const rv_surface_model_t *self, const char *path)
         for (size_t i = 0; i < (size_t) ba->k * ba->dim; i++)
             s_put_f64(&b, ba->vec[i]);
     }
+    s_put_u(&b, (uint32_t) self->nheld, 4);
+    for (size_t i = 0; i < self->nheld; i++)
+        s_put_f32(&b, self->held[i]);
     if (!b.oom)
         s_put_u(&b, s_crc32(b.p, b.len), 4);
     if (b.oom) {
@@ -251,7 +257,7 @@ rv_surface_model_t *rv_surface_model_load_mem(const uint8_t *buf, size_t len)
     uint32_t version = (uint32_t) s_get_u(&r, 4, "version");
     if (r.bad)
         return NULL;
-    if (version != VERSION && version != 3u && version != 2u && version != 1u) {
+    if (version < 1u || version > VERSION) {
         rv_fail(RV_EFORMAT, s_dom, "version %u, this build reads version %u", version, VERSION);
         return NULL;
     }
@@ -415,6 +421,33 @@ rv_surface_model_t *rv_surface_model_load_mem(const uint8_t *buf, size_t len)
             ba->eig[i] = s_get_f64(&r, "basis eigenvalue");
         for (size_t i = 0; i < (size_t) k * dim; i++)
             ba->vec[i] = s_get_f64(&r, "basis component");
+    }
+    if (version >= 5u) {
+        uint32_t nh = (uint32_t) s_get_u(&r, 4, "held-out count");
+        if (r.bad)
+            goto fail;
+        if ((uint64_t) nh > ntrain) {
+            rv_fail(RV_EFORMAT, s_dom, "absurd held-out count %u (%llu training images)", nh,
+                    (unsigned long long) ntrain);
+            goto fail;
+        }
+        if (!s_need(&r, (size_t) nh * 4, "held-out scores"))
+            goto fail;
+        float *held = nh ? malloc((size_t) nh * sizeof *held) : NULL;
+        if (nh && !held) {
+            rv_fail(RV_ENOMEM, s_dom, "no memory");
+            goto fail;
+        }
+        for (uint32_t i = 0; i < nh; i++) {
+            held[i] = s_get_f32(&r, "held-out score");
+            if (!isfinite(held[i])) {
+                free(held);
+                rv_fail(RV_EFORMAT, s_dom, "held-out score %u is not finite", i);
+                goto fail;
+            }
+        }
+        if (rv_surface_set_heldout(m, held, nh, s_dom) != RV_OK)
+            goto fail;
     }
     if (r.off != r.len) {
         rv_fail(RV_EFORMAT, s_dom, "%zu unexpected bytes after the model", r.len - r.off);

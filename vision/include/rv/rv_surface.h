@@ -186,11 +186,36 @@ const rv_surface_params_t *rv_surface_model_params(const rv_surface_model_t *sel
 size_t rv_surface_model_ntrain(const rv_surface_model_t *self);
 int rv_surface_model_folds(const rv_surface_model_t *self);
 
+/* The training images' held-out scores (the k-fold's; in-sample when the model used no
+ * folds), in training order: *n of them; NULL (and *n = 0) for a model loaded from a
+ * file before version 5. */
+const float *rv_surface_model_heldout(const rv_surface_model_t *self, size_t *n);
+/* How surprising an image score is against the held-out good scores: -ln((c + 1) / (n +
+ * 1)), c = held-out scores at or above it (0 below every good); above the top tenth of
+ * the goods (at least 3) an exponential tail fitted to their mean excess continues it, so
+ * scores beyond every good still rank. -1 when the model holds no held-out scores. */
+double rv_surface_model_surprise(const rv_surface_model_t *self, double score);
+
+/* Channels: up to RV_SURFACE_MAX_CHANNELS models trained on the same good images (each
+ * with its own features and top-k, e.g. one for large areas, one for small pits), each
+ * judged against its own held-out goods, so no channel's scale or tail swamps another.
+ * The combined image score is the sum of the channels' surprises; the map (map_stride
+ * floats apart, may be NULL) is the largest of the channels' maps, each divided by its
+ * own threshold. Refused: a model without held-out scores, models trained on different
+ * numbers of images. */
+#define RV_SURFACE_MAX_CHANNELS 4
+int rv_surface_channels_score(rv_surface_model_t *const *m, int n, const rv_view_t *view,
+                              float *map, size_t map_stride, double *score);
+/* The combined threshold: the (1 - fa) quantile (fa of the first model) of the training
+ * images' combined held-out surprises. */
+int rv_surface_channels_threshold(rv_surface_model_t *const *m, int n, double *threshold);
+
 /* A small versioned binary file: magic "RVSURF\r\n", version, parameters and the
  * feature definition, the Gaussian (mean and covariance), the aligned statistics when
  * there are any, the memory bank in knn mode (version 3), the learnt patch basis when a
- * learnt feature is used (version 4), the threshold, and a CRC-32 of everything before
- * it. Versions 1, 2 (no bank) and 3 (no basis) still load. */
+ * learnt feature is used (version 4), the threshold, the training images' held-out scores
+ * (version 5), and a CRC-32 of everything before it. Versions 1, 2 (no bank), 3 (no
+ * basis) and 4 (no held-out scores) still load. */
 int rv_surface_model_save(const rv_surface_model_t *self, const char *path);
 /* Refuses (NULL, RV_EFORMAT or RV_EIO, the message says what) truncated files, another
  * magic or version, a bad checksum, unknown features, absurd dimensions or parameters
