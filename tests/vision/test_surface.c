@@ -896,6 +896,65 @@ static void s_check_channels(rv_surface_model_t *m, const rv_view_t *tv, int n, 
     rv_surface_model_destroy(&mb);
 }
 
+/* Face mode 2 (the part's ends): a surface whose first and last rows are a darker
+ * fixture beyond curved ends gets a map of 0 from 8 px inside each end on, and keeps the
+ * rest; a surface without an end keeps every row. */
+static void s_check_face_ends(const rv_view_t *tv, int n, uint64_t *seed)
+{
+    rv_surface_params_t p;
+    rv_surface_params_default(&p);
+    p.face = 2;
+    p.norm = 1;
+    rv_surface_model_t *m = rv_surface_model_train(tv, (size_t) n, &p);
+    RS_CHECKF(m != NULL, "face-2 model: %s", rv_last_error());
+    if (!m)
+        return;
+    float *img = malloc(sizeof(float) * W * H), *map = malloc(sizeof(float) * W * H);
+    int edge[W], top[W];
+    s_surface(img, seed);
+    for (int x = 0; x < W; x++) {
+        edge[x] = 106 + (int) lround(4 * sin(x / 20.0));
+        top[x] = 14 + (int) lround(3 * cos(x / 17.0));
+        for (int y = 0; y < H; y++)
+            if (y >= edge[x] || y < top[x])
+                img[y * W + x] = 0.4f * img[y * W + x];
+    }
+    rv_image_t *im = s_to_image(img);
+    rv_view_t v = rv_image_view(im);
+    RS_CHECK_EQ(rv_surface_model_score(m, &v, map, W, NULL), RV_OK);
+    size_t beyond = 0, beyond0 = 0, face = 0, face0 = 0;
+    for (int x = 0; x < W; x++)
+        for (int y = 0; y < H; y++) {
+            if (y >= edge[x] - 6 || y < top[x] + 6) { /* 8 px inside, 2 for the blur */
+                beyond++;
+                beyond0 += map[y * W + x] == 0.0f;
+            } else if (y < edge[x] - 12 && y >= top[x] + 12) {
+                face++;
+                face0 += map[y * W + x] == 0.0f;
+            }
+        }
+    printf("face ends: %zu of %zu px beyond the ends masked, %zu of %zu on the face\n", beyond0,
+           beyond, face0, face);
+    RS_CHECKF(beyond0 * 100 >= beyond * 98, "beyond the end: %zu of %zu masked", beyond0, beyond);
+    RS_CHECKF(face0 * 100 <= face, "on the face: %zu of %zu masked", face0, face);
+    rv_image_destroy(&im);
+    /* no end: nothing masked */
+    im = s_make(-1, seed);
+    v = rv_image_view(im);
+    RS_CHECK_EQ(rv_surface_model_score(m, &v, map, W, NULL), RV_OK);
+    size_t zero = 0;
+    for (int i = 0; i < W * H; i++)
+        zero += map[i] == 0.0f;
+    RS_CHECKF(zero * 100 <= (size_t) W * H, "a surface without ends: %zu px masked", zero);
+    rv_image_destroy(&im);
+    free(img);
+    free(map);
+    rv_surface_model_destroy(&m);
+    p.face = 3;
+    RS_CHECK(rv_surface_check_params(&p, "test") < 0);
+    RS_CHECK_MSG(rv_last_error(), "need 0, 1 or 2");
+}
+
 int main(void)
 {
     RS_CHECK_EQ(rv_init(), RV_OK);
@@ -1057,6 +1116,7 @@ int main(void)
     s_check_curvature();
     s_check_blob_model(tv, NTRAIN, &seed);
     s_check_channels(m, tv, NTRAIN, &seed);
+    s_check_face_ends(tv, NTRAIN, &seed);
     s_check_knn(tv, NTRAIN, &seed);
     s_check_pca(tv, NTRAIN, &seed);
 

@@ -103,8 +103,8 @@ int rv_surface_check_params(const rv_surface_params_t *p, const char *domain)
         return rv_fail(RV_EINVAL, domain, "compress %d, need 0 or 1", p->compress);
     if (p->border < 0 || p->border > 64)
         return rv_fail(RV_EINVAL, domain, "border %d, need 0..64", p->border);
-    if (p->face != 0 && p->face != 1)
-        return rv_fail(RV_EINVAL, domain, "face %d, need 0 or 1", p->face);
+    if (p->face < 0 || p->face > 2)
+        return rv_fail(RV_EINVAL, domain, "face %d, need 0, 1 or 2", p->face);
     if (p->topk < 0 || p->topk > 100000)
         return rv_fail(RV_EINVAL, domain, "topk %d, need 0..100000", p->topk);
     if (p->knn < 0 || p->knn > 64)
@@ -328,18 +328,108 @@ static void s_line_mean(const float *src, float *dst, int w, int h, int r, int d
     }
 }
 
+static int s_cmp_int(const void *a, const void *b)
+{
+    int x = *(const int *) a, y = *(const int *) b;
+    return (x > y) - (x < y);
+}
+
+/* Face mode 2: the tile's ends. In the top and bottom quarter of each column, the
+ * strongest step from the tile (brighter) to what lies beyond it (3 px either side of a
+ * 7 px box blur), if it exceeds 15 % of the median brightness; the edge rows, a running
+ * median over 31 columns; the face stops FACE_MARGIN px inside them. t1: scratch. */
+#define FACE_MARGIN 8
+static int s_face_ends(const rv_view_t *g, const rv_view_t *t1, uint8_t *mask)
+{
+    int w = g->width, h = g->height, rc;
+    if ((rc = rv_box_blur(g, t1, 7)) != RV_OK)
+        return rc;
+    uint32_t hist[256] = {0};
+    for (int y = 0; y < h; y++) {
+        const uint8_t *r = rv_view_row(t1, y);
+        for (int x = 0; x < w; x++)
+            hist[r[x]]++;
+    }
+    size_t acc = 0, n = (size_t) w * h;
+    int med = 0;
+    while (med < 255 && (acc += hist[med]) * 2 < n)
+        med++;
+    int *top = malloc((size_t) w * 2 * sizeof *top), *bot = top ? top + w : NULL;
+    int *win = malloc(31 * sizeof *win), *sm = malloc((size_t) w * 2 * sizeof *sm);
+    if (!top || !win || !sm) {
+        free(top);
+        free(win);
+        free(sm);
+        return rv_fail(RV_ENOMEM, DOMAIN, "no memory for the face's ends");
+    }
+    int q = h / 4, need = (15 * med + 99) / 100;
+    for (int x = 0; x < w; x++) {
+        int bt = 0, bb = 0;
+        top[x] = -1;
+        bot[x] = h;
+        for (int y = 3; y < q && y + 3 < h; y++) {
+            int d = (int) ((const uint8_t *) rv_view_row(t1, y + 3))[x] -
+                    (int) ((const uint8_t *) rv_view_row(t1, y - 3))[x];
+            if (d > bt && d >= need) {
+                bt = d;
+                top[x] = y;
+            }
+        }
+        for (int y = h - q; y + 3 < h; y++) {
+            if (y < 3)
+                continue;
+            int d = (int) ((const uint8_t *) rv_view_row(t1, y - 3))[x] -
+                    (int) ((const uint8_t *) rv_view_row(t1, y + 3))[x];
+            if (d > bb && d >= need) {
+                bb = d;
+                bot[x] = y;
+            }
+        }
+    }
+    for (int side = 0; side < 2; side++) {
+        const int *src = side ? bot : top;
+        for (int x = 0; x < w; x++) {
+            int m = 0;
+            for (int i = x - 15; i <= x + 15; i++)
+                if (i >= 0 && i < w)
+                    win[m++] = src[i];
+            qsort(win, (size_t) m, sizeof *win, s_cmp_int);
+            sm[side * w + x] = win[m / 2];
+        }
+    }
+    int mg = FACE_MARGIN;
+    size_t on = 0;
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) {
+            int in = (sm[x] < 0 || y > sm[x] + mg) && (sm[w + x] >= h || y < sm[w + x] - mg);
+            on += (mask[(size_t) y * w + x] = (uint8_t) in);
+        }
+    if (on * 4 < n)
+        memset(mask, 1, n);
+    free(top);
+    free(win);
+    free(sm);
+    return RV_OK;
+}
+
 /* The face mask of a working image (GRAY8 view g, scratch views t1 t2 of its size):
  * Otsu on a 15 px box blur, the largest component above it, holes (regions below it not
  * touching the image border) filled, eroded by ~1/40 of the short side. A face smaller
  * than a quarter of the image means no usable face: everything is face then. */
 static int s_face_mask(const rv_view_t *g, const rv_view_t *t1, const rv_view_t *t2,
-                       uint8_t **out)
+                       int mode, uint8_t **out)
 {
     int w = g->width, h = g->height, rc;
     size_t n = (size_t) w * h;
     uint8_t *mask = calloc(n, 1);
     if (!mask)
         return rv_fail(RV_ENOMEM, DOMAIN, "no memory for the face mask");
+    if (mode == 2) {
+        if ((rc = s_face_ends(g, t1, mask)) != RV_OK)
+            goto fail;
+        *out = mask;
+        return RV_OK;
+    }
     if ((rc = rv_box_blur(g, t1, 15)) != RV_OK)
         goto fail;
     /* Otsu */
@@ -671,7 +761,7 @@ static int s_extract(const rv_surface_model_t *m, const rv_view_t *view, s_feats
             free(t);
         }
     }
-    if (p->face && (rc = s_face_mask(&gv, &v1, &v2, &out->mask)) != RV_OK)
+    if (p->face && (rc = s_face_mask(&gv, &v1, &v2, p->face, &out->mask)) != RV_OK)
         goto done;
     out->w = w;
     out->h = h;

@@ -115,11 +115,16 @@ typedef struct rv_surface_params {
                           the heavy tails of texture (bright grinding streaks), 0..1 */
     int border;        /* working pixels along each side left out of the image score
                           (filter borders, the crop's edges), 0..64 */
-    int face;          /* 1: a per-image mask of the surface's face (Otsu on a smoothed
-                          copy, largest bright component, holes filled, eroded by 1/40
-                          of the short side) limits training samples and the image score,
-                          so chamfers and background at a crop's edges do not count; the
-                          map is 0 outside it. 0..1 */
+    int face;          /* a per-image mask of the surface's face limits training samples
+                          and the image score, so what lies beyond the part at a crop's
+                          edges does not count; the map is 0 outside it. 1: Otsu on a
+                          smoothed copy, largest bright component, holes filled, eroded
+                          by 1/40 of the short side. 2: the part's ends across the
+                          grinding: in the top and bottom quarter of each column the
+                          strongest step down from the part (7 px box blur, 3 px either
+                          side, at least 15 % of the median brightness), a running median
+                          over 31 columns, and the face stops 8 px inside it (a crop with
+                          no end keeps every row). 0..2 */
     int topk;          /* > 0: image score = mean of the topk largest map values (working
                           pixels) instead of the quantile, 0..100000 */
     /* Memory-bank mode (PatchCore-like), model file version 3: */
