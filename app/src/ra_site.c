@@ -152,6 +152,18 @@ static int s_fail_pg(ra_site_t *self, const char *what, PGresult *res)
     return rv_fail(RV_EIO, "ra_site", "%s: %s", what, buf);
 }
 
+/* A call while an insert is in flight (ra_site_insert_send, not yet ended) is refused by
+ * name: its statements cannot run beside the insert's pipeline, and the insert's results
+ * must stay whole for ra_site_insert_end. */
+#define S_NOT_INFLIGHT(self, what)                                                            \
+    do {                                                                                      \
+        if ((self) && (self)->inflight)                                                       \
+            return rv_fail(RV_EINVAL, "ra_site",                                              \
+                           "%s: an insert is in flight (sent, not yet ended by "              \
+                           "ra_site_insert_end)",                                             \
+                           what);                                                             \
+    } while (0)
+
 static int s_exec(ra_site_t *self, const char *sql, const char *what)
 {
     PGresult *r = PQexec(self->conn, sql);
@@ -325,6 +337,7 @@ int ra_site_reconnect(ra_site_t *self)
 int ra_site_station(ra_site_t *self, const char *station, int *found, char key[65],
                     uint64_t *max_seq)
 {
+    S_NOT_INFLIGHT(self, "station");
     const char *p[1] = {station};
     PGresult *r = PQexecParams(self->conn,
                                "SELECT s.public_key, (SELECT COALESCE(max(seq), 0) FROM decisions d"
@@ -351,6 +364,7 @@ int ra_site_station(ra_site_t *self, const char *station, int *found, char key[6
 int ra_site_station_seen(ra_site_t *self, const char *station, const char *key,
                          int64_t session, uint64_t announced, const char *status)
 {
+    S_NOT_INFLIGHT(self, "station seen");
     char sess[32], ann[32];
     snprintf(sess, sizeof sess, "%" PRId64, session);
     snprintf(ann, sizeof ann, "%" PRIu64, announced);
@@ -1010,6 +1024,7 @@ int ra_site_insert_end(ra_site_t *self, size_t *inserted)
 
 int ra_site_insert(ra_site_t *self, const ra_site_decision_t *rows, size_t n, size_t *inserted)
 {
+    S_NOT_INFLIGHT(self, "insert");
     if (inserted)
         *inserted = 0;
     if (n == 0)
@@ -1021,6 +1036,7 @@ int ra_site_insert(ra_site_t *self, const ra_site_decision_t *rows, size_t n, si
 int ra_site_reject(ra_site_t *self, const char *station, uint64_t seq, const char *reason,
                    const char *msg, size_t len)
 {
+    S_NOT_INFLIGHT(self, "reject");
     char seqs[32];
     snprintf(seqs, sizeof seqs, "%" PRIu64, seq);
     char *text = NULL;
@@ -1073,6 +1089,7 @@ static char *s_text_array(const char *const *items, size_t n)
 int ra_site_evidence_missing(ra_site_t *self, const char *const *stations, size_t nstations,
                              size_t max, ra_site_missing_fn fn, void *arg)
 {
+    S_NOT_INFLIGHT(self, "evidence missing");
     char lim[32];
     snprintf(lim, sizeof lim, "%zu", max);
     char *list = NULL;
@@ -1101,6 +1118,7 @@ int ra_site_evidence_missing(ra_site_t *self, const char *const *stations, size_
 
 int ra_site_evidence_add(ra_site_t *self, const char *sha256, size_t bytes, const char *kind)
 {
+    S_NOT_INFLIGHT(self, "evidence add");
     char b[32];
     snprintf(b, sizeof b, "%zu", bytes);
     const char *p[3] = {sha256, b, kind};
@@ -1118,6 +1136,7 @@ int ra_site_evidence_add(ra_site_t *self, const char *sha256, size_t bytes, cons
 int ra_site_evidence_add_many(ra_site_t *self, const char *const *sha256, const size_t *bytes,
                               size_t n)
 {
+    S_NOT_INFLIGHT(self, "evidence add many");
     if (!self || (n && (!sha256 || !bytes)))
         return rv_fail(RV_EINVAL, "ra_site", "evidence: no site or files");
     if (n == 0)
@@ -1164,6 +1183,7 @@ int ra_site_evidence_add_many(ra_site_t *self, const char *const *sha256, const 
 int ra_site_evidence_failed(ra_site_t *self, const char *station, const char *sha256,
                             const char *why)
 {
+    S_NOT_INFLIGHT(self, "evidence failed");
     const char *p[3] = {station, sha256, why};
     PGresult *r = PQexecParams(self->conn,
                                "UPDATE evidence_wanted SET tries = tries + 1, last_error = $3,"
@@ -1204,6 +1224,7 @@ long long ra_site_evidence_outstanding(ra_site_t *self, const char *const *stati
 int ra_site_station_endpoints(ra_site_t *self, const char *station, const char *pub,
                               const char *replay)
 {
+    S_NOT_INFLIGHT(self, "station endpoints");
     const char *p[3] = {station, pub, replay};
     PGresult *r = PQexecParams(self->conn,
                                "UPDATE stations SET pub_endpoint = $2, replay_endpoint = $3"
@@ -1217,6 +1238,7 @@ int ra_site_station_endpoints(ra_site_t *self, const char *station, const char *
 
 int ra_site_since_endpoint(ra_site_t *self, const char *pub, uint64_t *since)
 {
+    S_NOT_INFLIGHT(self, "since endpoint");
     const char *p[1] = {pub};
     *since = 0;
     PGresult *r = PQexecParams(self->conn,
@@ -1233,6 +1255,7 @@ int ra_site_since_endpoint(ra_site_t *self, const char *pub, uint64_t *since)
 
 int ra_site_counts(ra_site_t *self, const char *station, ra_site_counts_t *out)
 {
+    S_NOT_INFLIGHT(self, "counts");
     if (!self || !out)
         return rv_fail(RV_EINVAL, "ra_site", "counts: no site");
     memset(out, 0, sizeof *out);
@@ -1261,6 +1284,7 @@ int ra_site_counts(ra_site_t *self, const char *station, ra_site_counts_t *out)
 
 int ra_site_analyze(ra_site_t *self)
 {
+    S_NOT_INFLIGHT(self, "analyze");
     if (!self)
         return rv_fail(RV_EINVAL, "ra_site", "analyze: no site");
     return s_exec(self, "ANALYZE decisions; ANALYZE decision_evidence; ANALYZE evidence;"
@@ -1339,6 +1363,7 @@ static int s_record(PGresult *r, int i, s_evbuf_t *eb, ra_site_record_fn fn, voi
 
 int ra_site_history(ra_site_t *self, const char *serial, ra_site_record_fn fn, void *arg)
 {
+    S_NOT_INFLIGHT(self, "history");
     if (!self || !serial || !serial[0] || !fn)
         return rv_fail(RV_EINVAL, "ra_site", "history needs a site, a serial and a callback");
     const char *p[1] = {serial};
@@ -1356,6 +1381,7 @@ int ra_site_history(ra_site_t *self, const char *serial, ra_site_record_fn fn, v
 
 int ra_site_history_plan(ra_site_t *self, const char *serial, char *plan, size_t size)
 {
+    S_NOT_INFLIGHT(self, "history plan");
     if (!self || !serial || !plan || size == 0)
         return rv_fail(RV_EINVAL, "ra_site", "history plan: bad arguments");
     plan[0] = 0;
@@ -1453,6 +1479,7 @@ static int s_read_end(ra_site_t *self, int rc)
 int ra_site_records(ra_site_t *self, const char *from, const char *to, ra_site_record_fn fn,
                     void *arg)
 {
+    S_NOT_INFLIGHT(self, "records");
     if (!self || !fn)
         return rv_fail(RV_EINVAL, "ra_site", "records need a site and a callback");
     char lo[64] = "-infinity", hi[64] = "infinity";
@@ -1517,6 +1544,7 @@ int ra_site_records(ra_site_t *self, const char *from, const char *to, ra_site_r
 int ra_site_search(ra_site_t *self, const ra_site_search_t *q, ra_site_choice_fn choice,
                    ra_site_record_fn fn, void *arg, size_t *matched)
 {
+    S_NOT_INFLIGHT(self, "search");
     if (matched)
         *matched = 0;
     if (!self || !q || !fn)
@@ -1765,6 +1793,7 @@ static const char *s_verify_row(PGresult *r, int i, char *why, size_t size)
 
 int ra_site_verify(ra_site_t *self, ra_site_verify_report_t *rep)
 {
+    S_NOT_INFLIGHT(self, "verify");
     if (!self || !rep)
         return rv_fail(RV_EINVAL, "ra_site", "verify: no site or report");
     memset(rep, 0, sizeof *rep);
@@ -1854,6 +1883,7 @@ int ra_site_conninfo_describe(const char *conninfo, char *out, size_t size)
 int ra_site_decision(ra_site_t *self, const char *station, uint64_t seq, ra_site_record_fn fn,
                      void *arg)
 {
+    S_NOT_INFLIGHT(self, "decision");
     if (!self || !station || !fn)
         return rv_fail(RV_EINVAL, "ra_site", "decision needs a site, a station and a callback");
     char s[32];
@@ -1877,6 +1907,7 @@ int ra_site_decision(ra_site_t *self, const char *station, uint64_t seq, ra_site
 int ra_site_verify_decision(ra_site_t *self, const char *station, uint64_t seq, char *why,
                             size_t size)
 {
+    S_NOT_INFLIGHT(self, "verify decision");
     if (!self || !station || !why || size == 0)
         return rv_fail(RV_EINVAL, "ra_site", "verify decision: bad arguments");
     why[0] = 0;
@@ -1907,6 +1938,7 @@ int ra_site_decisions_after(ra_site_t *self, const char *from, const char *const
                             const uint64_t *after, size_t n, size_t max_per_station,
                             ra_site_record_fn fn, void *arg)
 {
+    S_NOT_INFLIGHT(self, "decisions after");
     if (!self || !fn || (n && (!stations || !after)))
         return rv_fail(RV_EINVAL, "ra_site", "decisions after: bad arguments");
     char lo[64] = "-infinity";
@@ -1955,6 +1987,7 @@ int ra_site_decisions_after(ra_site_t *self, const char *from, const char *const
 
 int ra_site_health(ra_site_t *self, ra_site_health_fn fn, void *arg)
 {
+    S_NOT_INFLIGHT(self, "health");
     if (!self || !fn)
         return rv_fail(RV_EINVAL, "ra_site", "health needs a site and a callback");
     PGresult *r = PQexec(self->conn,

@@ -322,6 +322,37 @@ int main(int argc, char **argv)
               "100,000 nested arrays refused: %s", rv_last_error());
         free(d);
     }
+    /* an insert in flight: every other call is refused by name, the insert still ends
+     * whole, and then the calls work again */
+    {
+        ra_site_decision_t one = {st, 700, msgs[3], strlen(msgs[3])};
+        rc = ra_site_insert_send(site, &one, 1);
+        CHECK(rc == RV_OK, "an insert sent (%s)", rc == RV_OK ? "" : rv_last_error());
+        ra_site_search_t q;
+        memset(&q, 0, sizeof q);
+        s_found_t f;
+        memset(&f, 0, sizeof f);
+        size_t matched = 0;
+        int rs = ra_site_search(site, &q, NULL, s_found_record, &f, &matched);
+        CHECK(rs < 0 && strstr(rv_last_error(), "search: an insert is in flight"),
+              "a search during the insert refused: %s", rv_last_error());
+        ra_site_counts_t cnt;
+        int rcn = ra_site_counts(site, st, &cnt);
+        CHECK(rcn < 0 && strstr(rv_last_error(), "counts: an insert is in flight"),
+              "counts during the insert refused: %s", rv_last_error());
+        size_t ins2 = 0;
+        int ri = ra_site_insert(site, &one, 1, &ins2);
+        CHECK(ri < 0 && strstr(rv_last_error(), "insert: an insert is in flight"),
+              "a second insert during the first refused: %s", rv_last_error());
+        rc = ra_site_insert_end(site, &ins2);
+        CHECK(rc == RV_OK && ins2 == 1, "the insert in flight ended whole: %zu inserted (%s)",
+              ins2, rc == RV_OK ? "" : rv_last_error());
+        rcn = ra_site_counts(site, st, &cnt);
+        CHECK(rcn == RV_OK, "counts after it (%s)", rcn == RV_OK ? "" : rv_last_error());
+        CHECK(s_count(c, "SELECT count(*) FROM decisions WHERE station = $1 AND seq = 700", st) ==
+                  1,
+              "the decision sent before the refused calls is stored");
+    }
     PQfinish(c);
     ra_site_close(&site);
     printf("%s\n", fails ? "site_insert_check: FAILED" : "site_insert_check: all passed");

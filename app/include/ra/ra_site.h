@@ -76,7 +76,9 @@ int ra_site_insert(ra_site_t *self, const ra_site_decision_t *rows, size_t n, si
  * returns) and starts the statement and the commit; ra_site_insert_busy() is 1 while the
  * server is still at it (it never blocks); ra_site_insert_end() waits for the end: 0 and
  * *inserted when committed, RV_EIO when nothing was. Between send and end the handle is
- * used for nothing else. */
+ * used for nothing else: any other call on it (a search, counts, another insert, ...) is
+ * refused with RV_EINVAL, "NAME: an insert is in flight", and the insert is left whole
+ * for ra_site_insert_end(); ra_site_reconnect() drops it. */
 int ra_site_insert_send(ra_site_t *self, const ra_site_decision_t *rows, size_t n);
 int ra_site_insert_busy(ra_site_t *self);
 int ra_site_insert_end(ra_site_t *self, size_t *inserted);
