@@ -17,7 +17,24 @@ struct ra_site {
     char *conninfo;
     int readonly; /* an auditor's connection: no migration, no writes */
     int inflight; /* an insert sent (ra_site_insert_send), not ended */
+    /* what the last insert put in rejected instead of storing (ra_site_insert_refused) */
+    struct s_refused {
+        char *station, *reason;
+        uint64_t seq;
+    } *refused;
+    size_t nrefused;
 };
+
+static void s_refused_clear(ra_site_t *self)
+{
+    for (size_t i = 0; i < self->nrefused; i++) {
+        free(self->refused[i].station);
+        free(self->refused[i].reason);
+    }
+    free(self->refused);
+    self->refused = NULL;
+    self->nrefused = 0;
+}
 
 /* Migration 1: the tables, indexes and the health view. Each migration runs in one
  * transaction together with its schema_version row. */
@@ -119,13 +136,16 @@ static const char *s_insert_sql =
     " ON CONFLICT DO NOTHING RETURNING station, seq),"
     /* a row neither inserted nor held already under its (station, seq) lost on its id:
      * another decision (another station's, or an earlier one of this batch) holds it.
-     * It is kept in rejected, naming the holder, and the batch goes on. */
+     * It is kept in rejected, naming the holder (once: sent again, the same message is
+     * not rejected twice), and the batch goes on. */
     " rj AS (INSERT INTO rejected (station, seq, reason, message) SELECT s.station, s.seq,"
     " 'the id ' || s.id || ' is held by ' || COALESCE((SELECT 'station ' || d.station ||"
     " ' seq ' || d.seq FROM decisions d WHERE d.id = s.id::uuid), 'another decision of its"
     " batch'), s.message FROM site_in s WHERE NOT EXISTS (SELECT 1 FROM ins i WHERE"
     " i.station = s.station AND i.seq = s.seq) AND NOT EXISTS (SELECT 1 FROM decisions d"
-    " WHERE d.station = s.station AND d.seq = s.seq)),"
+    " WHERE d.station = s.station AND d.seq = s.seq) AND NOT EXISTS (SELECT 1 FROM rejected x"
+    " WHERE x.station = s.station AND x.seq = s.seq AND x.message = s.message)"
+    " RETURNING station, seq, reason),"
     " de AS (INSERT INTO decision_evidence (station, seq, sha256, kind)"
     " SELECT i.station, i.seq, e.sha, e.kind FROM ins i JOIN site_in s"
     " ON s.station = i.station AND s.seq = i.seq, unnest(s.ev_sha, s.ev_kind) AS e(sha, kind)"
@@ -135,7 +155,9 @@ static const char *s_insert_sql =
     " w AS (INSERT INTO evidence_wanted (station, sha256) SELECT DISTINCT de.station, de.sha256"
     " FROM de WHERE NOT COALESCE((SELECT true FROM evidence e WHERE e.sha256 = de.sha256"
     " LIMIT 1), false) ON CONFLICT DO NOTHING)"
-    " SELECT count(*) FROM ins";
+    /* the count, and each refusal (one row of NULLs when there is none) */
+    " SELECT (SELECT count(*) FROM ins), r.station, r.seq, r.reason FROM (SELECT 1) one"
+    " LEFT JOIN rj r ON true ORDER BY r.station, r.seq";
 
 static int s_fail_pg(ra_site_t *self, const char *what, PGresult *res)
 {
@@ -317,6 +339,7 @@ void ra_site_close(ra_site_t **self_p)
     ra_site_t *self = *self_p;
     if (self->conn)
         PQfinish(self->conn);
+    s_refused_clear(self);
     free(self->conninfo);
     free(self);
     *self_p = NULL;
@@ -983,6 +1006,7 @@ int ra_site_insert_end(ra_site_t *self, size_t *inserted)
     if (!self || !self->inflight)
         return rv_fail(RV_EINVAL, "ra_site", "insert: nothing was sent");
     self->inflight = 0;
+    s_refused_clear(self);
     int rc = RV_OK;
     size_t got = 0;
     for (;;) {
@@ -1000,8 +1024,23 @@ int ra_site_insert_end(ra_site_t *self, size_t *inserted)
             PQclear(r);
             break;
         }
-        if (st == PGRES_TUPLES_OK && PQntuples(r) == 1 && PQnfields(r) == 1)
+        if (st == PGRES_TUPLES_OK && PQntuples(r) >= 1 && PQnfields(r) == 4) {
             got = strtoull(PQgetvalue(r, 0, 0), NULL, 10);
+            int nr = PQntuples(r);
+            if (!PQgetisnull(r, 0, 1) && (self->refused = calloc((size_t) nr, sizeof *self->refused)))
+                for (int i = 0; i < nr; i++) {
+                    struct s_refused *f = &self->refused[self->nrefused];
+                    f->station = strdup(PQgetvalue(r, i, 1));
+                    f->seq = strtoull(PQgetvalue(r, i, 2), NULL, 10);
+                    f->reason = strdup(PQgetvalue(r, i, 3));
+                    if (!f->station || !f->reason) {
+                        free(f->station);
+                        free(f->reason);
+                        break;
+                    }
+                    self->nrefused++;
+                }
+        }
         if (st == PGRES_FATAL_ERROR || st == PGRES_BAD_RESPONSE) {
             if (rc == RV_OK)
                 rc = s_fail_pg(self, "insert decisions", r);
@@ -1015,11 +1054,27 @@ int ra_site_insert_end(ra_site_t *self, size_t *inserted)
         rc = s_fail_pg(self, "insert (pipeline)", NULL);
     if (rc == RV_OK && PQtransactionStatus(self->conn) != PQTRANS_IDLE)
         rc = rv_fail(RV_EIO, "ra_site", "insert: the transaction did not end");
-    if (rc != RV_OK)
+    if (rc != RV_OK) {
+        s_refused_clear(self); /* nothing was committed */
         return s_insert_fail(self, rc);
+    }
     if (inserted)
         *inserted = got;
     return RV_OK;
+}
+
+size_t ra_site_insert_refused(ra_site_t *self, size_t i, const char **station, uint64_t *seq,
+                              const char **reason)
+{
+    if (!self || i >= self->nrefused)
+        return self ? self->nrefused : 0;
+    if (station)
+        *station = self->refused[i].station;
+    if (seq)
+        *seq = self->refused[i].seq;
+    if (reason)
+        *reason = self->refused[i].reason;
+    return self->nrefused;
 }
 
 int ra_site_insert(ra_site_t *self, const ra_site_decision_t *rows, size_t n, size_t *inserted)

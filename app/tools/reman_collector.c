@@ -443,6 +443,18 @@ static void s_insert_end(s_ctx_t *c, s_lane_t *l)
         free(it->msg);
     }
     c->written += ins;
+    /* decisions the site kept in rejected instead (an id another decision holds) */
+    size_t nref = ra_site_insert_refused(l->site, 0, NULL, NULL, NULL);
+    for (size_t i = 0; i < nref; i++) {
+        const char *who = "", *why = "";
+        uint64_t seq = 0;
+        ra_site_insert_refused(l->site, i, &who, &seq, &why);
+        fprintf(stderr, "reman-collector: REFUSED %s seq %" PRIu64 ": %s\n", who, seq, why);
+        for (int k = 0; k < c->nst; k++)
+            if (!strcmp(c->st[k].name, who))
+                c->st[k].rejected++;
+        c->rejected_total++;
+    }
     memmove(l->buf, l->buf + n, (l->nbuf - n) * sizeof *l->buf);
     l->nbuf -= n;
 }

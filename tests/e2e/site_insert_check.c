@@ -260,10 +260,27 @@ int main(int argc, char **argv)
                          " reason LIKE '% is held by another decision of its batch'",
                       st2) == 1,
               "a collision inside the batch kept in rejected");
+        /* and told to the caller, as stored */
+        const char *who[2] = {"", ""}, *why[2] = {"", ""};
+        uint64_t sq[2] = {0, 0};
+        size_t nref = ra_site_insert_refused(site, 0, &who[0], &sq[0], &why[0]);
+        ra_site_insert_refused(site, 1, &who[1], &sq[1], &why[1]);
+        char want2[200];
+        snprintf(want2, sizeof want2, "the id %.36s is held by station %s seq 1", id0, st);
+        CHECK(nref == 2 && !strcmp(who[0], st2) && sq[0] == 2 && !strcmp(why[0], want2) &&
+                  !strcmp(who[1], st2) && sq[1] == 5 &&
+                  strstr(why[1], "is held by another decision of its batch"),
+              "the two refusals told to the caller: %zu (%s seq %llu: %s; %s seq %llu: %s)",
+              nref, who[0], (unsigned long long) sq[0], why[0], who[1],
+              (unsigned long long) sq[1], why[1]);
         /* sent again (a collector restarted): nothing new, no error */
         rc = ra_site_insert(site, batch, 5, &ins);
-        CHECK(rc == RV_OK && ins == 0, "the same batch again: %zu new (%s)", ins,
+        CHECK(rc == RV_OK && ins == 0 && ra_site_insert_refused(site, 0, NULL, NULL, NULL) == 0,
+              "the same batch again: %zu new, nothing refused (%s)", ins,
               rc == RV_OK ? "" : rv_last_error());
+        CHECK(s_count(c, "SELECT count(*) FROM rejected WHERE station = $1 AND seq IN (2, 5)",
+                      st2) == 2,
+              "sent again, the collisions are not rejected twice");
     }
     /* values the insert's casts would refuse: found before the server, by name */
     {

@@ -82,6 +82,12 @@ int ra_site_insert(ra_site_t *self, const ra_site_decision_t *rows, size_t n, si
 int ra_site_insert_send(ra_site_t *self, const ra_site_decision_t *rows, size_t n);
 int ra_site_insert_busy(ra_site_t *self);
 int ra_site_insert_end(ra_site_t *self, size_t *inserted);
+/* After a committed insert: how many of its rows went to the rejected table instead of
+ * being stored (an id another decision holds), and the i-th of them (i < that count):
+ * its station, seq and the reason as stored. Valid until the next insert or
+ * ra_site_close(); 0 after a failed insert. */
+size_t ra_site_insert_refused(ra_site_t *self, size_t i, const char **station, uint64_t *seq,
+                              const char **reason);
 /* 0 when ra_site_insert can store the row (the message one JSON object whose members it
  * reads have the shapes it stores); otherwise RV_EFORMAT (or RV_EINVAL, RV_ENOMEM) with
  * the error naming the station, the seq and what is wrong, as ra_site_insert would fail
