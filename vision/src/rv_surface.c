@@ -252,6 +252,14 @@ void rv_surface_curvature(float *pl, float *tmp, float *tmp2, int w, int h, int 
     }
 }
 
+/* The (1 - fa) quantile of n ascending scores: at most floor(fa n) of them lie above it. */
+static float s_quantile_fa(const float *asc, size_t n, double fa)
+{
+    double q = ceil((1.0 - fa) * (double) n);
+    size_t idx = q < 1 ? 0 : (size_t) q - 1;
+    return asc[idx >= n ? n - 1 : idx];
+}
+
 static int s_cmp_float(const void *a, const void *b)
 {
     float x = *(const float *) a, y = *(const float *) b;
@@ -1278,23 +1286,6 @@ rv_surface_model_t *rv_surface_model_train(const rv_view_t *views, size_t n,
             if (s_score_view(m, &views[i], &scores[i]) != RV_OK)
                 goto fail;
     {
-        float *sorted = malloc(n * sizeof *sorted);
-        if (!sorted) {
-            rv_fail(RV_ENOMEM, DOMAIN, "no memory");
-            goto fail;
-        }
-        for (size_t i = 0; i < n; i++)
-            sorted[i] = (float) scores[i];
-        qsort(sorted, n, sizeof *sorted, s_cmp_float);
-        /* the (1 - fa) quantile: at most floor(fa n) held-out scores lie above it */
-        double q = ceil((1.0 - p.fa) * (double) n);
-        size_t idx = q < 1 ? 0 : (size_t) q - 1;
-        if (idx >= n)
-            idx = n - 1;
-        m->threshold = folds ? sorted[idx] : sorted[n - 1];
-        free(sorted);
-    }
-    {
         float *held = malloc(n * sizeof *held);
         if (!held) {
             rv_fail(RV_ENOMEM, DOMAIN, "no memory");
@@ -1304,6 +1295,7 @@ rv_surface_model_t *rv_surface_model_train(const rv_view_t *views, size_t n,
             held[i] = (float) scores[i];
         if (rv_surface_set_heldout(m, held, n, DOMAIN) != RV_OK)
             goto fail;
+        m->threshold = folds ? s_quantile_fa(m->held_sorted, n, p.fa) : m->held_sorted[n - 1];
     }
     m->folds_used = folds;
     free(samples);
@@ -1522,13 +1514,8 @@ int rv_surface_channels_threshold(rv_surface_model_t *const *m, int n, double *t
         comb[i] = (float) sum;
     }
     qsort(comb, k, sizeof *comb, s_cmp_float);
-    /* the (1 - fa) quantile, as a single model's threshold */
-    double q = ceil((1.0 - m[0]->p.fa) * (double) k);
-    size_t idx = q < 1 ? 0 : (size_t) q - 1;
-    if (idx >= k)
-        idx = k - 1;
-    if (threshold)
-        *threshold = comb[idx];
+    if (threshold) /* as a single model's threshold */
+        *threshold = s_quantile_fa(comb, k, m[0]->p.fa);
     free(comb);
     return RV_OK;
 }
