@@ -81,7 +81,7 @@ if [ -f "$ds/magnetic_tile/manifest.csv" ]; then
   "$bin/reman-eval" --datasets "$ds" --sets magnetic_tile --list train >"$work/mt-train.txt"
   "$bin/reman-eval" --datasets "$ds" --sets magnetic_tile --list validation >"$work/mt-valid.txt"
   "$bin/reman-eval" --datasets "$ds" --sets magnetic_tile --on dev --json >"$work/dev.json" 2>/dev/null
-  check "--on dev: half the training goods train, the rest and the validation side are tested" \
+  check "--on dev: half the training goods train, the rest and the validation side are tested; the bootstrap intervals hold their figures" \
     $PY - "$work/dev.json" "$work/mt-train.txt" "$work/mt-valid.txt" <<'PYEOF'
 import json, sys
 d = json.loads(open(sys.argv[1]).readline())
@@ -90,9 +90,13 @@ va = [l for l in open(sys.argv[3]) if l.strip()]
 vg = sum(l.startswith("good,") for l in va)
 vd = len(va) - vg
 ok = (d["side"] == "dev" and 0.35 * len(tr) < d["n_train"] < 0.65 * len(tr)
-      and d["n_train"] + d["n_test_good"] == len(tr) + vg and d["n_test_defective"] == vd)
+      and d["n_train"] + d["n_test_good"] == len(tr) + vg and d["n_test_defective"] == vd
+      and d["image_auroc_ci95"][0] <= d["image_auroc"] <= d["image_auroc_ci95"][1]
+      and d["image_auroc_ci95"][0] < d["image_auroc_ci95"][1]
+      and d["recall_at_2pct_fa_ci95"][0] <= d["recall_at_2pct_fa"] <= d["recall_at_2pct_fa_ci95"][1])
 print("dev split:", d["n_train"], "train,", d["n_test_good"], "goods and", d["n_test_defective"],
-      "defective tested; training side", len(tr), "validation", len(va))
+      "defective tested; training side", len(tr), "validation", len(va), "; AUROC",
+      d["image_auroc"], d["image_auroc_ci95"])
 sys.exit(0 if ok else 1)
 PYEOF
 else
