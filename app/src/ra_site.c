@@ -941,8 +941,7 @@ int ra_site_insert_send(ra_site_t *self, const ra_site_decision_t *rows, size_t 
 {
     if (!self || (!rows && n))
         return rv_fail(RV_EINVAL, "ra_site", "insert: no site or rows");
-    if (self->inflight)
-        return rv_fail(RV_EINVAL, "ra_site", "insert: the previous insert has not ended");
+    S_NOT_INFLIGHT(self, "insert");
     size_t len = 0;
     uint8_t *data = NULL;
     int rc = n ? s_copy_data(rows, n, &data, &len) : RV_OK;

@@ -362,11 +362,11 @@ static int s_face_ends(const rv_view_t *g, const rv_view_t *t1, uint8_t *mask)
     int med = 0;
     while (med < 255 && (acc += hist[med]) * 2 < n)
         med++;
+    int win[31]; /* the running median's window */
     int *top = malloc((size_t) w * 2 * sizeof *top), *bot = top ? top + w : NULL;
-    int *win = malloc(31 * sizeof *win), *sm = malloc((size_t) w * 2 * sizeof *sm);
-    if (!top || !win || !sm) {
+    int *sm = malloc((size_t) w * 2 * sizeof *sm);
+    if (!top || !sm) {
         free(top);
-        free(win);
         free(sm);
         return rv_fail(RV_ENOMEM, DOMAIN, "no memory for the face's ends");
     }
@@ -405,17 +405,16 @@ static int s_face_ends(const rv_view_t *g, const rv_view_t *t1, uint8_t *mask)
             sm[side * w + x] = win[m / 2];
         }
     }
-    int mg = FACE_MARGIN;
     size_t on = 0;
     for (int y = 0; y < h; y++)
         for (int x = 0; x < w; x++) {
-            int in = (sm[x] < 0 || y > sm[x] + mg) && (sm[w + x] >= h || y < sm[w + x] - mg);
+            int in = (sm[x] < 0 || y > sm[x] + FACE_MARGIN) &&
+                     (sm[w + x] >= h || y < sm[w + x] - FACE_MARGIN);
             on += (mask[(size_t) y * w + x] = (uint8_t) in);
         }
     if (on * 4 < n)
         memset(mask, 1, n);
     free(top);
-    free(win);
     free(sm);
     return RV_OK;
 }
