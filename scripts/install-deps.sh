@@ -17,7 +17,7 @@ PKGS=(
 if [ "${1:-}" = "--test" ]; then
   PKGS+=(clang libclang-rt-14-dev gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user
          python3 python3-jsonschema python3-zmq python3-nacl libpq-dev postgresql
-         xvfb xauth xdotool imagemagick desktop-file-utils)
+         xvfb xauth xdotool imagemagick desktop-file-utils dbus-daemon)
 fi
 missing=()
 for p in "${PKGS[@]}"; do

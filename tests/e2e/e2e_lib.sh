@@ -5,7 +5,8 @@
 #   demo_references               the demo families' references in $refs, learnt once per
 #                                 build directory (under a lock: one test at a time)
 #   start_xvfb                    an X server on a display number it chooses (its pid in
-#                                 pids), DISPLAY and GTK's environment exported
+#                                 pids), DISPLAY and GTK's environment exported, and a
+#                                 session bus of its own when none is set
 fails=0
 check() {
   local what=$1; shift
@@ -39,6 +40,15 @@ start_xvfb() {
   for _ in $(seq 50); do [ -s "$work/display" ] && break; sleep 0.1; done
   DISPLAY=:$(head -n1 "$work/display")
   export DISPLAY GDK_BACKEND=x11 NO_AT_BRIDGE=1 GSK_RENDERER=cairo
+  # a session bus of the test's own, as a desktop session gives the station (without one
+  # GtkApplication warns "Unable to acquire session bus" where dbus-launch is absent)
+  if [ -z "${DBUS_SESSION_BUS_ADDRESS:-}" ]; then
+    dbus-daemon --session --fork --print-address=3 --print-pid=4 3>"$work/dbus.addr" \
+      4>"$work/dbus.pid"
+    pids+=("$(head -n1 "$work/dbus.pid")")
+    DBUS_SESSION_BUS_ADDRESS=$(head -n1 "$work/dbus.addr")
+    export DBUS_SESSION_BUS_ADDRESS
+  fi
 }
 
 # A loopback TCP port free now, drawn at random from 20000-32767: below the kernel's
