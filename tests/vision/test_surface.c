@@ -738,6 +738,107 @@ static void s_check_blob_model(const rv_view_t *tv, int n, uint64_t *seed)
     rv_surface_model_destroy(&m);
 }
 
+/* A near-vertical crack (kind 0: a dark line wandering about the y axis, ~40 px, ending
+ * inside the image), a full-height dark grinding streak of the same depth (kind 1), a
+ * step in brightness across the whole width (kind 2: the edge of an unground band), or
+ * one down the whole height (kind 3). *at: a point on the painted feature. */
+static rv_image_t *s_make_line(int kind, uint64_t *s, int *at_x, int *at_y)
+{
+    float *img = malloc(sizeof(float) * W * H);
+    s_surface(img, s);
+    int cx = 30 + (int) (68 * s_uniform(s)), cy = 30 + (int) (68 * s_uniform(s));
+    *at_x = cx;
+    *at_y = cy;
+    if (kind == 0) {
+        double a = 1.5707963 + 0.3 * (s_uniform(s) - 0.5), px = cx, py = cy - 20;
+        for (int i = 0; i < 40; i++) {
+            a += 0.12 * s_gauss(s);
+            px += cos(a);
+            py += sin(a);
+            for (int j = 0; j <= 1; j++) {
+                int x = (int) px + j, y = (int) py;
+                if (x >= 0 && x < W && y >= 0 && y < H)
+                    img[y * W + x] -= 40;
+            }
+        }
+    } else if (kind == 1) {
+        for (int y = 0; y < H; y++)
+            for (int j = 0; j <= 1; j++)
+                img[y * W + cx + j] -= 40;
+    } else {
+        for (int y = 0; y < H; y++)
+            for (int x = 0; x < W; x++)
+                if (kind == 2 ? y >= cy : x >= cx)
+                    img[y * W + x] += 25;
+    }
+    rv_image_t *im = s_to_image(img);
+    free(img);
+    return im;
+}
+
+/* RV_SF_CRACKLINE and RV_SF_HSTEP, each alone in a model trained on the goods tv[n]: the
+ * crack scores above the goods and above a full-height streak as dark (which the column
+ * mean cancels), and its map peaks on it; the horizontal step above the goods and above a
+ * vertical step as large (which the mean along x cancels), its map peaking on the step's
+ * row. */
+static void s_check_line_features(const rv_view_t *tv, int n, uint64_t *seed)
+{
+    static const struct {
+        int kind, size, topk, hit, miss;
+        const char *name, *hit_name, *miss_name;
+    } cs[2] = {{RV_SF_CRACKLINE, 9, 5, 0, 1, "crack:9", "short crack", "full-height streak"},
+               {RV_SF_HSTEP, 9, 20, 2, 3, "hstep:9", "step across x", "step down y"}};
+    for (int c = 0; c < 2; c++) {
+        rv_surface_params_t p;
+        rv_surface_params_default(&p);
+        p.nfeatures = 1;
+        p.features[0] = (rv_sf_def_t) {(uint16_t) cs[c].kind, (uint16_t) cs[c].size};
+        p.norm = 1;
+        p.topk = cs[c].topk;
+        rv_surface_model_t *m = rv_surface_model_train(tv, (size_t) n, &p);
+        RS_CHECKF(m != NULL, "%s model: %s", cs[c].name, rv_last_error());
+        if (!m)
+            continue;
+        enum { N = 12 };
+        double good[N], hit[N], miss[N];
+        int on_it = 0;
+        float *map = malloc(sizeof(float) * W * H);
+        for (int i = 0; i < N; i++) {
+            int hx, hy, mx, my;
+            rv_image_t *g = s_make(-1, seed), *a = s_make_line(cs[c].hit, seed, &hx, &hy),
+                       *b = s_make_line(cs[c].miss, seed, &mx, &my);
+            rv_view_t gv = rv_image_view(g), av = rv_image_view(a), bv = rv_image_view(b);
+            RS_CHECK_EQ(rv_surface_model_score(m, &gv, NULL, 0, &good[i]), RV_OK);
+            RS_CHECK_EQ(rv_surface_model_score(m, &av, map, W, &hit[i]), RV_OK);
+            RS_CHECK_EQ(rv_surface_model_score(m, &bv, NULL, 0, &miss[i]), RV_OK);
+            int bx = 0, by = 0;
+            for (int y = 0; y < H; y++)
+                for (int x = 0; x < W; x++)
+                    if (map[y * W + x] > map[by * W + bx]) {
+                        bx = x;
+                        by = y;
+                    }
+            /* the crack: within its own 40 px run about (hx, hy); the step: on its row */
+            on_it += c == 0 ? (abs(bx - hx) <= 12 && abs(by - hy) <= 24) : abs(by - hy) <= 5;
+            rv_image_destroy(&g);
+            rv_image_destroy(&a);
+            rv_image_destroy(&b);
+        }
+        free(map);
+        double auc_good = s_auroc(hit, N, good, N), auc_miss = s_auroc(hit, N, miss, N);
+        printf("%s model: %s against goods AUROC %.3f, against a %s %.3f; map peak on it "
+               "%d of %d\n",
+               cs[c].name, cs[c].hit_name, auc_good, cs[c].miss_name, auc_miss, on_it, N);
+        RS_CHECKF(auc_good >= 0.95, "%s: %s against goods AUROC %.3f", cs[c].name,
+                  cs[c].hit_name, auc_good);
+        RS_CHECKF(auc_miss >= 0.9, "%s: %s against a %s AUROC %.3f", cs[c].name,
+                  cs[c].hit_name, cs[c].miss_name, auc_miss);
+        RS_CHECKF(on_it >= N - 1, "%s: the map peaks on the %s in %d of %d", cs[c].name,
+                  cs[c].hit_name, on_it, N);
+        rv_surface_model_destroy(&m);
+    }
+}
+
 /* Held-out scores, surprise and channels (rv_surface.h), and their part of the version-5
  * file. m: a model trained on tv[n] with the defaults. */
 static void s_check_channels(rv_surface_model_t *m, const rv_view_t *tv, int n, uint64_t *seed)
@@ -1115,6 +1216,7 @@ int main(void)
     s_check_knn_kernel();
     s_check_curvature();
     s_check_blob_model(tv, NTRAIN, &seed);
+    s_check_line_features(tv, NTRAIN, &seed);
     s_check_channels(m, tv, NTRAIN, &seed);
     s_check_face_ends(tv, NTRAIN, &seed);
     s_check_knn(tv, NTRAIN, &seed);

@@ -58,7 +58,7 @@ int rv_surface_check_params(const rv_surface_params_t *p, const char *domain)
                        RV_SURFACE_MAX_FEATURES);
     for (int i = 0; i < p->nfeatures; i++) {
         int kind = p->features[i].kind, size = p->features[i].size;
-        if (kind < RV_SF_LOCALDEV || kind > RV_SF_DARKRIDGE)
+        if (kind < RV_SF_LOCALDEV || kind > RV_SF_HSTEP)
             return rv_fail(RV_EINVAL, domain, "feature %d: unknown kind %d", i, kind);
         if (kind == RV_SF_PCA) {
             int nc = rv_surface_pca_ncomp(p);
@@ -659,7 +659,8 @@ static int s_extract(const rv_surface_model_t *m, const rv_view_t *view, s_feats
         float *pl = plane + (size_t) f * n;
         int is_learnt = kind == RV_SF_PCA || kind == RV_SF_PCARES;
         int curv = kind == RV_SF_DARKBLOB || kind == RV_SF_DARKRIDGE;
-        int in_float = kind == RV_SF_ROWHP || kind == RV_SF_COLHP || is_learnt || curv;
+        int in_float = kind == RV_SF_ROWHP || kind == RV_SF_COLHP || kind == RV_SF_HSTEP ||
+                       is_learnt || curv;
         if (is_learnt) {
             int at = kind == RV_SF_PCA ? k : m->pca.k + (k > 0 ? k : m->pca.k) - 1;
             memcpy(pl, learnt + (size_t) at * n, n * sizeof *pl);
@@ -677,6 +678,15 @@ static int s_extract(const rv_surface_model_t *m, const rv_view_t *view, s_feats
                 }
                 rv_surface_curvature(pl, tmp, cbuf, w, h, k, kind);
                 free(cbuf);
+            } else if (kind == RV_SF_HSTEP) {
+                s_line_mean(pl, tmp, w, h, k / 2, 1);
+                for (int y = 0; y < h; y++) {
+                    const float *up = tmp + (size_t) (y >= 3 ? y - 3 : 0) * w,
+                                *dn = tmp + (size_t) (y + 3 < h ? y + 3 : h - 1) * w;
+                    float *o = pl + (size_t) y * w;
+                    for (int x = 0; x < w; x++)
+                        o[x] = fabsf(dn[x] - up[x]);
+                }
             } else if (kind == RV_SF_COLHP) {
                 s_line_mean(pl, tmp, w, h, k / 2, 0);
                 for (size_t i = 0; i < n; i++)
@@ -699,7 +709,8 @@ static int s_extract(const rv_surface_model_t *m, const rv_view_t *view, s_feats
         case RV_SF_BLACKHAT_DISC: rc = rv_blackhat_disc(&bv, &v1, k); break;
         case RV_SF_TOPHAT_DISC: rc = rv_tophat_disc(&bv, &v1, k); break;
         case RV_SF_BLACKHAT_VLINE:
-        case RV_SF_BLACKHAT_HLINE: {
+        case RV_SF_BLACKHAT_HLINE:
+        case RV_SF_CRACKLINE: {
             int kw = kind == RV_SF_BLACKHAT_VLINE ? 1 : k, kh = kw == 1 ? k : 1;
             rc = rv_dilate_rect(&bv, &v2, kw, kh);
             if (!rc)
@@ -737,6 +748,11 @@ static int s_extract(const rv_surface_model_t *m, const rv_view_t *view, s_feats
                 for (int x = 0; x < w; x++)
                     o[x] = (float) r[x];
             }
+        }
+        if (kind == RV_SF_CRACKLINE) { /* less its column's mean */
+            s_line_mean(pl, tmp, w, h, RV_SF_CRACK_SPAN * k / 2, 0);
+            for (size_t i = 0; i < n; i++)
+                pl[i] -= tmp[i];
         }
         /* robust per-image normalisation: uneven light and exposure drop out */
         float med, mad, inv;

@@ -88,11 +88,23 @@ typedef enum rv_sf_kind {
      * grinding streak is a line (one large eigenvalue), a pit a blob (two). */
     RV_SF_DARKBLOB = 14,      /* sigma^2 max(0, l1): dark blobs about k / 2 px across;
                                  0 along lines and edges */
-    RV_SF_DARKRIDGE = 15      /* sigma^2 max(0, l2 - |l1|): dark lines about k / 4 px
+    RV_SF_DARKRIDGE = 15,     /* sigma^2 max(0, l2 - |l1|): dark lines about k / 4 px
                                  wide; 0 on round blobs */
+    /* A dark line across a grinding texture that runs along y: R = closing(B, k x 1
+     * horizontal line) - B (dark, narrower than k in x), less the mean of R over
+     * RV_SF_CRACK_SPAN k + 1 px of its own column. A grinding streak is as dark all along
+     * its column and cancels; a crack, a pit or a chip edge ends, wanders across columns
+     * and stays. */
+    RV_SF_CRACKLINE = 16,
+    /* A step in brightness along y that lasts along x: |H(y + 3) - H(y - 3)|, H = the mean
+     * of B over k px along x. A boundary between a ground and an unground band (uneven
+     * grinding) runs across the tile; the grinding streaks run along y and give nothing */
+    RV_SF_HSTEP = 17
+
 } rv_sf_kind_t;
 
 #define RV_SURFACE_MAX_FEATURES 24
+#define RV_SF_CRACK_SPAN 8 /* RV_SF_CRACKLINE's column window: RV_SF_CRACK_SPAN k + 1 px */
 
 typedef struct rv_sf_def {
     uint16_t kind; /* rv_sf_kind_t */
