@@ -45,11 +45,12 @@ set +e
 "$bin/reman-eval" --datasets "$work/empty" --on sideways >/dev/null 2>"$work/u5.err"; rc5=$?
 "$bin/reman-eval" --datasets "$work/empty" --channel blob:13 >/dev/null 2>"$work/u6.err"; rc6=$?
 "$bin/reman-eval" --datasets "$work/empty" --channel blob:13@5 --channel blob:9@5 \
-  --channel bhv:45@20 --channel ridge:9@5 >/dev/null 2>"$work/u7.err"; rc7=$?
+  --channel bhv:45@20 --channel ridge:9@5 --channel crack:9@5 --channel hstep:9@5 \
+  >/dev/null 2>"$work/u7.err"; rc7=$?
 "$bin/reman-eval" --datasets "$work/empty" --channel crack:9@5/b65 >/dev/null 2>"$work/u8.err"; rc8=$?
 "$bin/reman-eval" --datasets "$work/empty" --channel hstep:9@20/x1 >/dev/null 2>"$work/u9.err"; rc9=$?
-"$bin/reman-eval" --datasets "$work/empty" --channel hstep:9@20/f3 >/dev/null 2>"$work/u10.err"; rc10=$?
-"$bin/reman-eval" --datasets "$work/empty" --channel hstep:9@20/b0/f0 >/dev/null 2>"$work/u11.err"; rc11=$?
+"$bin/reman-eval" --datasets "$work/empty" --channel hstep:9@20/f4 >/dev/null 2>"$work/u10.err"; rc10=$?
+"$bin/reman-eval" --datasets "$work/empty" --channel hstep:9@20/b0/f3 >/dev/null 2>"$work/u11.err"; rc11=$?
 set -e
 check "no folder for a real set: exit 2" test "$rc1" -eq 2
 check "no folder: says what to give" grep -q "give --datasets DIR" "$work/u1.err"
@@ -58,11 +59,11 @@ check "unknown option: exit 2" bash -c "test $rc3 -eq 2 && grep -q -- '--frobnic
 check "--on dev without --datasets: exit 2, said" bash -c "test $rc4 -eq 2 && grep -q -- '--on dev needs --datasets' '$work/u4.err'"
 check "--on with an unknown side: exit 2" test "$rc5" -eq 2
 check "--channel without @TOPK: exit 2, named" bash -c "test $rc6 -eq 2 && grep -q \"bad value 'blob:13' for --channel\" '$work/u6.err'"
-check "a fourth --channel: exit 2" bash -c "test $rc7 -eq 2 && grep -q \"for --channel\" '$work/u7.err'"
+check "a sixth --channel: exit 2" bash -c "test $rc7 -eq 2 && grep -q \"for --channel\" '$work/u7.err'"
 check "--channel with a border over 64: exit 2, named" bash -c "test $rc8 -eq 2 && grep -q \"bad value 'crack:9@5/b65' for --channel\" '$work/u8.err'"
 check "--channel with an unknown /suffix: exit 2, named" bash -c "test $rc9 -eq 2 && grep -q \"bad value 'hstep:9@20/x1' for --channel\" '$work/u9.err'"
-check "--channel with face 3: exit 2, named" bash -c "test $rc10 -eq 2 && grep -q \"bad value 'hstep:9@20/f3' for --channel\" '$work/u10.err'"
-check "--channel with its own border and face is accepted (no set there: exit 0)" bash -c "test $rc11 -eq 0 && ! grep -q 'for --channel' '$work/u11.err'"
+check "--channel with face 4: exit 2, named" bash -c "test $rc10 -eq 2 && grep -q \"bad value 'hstep:9@20/f4' for --channel\" '$work/u10.err'"
+check "--channel with its own border and face (3) is accepted (no set there: exit 0)" bash -c "test $rc11 -eq 0 && ! grep -q 'for --channel' '$work/u11.err'"
 
 # --list: a tiny set of its own (a manifest of two goods and a defective), split by the hash
 mkdir -p "$work/data/tiny"

@@ -1051,9 +1051,105 @@ static void s_check_face_ends(const rv_view_t *tv, int n, uint64_t *seed)
     free(img);
     free(map);
     rv_surface_model_destroy(&m);
-    p.face = 3;
+    p.face = 4;
     RS_CHECK(rv_surface_check_params(&p, "test") < 0);
-    RS_CHECK_MSG(rv_last_error(), "need 0, 1 or 2");
+    RS_CHECK_MSG(rv_last_error(), "need 0, 1, 2 or 3");
+}
+
+/* A surface with a darker fixture beyond curved top and bottom ends (random phase), and
+ * with chip > 0 a chip out of the bottom end: the fixture reaching 12 px into the tile
+ * over 14 columns. edge / top: the ends per column (the chip not counted). */
+static rv_image_t *s_make_ends(uint64_t *seed, int chip, int *edge, int *top)
+{
+    float *img = malloc(sizeof(float) * W * H);
+    s_surface(img, seed);
+    double ph = 6.283 * s_uniform(seed);
+    int cx = 20 + (int) (80 * s_uniform(seed));
+    for (int x = 0; x < W; x++) {
+        edge[x] = 106 + (int) lround(4 * sin(x / 20.0 + ph));
+        top[x] = 14 + (int) lround(3 * cos(x / 17.0 + ph));
+        int e = chip && x >= cx && x < cx + 14 ? edge[x] - 12 : edge[x];
+        for (int y = 0; y < H; y++)
+            if (y >= e || y < top[x])
+                img[y * W + x] = 0.4f * img[y * W + x];
+    }
+    rv_image_t *im = s_to_image(img);
+    free(img);
+    return im;
+}
+
+/* Face mode 3 (the band about the part's ends): trained on goods with ends, the map is 0
+ * away from the ends and set on the band; a crop without an end scores 0; a chip out of
+ * an end scores above the goods. */
+static void s_check_face_band(uint64_t *seed)
+{
+    enum { NT = 24, N = 12 };
+    int edge[W], top[W];
+    rv_image_t *tr[NT];
+    rv_view_t tv[NT];
+    for (int i = 0; i < NT; i++) {
+        tr[i] = s_make_ends(seed, 0, edge, top);
+        tv[i] = rv_image_view(tr[i]);
+    }
+    rv_surface_params_t p;
+    rv_surface_params_default(&p);
+    p.nfeatures = 2;
+    p.features[0] = (rv_sf_def_t) {RV_SF_HSTEP, 9};
+    p.features[1] = (rv_sf_def_t) {RV_SF_BLACKHAT_DISC, 11};
+    p.face = 3;
+    p.border = 2;
+    p.topk = 5;
+    p.norm = 1;
+    rv_surface_model_t *m = rv_surface_model_train(tv, NT, &p);
+    RS_CHECKF(m != NULL, "face-3 model: %s", rv_last_error());
+    for (int i = 0; i < NT; i++)
+        rv_image_destroy(&tr[i]);
+    if (!m)
+        return;
+    float *map = malloc(sizeof(float) * W * H);
+    /* the band: +-24 px about each end (2 px either side for the blur and the median) */
+    rv_image_t *im = s_make_ends(seed, 0, edge, top);
+    rv_view_t v = rv_image_view(im);
+    RS_CHECK_EQ(rv_surface_model_score(m, &v, map, W, NULL), RV_OK);
+    size_t away = 0, away0 = 0, band = 0, band0 = 0;
+    for (int x = 0; x < W; x++)
+        for (int y = 0; y < H; y++) {
+            int d = abs(y - top[x]) < abs(y - edge[x]) ? abs(y - top[x]) : abs(y - edge[x]);
+            if (d > 26) {
+                away++;
+                away0 += map[y * W + x] == 0.0f;
+            } else if (d < 22) {
+                band++;
+                band0 += map[y * W + x] == 0.0f;
+            }
+        }
+    printf("face band: %zu of %zu px away from the ends masked, %zu of %zu on the band\n",
+           away0, away, band0, band);
+    RS_CHECKF(away0 == away, "away from the ends: %zu of %zu masked", away0, away);
+    RS_CHECKF(band0 * 50 <= band, "on the band: %zu of %zu masked", band0, band);
+    rv_image_destroy(&im);
+    /* no end: an empty band, score 0 */
+    im = s_make(-1, seed);
+    v = rv_image_view(im);
+    double s0 = -1;
+    RS_CHECK_EQ(rv_surface_model_score(m, &v, NULL, 0, &s0), RV_OK);
+    RS_CHECKF(s0 == 0.0, "a crop without an end scores %.4f", s0);
+    rv_image_destroy(&im);
+    /* chips against goods */
+    double good[N], chip[N];
+    for (int i = 0; i < N; i++) {
+        rv_image_t *g = s_make_ends(seed, 0, edge, top), *c = s_make_ends(seed, 1, edge, top);
+        rv_view_t gv = rv_image_view(g), cv = rv_image_view(c);
+        RS_CHECK_EQ(rv_surface_model_score(m, &gv, NULL, 0, &good[i]), RV_OK);
+        RS_CHECK_EQ(rv_surface_model_score(m, &cv, NULL, 0, &chip[i]), RV_OK);
+        rv_image_destroy(&g);
+        rv_image_destroy(&c);
+    }
+    double auc = s_auroc(chip, N, good, N);
+    printf("face band: chips at an end against goods AUROC %.3f\n", auc);
+    RS_CHECKF(auc >= 0.95, "face band: chips against goods AUROC %.3f", auc);
+    free(map);
+    rv_surface_model_destroy(&m);
 }
 
 int main(void)
@@ -1219,6 +1315,7 @@ int main(void)
     s_check_line_features(tv, NTRAIN, &seed);
     s_check_channels(m, tv, NTRAIN, &seed);
     s_check_face_ends(tv, NTRAIN, &seed);
+    s_check_face_band(&seed);
     s_check_knn(tv, NTRAIN, &seed);
     s_check_pca(tv, NTRAIN, &seed);
 

@@ -103,8 +103,8 @@ int rv_surface_check_params(const rv_surface_params_t *p, const char *domain)
         return rv_fail(RV_EINVAL, domain, "compress %d, need 0 or 1", p->compress);
     if (p->border < 0 || p->border > 64)
         return rv_fail(RV_EINVAL, domain, "border %d, need 0..64", p->border);
-    if (p->face < 0 || p->face > 2)
-        return rv_fail(RV_EINVAL, domain, "face %d, need 0, 1 or 2", p->face);
+    if (p->face < 0 || p->face > 3)
+        return rv_fail(RV_EINVAL, domain, "face %d, need 0, 1, 2 or 3", p->face);
     if (p->topk < 0 || p->topk > 100000)
         return rv_fail(RV_EINVAL, domain, "topk %d, need 0..100000", p->topk);
     if (p->knn < 0 || p->knn > 64)
@@ -345,9 +345,12 @@ static int s_cmp_int(const void *a, const void *b)
 /* Face mode 2: the tile's ends. In the top and bottom quarter of each column, the
  * strongest step from the tile (brighter) to what lies beyond it (3 px either side of a
  * 7 px box blur), if it exceeds 15 % of the median brightness; the edge rows, a running
- * median over 31 columns; the face stops FACE_MARGIN px inside them. t1: scratch. */
+ * median over 31 columns; the face stops FACE_MARGIN px inside them. Mode 3 (band > 0):
+ * the mask is the band of +-band px about those edge rows instead, and empty in a crop
+ * with no end (chips and breaks at the ends, for a channel of their own). t1: scratch. */
 #define FACE_MARGIN 8
-static int s_face_ends(const rv_view_t *g, const rv_view_t *t1, uint8_t *mask)
+#define FACE_BAND 24
+static int s_face_ends(const rv_view_t *g, const rv_view_t *t1, uint8_t *mask, int band)
 {
     int w = g->width, h = g->height, rc;
     if ((rc = rv_box_blur(g, t1, 7)) != RV_OK)
@@ -408,11 +411,13 @@ static int s_face_ends(const rv_view_t *g, const rv_view_t *t1, uint8_t *mask)
     size_t on = 0;
     for (int y = 0; y < h; y++)
         for (int x = 0; x < w; x++) {
-            int in = (sm[x] < 0 || y > sm[x] + FACE_MARGIN) &&
-                     (sm[w + x] >= h || y < sm[w + x] - FACE_MARGIN);
+            int in = band > 0 ? (sm[x] >= 0 && abs(y - sm[x]) <= band) ||
+                                    (sm[w + x] < h && abs(y - sm[w + x]) <= band)
+                              : (sm[x] < 0 || y > sm[x] + FACE_MARGIN) &&
+                                    (sm[w + x] >= h || y < sm[w + x] - FACE_MARGIN);
             on += (mask[(size_t) y * w + x] = (uint8_t) in);
         }
-    if (on * 4 < n)
+    if (band == 0 && on * 4 < n)
         memset(mask, 1, n);
     free(top);
     free(sm);
@@ -431,8 +436,8 @@ static int s_face_mask(const rv_view_t *g, const rv_view_t *t1, const rv_view_t 
     uint8_t *mask = calloc(n, 1);
     if (!mask)
         return rv_fail(RV_ENOMEM, DOMAIN, "no memory for the face mask");
-    if (mode == 2) {
-        if ((rc = s_face_ends(g, t1, mask)) != RV_OK)
+    if (mode >= 2) {
+        if ((rc = s_face_ends(g, t1, mask, mode == 3 ? FACE_BAND : 0)) != RV_OK)
             goto fail;
         *out = mask;
         return RV_OK;

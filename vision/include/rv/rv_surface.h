@@ -136,7 +136,10 @@ typedef struct rv_surface_params {
                           strongest step down from the part (7 px box blur, 3 px either
                           side, at least 15 % of the median brightness), a running median
                           over 31 columns, and the face stops 8 px inside it (a crop with
-                          no end keeps every row). 0..2 */
+                          no end keeps every row). 3: the band of +-24 px about those
+                          same ends instead (chips and breaks at the part's ends, for a
+                          channel of their own; empty, image score 0, without an end).
+                          0..3 */
     int topk;          /* > 0: image score = mean of the topk largest map values (working
                           pixels) instead of the quantile, 0..100000 */
     /* Memory-bank mode (PatchCore-like), model file version 3: */
@@ -220,7 +223,7 @@ double rv_surface_model_surprise(const rv_surface_model_t *self, double score);
  * floats apart, may be NULL) is the largest of the channels' maps, each divided by its
  * own threshold. Refused: a model without held-out scores, models trained on different
  * numbers of images. */
-#define RV_SURFACE_MAX_CHANNELS 4
+#define RV_SURFACE_MAX_CHANNELS 6
 int rv_surface_channels_score(rv_surface_model_t *const *m, int n, const rv_view_t *view,
                               float *map, size_t map_stride, double *score);
 /* The combined threshold: the (1 - fa) quantile (fa of the first model) of the training
