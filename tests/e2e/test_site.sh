@@ -195,6 +195,39 @@ check "(d2) station unreachable 5 s: all $total decisions" wait_count "$total" 4
 check "(d2) exactly once, no gaps" exactly_once
 check "(d2) reported stale meanwhile" grep -q "station st-9 stale" "$work/collector.err"
 
+# (d3) an id collision: another decision already holds the id of one st-5 sends. With the
+#      collector stopped, st-5's last decision is moved in PostgreSQL to a station 'ghost'
+#      (seq 1, same id); restarted, the collector resumes st-5 from its new highest seq, the
+#      station replays the moved decision, and the site refuses it by name, once. Then the
+#      ghost goes and the next restart takes the decision in.
+kill -TERM "$cpid"; wait "$cpid" || true
+M5=$(q "SELECT max(seq) FROM decisions WHERE station = 'st-5'")
+ID5=$(q "SELECT id FROM decisions WHERE station = 'st-5' AND seq = $M5")
+q "BEGIN; CREATE TEMPORARY TABLE g AS SELECT * FROM decisions WHERE station = 'st-5' AND seq = $M5;
+   DELETE FROM decision_evidence WHERE station = 'st-5' AND seq = $M5;
+   DELETE FROM decisions WHERE station = 'st-5' AND seq = $M5;
+   UPDATE g SET station = 'ghost', seq = 1; INSERT INTO decisions SELECT * FROM g; COMMIT;" >/dev/null
+collector
+t=0; while [ "$(q "SELECT count(*) FROM rejected WHERE station = 'st-5'")" -lt 1 ] && [ $t -lt 100 ]; do sleep 0.2; t=$((t+1)); done
+check "(d3) the colliding decision in rejected, naming the holder" \
+  test "$(q "SELECT count(*) FROM rejected WHERE station = 'st-5' AND seq = $M5 AND reason = 'the id $ID5 is held by station ghost seq 1'")" = 1
+check "(d3) reported on stderr" grep -q "REFUSED st-5 seq $M5: the id $ID5 is held by station ghost seq 1" "$work/collector.err"
+check "(d3) not in decisions under st-5" test "$(q "SELECT count(*) FROM decisions WHERE station = 'st-5' AND seq = $M5")" = 0
+kill -TERM "$cpid"; wait "$cpid" || true
+# restarted again, the ghost still there: the decision is replayed and sent to the site
+# again (the collector's health line counts it written), and not rejected a second time
+n0=$(wc -l <"$work/collector.err")
+collector
+t=0; until tail -n +"$((n0 + 1))" "$work/collector.err" | grep -q "health: station st-5 .* written 1 rejected 0" || [ $t -ge 100 ]; do sleep 0.2; t=$((t+1)); done
+seen=$(tail -n +"$((n0 + 1))" "$work/collector.err" | grep -c "health: station st-5 .* written 1 rejected 0" || true)
+check "(d3) replayed again: sent to the site (written 1), not rejected twice" \
+  test "$((seen >= 1)) $(q "SELECT count(*) FROM rejected WHERE station = 'st-5'")" = "1 1"
+kill -TERM "$cpid"; wait "$cpid" || true
+q "DELETE FROM decisions WHERE station = 'ghost'; DELETE FROM rejected WHERE station = 'st-5'" >/dev/null
+collector
+check "(d3) the ghost gone: st-5 seq $M5 taken in" wait_count "$total" 30
+check "(d3) exactly once, no gaps" exactly_once
+
 # (e) hostile: the site enrolled station 'evil' with st-1's key; an impostor publishes as
 #     'evil' with its own key: refused, reported, never merged
 EP=$(port); ER=$(port)
