@@ -778,7 +778,7 @@ static rv_image_t *s_make_line(int kind, uint64_t *s, int *at_x, int *at_y)
 
 /* RV_SF_CRACKLINE and RV_SF_HSTEP, each alone in a model trained on the goods tv[n]: the
  * crack scores above the goods and above a full-height streak as dark (which the column
- * mean cancels), and its map peaks on it; the horizontal step above the goods and above a
+ * median cancels), and its map peaks on it; the horizontal step above the goods and above a
  * vertical step as large (which the mean along x cancels), its map peaking on the step's
  * row. */
 static void s_check_line_features(const rv_view_t *tv, int n, uint64_t *seed)

@@ -604,6 +604,18 @@ static void s_weber_input(const rv_view_t *bv, float *out, float *scratch)
         out[i] *= inv;
 }
 
+/* pl (w x h) less the median of its own column, for each column; tmp: h floats. */
+static void s_less_column_median(float *pl, float *tmp, int w, int h)
+{
+    for (int x = 0; x < w; x++) {
+        for (int y = 0; y < h; y++)
+            tmp[y] = pl[(size_t) y * w + x];
+        float med = s_select(tmp, (size_t) h, (size_t) h / 2);
+        for (int y = 0; y < h; y++)
+            pl[(size_t) y * w + x] -= med;
+    }
+}
+
 /* Features of one view at working resolution, normalised and pooled (the learnt ones with
  * the model's patch basis). */
 static int s_extract(const rv_surface_model_t *m, const rv_view_t *view, s_feats_t *out)
@@ -754,11 +766,8 @@ static int s_extract(const rv_surface_model_t *m, const rv_view_t *view, s_feats
                     o[x] = (float) r[x];
             }
         }
-        if (kind == RV_SF_CRACKLINE) { /* less its column's mean */
-            s_line_mean(pl, tmp, w, h, RV_SF_CRACK_SPAN * k / 2, 0);
-            for (size_t i = 0; i < n; i++)
-                pl[i] -= tmp[i];
-        }
+        if (kind == RV_SF_CRACKLINE) /* less its column's median */
+            s_less_column_median(pl, tmp, w, h);
         /* robust per-image normalisation: uneven light and exposure drop out */
         float med, mad, inv;
         if (is_learnt && p->norm == 1) { /* Weber-normalised patches already */

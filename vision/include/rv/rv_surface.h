@@ -91,10 +91,9 @@ typedef enum rv_sf_kind {
     RV_SF_DARKRIDGE = 15,     /* sigma^2 max(0, l2 - |l1|): dark lines about k / 4 px
                                  wide; 0 on round blobs */
     /* A dark line across a grinding texture that runs along y: R = closing(B, k x 1
-     * horizontal line) - B (dark, narrower than k in x), less the mean of R over
-     * RV_SF_CRACK_SPAN k + 1 px of its own column. A grinding streak is as dark all along
-     * its column and cancels; a crack, a pit or a chip edge ends, wanders across columns
-     * and stays. */
+     * horizontal line) - B (dark, narrower than k in x), less the median of R over its
+     * own column. A grinding streak is as dark all along its column and cancels; a crack,
+     * a pit or a chip edge covering less than half the column's height stays. */
     RV_SF_CRACKLINE = 16,
     /* A step in brightness along y that lasts along x: |H(y + 3) - H(y - 3)|, H = the mean
      * of B over k px along x. A boundary between a ground and an unground band (uneven
@@ -104,7 +103,6 @@ typedef enum rv_sf_kind {
 } rv_sf_kind_t;
 
 #define RV_SURFACE_MAX_FEATURES 24
-#define RV_SF_CRACK_SPAN 8 /* RV_SF_CRACKLINE's column window: RV_SF_CRACK_SPAN k + 1 px */
 
 typedef struct rv_sf_def {
     uint16_t kind; /* rv_sf_kind_t */
