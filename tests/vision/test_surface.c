@@ -894,13 +894,25 @@ static void s_check_channels(rv_surface_model_t *m, const rv_view_t *tv, int n, 
     rv_surface_model_t *ch[2] = {m, mb};
     double thr = 0;
     RS_CHECK_EQ(rv_surface_channels_threshold(ch, 2, &thr), RV_OK);
-    /* the threshold is the (1 - fa) quantile of the combined held-out surprises */
+    /* the threshold is the (1 - fa) quantile of the combined held-out surprises, each
+     * held-out score judged against the others: -ln(c / n), c counting itself */
     size_t nb = 0;
     const float *hb = rv_surface_model_heldout(mb, &nb);
     float *comb = malloc(nh * sizeof *comb);
     for (size_t i = 0; i < nh; i++)
-        comb[i] = (float) (rv_surface_model_surprise(m, held[i]) +
-                           rv_surface_model_surprise(mb, hb[i]));
+        comb[i] = (float) (rv_surface_model_surprise_own(m, held[i]) +
+                           rv_surface_model_surprise_own(mb, hb[i]));
+    {
+        size_t cb = 0;
+        for (size_t i = 0; i < nh; i++)
+            cb += held[i] >= body;
+        double own = rv_surface_model_surprise_own(m, body), want_own = -log((double) cb / nh);
+        RS_CHECKF(fabs(own - want_own) < 1e-12, "own surprise at the median %.6f, want %.6f",
+                  own, want_own);
+        RS_CHECKF(own > rv_surface_model_surprise(m, body),
+                  "a held-out score judged against the others is more surprising");
+        RS_CHECK(rv_surface_model_surprise_own(m, lo - 1.0) == 0.0); /* every good above */
+    }
     qsort(comb, nh, sizeof *comb, s_cmp_f);
     size_t idx = (size_t) ceil(0.98 * (double) nh) - 1;
     RS_CHECKF(thr == comb[idx], "channels threshold %.6f, the quantile %.6f", thr, comb[idx]);

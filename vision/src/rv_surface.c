@@ -1432,12 +1432,15 @@ const float *rv_surface_model_heldout(const rv_surface_model_t *self, size_t *n)
     return self && self->nheld ? self->held : NULL;
 }
 
-double rv_surface_model_surprise(const rv_surface_model_t *self, double score)
+/* The surprise of score against the held-out goods; own = 1 when score is one of them,
+ * judged against the other n - 1 (it counts itself among the c at or above it, and among
+ * the top m of the tail): (c + 1) / (n + 1) becomes c / n. */
+static double s_surprise(const rv_surface_model_t *self, double score, int own)
 {
-    if (!self || self->nheld == 0 || isnan(score))
+    if (!self || self->nheld == 0 || isnan(score) || (own && self->nheld < 2))
         return -1;
     const float *g = self->held_sorted;
-    size_t n = self->nheld;
+    size_t n = self->nheld, one = own ? 0 : 1;
     /* the tail: the top m goods (a tenth, at least 3), above t an exponential tail with
      * the mean excess of those m over t */
     size_t m = n / 10 < 3 ? 3 : n / 10;
@@ -1449,7 +1452,7 @@ double rv_surface_model_surprise(const rv_surface_model_t *self, double score)
         beta += g[i] - t;
     beta /= (double) m;
     if (score > t && beta > 0)
-        return -log((double) (m + 1) / (double) (n + 1)) + (score - t) / beta;
+        return -log((double) (m + one) / (double) (n + one)) + (score - t) / beta;
     /* empirical: c goods at or above the score (binary search on the ascending copy) */
     size_t lo = 0, hi = n;
     while (lo < hi) {
@@ -1460,7 +1463,19 @@ double rv_surface_model_surprise(const rv_surface_model_t *self, double score)
             hi = mid;
     }
     size_t c = n - lo;
-    return -log((double) (c + 1) / (double) (n + 1));
+    if (own && c == 0) /* not one of them after all: judged as a new score */
+        return -log(1.0 / (double) (n + 1));
+    return -log((double) (c + one) / (double) (n + one));
+}
+
+double rv_surface_model_surprise(const rv_surface_model_t *self, double score)
+{
+    return s_surprise(self, score, 0);
+}
+
+double rv_surface_model_surprise_own(const rv_surface_model_t *self, double score)
+{
+    return s_surprise(self, score, 1);
 }
 
 static int s_channels_check(rv_surface_model_t *const *m, int n, const char *dom)
@@ -1539,7 +1554,7 @@ int rv_surface_channels_threshold(rv_surface_model_t *const *m, int n, double *t
     for (size_t i = 0; i < k; i++) {
         double sum = 0;
         for (int c = 0; c < n; c++)
-            sum += rv_surface_model_surprise(m[c], m[c]->held[i]);
+            sum += rv_surface_model_surprise_own(m[c], m[c]->held[i]);
         comb[i] = (float) sum;
     }
     qsort(comb, k, sizeof *comb, s_cmp_float);

@@ -213,6 +213,12 @@ const float *rv_surface_model_heldout(const rv_surface_model_t *self, size_t *n)
  * the goods (at least 3) an exponential tail fitted to their mean excess continues it, so
  * scores beyond every good still rank. -1 when the model holds no held-out scores. */
 double rv_surface_model_surprise(const rv_surface_model_t *self, double score);
+/* The same for a score that is one of the model's own held-out scores, judged against the
+ * other n - 1 (-ln(c / n), c counting itself; the tail's constant -ln(m / n)): what a new
+ * good with that score would get. The channels' threshold is taken over these (judging a
+ * held-out score against a set that holds it would make every good look one count less
+ * surprising and set the threshold too low). -1 with fewer than 2 held-out scores. */
+double rv_surface_model_surprise_own(const rv_surface_model_t *self, double score);
 
 /* Channels: up to RV_SURFACE_MAX_CHANNELS models trained on the same good images (each
  * with its own features and top-k, e.g. one for large areas, one for small pits), each
@@ -225,7 +231,8 @@ double rv_surface_model_surprise(const rv_surface_model_t *self, double score);
 int rv_surface_channels_score(rv_surface_model_t *const *m, int n, const rv_view_t *view,
                               float *map, size_t map_stride, double *score);
 /* The combined threshold: the (1 - fa) quantile (fa of the first model) of the training
- * images' combined held-out surprises. */
+ * images' combined held-out surprises, each judged against the other held-out goods
+ * (rv_surface_model_surprise_own). */
 int rv_surface_channels_threshold(rv_surface_model_t *const *m, int n, double *threshold);
 
 /* A small versioned binary file: magic "RVSURF\r\n", version, parameters and the
