@@ -83,8 +83,8 @@ static void s_usage(FILE *f)
             "                   localdev lowfreq bhdisc thdisc bhv thv bhh sobel contrast rowhp\n"
             "                   colhp blob ridge (Hessian: dark blobs / dark lines) crack (a\n"
             "                   dark line less its column's median) hstep (a step along y\n"
-            "                   lasting along x); learnt\n"
-            "                   (a PCA patch basis of the good images):\n"
+            "                   lasting along x); learnt (a PCA patch basis of the good\n"
+            "                   images):\n"
             "                   pca:C (projection on component C), pcs:K (pca:0..K-1),\n"
             "                   pcares:K (the patch's residual outside the top K components;\n"
             "                   0: all kept)\n"
@@ -1102,16 +1102,9 @@ static int s_parse_channel(const char *text, rv_surface_params_t *p)
         char what = end[1];
         char *num = end + 2;
         long v = strtol(num, &end, 10);
-        if (end == num || (what != 'b' && what != 'f'))
-            return -1;
-        if (what == 'b' && (v < 0 || v > 64))
-            return -1;
-        if (what == 'f' && (v < 0 || v > 3))
-            return -1;
-        if (what == 'b')
-            p->border = (int) v;
-        else
-            p->face = (int) v;
+        if (end == num || (what != 'b' && what != 'f') || v < 0 || v > (what == 'b' ? 64 : 3))
+            return -1; /* the ranges of rv_surface_check_params */
+        *(what == 'b' ? &p->border : &p->face) = (int) v;
     }
     if (*end)
         return -1;
