@@ -51,6 +51,11 @@ set +e
 "$bin/reman-eval" --datasets "$work/empty" --channel hstep:9@20/x1 >/dev/null 2>"$work/u9.err"; rc9=$?
 "$bin/reman-eval" --datasets "$work/empty" --channel hstep:9@20/f4 >/dev/null 2>"$work/u10.err"; rc10=$?
 "$bin/reman-eval" --datasets "$work/empty" --channel hstep:9@20/b0/f3 >/dev/null 2>"$work/u11.err"; rc11=$?
+for f in -1 abc 21 ""; do
+  "$bin/reman-eval" --datasets "$work/empty" --channel-floor "$f" >/dev/null 2>"$work/uf.err"
+  echo "$? $(cat "$work/uf.err")" >>"$work/ufloor.txt"
+done
+"$bin/reman-eval" --datasets "$work/empty" --channel-floor 1.5 >/dev/null 2>"$work/u12.err"; rc12=$?
 set -e
 check "no folder for a real set: exit 2" test "$rc1" -eq 2
 check "no folder: says what to give" grep -q "give --datasets DIR" "$work/u1.err"
@@ -64,6 +69,8 @@ check "--channel with a border over 64: exit 2, named" bash -c "test $rc8 -eq 2 
 check "--channel with an unknown /suffix: exit 2, named" bash -c "test $rc9 -eq 2 && grep -q \"bad value 'hstep:9@20/x1' for --channel\" '$work/u9.err'"
 check "--channel with face 4: exit 2, named" bash -c "test $rc10 -eq 2 && grep -q \"bad value 'hstep:9@20/f4' for --channel\" '$work/u10.err'"
 check "--channel with its own border and face (3) is accepted (no set there: exit 0)" bash -c "test $rc11 -eq 0 && ! grep -q 'for --channel' '$work/u11.err'"
+check "--channel-floor -1, abc, 21, empty: exit 2, each named" bash -c "test \$(grep -c \"^2 reman-eval: bad value '.*' for --channel-floor\" '$work/ufloor.txt') -eq 4"
+check "--channel-floor 1.5 is accepted (no set there: exit 0)" bash -c "test $rc12 -eq 0 && ! grep -q 'channel-floor' '$work/u12.err'"
 
 # --list: a tiny set of its own (a manifest of two goods and a defective), split by the hash
 mkdir -p "$work/data/tiny"

@@ -893,7 +893,7 @@ static void s_check_channels(rv_surface_model_t *m, const rv_view_t *tv, int n, 
         return;
     rv_surface_model_t *ch[2] = {m, mb};
     double thr = 0;
-    RS_CHECK_EQ(rv_surface_channels_threshold(ch, 2, &thr), RV_OK);
+    RS_CHECK_EQ(rv_surface_channels_threshold(ch, 2, 0, &thr), RV_OK);
     /* the threshold is the (1 - fa) quantile of the combined held-out surprises, each
      * held-out score judged against the others: -ln(c / n), c counting itself */
     size_t nb = 0;
@@ -916,24 +916,49 @@ static void s_check_channels(rv_surface_model_t *m, const rv_view_t *tv, int n, 
     qsort(comb, nh, sizeof *comb, s_cmp_f);
     size_t idx = (size_t) ceil(0.98 * (double) nh) - 1;
     RS_CHECKF(thr == comb[idx], "channels threshold %.6f, the quantile %.6f", thr, comb[idx]);
+    /* with a floor, the same quantile of the truncated sums */
+    for (size_t i = 0; i < nh; i++) {
+        double a = rv_surface_model_surprise_own(m, held[i]),
+               b = rv_surface_model_surprise_own(mb, hb[i]);
+        comb[i] = (float) ((a > 1.5 ? a - 1.5 : 0) + (b > 1.5 ? b - 1.5 : 0));
+    }
+    qsort(comb, nh, sizeof *comb, s_cmp_f);
+    double thr_f = -1;
+    RS_CHECK_EQ(rv_surface_channels_threshold(ch, 2, 1.5, &thr_f), RV_OK);
+    RS_CHECKF(thr_f == comb[idx], "floor 1.5: channels threshold %.6f, the quantile %.6f", thr_f,
+              comb[idx]);
     free(comb);
+    {   /* the truncated sum: one strong channel beside ordinary ones */
+        const double e[3] = {3.0, 0.5, 0.8};
+        RS_CHECK(fabs(rv_surface_channels_combine(e, 3, 0) - 4.3) < 1e-12);
+        RS_CHECK(fabs(rv_surface_channels_combine(e, 3, 1.0) - 2.0) < 1e-12);
+        RS_CHECK(rv_surface_channels_combine(e, 3, 3.0) == 0.0);
+    }
     /* held-out goods against blowholes and cracks: the pair ranks them */
     double good[10], bad[10];
     float *map = malloc(sizeof(float) * W * H), *m0 = malloc(sizeof(float) * W * H);
     for (int i = 0; i < 10; i++) {
         rv_image_t *g = s_make(-1, seed), *d = s_make(i % 2 ? 1 : 0, seed);
         rv_view_t gv = rv_image_view(g), dv = rv_image_view(d);
-        RS_CHECK_EQ(rv_surface_channels_score(ch, 2, &gv, NULL, 0, &good[i]), RV_OK);
-        RS_CHECK_EQ(rv_surface_channels_score(ch, 2, &dv, map, W, &bad[i]), RV_OK);
+        RS_CHECK_EQ(rv_surface_channels_score(ch, 2, 0, &gv, NULL, 0, &good[i], NULL), RV_OK);
+        double each[2] = {-9, -9};
+        RS_CHECK_EQ(rv_surface_channels_score(ch, 2, 0, &dv, map, W, &bad[i], each), RV_OK);
         double s0 = 0, s1 = 0;
         RS_CHECK_EQ(rv_surface_model_score(m, &dv, NULL, 0, &s0), RV_OK);
         RS_CHECK_EQ(rv_surface_model_score(mb, &dv, NULL, 0, &s1), RV_OK);
-        double sum = rv_surface_model_surprise(m, s0) + rv_surface_model_surprise(mb, s1);
-        RS_CHECKF(fabs(bad[i] - sum) < 1e-9, "channels score %.9g, sum of surprises %.9g",
-                  bad[i], sum);
+        double e0 = rv_surface_model_surprise(m, s0), e1 = rv_surface_model_surprise(mb, s1);
+        RS_CHECKF(fabs(bad[i] - (e0 + e1)) < 1e-9, "channels score %.9g, sum of surprises %.9g",
+                  bad[i], e0 + e1);
+        RS_CHECKF(each[0] == e0 && each[1] == e1, "each channel %.9g %.9g, surprises %.9g %.9g",
+                  each[0], each[1], e0, e1);
+        /* floor 1: each channel counts only what it has beyond 1 */
+        double tr = -1, want_tr = (e0 > 1 ? e0 - 1 : 0) + (e1 > 1 ? e1 - 1 : 0);
+        RS_CHECK_EQ(rv_surface_channels_score(ch, 2, 1.0, &dv, NULL, 0, &tr, NULL), RV_OK);
+        RS_CHECKF(fabs(tr - want_tr) < 1e-9, "floor 1: channels score %.9g, want %.9g", tr,
+                  want_tr);
         if (i == 0) { /* one channel: its map over its threshold */
             double s;
-            RS_CHECK_EQ(rv_surface_channels_score(ch, 1, &dv, map, W, &s), RV_OK);
+            RS_CHECK_EQ(rv_surface_channels_score(ch, 1, 0, &dv, map, W, &s, NULL), RV_OK);
             RS_CHECK_EQ(rv_surface_model_score(m, &dv, m0, W, NULL), RV_OK);
             double t0 = rv_surface_model_threshold(m);
             int same = 1;
@@ -954,10 +979,19 @@ static void s_check_channels(rv_surface_model_t *m, const rv_view_t *tv, int n, 
     /* refused: different training sets, no held-out scores (a version-4 file), too many */
     rv_surface_model_t *m5 = rv_surface_model_train(tv, (size_t) n - 5, &bp);
     rv_surface_model_t *mix[2] = {m, m5};
-    RS_CHECK(rv_surface_channels_threshold(mix, 2, &thr) < 0);
+    RS_CHECK(rv_surface_channels_threshold(mix, 2, 0, &thr) < 0);
     RS_CHECK_MSG(rv_last_error(), "not trained on the same images");
-    RS_CHECK(rv_surface_channels_score(ch, RV_SURFACE_MAX_CHANNELS + 1, &tv[0], NULL, 0,
-                                       &thr) < 0);
+    RS_CHECK(rv_surface_channels_score(ch, RV_SURFACE_MAX_CHANNELS + 1, 0, &tv[0], NULL, 0,
+                                       &thr, NULL) < 0);
+    /* the floor: out of range, refused naming it */
+    const double bad_floor[3] = {-0.5, NAN, RV_SURFACE_MAX_FLOOR + 1};
+    for (int k = 0; k < 3; k++) {
+        RS_CHECK(rv_surface_channels_score(ch, 2, bad_floor[k], &tv[0], NULL, 0, &thr, NULL) <
+                 0);
+        RS_CHECK_MSG(rv_last_error(), "floor");
+        RS_CHECK(rv_surface_channels_threshold(ch, 2, bad_floor[k], &thr) < 0);
+        RS_CHECK_MSG(rv_last_error(), "floor");
+    }
     char path[64];
     snprintf(path, sizeof path, "/tmp/test_surface_ch_%d.rvsurf", (int) getpid());
     RS_CHECK_EQ(rv_surface_model_save(mb, path), RV_OK);
@@ -998,7 +1032,7 @@ static void s_check_channels(rv_surface_model_t *m, const rv_view_t *tv, int n, 
         RS_CHECK(rv_surface_model_heldout(old, &n0) == NULL && n0 == 0);
         RS_CHECK(rv_surface_model_surprise(old, 1.0) == -1.0);
         rv_surface_model_t *och[2] = {m, old};
-        RS_CHECK(rv_surface_channels_threshold(och, 2, &thr) < 0);
+        RS_CHECK(rv_surface_channels_threshold(och, 2, 0, &thr) < 0);
         RS_CHECK_MSG(rv_last_error(), "before version 5");
     }
     free(v4);

@@ -1478,10 +1478,12 @@ double rv_surface_model_surprise_own(const rv_surface_model_t *self, double scor
     return s_surprise(self, score, 1);
 }
 
-static int s_channels_check(rv_surface_model_t *const *m, int n, const char *dom)
+static int s_channels_check(rv_surface_model_t *const *m, int n, double floor, const char *dom)
 {
     if (!m || n < 1 || n > RV_SURFACE_MAX_CHANNELS)
         return rv_fail(RV_EINVAL, dom, "%d channels, need 1..%d", n, RV_SURFACE_MAX_CHANNELS);
+    if (!(floor >= 0 && floor <= RV_SURFACE_MAX_FLOOR))
+        return rv_fail(RV_EINVAL, dom, "floor %g: need 0..%g", floor, RV_SURFACE_MAX_FLOOR);
     for (int c = 0; c < n; c++) {
         if (!m[c])
             return rv_fail(RV_EINVAL, dom, "channel %d: no model", c);
@@ -1498,11 +1500,20 @@ static int s_channels_check(rv_surface_model_t *const *m, int n, const char *dom
     return RV_OK;
 }
 
-int rv_surface_channels_score(rv_surface_model_t *const *m, int n, const rv_view_t *view,
-                              float *map, size_t map_stride, double *score)
+double rv_surface_channels_combine(const double *each, int n, double floor)
+{
+    double sum = 0;
+    for (int c = 0; each && c < n; c++)
+        sum += each[c] > floor ? each[c] - floor : 0;
+    return sum;
+}
+
+int rv_surface_channels_score(rv_surface_model_t *const *m, int n, double floor,
+                              const rv_view_t *view, float *map, size_t map_stride,
+                              double *score, double *each)
 {
     const char *dom = "rv_surface_channels_score";
-    int rc = s_channels_check(m, n, dom);
+    int rc = s_channels_check(m, n, floor, dom);
     if (rc)
         return rc;
     float *cm = NULL;
@@ -1513,13 +1524,15 @@ int rv_surface_channels_score(rv_surface_model_t *const *m, int n, const rv_view
         if (!cm)
             return rv_fail(RV_ENOMEM, dom, "no memory for a channel's map");
     }
-    double sum = 0;
+    double own[RV_SURFACE_MAX_CHANNELS];
     for (int c = 0; c < n; c++) {
         double s;
         rc = rv_surface_model_score(m[c], view, cm, cm ? (size_t) view->width : 0, &s);
         if (rc)
             break;
-        sum += rv_surface_model_surprise(m[c], s);
+        own[c] = rv_surface_model_surprise(m[c], s);
+        if (each)
+            each[c] = own[c];
         if (!cm)
             continue;
         /* the map: each channel's own against its threshold, the largest of them */
@@ -1537,14 +1550,15 @@ int rv_surface_channels_score(rv_surface_model_t *const *m, int n, const rv_view
     if (rc)
         return rc;
     if (score)
-        *score = sum;
+        *score = rv_surface_channels_combine(own, n, floor);
     return RV_OK;
 }
 
-int rv_surface_channels_threshold(rv_surface_model_t *const *m, int n, double *threshold)
+int rv_surface_channels_threshold(rv_surface_model_t *const *m, int n, double floor,
+                                  double *threshold)
 {
     const char *dom = "rv_surface_channels_threshold";
-    int rc = s_channels_check(m, n, dom);
+    int rc = s_channels_check(m, n, floor, dom);
     if (rc)
         return rc;
     size_t k = m[0]->nheld;
@@ -1552,10 +1566,10 @@ int rv_surface_channels_threshold(rv_surface_model_t *const *m, int n, double *t
     if (!comb)
         return rv_fail(RV_ENOMEM, dom, "no memory");
     for (size_t i = 0; i < k; i++) {
-        double sum = 0;
+        double own[RV_SURFACE_MAX_CHANNELS];
         for (int c = 0; c < n; c++)
-            sum += rv_surface_model_surprise_own(m[c], m[c]->held[i]);
-        comb[i] = (float) sum;
+            own[c] = rv_surface_model_surprise_own(m[c], m[c]->held[i]);
+        comb[i] = (float) rv_surface_channels_combine(own, n, floor);
     }
     qsort(comb, k, sizeof *comb, s_cmp_float);
     if (threshold) /* as a single model's threshold */

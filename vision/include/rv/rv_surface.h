@@ -223,17 +223,25 @@ double rv_surface_model_surprise_own(const rv_surface_model_t *self, double scor
 /* Channels: up to RV_SURFACE_MAX_CHANNELS models trained on the same good images (each
  * with its own features and top-k, e.g. one for large areas, one for small pits), each
  * judged against its own held-out goods, so no channel's scale or tail swamps another.
- * The combined image score is the sum of the channels' surprises; the map (map_stride
- * floats apart, may be NULL) is the largest of the channels' maps, each divided by its
- * own threshold. Refused: a model without held-out scores, models trained on different
- * numbers of images. */
+ * The combined image score is the sum of the channels' surprises, each counted only by
+ * what it has beyond floor (0..RV_SURFACE_MAX_FLOOR; 0 = the plain sum): a truncated sum,
+ * so one channel's strong evidence is not drowned by the others' ordinary goods' noise
+ * (a good's surprise is about 1 on average; floor 1 counts only p < 1/e). The map
+ * (map_stride floats apart, may be NULL) is the largest of the channels' maps, each
+ * divided by its own threshold; each (n doubles, may be NULL) receives every channel's own
+ * surprise. Refused: a floor out of range, a model without held-out scores, models
+ * trained on different numbers of images. */
 #define RV_SURFACE_MAX_CHANNELS 6
-int rv_surface_channels_score(rv_surface_model_t *const *m, int n, const rv_view_t *view,
-                              float *map, size_t map_stride, double *score);
+#define RV_SURFACE_MAX_FLOOR 20.0
+double rv_surface_channels_combine(const double *each, int n, double floor);
+int rv_surface_channels_score(rv_surface_model_t *const *m, int n, double floor,
+                              const rv_view_t *view, float *map, size_t map_stride,
+                              double *score, double *each);
 /* The combined threshold: the (1 - fa) quantile (fa of the first model) of the training
- * images' combined held-out surprises, each judged against the other held-out goods
- * (rv_surface_model_surprise_own). */
-int rv_surface_channels_threshold(rv_surface_model_t *const *m, int n, double *threshold);
+ * images' combined held-out surprises (the same floor), each judged against the other
+ * held-out goods (rv_surface_model_surprise_own). */
+int rv_surface_channels_threshold(rv_surface_model_t *const *m, int n, double floor,
+                                  double *threshold);
 
 /* A small versioned binary file: magic "RVSURF\r\n", version, parameters and the
  * feature definition, the Gaussian (mean and covariance), the aligned statistics when
