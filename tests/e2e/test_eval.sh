@@ -50,7 +50,9 @@ set +e
 "$bin/reman-eval" --datasets "$work/empty" --channel crack:9@5/b65 >/dev/null 2>"$work/u8.err"; rc8=$?
 "$bin/reman-eval" --datasets "$work/empty" --channel hstep:9@20/x1 >/dev/null 2>"$work/u9.err"; rc9=$?
 "$bin/reman-eval" --datasets "$work/empty" --channel hstep:9@20/f4 >/dev/null 2>"$work/u10.err"; rc10=$?
-"$bin/reman-eval" --datasets "$work/empty" --channel hstep:9@20/b0/f3 >/dev/null 2>"$work/u11.err"; rc11=$?
+"$bin/reman-eval" --datasets "$work/empty" --channel hstep:9@20/b0/f3/s2 >/dev/null 2>"$work/u11.err"; rc11=$?
+"$bin/reman-eval" --datasets "$work/empty" --channel pcares:4@25/s0 >/dev/null 2>"$work/u13.err"; rc13=$?
+"$bin/reman-eval" --datasets "$work/empty" --channel pcares:4@25/s9 >/dev/null 2>"$work/u14.err"; rc14=$?
 for f in -1 abc 21 ""; do
   "$bin/reman-eval" --datasets "$work/empty" --channel-floor "$f" >/dev/null 2>"$work/uf.err"
   echo "$? $(cat "$work/uf.err")" >>"$work/ufloor.txt"
@@ -68,7 +70,9 @@ check "a sixth --channel: exit 2" bash -c "test $rc7 -eq 2 && grep -q \"for --ch
 check "--channel with a border over 64: exit 2, named" bash -c "test $rc8 -eq 2 && grep -q \"bad value 'crack:9@5/b65' for --channel\" '$work/u8.err'"
 check "--channel with an unknown /suffix: exit 2, named" bash -c "test $rc9 -eq 2 && grep -q \"bad value 'hstep:9@20/x1' for --channel\" '$work/u9.err'"
 check "--channel with face 4: exit 2, named" bash -c "test $rc10 -eq 2 && grep -q \"bad value 'hstep:9@20/f4' for --channel\" '$work/u10.err'"
-check "--channel with its own border and face (3) is accepted (no set there: exit 0)" bash -c "test $rc11 -eq 0 && ! grep -q 'for --channel' '$work/u11.err'"
+check "--channel with scale 0: exit 2, named" bash -c "test $rc13 -eq 2 && grep -q \"bad value 'pcares:4@25/s0' for --channel\" '$work/u13.err'"
+check "--channel with scale 9: exit 2, named" bash -c "test $rc14 -eq 2 && grep -q \"bad value 'pcares:4@25/s9' for --channel\" '$work/u14.err'"
+check "--channel with its own border, face (3) and scale (2) is accepted (no set there: exit 0)" bash -c "test $rc11 -eq 0 && ! grep -q 'for --channel' '$work/u11.err'"
 check "--channel-floor -1, abc, 21, empty: exit 2, each named" bash -c "test \$(grep -c \"^2 reman-eval: bad value '.*' for --channel-floor\" '$work/ufloor.txt') -eq 4"
 check "--channel-floor 1.5 is accepted (no set there: exit 0)" bash -c "test $rc12 -eq 0 && ! grep -q 'channel-floor' '$work/u12.err'"
 
