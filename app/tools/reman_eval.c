@@ -92,10 +92,11 @@ static void s_usage(FILE *f)
             "  --patch P --ncomp K --pstep S --pwhite 0|1\n"
             "                   the learnt basis: P x P samples S px apart (9, 1), K\n"
             "                   components kept (0: as the features need), whitened (1)\n"
-            "  --channel FEATURES@TOPK[/bBORDER][/fFACE][/sSCALE]\n"
+            "  --channel FEATURES@TOPK[/bBORDER][/fFACE][/sSCALE][/nNORM][/pPATCH]\n"
             "                   one more surface model beside the first (repeatable, up to\n"
             "                   5), same parameters but these features and this top-k (and\n"
-            "                   this border, face mode, scale when given), e.g. blob:13@5;\n"
+            "                   this border, face mode, scale, normalisation, learnt patch\n"
+            "                   size when given), e.g. blob:13@5;\n"
             "                   each is judged against its own held-out goods by its\n"
             "                   surprise (-ln of the share of goods scoring as high), the\n"
             "                   image score is the sum of the surprises beyond a floor\n"
@@ -1105,15 +1106,25 @@ static int s_parse_channel(const char *text, rv_surface_params_t *p)
     long k = strtol(at + 1, &end, 10);
     if (!end || end == at + 1 || k < 0 || k > 100000)
         return -1;
-    while (*end == '/') { /* /bN: border N px, /fN: face mode N, /sN: scale 1/N */
+    /* /bN: border N px, /fN: face mode N, /sN: scale 1/N, /nN: normalisation N, /pN:
+     * learnt patch N x N (odd); the ranges of rv_surface_check_params */
+    static const struct {
+        char what;
+        long lo, hi;
+    } sfx[] = {{'b', 0, 64}, {'f', 0, 3}, {'s', 1, 8}, {'n', 0, 1}, {'p', 3, RV_SF_MAX_PATCH}};
+    enum { NSFX = sizeof sfx / sizeof sfx[0] };
+    while (*end == '/') {
         char what = end[1];
         char *num = end + 2;
         long v = strtol(num, &end, 10);
-        /* the ranges of rv_surface_check_params */
-        long lo = what == 's' ? 1 : 0, hi = what == 'b' ? 64 : what == 'f' ? 3 : 8;
-        if (end == num || (what != 'b' && what != 'f' && what != 's') || v < lo || v > hi)
+        int f = 0;
+        while (f < NSFX && sfx[f].what != what)
+            f++;
+        if (end == num || f == NSFX || v < sfx[f].lo || v > sfx[f].hi ||
+            (what == 'p' && v % 2 == 0))
             return -1;
-        *(what == 'b' ? &p->border : what == 'f' ? &p->face : &p->scale) = (int) v;
+        int *field[NSFX] = {&p->border, &p->face, &p->scale, &p->norm, &p->patch};
+        *field[f] = (int) v;
     }
     if (*end)
         return -1;

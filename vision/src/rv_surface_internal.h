@@ -20,7 +20,6 @@ static inline uint64_t rv__surface_rng(uint64_t *s)
 }
 
 /* The learnt patch basis (rv_surface_pca.c): dim = patch^2 samples, k components. */
-#define RV_SF_MAX_PATCH 15
 #define RV_SF_MAX_PD (RV_SF_MAX_PATCH * RV_SF_MAX_PATCH)
 typedef struct rv_sf_basis {
     int dim, k;                                     /* 0, 0: no basis */

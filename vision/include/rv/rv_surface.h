@@ -103,6 +103,7 @@ typedef enum rv_sf_kind {
 } rv_sf_kind_t;
 
 #define RV_SURFACE_MAX_FEATURES 24
+#define RV_SF_MAX_PATCH 15 /* the learnt features' largest patch side */
 
 typedef struct rv_sf_def {
     uint16_t kind; /* rv_sf_kind_t */
@@ -155,7 +156,7 @@ typedef struct rv_surface_params {
                           image's own texture), 0..1 (model file version 3) */
     /* Learnt patch basis (model file version 4), used by RV_SF_PCA / RV_SF_PCARES
      * features only (learnt when one of them is in the feature set): */
-    int patch;         /* patch side in samples, odd 3..15 */
+    int patch;         /* patch side in samples, odd 3..RV_SF_MAX_PATCH */
     int ncomp;         /* components kept, 1..24 (<= patch^2); 0 = as many as the learnt
                           features name (8 with RV_SF_PCARES:0 alone) */
     int pstep;         /* px between a patch's samples, 1..4 */
