@@ -220,6 +220,41 @@ int main(int argc, char **argv)
             CHECK(rc == 1 && matched == 1 && f.seq[0] == 1, "search %zu finds seq 1 alone (%d, %zu)",
                   i, rc, matched);
         }
+        /* a part of a serial is matched as written: LIKE's % and _ and its escape \ are
+         * plain characters in it (seq 2's serial holds a backslash: S"N\2 ...) */
+        const ra_site_search_t back = {.station = st, .serial_part = "n\\2"};
+        f.n = 0;
+        rc = ra_site_search(site, &back, NULL, s_found_record, &f, &matched);
+        CHECK(rc == 1 && matched == 1 && f.seq[0] == 2, "a part with a backslash finds seq 2 (%d)",
+              rc);
+        char st3[64], wild[2][200];
+        snprintf(st3, sizeof st3, "check3-%d", (int) getpid());
+        for (int k = 0; k < 2; k++)
+            snprintf(wild[k], sizeof wild[k],
+                     "{\"id\":\"5e2f9a1b-3c4d-4e5f-8a9b-%04x%08x\",\"serial\":\"%s\","
+                     "\"ts\":\"2026-12-03T11:00:0%dZ\"}",
+                     k, (unsigned) getpid(), k ? "AxByC-2" : "A%B_c-1", k);
+        ra_site_decision_t wb[2] = {{st3, 1, wild[0], strlen(wild[0])},
+                                    {st3, 2, wild[1], strlen(wild[1])}};
+        size_t wins = 0;
+        rc = ra_site_insert(site, wb, 2, &wins);
+        CHECK(rc == RV_OK && wins == 2, "two serials with %% and _ stored (%s)",
+              rc == RV_OK ? "" : rv_last_error());
+        static const struct {
+            const char *part;
+            int seq; /* 0: none */
+        } parts[] = {{"%b_", 1}, {"b_C", 1}, {"xby", 2}, {"a%", 1}, {"%", 1}, {"_", 1},
+                     {"a_b", 0}, {"x%y", 0}, {"-", -1}};
+        for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
+            ra_site_search_t ws = {.station = st3, .serial_part = parts[i].part};
+            f.n = 0;
+            rc = ra_site_search(site, &ws, NULL, s_found_record, &f, &matched);
+            size_t want_n = parts[i].seq < 0 ? 2 : parts[i].seq > 0 ? 1 : 0;
+            CHECK(rc == (int) want_n && matched == want_n &&
+                      (parts[i].seq <= 0 || f.seq[0] == (uint64_t) parts[i].seq),
+                  "serial part \"%s\": %d given, %zu matched, want %zu", parts[i].part, rc,
+                  matched, want_n);
+        }
         ra_site_search_t none = {.station = st, .family = "no-such-family"};
         rc = ra_site_search(site, &none, NULL, s_found_record, &f, &matched);
         CHECK(rc == 0 && matched == 0, "no match: none given, 0 counted");

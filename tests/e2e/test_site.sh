@@ -359,14 +359,43 @@ check "(g) verify --site reads schema 1 as it is (read-only: no migration)" \
 check "(g) ... and left it at version 1" test "$(oq "SELECT max(version) FROM schema_version")" = 1
 check "(g) opened by the collector's code (site_insert_check): migrated and inserting" \
   "$RS_BINARY_DIR/tests/site_insert_check" "$OLD"
-check "(g) now at version 3, doc gone, decisions_doc there" test "$(oq "SELECT max(version) || ' ' ||
+check "(g) now at version 4, doc gone, decisions_doc and the serial's trigram index there" test "$(oq "SELECT max(version) || ' ' ||
   (SELECT count(*) FROM information_schema.columns WHERE table_name = 'decisions' AND column_name = 'doc')
-  || ' ' || (to_regclass('decisions_doc') IS NOT NULL) FROM schema_version")" = "3 0 true"
+  || ' ' || (to_regclass('decisions_doc') IS NOT NULL) || ' ' || (to_regclass('decisions_serial_trgm') IS NOT NULL)
+  FROM schema_version")" = "4 0 true true"
+# the search's serial condition, as ra_site_search sends it (S_SEARCH_WHERE, a parameter for
+# the part): the planner can read it from the trigram index
+trgm_plan() {
+  psql_ -d oldsite -At <<'SQL'
+SET enable_seqscan = off;
+PREPARE part(text) AS SELECT count(*) FROM decisions d WHERE lower(d.serial) LIKE '%' ||
+  replace(replace(replace(lower($1::text), '\', '\\'), '%', '\%'), '_', '\_') || '%';
+EXPLAIN EXECUTE part('ORE-00');
+SQL
+}
+uses_trgm() { trgm_plan | grep -q decisions_serial_trgm; }
+check "(g) a search by a part of a serial can use decisions_serial_trgm" uses_trgm
 check "(g) migration 2 filled evidence_wanted with what was cited and not held" \
   test "$(oq "SELECT count(*) FROM evidence_wanted WHERE station IN ('st-1', 'st-2')")" = "$cited_missing"
 oq "DELETE FROM decisions WHERE station LIKE 'check%-%'; DELETE FROM decision_evidence WHERE station LIKE 'check%-%'" >/dev/null
 old_intact() { test "$(oq "SELECT count(*) FROM decisions")" = "$n_old" && "$bin/reman-audit" verify --site "$OLD" >/dev/null; }
 check "(g) all $n_old decisions there and every one verifies after the migration" old_intact
+
+# (h) a site whose role may not create the pg_trgm extension (not the database's owner):
+# migration 4 still applies, a warning says why, and a search by a part of a serial
+# reads the table and finds the same (site_insert_check's searches)
+psql_ -d site -c "CREATE ROLE lowly LOGIN" >/dev/null
+psql_ -d site -c "CREATE DATABASE lowsite" >/dev/null
+psql_ -d lowsite -c "GRANT USAGE, CREATE ON SCHEMA public TO lowly" >/dev/null
+set +e
+"$RS_BINARY_DIR/tests/site_insert_check" "host=127.0.0.1 port=$PGPORT dbname=lowsite user=lowly" \
+  >"$work/low.out" 2>"$work/low.err"; rc_low=$?
+set -e
+check "(h) no right to create pg_trgm: migrated, inserting and searching right (got $rc_low)" \
+  test "$rc_low" -eq 0
+check "(h) ... with a warning naming pg_trgm" grep -q "pg_trgm not available" "$work/low.err"
+check "(h) ... at version 4, without the trigram index" test "$(psql_ -d lowsite -c "SELECT max(version)
+  || ' ' || (to_regclass('decisions_serial_trgm') IS NULL) FROM schema_version")" = "4 true"
 
 kill -TERM "$cpid"; set +e; wait "$cpid"; rc=$?; set -e
 check "collector exits 0 on SIGTERM (got $rc)" test "$rc" -eq 0

@@ -24,7 +24,7 @@
 extern "C" {
 #endif
 
-#define RA_SITE_SCHEMA_VERSION 3
+#define RA_SITE_SCHEMA_VERSION 4
 
 typedef struct ra_site ra_site_t;
 
