@@ -35,7 +35,10 @@ typedef struct rsb_site_figs {
     /* the audit browser's search on the site: the newest 2,000 and the count */
     double search_all_ms;      /* no filter (the page as it opens), median of 5 */
     double search_filtered_ms; /* one family and one route, median of 5 */
-    double search_part_ms;     /* a part of a serial (no index: the table is read), median of 3 */
+    double search_part_ms;     /* a part of a serial (the trigram index), median of 3 */
+    double search_part_noindex_ms; /* the same with bitmap scans off (no trigram index:
+                                      the plan of before schema 4), median of 3 */
+    long long search_part_matched, search_part_noindex_matched;
     double records_all_s;      /* before: every decision streamed (ra_site_records), once */
     long long search_all_matched;
     /* the insert path (ra_site_insert, batches of 500) */

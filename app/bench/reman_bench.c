@@ -632,11 +632,18 @@ static int s_bench_site(const char *conninfo, long rows)
         s_fig("ms", f.search_all_ms, "site_audit_search_ms");
         s_fig("ms", f.search_filtered_ms, "site_audit_search_filtered_ms");
         s_fig("ms", f.search_part_ms, "site_audit_search_serial_part_ms");
+        if (f.search_part_noindex_ms > 0) {
+            s_fig("ms", f.search_part_noindex_ms, "site_audit_search_serial_part_noindex_ms");
+            s_fig("x", f.search_part_noindex_ms / f.search_part_ms,
+                  "site_audit_search_serial_part_speedup");
+        }
         s_fig("s", f.records_all_s, "site_stream_all_s");
         s_say("audit browser search (ra_site_search: the newest 2,000 and the count): no filter "
-              "%.1f ms (%lld matched), a family and a route %.1f ms, a part of a serial %.1f ms; "
+              "%.1f ms (%lld matched), a family and a route %.1f ms, a part of a serial %.1f ms "
+              "(%lld matched; without the trigram index: %.1f ms, %lld matched); "
               "streaming every decision as the browser did before (ra_site_records) %.1f s\n",
               f.search_all_ms, f.search_all_matched, f.search_filtered_ms, f.search_part_ms,
+              f.search_part_matched, f.search_part_noindex_ms, f.search_part_noindex_matched,
               f.records_all_s);
     }
     if (f.ingest_n > 0) {
