@@ -54,7 +54,8 @@ start_xvfb() {
 # A loopback TCP port free now, drawn at random from 20000-32767: below the kernel's
 # ephemeral range (32768-60999 here), so that no outgoing connection of this or a
 # parallel test (PostgreSQL clients, ZeroMQ connects) takes it between the pick and the
-# program's bind, as a port the kernel hands out for bind(0) could be.
+# program's bind, as a port the kernel hands out for bind(0) could be; and reserved for
+# 30 minutes (/tmp/rs-ports), so that no two picks of this or a parallel test coincide.
 rs_free_port() {
   local py=python3
   [ -x /usr/bin/python3 ] && py=/usr/bin/python3
@@ -66,6 +67,28 @@ try:
     hi = min(hi, lo_eph - 1)
 except Exception:
     pass
+import os, time
+# a pick is reserved for 30 minutes in /tmp/rs-ports (a file made with O_EXCL, or a
+# reservation older than that taken over): free at the pick is not enough, as a port
+# picked twice (by this test, whose programs bind later and bind again after a restart,
+# or by a parallel one) stays free until the first program binds it
+d = "/tmp/rs-ports"
+os.makedirs(d, mode=0o1777, exist_ok=True)
+def reserve(p):
+    f = os.path.join(d, str(p))
+    try:
+        os.close(os.open(f, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
+        return True
+    except FileExistsError:
+        try:
+            if time.time() - os.stat(f).st_mtime < 1800:
+                return False
+            os.utime(f)
+            return True
+        except OSError:
+            return False
+    except OSError:
+        return True  # no registry (read-only /tmp): the bind test alone
 for _ in range(500):
     p = random.randint(lo, hi)
     s = socket.socket()
@@ -75,6 +98,8 @@ for _ in range(500):
         continue
     finally:
         s.close()
+    if not reserve(p):
+        continue
     print(p)
     break
 else:

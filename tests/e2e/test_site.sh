@@ -23,7 +23,15 @@ chmod 755 "$work"
 pids=()
 pg_vars
 cleanup() {
+  local rc=$?
   stop_pids
+  if [ "$rc" -ne 0 ]; then # what the programs said, before it is removed
+    local f
+    for f in "$work"/collector.err "$work"/sim-*.err; do
+      [ -s "$f" ] || continue
+      echo "--- $(basename "$f") (last 40)"; tail -40 "$f"
+    done
+  fi
   pg_cleanup
   rm -rf "$work"
 }
@@ -403,7 +411,6 @@ check "no sanitizer report from the programs (ASan builds)" \
   bash -c "! grep -l 'Sanitizer' '$work'/*.err"
 grep "health:" "$work/collector.err" | tail -3 || true
 if [ "$fails" -ne 0 ]; then
-  echo "--- collector.err (last 40)"; tail -40 "$work/collector.err"
-  echo "$fails check(s) failed"; exit 1
+  echo "$fails check(s) failed"; exit 1 # the programs' output: cleanup
 fi
 echo "all site checks passed"
