@@ -404,6 +404,18 @@ check "(h) no right to create pg_trgm: migrated, inserting and searching right (
 check "(h) ... with a warning naming pg_trgm" grep -q "pg_trgm not available" "$work/low.err"
 check "(h) ... at version 4, without the trigram index" test "$(psql_ -d lowsite -c "SELECT max(version)
   || ' ' || (to_regclass('decisions_serial_trgm') IS NULL) FROM schema_version")" = "4 true"
+# (i) the administrator creates the extension afterwards: the next writer to connect builds
+# the index by itself (no new migration), with no warning, and the searches still pass
+psql_ -d lowsite -c "CREATE EXTENSION pg_trgm" >/dev/null
+set +e
+"$RS_BINARY_DIR/tests/site_insert_check" "host=127.0.0.1 port=$PGPORT dbname=lowsite user=lowly" \
+  >"$work/low2.out" 2>"$work/low2.err"; rc_low2=$?
+set -e
+check "(i) extension created later: the next writer passes (got $rc_low2)" test "$rc_low2" -eq 0
+check "(i) ... and has built the trigram index, still at version 4" test "$(psql_ -d lowsite -c \
+  "SELECT max(version) || ' ' || (to_regclass('decisions_serial_trgm') IS NOT NULL) FROM
+  schema_version")" = "4 true"
+check "(i) ... without a warning" bash -c "! grep -q 'pg_trgm not available\|not built' '$work/low2.err'"
 
 kill -TERM "$cpid"; set +e; wait "$cpid"; rc=$?; set -e
 check "collector exits 0 on SIGTERM (got $rc)" test "$rc" -eq 0
