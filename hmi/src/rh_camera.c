@@ -4,6 +4,7 @@
 #include "rv/rv.h"
 
 #include <glib/gi18n.h>
+#include <pango/pangocairo.h>
 #include <string.h>
 
 RhFrame *rh_frame_ref(RhFrame *fr)
@@ -148,8 +149,14 @@ GdkTexture *rh_texture_labelled(const rv_image_t *im, const json_t *findings)
     }
     cairo_t *cr = cairo_create(cs);
     double fs = v.height / 45.0;
-    cairo_select_font_face(cr, "Sans", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_BOLD);
-    cairo_set_font_size(cr, fs);
+    /* Pango, not cairo's own text: it falls back to another installed font for what the
+     * first one lacks (the Chinese words of the labels; cairo_show_text drew empty boxes) */
+    PangoLayout *pl = pango_cairo_create_layout(cr);
+    PangoFontDescription *fd = pango_font_description_from_string("Sans Bold");
+    pango_font_description_set_absolute_size(fd, fs * PANGO_SCALE);
+    pango_layout_set_font_description(pl, fd);
+    pango_font_description_free(fd);
+    int nlabels = 0, unknown = 0;
     size_t i;
     json_t *f;
     GArray *placed = g_array_new(FALSE, FALSE, sizeof(double)); /* x, y, w, h per label */
@@ -176,36 +183,48 @@ GdkTexture *rh_texture_labelled(const rv_image_t *im, const json_t *findings)
         else
             g_snprintf(text, sizeof text, "%s %.0f mm²", type,
                        json_real_value(json_object_get(f, "area_mm2")));
-        cairo_text_extents_t te;
-        cairo_text_extents(cr, text, &te);
+        pango_layout_set_text(pl, text, -1);
+        unknown += pango_layout_get_unknown_glyphs_count(pl);
+        nlabels++;
+        PangoRectangle logical;
+        pango_layout_get_pixel_extents(pl, NULL, &logical);
+        double adv = logical.width, base = pango_layout_get_baseline(pl) / (double) PANGO_SCALE;
         double tx = x, ty = y - fs * 0.4;
         if (ty - fs < 0)
             ty = y + h + fs * 1.1;
-        if (tx + te.x_advance > v.width)
-            tx = v.width - te.x_advance - 2;
+        if (tx + adv > v.width)
+            tx = v.width - adv - 2;
         /* not over a label already written: step down a line until free */
         for (int tries = 0; tries < 12; tries++) {
             gboolean clash = FALSE;
             for (guint k = 0; k < placed->len / 4 && !clash; k++) {
                 const double *r = &g_array_index(placed, double, k * 4);
-                clash = tx < r[0] + r[2] && tx + te.x_advance + 6 > r[0] && ty - fs < r[1] + r[3] &&
+                clash = tx < r[0] + r[2] && tx + adv + 6 > r[0] && ty - fs < r[1] + r[3] &&
                         ty + fs * 0.3 > r[1];
             }
             if (!clash)
                 break;
             ty += fs * 1.35;
         }
-        double rect[4] = {tx - 3, ty - fs, te.x_advance + 6, fs * 1.3};
+        double rect[4] = {tx - 3, ty - fs, adv + 6, fs * 1.3};
         g_array_append_vals(placed, rect, 4);
         /* a dark plate under light text: legible on any part */
         cairo_set_source_rgba(cr, 0, 0, 0, 0.72);
-        cairo_rectangle(cr, tx - 3, ty - fs, te.x_advance + 6, fs * 1.3);
+        cairo_rectangle(cr, tx - 3, ty - fs, adv + 6, fs * 1.3);
         cairo_fill(cr);
         cairo_set_source_rgb(cr, 1, 1, 1);
-        cairo_move_to(cr, tx, ty);
-        cairo_show_text(cr, text);
+        cairo_move_to(cr, tx, ty - base); /* the layout's top left: its baseline at ty */
+        pango_cairo_show_layout(cr, pl);
     }
+    g_object_unref(pl);
     g_array_free(placed, TRUE);
+    /* what a label could not show (no installed font has the character: a Chinese station
+     * without a CJK font) is said, not left as empty boxes on the technician's screen */
+    if (unknown > 0)
+        g_warning("overlay: %d labels, %d characters no installed font can draw", nlabels,
+                  unknown);
+    else if (nlabels > 0)
+        g_message("overlay: %d labels, 0 characters no installed font can draw", nlabels);
     cairo_destroy(cr);
     cairo_surface_flush(cs);
     cairo_surface_destroy(cs); /* the pixels stay in data: the surface never owned them */

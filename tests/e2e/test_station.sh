@@ -125,6 +125,8 @@ sleep 0.5
 shot 03-live
 key F5
 check "capture and inspection" wait_log "$log" "inspection: proposal=" 120
+check "the overlay's labels drawn, every character with a glyph" \
+  wait_log "$log" "overlay: [1-9][0-9]* labels, 0 characters no installed font can draw" 30
 sleep 0.5
 shot 04-proposal
 key F4; sleep 0.5; shot 05-heat-map; key F4
@@ -269,6 +271,10 @@ check "a file in the hot folder becomes the live image" wait_log "$logzh" "camer
 sleep 0.5
 key F5
 check "inspection in Chinese" wait_log "$logzh" "inspection: proposal=" 120
+# the labels' Chinese words need a CJK font (fonts-wqy-microhei): a missing one is said
+check "the Chinese labels on the overlay: every character with a glyph" \
+  wait_log "$logzh" "overlay: [1-9][0-9]* labels, 0 characters no installed font can draw" 30
+check "... and none without" bash -c "! grep -q 'characters no installed font can draw' <(grep -v ' 0 characters' '$logzh')"
 sleep 0.5
 shot 15-zh-proposal
 # a second view of the same core (its other face arrives in the hot folder): F5 adds it,
