@@ -8,8 +8,10 @@ PKGS=(
   build-essential cmake pkg-config git
   libturbojpeg0-dev libopencv-dev libopencv-contrib-dev
   libdmtx-dev libjansson-dev libsodium-dev libzmq3-dev libsqlite3-dev libpq-dev
-  libgtk-4-dev libgtk-4-bin gettext fonts-wqy-microhei
+  libgtk-4-dev libgtk-4-bin gettext fontconfig fonts-dejavu-core fonts-wqy-microhei
 )
+# (fontconfig and the two font packages: every character the station shows has a glyph,
+# checked by hmi.translations)
 # tests only: clang + libFuzzer for the fuzz targets, the aarch64 cross compiler and
 # qemu-user for the NEON kernels, python3 + jsonschema for the end-to-end checks of the
 # line messages against docs/schemas, PostgreSQL for the site collector, and Xvfb, xdotool

@@ -1251,7 +1251,7 @@ static gboolean s_line_poll(gpointer user)
         g_message("line: sent seq=%" G_GUINT64_FORMAT, self->seq);
         again = G_SOURCE_REMOVE;
     } else if (!self->st->pub || ++self->line_polls == 16) {
-        t = g_strdup_printf(_("✔ Stored as seq %s. ⏳ Queued: the line is not running (%s); "
+        t = g_strdup_printf(_("✔ Stored as seq %s. ◷ Queued: the line is not running (%s); "
                               "it is sent when the line is back."),
                             seq,
                             self->st->line_error ? self->st->line_error : _("no publisher"));
@@ -1293,7 +1293,7 @@ static void s_dec_done(GObject *src, GAsyncResult *res, gpointer user)
     if (d->mode == DEC_REQUEST || d->mode == DEC_REFUSE) {
         /* nothing decided: the request waits, or the inspection stays undecided */
         char *t = d->mode == DEC_REQUEST
-                      ? g_strdup_printf(_("⏳ Upgrade to %s asked for (request %lld): it waits in "
+                      ? g_strdup_printf(_("◷ Upgrade to %s asked for (request %lld): it waits in "
                                           "the supervisor's queue. Nothing is sent to the line "
                                           "until a supervisor approves it."),
                                         s_route_word(d->ack.route), (long long) d->ack.n)
