@@ -217,7 +217,7 @@ static int s_exec(ra_site_t *self, const char *sql, const char *what)
  * and a failure (another writer building the same index, a lock) is only reported. On a
  * large site the index is built here, once, before the writer inserts (4.9-5.5 s for a
  * million decisions on a 2-core host; stations keep their decisions meanwhile). */
-static int s_trgm_again(ra_site_t *self)
+static void s_trgm_again(ra_site_t *self)
 {
     PGresult *r = PQexec(self->conn, "SELECT to_regclass('decisions_serial_trgm') IS NULL");
     int missing = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 &&
@@ -226,7 +226,6 @@ static int s_trgm_again(ra_site_t *self)
     if (missing && s_exec(self, s_migration_4, "trigram index") != RV_OK)
         fprintf(stderr, "ra_site: warning: the trigram index was not built: %s\n",
                 rv_last_error());
-    return RV_OK;
 }
 
 static int s_migrate(ra_site_t *self)
@@ -271,9 +270,9 @@ static int s_migrate(ra_site_t *self)
         s_exec(self, "ROLLBACK", "rollback");
         return rv_fail(RV_EIO, "ra_site", "%s", keep + (strncmp(keep, "ra_site: ", 9) ? 0 : 9));
     }
-    if ((rc = s_exec(self, "COMMIT", "commit migration")) != RV_OK)
-        return rc;
-    return version >= 4 ? s_trgm_again(self) : RV_OK;
+    if ((rc = s_exec(self, "COMMIT", "commit migration")) == RV_OK && version >= 4)
+        s_trgm_again(self);
+    return rc;
 }
 
 /* A read-only session on a site database this program can read (schema 1 .. ours). */
