@@ -87,8 +87,12 @@ int ra_align_params_of(const rm_family_t *family, size_t view, rv_align_params_t
     ap->max_scale = va.max_scale;
     ap->max_aniso = va.max_aniso;
     ap->work_width = va.work_width;
+    ap->min_iou = va.min_overlap;
     return RV_OK;
 }
+
+#define S_DISAGREE_MM 1.0 /* ra_reference_train: the nominal outline's allowance where the
+                             good parts' outlines disagree */
 
 /* The part's mask as ra_part_mask makes it, or for a solid part (ap->solid) its solid
  * silhouette (already closed and filled). */
@@ -108,7 +112,7 @@ int ra_part_mask(const rv_view_t *gray, const rv_view_t *mask)
     if (!tmp)
         return RV_ENOMEM;
     rv_view_t t = rv_image_view(tmp);
-    int rc = rv_align_silhouette(gray, &t);
+    int rc = rv_align_part_mask(gray, &t);
     if (rc == RV_OK) {
         /* close with a disc of ~1/100 of the short side: marks, cracks, rust and the code's
          * dark modules are part of the part; bores and bolt holes (larger) stay holes */
@@ -407,9 +411,42 @@ ra_reference_t *ra_reference_train(const rm_family_t *family, const char *master
         if (p.verbose)
             fprintf(stderr, "reman-train: aligned %zu/%zu %s\n", i + 1, n, paths[i]);
     }
+    /* the nominal material: where the master and every aligned good part have it. A
+     * face turned away from the lamp may leave a part's mask short of its outline under
+     * one light and not under another (rv_align_part_mask grows across most of them);
+     * where the good parts disagree, a view's mask is no evidence of missing material, and
+     * a view lit as none of them was may fall a little further short still: there the
+     * nominal outline keeps S_DISAGREE_MM further in */
+    scr = rv_image_new(w, h, RV_GRAY8);
+    rv_image_t *uni = rv_image_new(w, h, RV_GRAY8);
+    if (!scr || !uni) {
+        rv_image_destroy(&uni);
+        goto fail;
+    }
+    rv_view_t uv = rv_image_view(uni), gm = rv_image_view(scr);
+    rv_view_copy(&pv, &uv);
+    for (size_t i = 0; i < n; i++) {
+        rv_view_t bv = rv_image_view(blurs[i]);
+        if (s_part_mask(&bv, &gm, &ap) != RV_OK || rv_min(&pv, &gm, &pv) != RV_OK ||
+            rv_max(&uv, &gm, &uv) != RV_OK) {
+            char msg[512];
+            snprintf(msg, sizeof msg, "%s", rv_last_error());
+            rv_fail(RV_EFORMAT, "reman-train", "%s: the part's mask: %s", paths[i], msg);
+            rv_image_destroy(&uni);
+            goto fail;
+        }
+    }
+    double mpp = rm_family_mm_per_px(family) > 0 ? rm_family_mm_per_px(family) : 1.0;
+    int grow = (int) ceil(S_DISAGREE_MM / mpp);
+    if (rv_sub_sat(&uv, &pv, &uv) != RV_OK ||
+        rv_dilate_rect(&uv, &gm, 2 * grow + 1, 2 * grow + 1) != RV_OK ||
+        rv_sub_sat(&pv, &gm, &pv) != RV_OK) {
+        rv_image_destroy(&uni);
+        goto fail;
+    }
+    rv_image_destroy(&uni);
     lo = rv_image_new(w, h, RV_GRAY8);
     hi = rv_image_new(w, h, RV_GRAY8);
-    scr = rv_image_new(w, h, RV_GRAY8);
     norm = rv_image_new(w, h, RV_GRAY8);
     if (!lo || !hi || !scr || !norm)
         goto fail;

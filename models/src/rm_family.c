@@ -361,8 +361,9 @@ static int s_patterns(s_ctx_t *c, json_t *root, rm_family_t *f)
 /* A view's optional "align" object (top of path: the view). */
 static int s_view_align(s_ctx_t *c, json_t *view, rm_view_align_t *a)
 {
-    static const char *const keys[] = {"motion", "solid", "rotation", "scale",
-                                       "max_axis_ratio", "work_width", NULL};
+    static const char *const keys[] = {"motion",         "solid",      "rotation",
+                                       "scale",          "max_axis_ratio", "work_width",
+                                       "min_overlap",    NULL};
     static const char *const motions[] = {"rigid", "affine"};
     a->affine = 0;
     a->solid = 0;
@@ -371,6 +372,7 @@ static int s_view_align(s_ctx_t *c, json_t *view, rm_view_align_t *a)
     a->max_scale = 1.25;
     a->max_aniso = 1.5;
     a->work_width = 512;
+    a->min_overlap = 0.85;
     json_t *al, *v = NULL;
     int rc = s_member(c, view, "align", 0, &al);
     if (rc || !al)
@@ -412,6 +414,8 @@ static int s_view_align(s_ctx_t *c, json_t *view, rm_view_align_t *a)
     }
     if (!rc)
         rc = s_num(c, al, "max_axis_ratio", 0, 1.0, 4.0, &a->max_aniso);
+    if (!rc)
+        rc = s_num(c, al, "min_overlap", 0, 0.5, 0.99, &a->min_overlap);
     if (!rc && json_object_get(al, "work_width"))
         rc = s_int(c, al, "work_width", 64, 4096, &a->work_width);
     s_pop(c);

@@ -198,6 +198,8 @@ static const bad_case_t s_bad[] = {
      "views[0].align.soild: unknown key (line 7)"},
     {"alignment work width", "\"height\": 80}", "\"height\": 80, \"align\": {\"work_width\": 8}}",
      "views[0].align.work_width: 8 is out of range [64, 4096] (line 7)"},
+    {"alignment overlap", "\"height\": 80}", "\"height\": 80, \"align\": {\"min_overlap\": 1.2}}",
+     "views[0].align.min_overlap: 1.2 is out of range [0.5, 0.99] (line 7)"},
     {"unknown anomaly model", "{\"threshold\": 0.6,", "{\"model\": \"blobs\", \"threshold\": 0.6,",
      "anomaly.model: \"blobs\" is not one of band, rings (line 35)"},
     {"even rings window", "{\"threshold\": 0.6,", "{\"model\": \"rings\", \"window\": 20, \"threshold\": 0.6,",
@@ -238,7 +240,7 @@ static void test_align(void)
 {
     char *text = s_edit("\"height\": 80}", "\"height\": 80, \"align\": {\"motion\": \"affine\", "
                         "\"solid\": true, \"rotation\": false, \"scale\": [0.67, 1.5], "
-                        "\"max_axis_ratio\": 1.3, \"work_width\": 256}}");
+                        "\"max_axis_ratio\": 1.3, \"work_width\": 256, \"min_overlap\": 0.8}}");
     rm_family_t *f = rm_family_load_text(text, strlen(text), "align.json");
     RS_CHECKF(f != NULL, "%s", rv_last_error());
     rm_view_align_t va;
@@ -246,6 +248,7 @@ static void test_align(void)
         RS_CHECK(va.affine == 1 && va.solid == 1 && va.rotation == 0);
         RS_CHECK(va.min_scale == 0.67 && va.max_scale == 1.5 && va.max_aniso == 1.3);
         RS_CHECK_EQ(va.work_width, 256);
+        RS_CHECK(va.min_overlap == 0.8);
     }
     rm_family_destroy(&f);
     free(text);
@@ -285,7 +288,8 @@ static void test_base(void)
     rm_view_align_t va;
     RS_CHECK(rm_family_view_align(f, 0, &va) == RV_OK);
     RS_CHECK(va.affine == 0 && va.solid == 0 && va.rotation == 1 && va.min_scale == 0.8 &&
-             va.max_scale == 1.25 && va.max_aniso == 1.5 && va.work_width == 512);
+             va.max_scale == 1.25 && va.max_aniso == 1.5 && va.work_width == 512 &&
+                 va.min_overlap == 0.85);
     RS_CHECK(rm_family_view_align(f, 1, &va) == RV_EINVAL);
     RS_CHECK(rm_family_mm_per_px(f) == 0.5);
     RS_CHECK(rm_family_calibration_record(f) == NULL);

@@ -83,6 +83,65 @@ static void s_case(const char *name, int w, int h, int affine, const double g[2]
     rv_image_destroy(&v);
 }
 
+/* rv_lk_register_from: a view of another size, not carried into the template's frame,
+ * drawn with a motion g far beyond the iterations' reach (10 degrees, tens of px), read
+ * through a start near g (off by 2 px and half a degree); the template keeps every second
+ * pixel of every second row of the right half of its band (a mask and a step). */
+static void s_case_from(void)
+{
+    const double id[2][3] = {{1, 0, 0}, {0, 1, 0}};
+    const double a = 10 * M_PI / 180, a0 = 9.5 * M_PI / 180;
+    const double g[2][3] = {{cos(a), -sin(a), 41.3}, {sin(a), cos(a), 17.6}};
+    const double start[2][3] = {{cos(a0), -sin(a0), 43.3}, {sin(a0), cos(a0), 16.1}};
+    int w = 211, h = 157, vw = 263, vh = 217;
+    rv_image_t *t = s_render(w, h, id), *v = s_render(vw, vh, g),
+               *mask = rv_image_new_filled(w, h, RV_GRAY8, 0);
+    rv_view_t tv = rv_image_view(t), vv = rv_image_view(v), mv = rv_image_view(mask);
+    for (int y = 0; y < h; y++)
+        for (int x = w / 2; x < w; x++)
+            rv_view_row(&mv, y)[x] = 255;
+    rv_lk_template_t *full = rv_lk_template_new(&tv, 0),
+                     *lk = rv_lk_template_new_masked(&tv, &mv, 0, 2);
+    RS_CHECK(full && lk);
+    if (full && lk) {
+        size_t nf = rv_lk_template_pixels(full), n = rv_lk_template_pixels(lk);
+        /* half the band, a quarter of its pixels of that: about an eighth */
+        RS_CHECKF(n > nf / 16 && n < nf / 5, "%zu of %zu band pixels kept", n, nf);
+        double m[2][3], score = 0;
+        int its = 0;
+        RS_CHECKF(rv_lk_register_from(lk, &vv, start, 50, 1e-3, m, &score, &its) == RV_OK,
+                  "%s", rv_last_error());
+        double worst = 0;
+        for (size_t i = 0; i < S_NPOLY; i++) {
+            double px = g[0][0] * s_poly[i][0] + g[0][1] * s_poly[i][1] + g[0][2];
+            double py = g[1][0] * s_poly[i][0] + g[1][1] * s_poly[i][1] + g[1][2];
+            double bx = m[0][0] * px + m[0][1] * py + m[0][2];
+            double by = m[1][0] * px + m[1][1] * py + m[1][2];
+            worst = fmax(worst, hypot(bx - s_poly[i][0], by - s_poly[i][1]));
+        }
+        printf("from a start near the motion (view %dx%d, template %zu of %zu band pixels): %d "
+               "iterations, score %.4f, worst vertex error %.3f px\n",
+               vw, vh, n, nf, its, score, worst);
+        RS_CHECKF(worst < 0.2, "worst vertex error %.3f px", worst);
+        /* without the start (the identity), the same view is not found */
+        int rc = rv_lk_register_from(lk, &vv, NULL, 50, 1e-3, m, &score, NULL);
+        worst = 0;
+        for (size_t i = 0; rc == RV_OK && i < S_NPOLY; i++) {
+            double px = g[0][0] * s_poly[i][0] + g[0][1] * s_poly[i][1] + g[0][2];
+            double py = g[1][0] * s_poly[i][0] + g[1][1] * s_poly[i][1] + g[1][2];
+            worst = fmax(worst, hypot(m[0][0] * px + m[0][1] * py + m[0][2] - s_poly[i][0],
+                                      m[1][0] * px + m[1][1] * py + m[1][2] - s_poly[i][1]));
+        }
+        RS_CHECK(rc != RV_OK || worst > 1.0);
+    }
+    RS_CHECK(rv_lk_template_new_masked(&tv, &vv, 0, 1) == NULL); /* a mask of another size */
+    rv_lk_template_destroy(&full);
+    rv_lk_template_destroy(&lk);
+    rv_image_destroy(&t);
+    rv_image_destroy(&v);
+    rv_image_destroy(&mask);
+}
+
 int main(void)
 {
     rv_init();
@@ -97,6 +156,7 @@ int main(void)
     /* scale and shear: only the affine motion can follow */
     const double aff[2][3] = {{1.04, 0.03, -4.0}, {-0.02, 0.97, 2.5}};
     s_case("affine", 213, 159, 1, aff, 0.15);
+    s_case_from();
 
     /* refusals */
     rv_image_t *flat = rv_image_new_filled(64, 48, RV_GRAY8, 128);

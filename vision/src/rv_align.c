@@ -25,10 +25,16 @@ struct rv_align_ref {
     /* the reference's angular signature, twice over (sectors 0..359 then 0..359 again) so
      * that every rotation of it is one contiguous run */
     double *sig2;
+    /* the edge refinement: its templates along the outline, on the small copy (elk[0])
+     * and at ffac (ffac x ffac blocks, about S_FINE_WIDTH px across, fw x fh; elk[1]) */
+    int ffac, fw, fh;
+    rv_lk_template_t *elk[2];
+    int ebox[2][4]; /* each band's box in its frame: x0, y0, x1, y1 (exclusive) */
 };
 
 static rv_image_t *s_detail(const rv_view_t *small);
 static rv_image_t *s_soft(const rv_view_t *mask);
+static int s_grow(const rv_view_t *gray, const rv_view_t *mask);
 static void s_polar(const rv_view_t *m, double cx, double cy, double area, float *sig);
 
 void rv_align_params_init(rv_align_params_t *p)
@@ -70,6 +76,13 @@ static rv_image_t *s_downscale(const rv_view_t *src, int f)
         }
         const rv_point_kernels_t *k = &rv__kernels()->p;
         rv_view_t o = rv_image_view(out);
+        if (f == 1) { /* the gray itself, row by row */
+            for (int y = 0; y < h; y++)
+                k->gray_from_rgb(rv_view_row(src, y), rv_view_row(&o, y), (size_t) w);
+            free(col);
+            free(row);
+            return out;
+        }
         uint32_t n = (uint32_t) (f * f);
         for (int y = 0; y < h; y++) {
             k->gray_from_rgb(rv_view_row(src, y * f), row, (size_t) wf);
@@ -115,8 +128,11 @@ static int s_otsu(const uint32_t hist[256], double *mean, double *std)
     }
     *mean = sum / total;
     *std = sqrt(fmax(0, sum2 / total - *mean * *mean));
+    /* where no grey lies between the classes, every threshold in the gap splits them
+     * alike: take the gap's middle, not its dark end (an image with a clean gap would
+     * otherwise put its threshold on the top of the darker class) */
     double wb = 0, sb = 0, best = -1;
-    int thr = 128;
+    int first = 128, last = 128;
     for (int t = 0; t < 255; t++) {
         wb += hist[t];
         sb += (double) t * hist[t];
@@ -127,10 +143,12 @@ static int s_otsu(const uint32_t hist[256], double *mean, double *std)
         double between = wb * wf * (mb - mf) * (mb - mf);
         if (between > best) {
             best = between;
-            thr = t;
+            first = last = t;
+        } else if (between == best && last == t - 1 && hist[t] == 0) {
+            last = t;
         }
     }
-    return thr;
+    return (first + last) / 2;
 }
 
 /* Running median of the valid (not NaN) values of in[0..n) over a window of 2r+1
@@ -533,6 +551,200 @@ static int s_factor(int width, int work_width)
     return f < 1 ? 1 : f;
 }
 
+static void s_compose(const double a[2][3], const double b[2][3], double c[2][3]);
+
+/* The edge refinement. The silhouette's outline is where the part's grey departs from the
+ * fixture's, and a lamp moves it: a turned shaft's shaded flank is as dark as the fixture
+ * under some lights, and its Otsu outline then runs several px inside the part (docs/eval.md,
+ * clean generated cores). The part's edges themselves do not move with the light, only
+ * their contrast does; and where an edge is a ridge of gradient magnitude, a ridge of
+ * another height peaks at the same place. So the silhouette's fit is refined on gradient
+ * magnitude (Gaussian 5x5, then Sobel) in a band along the reference silhouette's outline
+ * (the outline and the steps along it; not the surface, whose marks and codes differ from
+ * part to part): Lucas-Kanade, rotation and shift (or affine), first on the downscaled
+ * copies (S_BAND_SMALL px either side; its reach is the silhouette's error), then at about
+ * S_FINE_WIDTH px across (S_BAND px either side, every second pixel), reading the view
+ * where it lies (no warp). */
+#define S_FINE_WIDTH 1400
+#define S_BAND 12
+#define S_BAND_SMALL 5
+#define S_MAX_MOVE 4.0 /* small px: a refinement that moves the part further is not one */
+
+/* Gradient magnitude of g (GRAY8) into a new image. */
+static rv_image_t *s_edges(const rv_view_t *g)
+{
+    rv_image_t *a = rv_image_new(g->width, g->height, RV_GRAY8),
+               *b = rv_image_new(g->width, g->height, RV_GRAY8);
+    rv_view_t av = a ? rv_image_view(a) : (rv_view_t) {0}, bv = b ? rv_image_view(b) : av;
+    if (!a || !b || rv_gauss5(g, &av) != RV_OK || rv_sobel_mag(&av, &bv) != RV_OK)
+        rv_image_destroy(&b);
+    rv_image_destroy(&a);
+    return b;
+}
+
+/* The edge template of a gray view in a band of half-width band px along the outline of
+ * mask (GRAY8, the view's size), on every step-th pixel. */
+static rv_lk_template_t *s_edge_template(const rv_view_t *gray, const rv_view_t *mask,
+                                         int band, int step, int affine, int box[4])
+{
+    rv_lk_template_t *t = NULL;
+    rv_image_t *e = s_edges(gray), *out = rv_image_new(gray->width, gray->height, RV_GRAY8),
+               *in = rv_image_new(gray->width, gray->height, RV_GRAY8);
+    if (e && out && in) {
+        rv_view_t ev = rv_image_view(e), ov = rv_image_view(out), iv = rv_image_view(in);
+        if (rv_dilate_rect(mask, &ov, 2 * band + 1, 2 * band + 1) == RV_OK &&
+            rv_erode_rect(mask, &iv, 2 * band + 1, 2 * band + 1) == RV_OK &&
+            rv_sub_sat(&ov, &iv, &ov) == RV_OK)
+            t = rv_lk_template_new_masked(&ev, &ov, affine, step);
+        box[0] = ov.width, box[1] = ov.height, box[2] = box[3] = 0;
+        for (int y = 0; t && y < ov.height; y++) {
+            const uint8_t *r = rv_view_row(&ov, y);
+            for (int x = 0; x < ov.width; x++)
+                if (r[x]) {
+                    box[0] = x < box[0] ? x : box[0];
+                    box[2] = x + 1 > box[2] ? x + 1 : box[2];
+                    box[1] = y < box[1] ? y : box[1];
+                    box[3] = y + 1;
+                }
+        }
+    } else {
+        rv_fail(RV_ENOMEM, "rv_align_ref_new", "out of memory");
+    }
+    rv_image_destroy(&e);
+    rv_image_destroy(&out);
+    rv_image_destroy(&in);
+    return t;
+}
+
+/* The fine template: the reference at ffac, the band along the small silhouette's outline
+ * carried to that scale. */
+static int s_fine_ref(rv_align_ref_t *self, const rv_view_t *ref_gray)
+{
+    self->ffac = s_factor(ref_gray->width, S_FINE_WIDTH);
+    rv_image_t *fine = s_downscale(ref_gray, self->ffac), *mf = NULL;
+    if (!fine)
+        return RV_EFORMAT;
+    rv_view_t fv = rv_image_view(fine), sm = rv_image_view(self->mask);
+    self->fw = fv.width;
+    self->fh = fv.height;
+    int rc = RV_ENOMEM;
+    if ((mf = rv_image_new(fv.width, fv.height, RV_GRAY8))) {
+        rv_view_t mv = rv_image_view(mf);
+        /* small px i is full px F i + (F-1)/2, fine px j is full px f j + (f-1)/2 */
+        double F = self->factor, f = self->ffac, k = F / f, o = ((F - 1) / 2 - (f - 1) / 2) / f;
+        double up[2][3] = {{k, 0, o}, {0, k, o}};
+        rc = rv_cv_warp_affine(&sm, &mv, up, RV_CV_INTER_NEAREST);
+        if (rc == RV_OK && !(self->elk[1] = s_edge_template(&fv, &mv, S_BAND, 2, self->p.affine,
+                                                          self->ebox[1])))
+            rc = RV_EFORMAT;
+    } else {
+        rv_fail(RV_ENOMEM, "rv_align_ref_new", "out of memory");
+    }
+    rv_image_destroy(&fine);
+    rv_image_destroy(&mf);
+    return rc;
+}
+
+/* 2x3 inverse; 0 when singular. */
+static int s_invert23(const double a[2][3], double o[2][3])
+{
+    double det = a[0][0] * a[1][1] - a[0][1] * a[1][0];
+    if (!isfinite(det) || fabs(det) < 1e-12)
+        return 0;
+    o[0][0] = a[1][1] / det, o[0][1] = -a[0][1] / det;
+    o[1][0] = -a[1][0] / det, o[1][1] = a[0][0] / det;
+    o[0][2] = -(o[0][0] * a[0][2] + o[0][1] * a[1][2]);
+    o[1][2] = -(o[1][0] * a[0][2] + o[1][1] * a[1][2]);
+    return 1;
+}
+
+/* How far b moves the corners of a w x h frame from where a puts them (a, b: view ->
+ * frame). */
+static double s_moved(const double a[2][3], const double b[2][3], int w, int h)
+{
+    double ai[2][3], worst = 0;
+    if (!s_invert23(a, ai))
+        return INFINITY;
+    for (int q = 0; q < 4; q++) {
+        double x = (q & 1) * (w - 1), y = (q >> 1) * (h - 1);
+        double vx = ai[0][0] * x + ai[0][1] * y + ai[0][2], vy = ai[1][0] * x + ai[1][1] * y + ai[1][2];
+        double nx = b[0][0] * vx + b[0][1] * vy + b[0][2], ny = b[1][0] * vx + b[1][1] * vy + b[1][2];
+        worst = fmax(worst, hypot(nx - x, ny - y));
+    }
+    return worst;
+}
+
+/* Register the edges of view (GRAY8 at the template's scale) to t, starting from m
+ * (view -> template frame); m is replaced when the fit converged within max_move px.
+ * Only the part of the view that the template's band box (tbox) maps to, with a margin,
+ * is read. */
+#define S_FIT_MARGIN 8
+static int s_edge_fit(const rv_lk_template_t *t, const int tbox[4], const rv_view_t *view,
+                      double m[2][3], int w, int h, double max_move)
+{
+    double init[2][3], fit[2][3];
+    if (!s_invert23(m, init))
+        return 0;
+    double bx0 = INFINITY, by0 = INFINITY, bx1 = -INFINITY, by1 = -INFINITY;
+    for (int q = 0; q < 4; q++) {
+        double x = tbox[q & 1 ? 2 : 0], y = tbox[q >> 1 ? 3 : 1];
+        double vx = init[0][0] * x + init[0][1] * y + init[0][2];
+        double vy = init[1][0] * x + init[1][1] * y + init[1][2];
+        bx0 = fmin(bx0, vx), bx1 = fmax(bx1, vx), by0 = fmin(by0, vy), by1 = fmax(by1, vy);
+    }
+    int x0 = (int) fmax(0, floor(bx0) - S_FIT_MARGIN), y0 = (int) fmax(0, floor(by0) - S_FIT_MARGIN);
+    int x1 = (int) fmin(view->width, ceil(bx1) + S_FIT_MARGIN);
+    int y1 = (int) fmin(view->height, ceil(by1) + S_FIT_MARGIN);
+    rv_view_t sub;
+    if (x1 - x0 < 16 || y1 - y0 < 16 || rv_view_roi(view, x0, y0, x1 - x0, y1 - y0, &sub) != RV_OK)
+        return 0;
+    init[0][2] -= x0;
+    init[1][2] -= y0;
+    rv_image_t *e = s_edges(&sub);
+    int ok = e != NULL;
+    if (ok) {
+        rv_view_t ev = rv_image_view(e);
+        ok = rv_lk_register_from(t, &ev, init, 30, 1e-2, fit, NULL, NULL) == RV_OK;
+        /* back to the whole view's px: x_sub = x - (x0, y0) */
+        for (int i = 0; ok && i < 2; i++)
+            fit[i][2] -= fit[i][0] * x0 + fit[i][1] * y0;
+        ok = ok && s_moved(m, fit, w, h) <= max_move;
+    }
+    rv_image_destroy(&e);
+    if (ok)
+        memcpy(m, fit, sizeof fit);
+    return ok;
+}
+
+/* The fine step on m (view full px -> reference full px); 1 when it moved m. */
+static int s_refine_fine(const rv_align_ref_t *ref, const rv_view_t *view, double m[2][3])
+{
+    int fv = (int) lround((double) ref->ffac * view->width / ref->width);
+    fv = fv < 1 ? 1 : fv;
+    rv_image_t *vf = s_downscale(view, fv);
+    if (!vf)
+        return 0;
+    rv_view_t vfv = rv_image_view(vf);
+    /* W: fine view px -> fine reference px = Sr^-1 m Sv */
+    double rf = ref->ffac, cr = (rf - 1) / 2, cv = (fv - 1) / 2.0;
+    double sv[2][3] = {{fv, 0, cv}, {0, fv, cv}};
+    double sri[2][3] = {{1 / rf, 0, -cr / rf}, {0, 1 / rf, -cr / rf}};
+    double t[2][3], W[2][3];
+    s_compose(m, sv, t);
+    s_compose(sri, t, W);
+    int ok = s_edge_fit(ref->elk[1], ref->ebox[1], &vfv, W, ref->fw, ref->fh,
+                        S_MAX_MOVE * ref->factor / rf / 2);
+    if (ok) {
+        /* m = Sr W Sv^-1 */
+        double sr[2][3] = {{rf, 0, cr}, {0, rf, cr}};
+        double svi[2][3] = {{1.0 / fv, 0, -cv / fv}, {0, 1.0 / fv, -cv / fv}};
+        s_compose(W, svi, t);
+        s_compose(sr, t, m);
+    }
+    rv_image_destroy(&vf);
+    return ok;
+}
+
 rv_align_ref_t *rv_align_ref_new(const rv_view_t *ref_gray, const rv_view_t *ref_part,
                                  const rv_align_params_t *params)
 {
@@ -576,6 +788,12 @@ rv_align_ref_t *rv_align_ref_new(const rv_view_t *ref_gray, const rv_view_t *ref
         free(sig);
         goto fail;
     }
+    if (!(self->elk[0] = s_edge_template(&sv, &rmv, S_BAND_SMALL, 1, self->p.affine,
+                                          self->ebox[0])) ||
+        s_fine_ref(self, ref_gray) != RV_OK) {
+        free(sig);
+        goto fail;
+    }
     s_polar(&rmv, self->cx, self->cy, self->area, sig);
     for (int i = 0; i < 2 * S_SECTORS * S_BANDS; i++)
         self->sig2[i] = sig[i % (S_SECTORS * S_BANDS)];
@@ -595,6 +813,8 @@ void rv_align_ref_destroy(rv_align_ref_t **self_p)
     rv_image_destroy(&(*self_p)->detail);
     rv_image_destroy(&(*self_p)->soft);
     rv_lk_template_destroy(&(*self_p)->lk);
+    rv_lk_template_destroy(&(*self_p)->elk[0]);
+    rv_lk_template_destroy(&(*self_p)->elk[1]);
     free((*self_p)->sig2);
     free(*self_p);
     *self_p = NULL;
@@ -909,7 +1129,14 @@ int rv_align_rgb(const rv_align_ref_t *ref, const rv_view_t *gray, rv_align_resu
             out->method = "silhouette+lk";
         }
     }
+    /* the silhouettes' overlap where they fit each other best: the shape check (wrong
+     * part, view or pose). The edges then move the fit where the silhouettes' outlines
+     * follow the lamp rather than the part, which lowers their overlap without the part
+     * being any less the part */
     out->iou = s_iou(ref, &mv, ms);
+    if (s_edge_fit(ref->elk[0], ref->ebox[0], &sv, ms, rmv.width, rmv.height, S_MAX_MOVE))
+        out->method = "silhouette+edges";
+
     double det = ms[0][0] * ms[1][1] - ms[0][1] * ms[1][0];
     out->scale = sqrt(fabs(det)) * ref->factor / (double) f;
     out->angle_deg = atan2(ms[1][0], ms[0][0]) * 180.0 / M_PI;
@@ -946,6 +1173,8 @@ int rv_align_rgb(const rv_align_ref_t *ref, const rv_view_t *gray, rv_align_resu
         out->m[i][1] = ms[i][1] * kr / kv;
         out->m[i][2] = kr * ms[i][2] + cr0 - (out->m[i][0] * cv0 + out->m[i][1] * cv0);
     }
+    if (s_refine_fine(ref, gray, out->m))
+        out->method = "silhouette+edges";
     out->tx = out->m[0][2];
     out->ty = out->m[1][2];
     /* identity when no corner of the reference frame moves by more than 0.05 px */
@@ -1000,5 +1229,287 @@ int rv_align_silhouette_p(const rv_view_t *gray, const rv_view_t *mask,
     rv_view_t mv = rv_image_view(m);
     int rc = rv_view_copy(&mv, mask);
     rv_image_destroy(&m);
+    return rc;
+}
+
+/* The part's extent for comparing outlines (rv_align_part_mask). A turned or chamfered
+ * face that turns away from the lamp can be as dark as the fixture, or darker than Otsu's
+ * threshold, so the silhouette stops short of the outline there by as much as the face
+ * is wide, and by how much depends on the lamp. What does not depend on it: where the part
+ * stands on the fixture, the fixture is in its shadow (darker than the open fixture next
+ * to it, ambient occlusion), all the way round, chips and holes included. So the
+ * silhouette (its specks dropped) grows through every pixel at least S_GROW_K times as
+ * bright as the open fixture there, up to 1/S_GROW_DIV of the short side from it: across
+ * a dark face, not across the contact shadow, neither into holes (the fixture seen through
+ * a hole lies in shadow) nor into a notch beyond its own shadow. On the generated cores a
+ * face turned from the lamp is about 0.96 of the fixture (its marks 0.85-1.07), the shadow
+ * under 0.6 within a millimetre of the outline and under 0.84 within about three; at 0.8
+ * a chip's shadow, narrower than the outline's, let the growth into the notch. The open
+ * fixture's level: a quadratic surface fitted to the fixture beyond the part's shadow
+ * (s_fit_fixture; the border's profiles, s_fixture, when too little is left). A growth
+ * that runs to its reach found no shadow there and goes, whole. */
+#define S_GROW_K 0.84
+#define S_GROW_DIV 20 /* the reach: short side / S_GROW_DIV */
+/* The quadratic surface c0 + c1 x + c2 y + c3 x^2 + c4 x y + c5 y^2 at (x, y) (small px,
+ * scaled by 1/256 inside so the normal equations stay well conditioned). */
+static inline double s_quad(const double c[6], double x, double y)
+{
+    x /= 256.0;
+    y /= 256.0;
+    return c[0] + c[1] * x + c[2] * y + c[3] * x * x + c[4] * x * y + c[5] * y * y;
+}
+
+/* Solve the 6 x 6 system a c = b (Gauss-Jordan, partial pivoting); 0 when singular. */
+static int s_solve6(double a[6][7], double c[6])
+{
+    for (int k = 0; k < 6; k++) {
+        int piv = k;
+        for (int r = k + 1; r < 6; r++)
+            if (fabs(a[r][k]) > fabs(a[piv][k]))
+                piv = r;
+        if (fabs(a[piv][k]) < 1e-9)
+            return 0;
+        for (int j = 0; j < 7; j++) {
+            double t = a[k][j];
+            a[k][j] = a[piv][j];
+            a[piv][j] = t;
+        }
+        for (int r = 0; r < 6; r++) {
+            if (r == k)
+                continue;
+            double q = a[r][k] / a[k][k];
+            for (int j = k; j < 7; j++)
+                a[r][j] -= q * a[k][j];
+        }
+    }
+    for (int k = 0; k < 6; k++)
+        c[k] = a[k][6] / a[k][k];
+    return 1;
+}
+
+#define S_AO_SMALL 9 /* small px: beyond the part's contact shadow */
+/* Fit the fixture's level (s_grow) on the small copy sv (f x f blocks of the view) away
+ * from the part (mask: the view's size). 1 with c set, 0 when it cannot. */
+static int s_fit_fixture(const rv_view_t *sv, const rv_view_t *mask, int f,
+                         const rv_view_t *nodata, double c[6])
+{
+    int sw = sv->width, sh = sv->height, ok = 0;
+    rv_image_t *near = rv_image_new(sw, sh, RV_GRAY8), *grown = rv_image_new(sw, sh, RV_GRAY8);
+    if (!near || !grown)
+        goto out;
+    rv_view_t nv = rv_image_view(near), gv = rv_image_view(grown);
+    /* the part at the small pixels' centres (its shadow's margin covers what falls between) */
+    for (int y = 0; y < sh; y++) {
+        const uint8_t *m = rv_view_row(mask, y * f + f / 2) + f / 2;
+        uint8_t *o = rv_view_row(&nv, y);
+        for (int x = 0; x < sw; x++)
+            o[x] = m[(size_t) x * f];
+    }
+    if (rv_dilate_rect(&nv, &gv, 2 * S_AO_SMALL + 1, 2 * S_AO_SMALL + 1) != RV_OK)
+        goto out;
+    double sigma = INFINITY;
+    for (int pass = 0; pass < 2; pass++) {
+        double a[6][7] = {{0}};
+        size_t n = 0;
+        double ss = 0;
+        /* every second pixel of every second row: a smooth surface needs no more */
+        for (int y = 0; y < sh; y += 2) {
+            const uint8_t *g = rv_view_row(&gv, y), *v = rv_view_row(sv, y);
+            const uint8_t *z = nodata ? rv_view_row(nodata, y) : NULL;
+            for (int x = 0; x < sw; x += 2) {
+                if (g[x] || (z && z[x]))
+                    continue;
+                if (pass && fabs(v[x] - s_quad(c, x, y)) > 3 * sigma)
+                    continue;
+                double xs = x / 256.0, ys = y / 256.0;
+                double t[6] = {1, xs, ys, xs * xs, xs * ys, ys * ys};
+                for (int i = 0; i < 6; i++) {
+                    for (int j = 0; j < 6; j++)
+                        a[i][j] += t[i] * t[j];
+                    a[i][6] += t[i] * v[x];
+                }
+                n++;
+            }
+        }
+        if (n < (size_t) sw * sh / 80 || !s_solve6(a, c))
+            goto out;
+        for (int y = 0; y < sh; y += 2) {
+            const uint8_t *g = rv_view_row(&gv, y), *v = rv_view_row(sv, y);
+            const uint8_t *z = nodata ? rv_view_row(nodata, y) : NULL;
+            for (int x = 0; x < sw; x += 2) {
+                double e = v[x] - s_quad(c, x, y);
+                if (!g[x] && !(z && z[x]) && (!pass || fabs(e) <= 3 * sigma))
+                    ss += e * e;
+            }
+        }
+        sigma = sqrt(ss / (double) n);
+    }
+    ok = 1;
+out:
+    rv_image_destroy(&near);
+    rv_image_destroy(&grown);
+    return ok;
+}
+
+int rv_align_part_mask(const rv_view_t *gray, const rv_view_t *mask)
+{
+    int rc = rv_align_silhouette(gray, mask);
+    return rc == RV_OK ? s_grow(gray, mask) : rc;
+}
+
+static int s_grow(const rv_view_t *gray, const rv_view_t *mask)
+{
+    int w = gray->width, h = gray->height, f = s_factor(w, 256);
+    int reach = (w < h ? w : h) / S_GROW_DIV;
+    /* specks of the fixture the threshold let through are no part to grow from */
+    int rc = s_drop_small(mask, (uint32_t) ((size_t) w * h / S_SPECK + 1));
+    if (rc != RV_OK || reach < 1)
+        return rc;
+    /* the view at every f-th pixel of every f-th row, for the fixture's level: a smooth
+     * surface, fitted to tens of thousands of them */
+    int sw = w / f, shh = h / f;
+    if (sw < 8 || shh < 8)
+        return RV_OK; /* too small to model the fixture: the silhouette as it is */
+    rv_image_t *small = rv_image_new(sw, shh, RV_GRAY8), *sm = NULL, *bg = NULL, *nd = NULL,
+               *thr = NULL, *edge = NULL;
+    int32_t *queue = NULL;
+    uint8_t *grown = NULL;
+    if (!small)
+        return rv_fail(RV_ENOMEM, "rv_align", "out of memory");
+    for (int y = 0; y < shh; y++) {
+        const uint8_t *g = rv_view_row(gray, y * f + f / 2) + f / 2;
+        uint8_t *o = rv_image_view(small).data + (ptrdiff_t) y * rv_image_view(small).stride;
+        for (int x = 0; x < sw; x++)
+            o[x] = g[(size_t) x * f];
+    }
+    sm = rv_image_new(sw, shh, RV_GRAY8);
+    bg = rv_image_new(sw, shh, RV_GRAY8);
+    nd = rv_image_new(sw, shh, RV_GRAY8);
+    thr = rv_image_new(sw, shh, RV_GRAY8);
+    edge = rv_image_new(w, h, RV_GRAY8);
+    size_t npx = (size_t) w * (size_t) h;
+    queue = malloc(sizeof *queue * npx); /* pages are touched only as far as it fills */
+    grown = calloc(npx, 1);
+    if (!sm || !bg || !nd || !thr || !edge || !queue || !grown) {
+        rc = rv_fail(RV_ENOMEM, "rv_align", "out of memory");
+        goto out;
+    }
+    rv_view_t sv = rv_image_view(small), smv = rv_image_view(sm), bgv = rv_image_view(bg),
+              ndv = rv_image_view(nd), tv = rv_image_view(thr), ev = rv_image_view(edge);
+    double noise = 0, qc[6] = {0};
+    int any_nd = 0;
+    if ((rc = s_nodata(&sv, &ndv, &any_nd)) != RV_OK || (rc = rv_box_blur(&sv, &smv, 3)) != RV_OK)
+        goto out;
+    int have_bg = s_fixture(&smv, any_nd ? &ndv : NULL, &bgv, &noise) == RV_OK;
+    int have_q = s_fit_fixture(&sv, mask, f, any_nd ? &ndv : NULL, qc);
+    if (!have_bg && !have_q)
+        goto out; /* no fixture to grow against */
+    /* the grey a pixel needs, per small pixel: S_GROW_K of the open fixture's level there */
+    for (int y = 0; y < shh; y++) {
+        uint8_t *t = rv_view_row(&tv, y);
+        const uint8_t *b = rv_view_row(&bgv, y);
+        for (int x = 0; x < sw; x++) {
+            double level = have_q ? s_quad(qc, x, y) : b[x];
+            double need = ceil(S_GROW_K * level);
+            t[x] = (uint8_t) (level < 1 ? 255 : need > 255 ? 255 : need < 1 ? 1 : need);
+        }
+    }
+    /* the seeds: the silhouette's own outline (part less its 3 x 3 erosion) */
+    if ((rc = rv_erode_rect(mask, &ev, 3, 3)) != RV_OK)
+        goto out;
+    size_t head = 0, tail = 0;
+    for (int y = 0; y < h; y++) {
+        const uint8_t *m = rv_view_row(mask, y), *e = rv_view_row(&ev, y);
+        int x = 0;
+        for (; x + 8 <= w; x += 8) { /* eight at a time: most of a row is not outline */
+            uint64_t a, b;
+            memcpy(&a, m + x, 8);
+            memcpy(&b, e + x, 8);
+            if (!(a & ~b))
+                continue;
+            for (int k = x; k < x + 8; k++)
+                if (m[k] && !e[k])
+                    queue[tail++] = (int32_t) ((size_t) y * w + k);
+        }
+        for (; x < w; x++)
+            if (m[x] && !e[x])
+                queue[tail++] = (int32_t) ((size_t) y * w + x);
+    }
+    /* breadth first, one ring of 8-neighbours per layer; the mask itself marks what was
+     * reached (silhouette or grown), grown marks what grew */
+    size_t layer_end = tail, fronts = 0;
+    for (int layer = 1; layer <= reach + 1 && head < tail; layer++) {
+        layer_end = tail;
+        while (head < layer_end) {
+            size_t i = (size_t) queue[head++];
+            int x = (int) (i % (size_t) w), y = (int) (i / (size_t) w);
+            for (int dy = -1; dy <= 1; dy++) {
+                int yy = y + dy;
+                if (yy < 1 || yy >= h - 1)
+                    continue;
+                uint8_t *mrow = rv_view_row(mask, yy);
+                const uint8_t *grow = rv_view_row(gray, yy);
+                const uint8_t *trow = rv_view_row(&tv, yy / f < shh ? yy / f : shh - 1);
+                for (int dx = -1; dx <= 1; dx++) {
+                    int xx = x + dx;
+                    if (xx < 1 || xx >= w - 1 || mrow[xx])
+                        continue;
+                    int bx = xx / f < sw ? xx / f : sw - 1;
+                    /* the pixel itself against the fixture's level there (not a mean over
+                     * its neighbours: beside a bright face, that would carry the face's
+                     * light across the shadow) */
+                    if (grow[xx] < trow[bx])
+                        continue;
+                    if (layer > reach) { /* it would grow on: a front at the reach */
+                        if (grown[i] == 1)
+                            grown[i] = 2;
+                        fronts++;
+                        continue;
+                    }
+                    mrow[xx] = 255;
+                    size_t j = (size_t) yy * w + xx;
+                    grown[j] = 1;
+                    queue[tail++] = (int32_t) j;
+                }
+            }
+        }
+    }
+    /* A face ends at the contact shadow well within the reach. A growth that still had
+     * somewhere to go at the reach found no shadow there: it crossed onto the fixture (a gap
+     * in the shadow, or a fixture lit brighter than its model), and goes, whole: the grown
+     * pixels joined to the last layer's are cleared. */
+    if (fronts) {
+        size_t qh = 0, qt = 0;
+        for (size_t k = 0; k < tail; k++) { /* the fronts (grown pixels of the last layer) */
+            size_t i = (size_t) queue[k];
+            if (grown[i] == 2)
+                queue[qt++] = (int32_t) i;
+        }
+        while (qh < qt) {
+            size_t i = (size_t) queue[qh++];
+            int x = (int) (i % (size_t) w), y = (int) (i / (size_t) w);
+            rv_view_row(mask, y)[x] = 0;
+            for (int dy = -1; dy <= 1; dy++)
+                for (int dx = -1; dx <= 1; dx++) {
+                    int xx = x + dx, yy = y + dy;
+                    if (xx < 0 || yy < 0 || xx >= w || yy >= h)
+                        continue;
+                    size_t j = (size_t) yy * w + xx;
+                    if (grown[j] == 1) {
+                        grown[j] = 2;
+                        queue[qt++] = (int32_t) j;
+                    }
+                }
+        }
+    }
+out:
+    free(queue);
+    free(grown);
+    rv_image_destroy(&small);
+    rv_image_destroy(&sm);
+    rv_image_destroy(&bg);
+    rv_image_destroy(&nd);
+    rv_image_destroy(&thr);
+    rv_image_destroy(&edge);
     return rc;
 }

@@ -92,9 +92,22 @@ static rv_image_t *s_smooth(const rv_view_t *v)
 
 rv_lk_template_t *rv_lk_template_new(const rv_view_t *tv, int affine)
 {
+    return rv_lk_template_new_masked(tv, NULL, affine, 1);
+}
+
+rv_lk_template_t *rv_lk_template_new_masked(const rv_view_t *tv, const rv_view_t *mask,
+                                            int affine, int step)
+{
     const char *domain = "rv_align";
     if (!tv || tv->fmt != RV_GRAY8 || tv->width < 8 || tv->height < 8) {
         rv_fail(RV_EINVAL, domain, "the registration template must be a gray8 view of 8x8 or more");
+        return NULL;
+    }
+    if (step < 1)
+        step = 1;
+    if (mask && (mask->fmt != RV_GRAY8 || mask->width != tv->width ||
+                 mask->height != tv->height)) {
+        rv_fail(RV_EINVAL, domain, "the template's mask must be a gray8 view of its size");
         return NULL;
     }
     rv_lk_template_t *s = calloc(1, sizeof *s);
@@ -123,10 +136,11 @@ rv_lk_template_t *rv_lk_template_new(const rv_view_t *tv, int affine)
     s->full_ss = ss;
     /* the band: pixels (off the border) with a gradient */
     size_t cap = 0;
-    for (int y = 1; y < v.height - 1; y++)
-        for (int x = 1; x < v.width - 1; x++) {
+    for (int y = 1; y < v.height - 1; y += step)
+        for (int x = 1; x < v.width - 1; x += step) {
             const float *f = s->full + (size_t) y * (size_t) v.width + (size_t) x;
-            cap += f[1] != f[-1] || f[v.width] != f[-v.width];
+            cap += (f[1] != f[-1] || f[v.width] != f[-v.width]) &&
+                   (!mask || rv_view_row(mask, y)[x]);
         }
     if (cap < 16) {
         rv_fail(RV_EFORMAT, domain, "the reference silhouette has no outline to register on");
@@ -142,11 +156,11 @@ rv_lk_template_t *rv_lk_template_new(const rv_view_t *tv, int affine)
         goto nomem;
     double h[S_MAXP][S_MAXP] = {{0}};
     size_t n = 0;
-    for (int y = 1; y < v.height - 1; y++)
-        for (int x = 1; x < v.width - 1; x++) {
+    for (int y = 1; y < v.height - 1; y += step)
+        for (int x = 1; x < v.width - 1; x += step) {
             const float *f = s->full + (size_t) y * (size_t) v.width + (size_t) x;
             double gx = (f[1] - f[-1]) / 2.0, gy = (f[v.width] - f[-v.width]) / 2.0;
-            if (gx == 0 && gy == 0)
+            if ((gx == 0 && gy == 0) || (mask && !rv_view_row(mask, y)[x]))
                 continue;
             double ux = x - s->cx, uy = y - s->cy;
             float *d = s->sd + n * (size_t) s->np;
@@ -197,16 +211,32 @@ static inline double s_sample(const rv_view_t *v, double x, double y, int *in)
 int rv_lk_register(const rv_lk_template_t *s, const rv_view_t *view, int max_iterations,
                    double eps_px, double m[2][3], double *score, int *iterations)
 {
-    const char *domain = "rv_align";
     if (!s || !view || view->fmt != RV_GRAY8 || view->width != s->width ||
         view->height != s->height)
-        return rv_fail(RV_EINVAL, domain, "the view to register must be gray8 of the template's size");
+        return rv_fail(RV_EINVAL, "rv_align",
+                       "the view to register must be gray8 of the template's size");
+    return rv_lk_register_from(s, view, NULL, max_iterations, eps_px, m, score, iterations);
+}
+
+int rv_lk_register_from(const rv_lk_template_t *s, const rv_view_t *view,
+                        const double init[2][3], int max_iterations, double eps_px,
+                        double m[2][3], double *score, int *iterations)
+{
+    const char *domain = "rv_align";
+    if (!s || !view || view->fmt != RV_GRAY8 || view->width < 8 || view->height < 8)
+        return rv_fail(RV_EINVAL, domain, "the view to register must be gray8, 8x8 or more");
     rv_image_t *sm = s_smooth(view);
     if (!sm)
         return rv_fail(RV_ENOMEM, domain, "out of memory");
     rv_view_t v = rv_image_view(sm);
-    /* W: template (centred) -> view (centred), u_v = A u_t + b */
+    /* W: template (centred) -> view (centred), u_v = A u_t + b; from init (template px ->
+     * view px, x_v = M x_t + t): A = M, b = M c + t - c */
     double a00 = 1, a01 = 0, a10 = 0, a11 = 1, b0 = 0, b1 = 0;
+    if (init) {
+        a00 = init[0][0], a01 = init[0][1], a10 = init[1][0], a11 = init[1][1];
+        b0 = a00 * s->cx + a01 * s->cy + init[0][2] - s->cx;
+        b1 = a10 * s->cx + a11 * s->cy + init[1][2] - s->cy;
+    }
     double reach = hypot(s->cx, s->cy); /* how far a parameter change moves the far corner */
     int it = 0, rc = RV_OK;
     for (; it < max_iterations; it++) {
@@ -267,7 +297,7 @@ int rv_lk_register(const rv_lk_template_t *s, const rv_view_t *view, int max_ite
     }
     if (iterations)
         *iterations = it;
-    if (rc == RV_OK) {
+    if (rc == RV_OK && score) {
         /* the score over the whole frame: the template against the view carried into it */
         double sv = 0, svv = 0, stv = 0;
         size_t cnt = 0;
@@ -287,6 +317,8 @@ int rv_lk_register(const rv_lk_template_t *s, const rv_view_t *view, int max_ite
         }
         double vv = svv - sv * sv / (double) cnt;
         *score = vv > 0 && s->full_ss > 0 ? stv / sqrt(vv * s->full_ss) : 0;
+    }
+    if (rc == RV_OK) {
         /* view -> template, absolute pixels: the inverse of x_v = A (x_t - c) + b + c */
         double det = a00 * a11 - a01 * a10;
         double i00 = a11 / det, i01 = -a01 / det, i10 = -a10 / det, i11 = a00 / det;

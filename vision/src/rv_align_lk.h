@@ -20,16 +20,29 @@ typedef struct rv_lk_template rv_lk_template_t;
  * be); affine: 6 parameters, else 3 (rotation, translation). NULL on failure (no
  * gradient at all, or out of memory; rv_last_error). */
 rv_lk_template_t *rv_lk_template_new(const rv_view_t *t, int affine);
+/* The same keeping only the pixels where mask (GRAY8, the template's size; NULL: every
+ * one) is not 0, on every step-th pixel of every step-th row: a template of some of an
+ * image's edges, sampled. */
+rv_lk_template_t *rv_lk_template_new_masked(const rv_view_t *t, const rv_view_t *mask,
+                                            int affine, int step);
 void rv_lk_template_destroy(rv_lk_template_t **self_p);
 /* Pixels the template keeps (where its gradient is not zero). */
 size_t rv_lk_template_pixels(const rv_lk_template_t *self);
 
 /* Register view (GRAY8, the template's size, smoothed like it) to the template. m gets the
  * transform from view to template pixel coordinates (as rv_cv_register_ecc gives it);
- * *score the correlation coefficient of the template with the view carried into its frame,
+ * *score (unless score is NULL: it costs a whole frame of samples) the correlation
+ * coefficient of the template with the view carried into its frame,
  * over the whole frame (1: identical). RV_EFORMAT when the motion diverges or leaves too
  * few band pixels inside the view. */
 int rv_lk_register(const rv_lk_template_t *self, const rv_view_t *view, int max_iterations,
                    double eps_px, double m[2][3], double *score, int *iterations);
+
+/* The same from a view of any size (GRAY8, smoothed like the template) not carried into
+ * the template's frame: init maps template px to view px (NULL: the identity), and the
+ * iterations read the view through it. m gets the view -> template transform. */
+int rv_lk_register_from(const rv_lk_template_t *self, const rv_view_t *view,
+                        const double init[2][3], int max_iterations, double eps_px,
+                        double m[2][3], double *score, int *iterations);
 
 #endif

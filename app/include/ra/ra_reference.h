@@ -32,7 +32,8 @@ typedef struct ra_reference {
     double band_k;             /* the band is mean -+ band_k * spread */
     rv_image_t *master;        /* GRAY8: the master image, alignment target */
     rv_image_t *mean, *spread; /* GRAY8: of the blurred gray of aligned good parts */
-    rv_image_t *part;          /* GRAY8: 255 where the master's part is (ra_part_mask) */
+    rv_image_t *part;          /* GRAY8: 255 where the master's part is and every aligned
+                                  good part's (ra_part_mask): the nominal material */
     rv_image_t *imean;         /* GRAY8: plain mean of the blurred gray (intensity) */
     rv_polar_model_t *rings;   /* a family whose anomaly model is "rings": each ring's
                                   spread and the threshold, learnt from the same goods on

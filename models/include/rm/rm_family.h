@@ -127,6 +127,8 @@ typedef struct rm_view_align {
                          (default 1.5) */
     int work_width;   /* "work_width": px of the copies the view is registered on (default
                          512; smaller is faster and coarser) */
+    double min_overlap; /* "min_overlap": the silhouettes' overlap (IoU) below which a view
+                           is refused as the wrong part, view or pose (default 0.85) */
 } rm_view_align_t;
 
 /* The alignment settings of view i (defaults where the file gives none). RV_EINVAL for an

@@ -5,13 +5,17 @@
  * every pixel that differs from the empty fixture, modelled from the view's border, in
  * either direction, holes filled): its moments give translation (and, params.affine, the
  * starting scale), its angular signature around the centroid gives rotation (holes and
- * flanges break the symmetry), and ECC on the softened silhouettes refines the transform
- * (rotation and shift at the camera's scale, or affine) to sub-pixel. Silhouettes, not textures, so that instances of a part with
- * different surfaces and lighting align alike. The result is checked against the reference
- * silhouette (IoU after the transform): a view that does not match is refused with a
- * reason (no part, blank or saturated image, wrong part, wrong view or pose) instead of
- * being graded. Ownership: rv_align_ref_t is immutable once built; share it between
- * threads. */
+ * flanges break the symmetry), and Lucas-Kanade on the softened silhouettes refines the
+ * transform (rotation and shift at the camera's scale, or affine). The silhouettes are
+ * then checked against the reference's (their IoU where they fit best): a view that does
+ * not match is refused with a reason (no part, blank or saturated image, wrong part, wrong
+ * view or pose) instead of being graded. Last, since a silhouette's outline follows the
+ * lamp where a face turned from it is as dark as the fixture, the fit is refined on the
+ * part's edges (gradient magnitude in a band along the reference outline), on the
+ * downscaled copies and then at about 1400 px across, to a tenth of a pixel on generated
+ * cores (tests/app/test_align.c). Silhouettes and edges, not textures, so that instances of
+ * a part with different surfaces and lighting align alike. Ownership: rv_align_ref_t is
+ * immutable once built; share it between threads. */
 #ifndef RV_ALIGN_H
 #define RV_ALIGN_H
 
@@ -23,7 +27,7 @@ extern "C" {
 
 typedef struct rv_align_params {
     int work_width;     /* px of the downscaled copies (default 512) */
-    double min_iou;     /* silhouette overlap after the transform (default 0.85) */
+    double min_iou;     /* silhouette overlap where the silhouettes fit best (default 0.85) */
     double min_scale;   /* accepted scale range, reference / view (default 0.8 .. 1.25) */
     double max_scale;
     double min_part;    /* smallest part area, fraction of the view (default 0.03) */
@@ -47,10 +51,11 @@ typedef struct rv_align_result {
     double scale;       /* reference / view */
     double angle_deg;   /* rotation of the view relative to the reference */
     double tx, ty;      /* px, reference frame */
-    double iou;         /* silhouette overlap after the transform */
+    double iou;         /* silhouette overlap where the silhouettes fit best */
     double residual_px; /* reserved: -1 (the silhouette overlap is the quality figure) */
     int inliers;        /* reserved: 0 */
-    const char *method; /* "silhouette" or "silhouette+lk" (refined on the outline band) */
+    const char *method; /* "silhouette", "silhouette+lk" (refined on the soft outline band)
+                           or "silhouette+edges" (and on the edges) */
     int identity;       /* 1 when the transform moves no pixel by more than 0.05 px */
 } rv_align_result_t;
 
@@ -90,6 +95,13 @@ int rv_align_silhouette(const rv_view_t *gray, const rv_view_t *mask);
  * view is used, not a downscaled copy); params NULL = defaults. */
 int rv_align_silhouette_p(const rv_view_t *gray, const rv_view_t *mask,
                           const rv_align_params_t *params);
+
+/* The part's extent for comparing outlines: the silhouette (rv_align_silhouette) grown
+ * across faces that are at least 0.84 times as bright as the open fixture beside them, up
+ * to the part's contact shadow on the fixture, by at most a twentieth of the short side:
+ * a face turned away from the lamp stays part whatever the lamp did. 255 part, 0
+ * background, into mask (GRAY8, the view's size). */
+int rv_align_part_mask(const rv_view_t *gray, const rv_view_t *mask);
 
 #ifdef __cplusplus
 }
