@@ -16,8 +16,17 @@ bash scripts/install-deps.sh >&2
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build -j"$(nproc)" >&2
 refs=build/demo/references
-if [ ! -f "$refs/demo-disc.ref" ] || [ ! -f "$refs/demo-housing.ref" ] || [ ! -f "$refs/demo-shaft.ref" ]; then
-  echo "demo: learning the demo families' references (once)..." >&2
+# learnt once, and again when a family file or the trainer is newer than what was learnt
+# (a reference is bound to its family file's revision: an old one would be refused)
+stale=""
+for shape in disc housing shaft; do
+  if [ ! -f "$refs/demo-$shape.ref" ] ||
+     [ -n "$(find models/families/demo-$shape.json build/bin/reman-train -newer "$refs/demo-$shape.ref" 2>/dev/null)" ]; then
+    stale=1
+  fi
+done
+if [ -n "$stale" ]; then
+  echo "demo: learning the demo families' references..." >&2
   bash scripts/train-demo-references.sh build "$refs" >&2
 fi
 PUB=${REMAN_PUB:-tcp://127.0.0.1:5556}

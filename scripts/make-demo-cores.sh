@@ -43,3 +43,6 @@ gen --seed 103 --shape shaft --clean --name shaft-clean
 gen --seed 201 --shape disc --defects all --name disc-defects
 gen --seed 202 --shape housing --defects all --name housing-defects
 gen --seed 203 --shape shaft --defects crack,rust,chip,wear --name shaft-defects
+# A sound shaft whose bearing journal is worn 0.25 mm under its 52 mm: the caliper reads
+# it inside the journal rule's guard band, so the grader leaves it to a person (review).
+gen --seed 104 --shape shaft --clean --journal-wear 0.25 --name shaft-worn

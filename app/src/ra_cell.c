@@ -142,6 +142,8 @@ static json_t *s_finding_json(const rm_family_t *fam, const rv_finding_t *f)
     case RV_FINDING_DIMENSION:
         json_object_set_new(o, "name", json_string(f->name));
         json_object_set_new(o, "value_mm", json_real(f->value_mm));
+        if (f->zero_mm != 0)
+            json_object_set_new(o, "zero_mm", json_real(f->zero_mm));
         break;
     default:
         json_object_set_new(o, "area_mm2", json_real(f->area_mm2));

@@ -177,6 +177,12 @@ int ra_gencore_params_check(const ra_gencore_params_t *params)
                            s_defect_names[t], params->counts[t], RA_GENCORE_MAX_PER_TYPE);
     if (params->quality < 1 || params->quality > 100)
         return rv_fail(RV_EINVAL, s_domain, "quality %d is outside 1..100", params->quality);
+    if (!(params->journal_wear_mm >= 0 && params->journal_wear_mm <= RA_GENCORE_MAX_WEAR))
+        return rv_fail(RV_EINVAL, s_domain, "journal wear %g mm is outside 0..%g",
+                       params->journal_wear_mm, RA_GENCORE_MAX_WEAR);
+    if (params->journal_wear_mm > 0 && params->shape != RA_GENCORE_SHAFT)
+        return rv_fail(RV_EINVAL, s_domain, "journal wear is a shaft's; a %s has no journal",
+                       s_shape_names[params->shape]);
     return RV_OK;
 }
 

@@ -115,6 +115,9 @@ int gc_json_build(gc_t *g)
         s_set(part, "bbox", s_box(g->part_bbox), &ok);
         s_set(part, "area_px", json_integer(g->part_area_px), &ok);
         s_set(part, "size_mm", s_pair(g->ext_u1 - g->ext_u0, g->ext_v1 - g->ext_v0), &ok);
+        if (g->p.shape == RA_GENCORE_SHAFT) /* the true diameter a caliper should read */
+            s_set(part, "journal_diameter_mm",
+                  json_real(RA_GENCORE_JOURNAL_MM - g->p.journal_wear_mm), &ok);
     }
     s_set(root, "part", part, &ok);
 

@@ -41,6 +41,7 @@ static const struct {
 } s_sec[6] = {{-210, -172, 17}, {-172, -105, 26}, {-105, 38, 45},
               {38, 56, 52},     {56, 150, 30},    {150, 210, 20}};
 #define S_NSEC 6
+#define S_JOURNAL 1 /* the bearing journal: RA_GENCORE_JOURNAL_MM across, less its wear */
 #define S_KEY_U0 76.0f  /* keyway in section 4: a slot of half width 6 mm */
 #define S_KEY_U1 134.0f
 #define S_KEY_HW 6.0f
@@ -546,6 +547,13 @@ static void s_housing_span(const gc_t *g, int y, int x0, int n, gc_finish_t fin,
     }
 }
 
+/* Section k's radius, mm: the journal worn by the parameters' journal_wear_mm. */
+static inline float s_radius(const gc_t *g, int k)
+{
+    return k == S_JOURNAL ? (float) ((RA_GENCORE_JOURNAL_MM - g->p.journal_wear_mm) / 2)
+                          : s_sec[k].r;
+}
+
 static void s_shaft_span(const gc_t *g, int y, int x0, int n, gc_finish_t fin, float *sdf_px,
                          float *tone, float *bgf)
 {
@@ -564,10 +572,10 @@ static void s_shaft_span(const gc_t *g, int y, int x0, int n, gc_finish_t fin, f
             if (j < 0 || j >= S_NSEC)
                 continue;
             float hl = (s_sec[j].u1 - s_sec[j].u0) * 0.5f;
-            float d = s_sdbox(u - (s_sec[j].u0 + hl), v, hl, s_sec[j].r, 1.2f);
+            float d = s_sdbox(u - (s_sec[j].u0 + hl), v, hl, s_radius(g, j), 1.2f);
             sdf = s_minf(sdf, d);
         }
-        float nrm = gc_clampf(v / s_sec[k].r, -1.0f, 1.0f);
+        float nrm = gc_clampf(v / s_radius(g, k), -1.0f, 1.0f);
         float cyl = g->cyl_tab[(int) ((nrm + 1.0f) * 256.0f)];
         float up = u * ip;
         float marks = gc_tab1(g->ring_tab, up * 0.45f);
@@ -680,7 +688,7 @@ void gc_outline_point(const gc_t *g, gc_rng_t *rng, double *u, double *v, double
         int k = big[gc_rng_int(rng, 0, 2)];
         *u = gc_rng_range(rng, s_sec[k].u0 + 8, s_sec[k].u1 - 8);
         double side = gc_rng_unit(rng) < 0.5 ? -1.0 : 1.0;
-        *v = side * s_sec[k].r;
+        *v = side * s_radius(g, k);
         *nu = 0;
         *nv = side;
         break;

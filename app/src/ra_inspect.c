@@ -25,6 +25,7 @@ struct ra_inspector {
     size_t nzones;
     rv_image_t *zone[S_MAX_ZONES];
     int zbox[S_MAX_ZONES][4]; /* each zone's box [x0, y0, x1, y1); x0 == x1 when empty */
+    double zero[S_MAX_ZONES]; /* each zone's caliper zero (s_zero_calipers), mm */
     rv_image_t *lo, *hi, *scratch, *part, *warped, *norm, *detail, *iblur, *exclude, *zone_eff;
     rv_frontend_t *front;
     rv_detect_cache_t *cache; /* maps the zones share (black-hats, eroded part, wear band) */
@@ -78,6 +79,44 @@ void ra_inspector_destroy(ra_inspector_t **self_p)
     *self_p = NULL;
 }
 
+
+/* Zero each caliper that names its feature's nominal size (nominal_mm) on the master, the
+ * setting master of the family: zero = nominal - the caliper's reading on it. A caliper
+ * that finds no edges on its own master is a model error. */
+static int s_zero_calipers(ra_inspector_t *self, const rv_view_t *master)
+{
+    rv_view_t blur = rv_image_view(self->scratch);
+    int rc = rv_gauss5(master, &blur);
+    for (size_t z = 0; rc == RV_OK && z < self->nzones; z++) {
+        const rm_zone_t *zone = rm_family_zone(self->family, z);
+        rv_param_t kv[RM_MAX_PARAMS];
+        size_t n = rm_zone_params(zone, "dimension", kv, RM_MAX_PARAMS);
+        double nominal = 0;
+        for (size_t k = 0; k < n; k++)
+            if (strcmp(kv[k].key, "nominal_mm") == 0)
+                nominal = kv[k].value;
+        if (!(nominal > 0))
+            continue;
+        const rv_detector_class_t *cal = rv_detector_find("dimension");
+        uint8_t params[1024];
+        rv_findings_t found = {0};
+        rv_view_t zv = rv_image_view(self->zone[z]);
+        rv_detect_ctx_t ctx = {.gray = master, .blur = &blur, .mm_per_px = self->mm_per_px};
+        if (!cal || cal->params_size > sizeof params)
+            return rv_fail(RV_ELIMIT, "ra_inspector_new", "no caliper detector to zero");
+        if ((rc = cal->configure(params, kv, n)) == RV_OK &&
+            (rc = cal->run(params, &ctx, &zv, (int) z, &found)) == RV_OK &&
+            found.count == 0)
+            rc = rv_fail(RV_EFORMAT, "ra_inspector_new",
+                         "zone %s: its caliper finds no edges on the reference's master, so it "
+                         "cannot be zeroed to nominal_mm %g",
+                         rm_zone_name(zone), nominal);
+        if (rc == RV_OK)
+            self->zero[z] = nominal - found.items[0].value_mm;
+        rv_findings_free(&found);
+    }
+    return rc;
+}
 
 ra_inspector_t *ra_inspector_new(rm_family_t *family, const ra_reference_t *ref)
 {
@@ -161,7 +200,8 @@ ra_inspector_t *ra_inspector_new(rm_family_t *family, const ra_reference_t *ref)
     if (ra_reference_band(ref, &lo, &hi) != RV_OK)
         goto fail;
     (void) ra_align_params_of(family, 0, &self->align);
-    if (!(self->aref = rv_align_ref_new(&master, NULL, &self->align)))
+    if (!(self->aref = rv_align_ref_new(&master, NULL, &self->align)) ||
+        s_zero_calipers(self, &master) != RV_OK)
         goto fail;
     return self;
 fail:
@@ -195,11 +235,14 @@ static int s_detect_zone(ra_inspector_t *self, const rv_detect_ctx_t *ctx,
     const rv_detector_class_t *const *all = rv_detectors();
     for (size_t d = 0; all[d]; d++) {
         const rv_detector_class_t *det = all[d];
-        rv_param_t kv[RM_MAX_PARAMS];
+        rv_param_t kv[RM_MAX_PARAMS + 1];
         size_t n = rm_zone_params(zone, det->name, kv, RM_MAX_PARAMS);
+        int caliper = strcmp(det->name, "dimension") == 0;
         /* a caliper is a measurement the model asks for; without one there is nothing */
-        if (strcmp(det->name, "dimension") == 0 && n == 0)
+        if (caliper && n == 0)
             continue;
+        if (caliper && self->zero[z] != 0)
+            kv[n++] = (rv_param_t) {"zero_mm", self->zero[z]};
         /* "off": 1 leaves a detector out of this zone (the family's measured choice, e.g. a
          * detector that false-alarms on its real parts); the key is the inspector's, not
          * handed to the detector */

@@ -31,6 +31,8 @@ static void s_help(FILE *f)
           "                   (default all; the seed picks 1-3 of each)\n"
           "  --clean          same as --defects none\n"
           "  --per-type K     exactly K of each enabled defect type (1..8), where room allows\n"
+          "  --journal-wear MM  shaft: the bearing journal's diameter this much under its\n"
+          "                   nominal 52 mm (0..2; the JSON gives the true diameter)\n"
           "  --reference      reference rendering: same pose, no defects, no sensor noise\n"
           "  --canonical      the master pose: no rotation, centred (the pose the demo\n"
           "                   families' zones are drawn on); with --reference, a master image\n"
@@ -114,7 +116,7 @@ int main(int argc, char **argv)
                    strcmp(a, "--size") == 0 || strcmp(a, "--out") == 0 ||
                    strcmp(a, "--count") == 0 || strcmp(a, "--defects") == 0 ||
                    strcmp(a, "--quality") == 0 || strcmp(a, "--name") == 0 ||
-                   strcmp(a, "--per-type") == 0) {
+                   strcmp(a, "--per-type") == 0 || strcmp(a, "--journal-wear") == 0) {
             if (!val)
                 return s_usage("%s needs a value", a);
             if (strcmp(a, "--seed") == 0) {
@@ -139,6 +141,13 @@ int main(int argc, char **argv)
                 if (s_parse_u64(val, 100, &v) != 0 || v < 1)
                     return s_usage("bad quality \"%s\" (1..100)", val);
                 p.quality = (int) v;
+            } else if (strcmp(a, "--journal-wear") == 0) {
+                char *end = NULL;
+                errno = 0;
+                p.journal_wear_mm = strtod(val, &end);
+                if (errno || !end || *end || end == val)
+                    return s_usage("bad --journal-wear \"%s\" (mm, 0..%g)", val,
+                                   RA_GENCORE_MAX_WEAR);
             } else if (strcmp(a, "--per-type") == 0) {
                 if (s_parse_u64(val, RA_GENCORE_MAX_PER_TYPE, &v) != 0 || v < 1)
                     return s_usage("bad --per-type \"%s\" (1..8)", val);

@@ -91,7 +91,7 @@ void rh_config_demo(RhConfig *cfg)
         /* the bundled demo cores, one after another: a simulated camera at the bench */
         GPtrArray *a = g_ptr_array_new();
         const char *names[] = {"disc-defects", "housing-clean", "shaft-defects", "disc-clean",
-                               "housing-defects", "shaft-clean"};
+                               "housing-defects", "shaft-clean", "shaft-worn"};
         for (size_t i = 0; i < G_N_ELEMENTS(names); i++) {
             char *base = g_strconcat(names[i], ".jpg", NULL);
             g_ptr_array_add(a, g_build_filename(RS_ASSETS_DIR, "cores", base, NULL));

@@ -119,6 +119,16 @@ static void test_bad_arguments(void)
     p.counts[RA_DEFECT_PIT] = -1;
     s_expect_refused(&p, "pit count");
     ra_gencore_params_init(&p);
+    p.journal_wear_mm = 0.2; /* a disc */
+    s_expect_refused(&p, "a disc has no journal");
+    p.shape = RA_GENCORE_SHAFT;
+    p.journal_wear_mm = -0.1;
+    s_expect_refused(&p, "journal wear -0.1 mm");
+    p.journal_wear_mm = 2.5;
+    s_expect_refused(&p, "journal wear 2.5 mm");
+    p.journal_wear_mm = NAN;
+    s_expect_refused(&p, "journal wear");
+    ra_gencore_params_init(&p);
     p.defects = 0x40;
     s_expect_refused(&p, "defect bits");
 
@@ -708,9 +718,63 @@ static void test_write(void)
     rmdir(dir);
 }
 
+/* A worn journal: the same shaft but the journal, narrower by exactly the wear (its part
+ * label's height across the journal's middle), the rest of the picture as it was, and the
+ * true diameter in the JSON. */
+static void test_journal_wear(void)
+{
+    ra_gencore_params_t p;
+    ra_gencore_params_init(&p);
+    p.shape = RA_GENCORE_SHAFT;
+    p.seed = 31;
+    p.defects = 0;
+    p.canonical = 1;
+    ra_gencore_t *a = ra_gencore_render(&p);
+    p.journal_wear_mm = 1.0;
+    ra_gencore_t *b = ra_gencore_render(&p);
+    RS_CHECK(a && b);
+    if (a && b) {
+        double mmpp = ra_gencore_mm_per_px(a);
+        rv_view_t la = rv_image_view(ra_gencore_labels(a)),
+                  lb = rv_image_view(ra_gencore_labels(b));
+        /* the journal spans u = -172..-105 mm from the part's origin (the JSON's centre,
+         * unrotated at the canonical pose): count the part's label rows in its middle */
+        json_error_t err;
+        json_t *ja = json_loads(ra_gencore_json(a), 0, &err),
+               *jb = json_loads(ra_gencore_json(b), 0, &err);
+        json_t *centre = json_object_get(json_object_get(ja, "part"), "centre");
+        double cx = json_real_value(json_array_get(centre, 0));
+        int x = (int) lround(cx - 138.5 / mmpp);
+        int ha = 0, hb = 0, differ_far = 0;
+        for (int y = 0; y < la.height; y++) {
+            ha += rv_view_row(&la, y)[x] != RA_LABEL_BACKGROUND;
+            hb += rv_view_row(&lb, y)[x] != RA_LABEL_BACKGROUND;
+        }
+        /* far from the journal (the thread's end), the pictures are the same */
+        const rv_image_t *ra = ra_gencore_rgb(a), *rb = ra_gencore_rgb(b);
+        rv_view_t va = rv_image_view(ra), vb = rv_image_view(rb);
+        int xf = (int) lround(cx + 190 / mmpp);
+        for (int y = 0; y < va.height; y++)
+            differ_far +=
+                memcmp(rv_view_row(&va, y) + 3 * xf, rv_view_row(&vb, y) + 3 * xf, 3) != 0;
+        printf("journal worn 1.0 mm: %d label rows across it, %d unworn (%.3f mm less, %.3f mm "
+               "per px)\n", hb, ha, (ha - hb) * mmpp, mmpp);
+        RS_CHECK(fabs((ha - hb) * mmpp - 1.0) <= 2 * mmpp);
+        RS_CHECK_EQ(differ_far, 0);
+        json_t *pa = json_object_get(ja, "part"), *pb = json_object_get(jb, "part");
+        RS_CHECK(fabs(json_real_value(json_object_get(pa, "journal_diameter_mm")) - 52.0) < 1e-9);
+        RS_CHECK(fabs(json_real_value(json_object_get(pb, "journal_diameter_mm")) - 51.0) < 1e-9);
+        json_decref(ja);
+        json_decref(jb);
+    }
+    ra_gencore_destroy(&a);
+    ra_gencore_destroy(&b);
+}
+
 int main(void)
 {
     test_bad_arguments();
+    test_journal_wear();
     test_determinism();
     test_ground_truth();
     test_reference();

@@ -18,6 +18,82 @@
 
 static const char *s_dir;
 
+/* The journal caliper of demo-shaft, zeroed on the master (nominal_mm): sound shafts and
+ * worn ones read their true diameter within the family's guard band (0.15 mm); and a
+ * caliper that finds no edges on its own master is a model error that names itself. */
+static void s_check_caliper(ra_inspector_t *insp, rm_family_t *fam, ra_reference_t *ref,
+                            const char *path)
+{
+    static const double wear[] = {0, 0.25, 0.6};
+    for (int i = 0; i < 3; i++) {
+        ra_gencore_params_t p;
+        ra_gencore_params_init(&p);
+        p.shape = RA_GENCORE_SHAFT;
+        p.seed = 750 + (uint64_t) i;
+        p.defects = 0;
+        p.journal_wear_mm = wear[i];
+        ra_gencore_t *core = ra_gencore_render(&p);
+        size_t len;
+        const uint8_t *jpeg = ra_gencore_jpeg(core, &len);
+        /* the mark read first, as the station does, so that it is not taken for defects */
+        rv_image_t *gray = rv_jpeg_decode(jpeg, len, RV_GRAY8, 1);
+        rv_view_t gv = rv_image_view(gray);
+        ra_code_t code;
+        int have = ra_identify_datamatrix(&gv, 1, 0, &code) == RV_OK;
+        rv_image_destroy(&gray);
+        ra_inspection_t r;
+        RS_CHECK_EQ(ra_inspect_jpeg(insp, jpeg, len, have ? &code : NULL, 0, &r), RV_OK);
+        double value = NAN, zero = 0;
+        for (size_t k = 0; k < r.findings.count; k++)
+            if (r.findings.items[k].type == RV_FINDING_DIMENSION) {
+                value = r.findings.items[k].value_mm;
+                zero = r.findings.items[k].zero_mm;
+            }
+        double truth = RA_GENCORE_JOURNAL_MM - wear[i];
+        printf("  journal %.2f mm read %.3f mm (the caliper's zero %+.3f mm), %s\n", truth, value,
+               zero, r.grade ? rm_grade_proposal(r.grade) : r.refusal);
+        RS_CHECKF(fabs(value - truth) <= 0.15, "journal %.2f mm read %.3f", truth, value);
+        RS_CHECK(zero != 0);
+        /* sound: reuse; 0.25 mm worn: inside the reuse limit's guard band, a person
+         * decides; 0.6 mm: reuse is out */
+        static const char *const want[] = {"reuse", "review", NULL};
+        const char *prop = r.grade ? rm_grade_proposal(r.grade) : "";
+        RS_CHECKF(want[i] ? strcmp(prop, want[i]) == 0 : strcmp(prop, "reuse") != 0,
+                  "journal %.2f mm: %s", truth, prop);
+        ra_inspection_free(&r);
+        ra_gencore_destroy(&core);
+    }
+    /* the same family with the caliper moved onto the bare fixture */
+    FILE *f = fopen(path, "rb");
+    char *text = calloc(1, 1 << 16), out[1200];
+    size_t n = f ? fread(text, 1, (1 << 16) - 1, f) : 0;
+    if (f)
+        fclose(f);
+    char *at = strstr(text, "\"x0\": 301.8, \"y0\": 391.1, \"x1\": 301.8, \"y1\": 567.9");
+    RS_CHECK(n > 0 && at != NULL);
+    if (at) {
+        memcpy(at, "\"x0\": 40.00, \"y0\": 40.00, \"x1\": 40.00, \"y1\": 200.0", 50);
+        snprintf(out, sizeof out, "%s/moved-caliper.json", s_dir);
+        FILE *o = fopen(out, "wb");
+        fwrite(text, 1, n, o);
+        fclose(o);
+        rm_family_t *moved = rm_family_load(out);
+        RS_CHECKF(moved != NULL, "%s", rv_last_error());
+        if (moved) {
+            uint8_t keep[32];
+            memcpy(keep, ref->family_hash, 32);
+            memcpy(ref->family_hash, rm_family_hash(moved), 32);
+            RS_CHECK(ra_inspector_new(moved, ref) == NULL);
+            RS_CHECK_MSG(rv_last_error(), "cannot be zeroed");
+            printf("  a caliper on the bare fixture: %s\n", rv_last_error());
+            memcpy(ref->family_hash, keep, 32);
+            rm_family_destroy(&moved);
+        }
+    }
+    free(text);
+    (void) fam;
+}
+
 static ra_gencore_t *s_core(ra_gencore_shape_t shape, uint64_t seed, int clean, int master)
 {
     ra_gencore_params_t p;
@@ -421,6 +497,8 @@ int main(void)
         ra_inspection_free(&r);
         rv_image_destroy(&one);
 
+        if (shape == RA_GENCORE_SHAFT && insp)
+            s_check_caliper(insp, fam, ref, path);
         ra_inspector_destroy(&insp);
         /* a reference is bound to the family file it was trained for */
         ref->family_hash[0] ^= 1;

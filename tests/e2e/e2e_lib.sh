@@ -3,7 +3,8 @@
 #   check DESCRIPTION COMMAND...  runs COMMAND; prints ok/FAILED, counts failures in $fails
 #   stop_pids                     TERM to every pid in pids, 5 s each to go, then KILL
 #   demo_references               the demo families' references in $refs, learnt once per
-#                                 build directory (under a lock: one test at a time)
+#                                 build directory and again when a family file or reman-train
+#                                 is newer (under a lock: one test at a time)
 #   start_xvfb                    an X server on a display number it chooses (its pid in
 #                                 pids), DISPLAY and GTK's environment exported, and a
 #                                 session bus of its own when none is set
@@ -26,7 +27,16 @@ demo_references() {
   mkdir -p "$refs"
   (
     flock 9
-    if [ ! -f "$refs/demo-shaft.ref" ]; then
+    # again when a family file or the trainer is newer than the references
+    local stale="" shape
+    for shape in disc housing shaft; do
+      if [ ! -f "$refs/demo-$shape.ref" ] ||
+         [ -n "$(find "$src/models/families/demo-$shape.json" "$RS_BINARY_DIR/bin/reman-train" \
+                 -newer "$refs/demo-$shape.ref" 2>/dev/null)" ]; then
+        stale=1
+      fi
+    done
+    if [ -n "$stale" ]; then
       bash "$src/scripts/train-demo-references.sh" "$RS_BINARY_DIR" "$refs" >/dev/null
     fi
   ) 9>"$refs/.lock"

@@ -162,7 +162,7 @@ shot 08-override-recorded
 
 # the next cores until the review one (the grader needs a person): it cannot be confirmed;
 # left undecided, it waits in the queue, and F7 brings it back for the technician to decide
-check "a core the grader leaves for review" capture_until 4 "proposal=review"
+check "a core the grader leaves for review" capture_until 14 "proposal=review"
 review_rec=$(grep -E "inspection: " "$log" | tail -n1 | grep -oE "record=[0-9]+" | sed 's/record=//')
 key F9; sleep 1
 check "a review proposal cannot be confirmed" test "$(grep -c 'decision: seq=3' "$log" || true)" = 0

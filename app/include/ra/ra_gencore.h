@@ -84,7 +84,13 @@ typedef struct ra_gencore_params {
     int reference;              /* 1: the reference rendering: no defects, no sensor noise */
     int canonical;              /* 1: the master pose: no rotation, centred in the frame (the
                                  * pose the demo families' zones are drawn on) */
+    double journal_wear_mm;     /* shaft: the bearing journal's diameter short of its nominal
+                                 * RA_GENCORE_JOURNAL_MM by this much, 0..RA_GENCORE_MAX_WEAR
+                                 * (default 0); other shapes: 0 */
 } ra_gencore_params_t;
+
+#define RA_GENCORE_JOURNAL_MM 52.0 /* the shaft's bearing journal, nominal diameter */
+#define RA_GENCORE_MAX_WEAR 2.0
 
 /* Defaults: seed 1, disc, 1280x960, every defect type, counts from the seed, quality 92. */
 void ra_gencore_params_init(ra_gencore_params_t *params);

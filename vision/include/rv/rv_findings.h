@@ -38,7 +38,8 @@ typedef struct rv_finding {
     double area_mm2;          /* corrosion, missing material, wear, pits */
     double zone_pct;          /* area as a percentage of the zone */
     double diameter_mm;       /* pits: equivalent diameter */
-    double value_mm;          /* dimensions */
+    double value_mm;          /* dimensions (zero_mm included) */
+    double zero_mm;           /* dimensions: the caliper's zero added to its reading */
     double severity;          /* corrosion: 0..1 (mean likelihood) */
     double score;             /* 0..1: detector confidence, or the anomaly score */
     char name[32];            /* dimensions: the caliper's name; otherwise empty */

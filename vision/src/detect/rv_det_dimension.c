@@ -1,15 +1,22 @@
 /* rv_det_dimension.c - a caliper: the distance between two edges along a segment.
  *
  * The blurred gray is sampled along the segment (x0, y0) -> (x1, y1) (px of the aligned
- * view) every half pixel, bilinearly, averaged over 2 half_width + 1 parallel lines to
- * beat the noise. The two strongest gradient extrema of opposite sign are the edges (a
- * bore: bright -> dark -> bright; a web: dark -> bright -> dark), preferring, among
- * comparable peaks, the one next to the darkest side (the silhouette, not a bevel's
- * shading beside it); each is refined to a
- * fraction of a sample by the vertex of the parabola through the peak and its two
- * neighbours. value_mm = distance * mm_per_px; the finding is named "dim<id>" and
- * carries the two edge points. A caliper whose edges are fainter than min_edge (grey
- * levels per pixel) reports nothing. */
+ * view) every pixel, bilinearly, averaged over 2 half_width + 1 parallel lines to beat the
+ * noise. (Samples half a pixel apart, interpolated, alternate two difference operators,
+ * and the parabola's vertex then sticks to the samples: a journal worn by 0.5 mm read as
+ * 0.2 mm less.) The edges are a rising and a falling gradient extremum, in order (a bore:
+ * bright -> dark -> bright; a web: dark -> bright -> dark), preferring, among comparable
+ * peaks, those next to the darkest side (the silhouette, not a bevel's shading beside it;
+ * s_pair); each is refined to a fraction of a sample by the vertex of the parabola through
+ * the peak and its two neighbours. value_mm = distance * mm_per_px; the finding is named
+ * "dim<id>" and carries the two edge points. A caliper whose edges are fainter than
+ * min_edge (grey levels per pixel) reports nothing.
+ *
+ * An edge found on a real profile lies a fraction of a pixel from the true outline, and
+ * always to the same side for a given feature and lighting (a turned face darkening into
+ * its outline, the fixture's contact shadow beside it): as a gauge is zeroed on a setting
+ * master, zero_mm is added to the reading. The inspector sets it from nominal_mm, the
+ * feature's size on the family's master (ra_inspect.c); the detector itself only adds it. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,17 +33,19 @@ typedef struct s_params {
     double id;             /* the finding's name is "dim<id>" */
     double half_width;     /* px either side of the line averaged */
     double min_edge;       /* grey levels per px */
+    double nominal_mm;     /* the feature's size on the master (0: not given) */
+    double zero_mm;        /* added to the reading */
 } s_params_t;
 
 #define K(name, def, lo, hi, integer) {#name, offsetof(s_params_t, name), def, lo, hi, integer}
 static const rv_det_key_t s_keys[] = {
     K(x0, 0, 0, 65535, 0), K(y0, 0, 0, 65535, 0),       K(x1, 0, 0, 65535, 0),
     K(y1, 0, 0, 65535, 0), K(id, 0, 0, 999999, 1),      K(half_width, 2, 0, 50, 1),
-    K(min_edge, 4, 0, 255, 0),
+    K(min_edge, 4, 0, 255, 0),  K(nominal_mm, 0, 0, 1e6, 0), K(zero_mm, 0, -1e3, 1e3, 0),
 };
 #undef K
 
-#define S_STEP 0.5 /* px between samples */
+#define S_STEP 1.0 /* px between samples */
 
 static int s_configure(void *params, const rv_param_t *kv, size_t n)
 {
@@ -78,29 +87,44 @@ static double s_vertex(const double *g, int i, int n)
     return i + (off > 0.5 ? 0.5 : off < -0.5 ? -0.5 : off);
 }
 
-/* Among the gradient peaks of one sign at least 20 % as strong as the strongest (best),
- * the one with the darkest dark side: a bevel or a shadow beside a hole makes a second,
- * slightly weaker edge a few px away, but only the silhouette borders the hole itself. */
-static int s_silhouette(const double *prof, const double *grad, int n, int best, int sign)
+/* The two edges: a rising and a falling gradient peak, each at least S_PEAK_FRAC as strong
+ * as the strongest of its sign, in the order of the strongest two (a web, bright between:
+ * rising then falling; a bore, dark between: falling then rising) and at least a quarter of
+ * the caliper apart; of those pairs, the one whose dark sides are darkest (a bevel or a
+ * shadow beside a hole makes a second, slightly weaker edge a few px away, but only the
+ * silhouette borders the hole itself; the contact shadow beside a shaft slopes into it from
+ * outside, in the wrong order to pair), and among equally dark ones the stronger. 0 with
+ * *ip, *in set, or -1 when no pair qualifies. */
+#define S_PEAK_FRAC 0.2 /* a silhouette in shadow can be a fifth of the bevel edge */
+#define S_LOOK 2        /* samples to the dark side */
+static int s_pair(const double *prof, const double *grad, int n, int best_pos, int best_neg,
+                  int *ip, int *in)
 {
-    const int look = 4;        /* samples (2 px) to the dark side */
-    const double p_frac = 0.2; /* a silhouette in shadow can be a fifth of the bevel edge */
-    int pick = best;
-    double pick_dark = 1e9;
+    int web = best_pos < best_neg, minsep = n / 4, found = -1;
+    double best_dark = 1e18, best_g = 0;
     for (int i = 1; i < n - 1; i++) {
-        double g = sign * grad[i];
-        if (g < p_frac * sign * grad[best] || g < sign * grad[i - 1] || g < sign * grad[i + 1])
+        double gi = grad[i];
+        if (gi < S_PEAK_FRAC * grad[best_pos] || gi < grad[i - 1] || gi < grad[i + 1])
             continue;
-        /* rising edge (sign > 0): dark before it; falling edge: dark after it */
-        int j = sign > 0 ? i - look : i + look;
-        j = j < 0 ? 0 : j > n - 1 ? n - 1 : j;
-        if (prof[j] < pick_dark - 1.0 || (fabs(prof[j] - pick_dark) <= 1.0 &&
-                                          sign * grad[i] > sign * grad[pick])) {
-            pick = i;
-            pick_dark = prof[j];
+        for (int j = 1; j < n - 1; j++) {
+            double gj = -grad[j];
+            if (gj < S_PEAK_FRAC * -grad[best_neg] || gj < -grad[j - 1] || gj < -grad[j + 1])
+                continue;
+            if (web ? j - i < minsep : i - j < minsep)
+                continue;
+            /* rising edge: dark before it; falling edge: dark after it */
+            int di = i - S_LOOK < 0 ? 0 : i - S_LOOK, dj = j + S_LOOK > n - 1 ? n - 1 : j + S_LOOK;
+            double dark = prof[di] + prof[dj], g = fmin(gi, gj);
+            if (dark < best_dark - 2.0 || (fabs(dark - best_dark) <= 2.0 && g > best_g)) {
+                best_dark = dark;
+                best_g = g;
+                *ip = i;
+                *in = j;
+                found = 0;
+            }
         }
     }
-    return pick;
+    return found;
 }
 
 static int s_run(const void *params, const rv_detect_ctx_t *ctx, const rv_view_t *zone_mask,
@@ -139,8 +163,10 @@ static int s_run(const void *params, const rv_detect_ctx_t *ctx, const rv_view_t
         free(prof);
         return RV_OK;
     }
-    ipos = s_silhouette(prof, grad, n, ipos, 1);
-    ineg = s_silhouette(prof, grad, n, ineg, -1);
+    if (s_pair(prof, grad, n, ipos, ineg, &ipos, &ineg) != 0) {
+        free(prof);
+        return RV_OK;
+    }
     double tp = s_vertex(grad, ipos, n) * S_STEP, tn = s_vertex(grad, ineg, n) * S_STEP;
     double weakest = fmin(grad[ipos], -grad[ineg]);
     free(prof);
@@ -159,7 +185,8 @@ static int s_run(const void *params, const rv_detect_ctx_t *ctx, const rv_view_t
     f.bbox[1] = (int) floor(by0);
     f.bbox[2] = (int) ceil(fmax(f.points[0][0], f.points[1][0])) - f.bbox[0] + 1;
     f.bbox[3] = (int) ceil(fmax(f.points[0][1], f.points[1][1])) - f.bbox[1] + 1;
-    f.value_mm = (tb - ta) * ctx->mm_per_px;
+    f.value_mm = (tb - ta) * ctx->mm_per_px + p->zero_mm;
+    f.zero_mm = p->zero_mm;
     f.length_mm = f.value_mm;
     f.orientation_deg = fmod(atan2(dy, dx) * 180.0 / 3.14159265358979323846 + 180.0, 180.0);
     /* confident when both edges are well above the floor */
