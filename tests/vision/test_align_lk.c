@@ -48,6 +48,21 @@ static rv_image_t *s_render(int w, int h, const double m[2][3])
     return soft;
 }
 
+/* The worst distance, over the polygon's vertices moved by g (template -> view), between
+ * where m (view -> template) carries them back and where they were. */
+static double s_worst(const double g[2][3], const double m[2][3])
+{
+    double worst = 0;
+    for (size_t i = 0; i < S_NPOLY; i++) {
+        double px = g[0][0] * s_poly[i][0] + g[0][1] * s_poly[i][1] + g[0][2];
+        double py = g[1][0] * s_poly[i][0] + g[1][1] * s_poly[i][1] + g[1][2];
+        double bx = m[0][0] * px + m[0][1] * py + m[0][2];
+        double by = m[1][0] * px + m[1][1] * py + m[1][2];
+        worst = fmax(worst, hypot(bx - s_poly[i][0], by - s_poly[i][1]));
+    }
+    return worst;
+}
+
 /* Register a view drawn with motion g (template -> view): the result maps view -> template,
  * so it must carry every moved vertex back onto the original within tol px. */
 static void s_case(const char *name, int w, int h, int affine, const double g[2][3], double tol)
@@ -65,14 +80,7 @@ static void s_case(const char *name, int w, int h, int affine, const double g[2]
         int its = 0;
         RS_CHECKF(rv_lk_register(lk, &vv, 50, 1e-3, m, &score, &its) == RV_OK, "%s: %s", name,
                   rv_last_error());
-        double worst = 0;
-        for (size_t i = 0; i < S_NPOLY; i++) {
-            double px = g[0][0] * s_poly[i][0] + g[0][1] * s_poly[i][1] + g[0][2];
-            double py = g[1][0] * s_poly[i][0] + g[1][1] * s_poly[i][1] + g[1][2];
-            double bx = m[0][0] * px + m[0][1] * py + m[0][2];
-            double by = m[1][0] * px + m[1][1] * py + m[1][2];
-            worst = fmax(worst, hypot(bx - s_poly[i][0], by - s_poly[i][1]));
-        }
+        double worst = s_worst(g, m);
         printf("%s (%dx%d, %s): %d iterations, score %.4f, worst vertex error %.3f px\n", name,
                w, h, affine ? "affine" : "rigid", its, score, worst);
         RS_CHECKF(worst < tol, "%s: worst vertex error %.3f px (at most %.2f)", name, worst, tol);
@@ -111,28 +119,14 @@ static void s_case_from(void)
         int its = 0;
         RS_CHECKF(rv_lk_register_from(lk, &vv, start, 50, 1e-3, m, &score, &its) == RV_OK,
                   "%s", rv_last_error());
-        double worst = 0;
-        for (size_t i = 0; i < S_NPOLY; i++) {
-            double px = g[0][0] * s_poly[i][0] + g[0][1] * s_poly[i][1] + g[0][2];
-            double py = g[1][0] * s_poly[i][0] + g[1][1] * s_poly[i][1] + g[1][2];
-            double bx = m[0][0] * px + m[0][1] * py + m[0][2];
-            double by = m[1][0] * px + m[1][1] * py + m[1][2];
-            worst = fmax(worst, hypot(bx - s_poly[i][0], by - s_poly[i][1]));
-        }
+        double worst = s_worst(g, m);
         printf("from a start near the motion (view %dx%d, template %zu of %zu band pixels): %d "
                "iterations, score %.4f, worst vertex error %.3f px\n",
                vw, vh, n, nf, its, score, worst);
         RS_CHECKF(worst < 0.2, "worst vertex error %.3f px", worst);
         /* without the start (the identity), the same view is not found */
         int rc = rv_lk_register_from(lk, &vv, NULL, 50, 1e-3, m, &score, NULL);
-        worst = 0;
-        for (size_t i = 0; rc == RV_OK && i < S_NPOLY; i++) {
-            double px = g[0][0] * s_poly[i][0] + g[0][1] * s_poly[i][1] + g[0][2];
-            double py = g[1][0] * s_poly[i][0] + g[1][1] * s_poly[i][1] + g[1][2];
-            worst = fmax(worst, hypot(m[0][0] * px + m[0][1] * py + m[0][2] - s_poly[i][0],
-                                      m[1][0] * px + m[1][1] * py + m[1][2] - s_poly[i][1]));
-        }
-        RS_CHECK(rc != RV_OK || worst > 1.0);
+        RS_CHECK(rc != RV_OK || s_worst(g, m) > 1.0);
     }
     RS_CHECK(rv_lk_template_new_masked(&tv, &vv, 0, 1) == NULL); /* a mask of another size */
     rv_lk_template_destroy(&full);
