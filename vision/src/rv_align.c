@@ -617,7 +617,8 @@ static rv_lk_template_t *s_edge_template(const rv_view_t *gray, const rv_view_t 
 }
 
 /* The fine template: the reference at ffac, the band along the small silhouette's outline
- * carried to that scale. */
+ * carried to that scale (elk[1] stays NULL when that band has no gradient). RV_ENOMEM, or
+ * RV_OK. */
 static int s_fine_ref(rv_align_ref_t *self, const rv_view_t *ref_gray)
 {
     self->ffac = s_factor(ref_gray->width, S_FINE_WIDTH);
@@ -634,9 +635,8 @@ static int s_fine_ref(rv_align_ref_t *self, const rv_view_t *ref_gray)
         double F = self->factor, f = self->ffac, k = F / f, o = ((F - 1) / 2 - (f - 1) / 2) / f;
         double up[2][3] = {{k, 0, o}, {0, k, o}};
         rc = rv_cv_warp_affine(&sm, &mv, up, RV_CV_INTER_NEAREST);
-        if (rc == RV_OK && !(self->elk[1] = s_edge_template(&fv, &mv, S_BAND, 2, self->p.affine,
-                                                          self->ebox[1])))
-            rc = RV_EFORMAT;
+        if (rc == RV_OK)
+            self->elk[1] = s_edge_template(&fv, &mv, S_BAND, 2, self->p.affine, self->ebox[1]);
     } else {
         rv_fail(RV_ENOMEM, "rv_align_ref_new", "out of memory");
     }
@@ -683,7 +683,7 @@ static int s_edge_fit(const rv_lk_template_t *t, const int tbox[4], const rv_vie
                       double m[2][3], int w, int h, double max_move)
 {
     double init[2][3], fit[2][3];
-    if (!s_invert23(m, init))
+    if (!t || !s_invert23(m, init))
         return 0;
     double bx0 = INFINITY, by0 = INFINITY, bx1 = -INFINITY, by1 = -INFINITY;
     for (int q = 0; q < 4; q++) {
@@ -719,6 +719,8 @@ static int s_edge_fit(const rv_lk_template_t *t, const int tbox[4], const rv_vie
 /* The fine step on m (view full px -> reference full px); 1 when it moved m. */
 static int s_refine_fine(const rv_align_ref_t *ref, const rv_view_t *view, double m[2][3])
 {
+    if (!ref->elk[1])
+        return 0;
     int fv = (int) lround((double) ref->ffac * view->width / ref->width);
     fv = fv < 1 ? 1 : fv;
     rv_image_t *vf = s_downscale(view, fv);
@@ -788,9 +790,10 @@ rv_align_ref_t *rv_align_ref_new(const rv_view_t *ref_gray, const rv_view_t *ref
         free(sig);
         goto fail;
     }
-    if (!(self->elk[0] = s_edge_template(&sv, &rmv, S_BAND_SMALL, 1, self->p.affine,
-                                          self->ebox[0])) ||
-        s_fine_ref(self, ref_gray) != RV_OK) {
+    /* the edge templates; a reference whose outline band has no gradient at all (a drawn
+     * master, a blank one) keeps the silhouettes' fit alone */
+    self->elk[0] = s_edge_template(&sv, &rmv, S_BAND_SMALL, 1, self->p.affine, self->ebox[0]);
+    if (self->elk[0] && s_fine_ref(self, ref_gray) == RV_ENOMEM) {
         free(sig);
         goto fail;
     }
