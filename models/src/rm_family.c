@@ -586,8 +586,8 @@ static int s_detectors(s_ctx_t *c, json_t *det, rm_zone_t *z)
 
 static int s_zone(s_ctx_t *c, json_t *zv, rm_family_t *f, size_t index)
 {
-    static const char *const keys[] = {"name",  "view",      "criticality", "polygon",
-                                       "holes", "detectors", NULL};
+    static const char *const keys[] = {"name",  "name_zh",   "view", "criticality",
+                                       "polygon", "holes", "detectors", NULL};
     rm_zone_t *z = &f->zones[index];
     int rc = s_want(c, zv, json_is_object(zv), "an object");
     if (!rc)
@@ -600,6 +600,9 @@ static int s_zone(s_ctx_t *c, json_t *zv, rm_family_t *f, size_t index)
             rc = s_err(c, 0, "\"%s\" is already zones[%zu]", z->name, j);
             s_pop(c);
         }
+    z->name_zh[0] = '\0';
+    if (!rc)
+        rc = s_str(c, zv, "name_zh", 0, S_CS_TEXT, z->name_zh, sizeof z->name_zh);
     char view[RM_ID_SIZE] = "";
     if (!rc)
         rc = s_str(c, zv, "view", 0, S_CS_ID, view, sizeof view);
@@ -1374,6 +1377,11 @@ int rm_family_zone_find(const rm_family_t *self, const char *name)
         if (strcmp(self->zones[i].name, name) == 0)
             return (int) i;
     return -1;
+}
+
+const char *rm_zone_name_zh(const rm_zone_t *zone)
+{
+    return zone->name_zh[0] ? zone->name_zh : zone->name;
 }
 
 const char *rm_zone_name(const rm_zone_t *zone)

@@ -64,6 +64,7 @@ typedef struct rm_ring {
 
 struct rm_zone {
     char name[RM_ID_SIZE];
+    char name_zh[64]; /* "name_zh": the zone's name in Chinese texts; empty: name */
     size_t view;
     rm_criticality_t criticality;
     size_t nrings;

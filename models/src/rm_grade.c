@@ -289,8 +289,9 @@ static void s_reason(const rm_family_t *fam, const rm_rule_t *rule, rm_reason_ki
     s_number(value, sizeof value, e->value, rule->when.measure);
     s_number(limit, sizeof limit, rule->when.limit, rule->when.measure);
     const char *zone = e->zone >= 0 ? fam->zones[e->zone].name : "-";
+    const char *zone_zh = e->zone >= 0 ? rm_zone_name_zh(&fam->zones[e->zone]) : "-";
     s_render(r->text_en, sizeof r->text_en, rule->text_en, value, limit, zone);
-    s_render(r->text_zh, sizeof r->text_zh, rule->text_zh, value, limit, zone);
+    s_render(r->text_zh, sizeof r->text_zh, rule->text_zh, value, limit, zone_zh);
 }
 
 /* ---- the grade -------------------------------------------------------------------------- */

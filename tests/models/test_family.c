@@ -198,6 +198,8 @@ static const bad_case_t s_bad[] = {
      "views[0].align.soild: unknown key (line 7)"},
     {"alignment work width", "\"height\": 80}", "\"height\": 80, \"align\": {\"work_width\": 8}}",
      "views[0].align.work_width: 8 is out of range [64, 4096] (line 7)"},
+    {"zone name in Chinese", "\"criticality\"", "\"name_zh\": 7, \"criticality\"",
+     "zones[0].name_zh: expected a string, not a number (line 10)"},
     {"alignment overlap", "\"height\": 80}", "\"height\": 80, \"align\": {\"min_overlap\": 1.2}}",
      "views[0].align.min_overlap: 1.2 is out of range [0.5, 0.99] (line 7)"},
     {"unknown anomaly model", "{\"threshold\": 0.6,", "{\"model\": \"blobs\", \"threshold\": 0.6,",

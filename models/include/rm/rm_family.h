@@ -158,6 +158,8 @@ const rm_zone_t *rm_family_zone(const rm_family_t *self, size_t i);
 int rm_family_zone_find(const rm_family_t *self, const char *name);
 
 const char *rm_zone_name(const rm_zone_t *zone);
+/* The zone's name in Chinese texts (its "name_zh"), or its name when the file gives none. */
+const char *rm_zone_name_zh(const rm_zone_t *zone);
 rm_criticality_t rm_zone_criticality(const rm_zone_t *zone);
 /* The index of the view the polygon is drawn on. */
 size_t rm_zone_view(const rm_zone_t *zone);
