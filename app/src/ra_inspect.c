@@ -81,8 +81,9 @@ void ra_inspector_destroy(ra_inspector_t **self_p)
 
 
 /* Zero each caliper that names its feature's nominal size (nominal_mm) on the master, the
- * setting master of the family: zero = nominal - the caliper's reading on it. A caliper
- * that finds no edges on its own master is a model error. */
+ * setting master of the family: zero = nominal - the caliper's raw reading on it (a
+ * zero_mm the file also gives is replaced). A caliper that finds no edges on its own
+ * master is a model error. */
 static int s_zero_calipers(ra_inspector_t *self, const rv_view_t *master)
 {
     rv_view_t blur = rv_image_view(self->scratch);
@@ -95,6 +96,11 @@ static int s_zero_calipers(ra_inspector_t *self, const rv_view_t *master)
         for (size_t k = 0; k < n; k++)
             if (strcmp(kv[k].key, "nominal_mm") == 0)
                 nominal = kv[k].value;
+        for (size_t k = 0; k < n;) /* the raw reading: a zero given by hand is replaced */
+            if (strcmp(kv[k].key, "zero_mm") == 0)
+                kv[k] = kv[--n];
+            else
+                k++;
         if (!(nominal > 0))
             continue;
         const rv_detector_class_t *cal = rv_detector_find("dimension");
@@ -241,8 +247,13 @@ static int s_detect_zone(ra_inspector_t *self, const rv_detect_ctx_t *ctx,
         /* a caliper is a measurement the model asks for; without one there is nothing */
         if (caliper && n == 0)
             continue;
-        if (caliper && self->zero[z] != 0)
-            kv[n++] = (rv_param_t) {"zero_mm", self->zero[z]};
+        if (caliper && self->zero[z] != 0) { /* the zero from nominal_mm decides */
+            size_t k = 0;
+            while (k < n && strcmp(kv[k].key, "zero_mm") != 0)
+                k++;
+            kv[k] = (rv_param_t) {"zero_mm", self->zero[z]};
+            n += k == n;
+        }
         /* "off": 1 leaves a detector out of this zone (the family's measured choice, e.g. a
          * detector that false-alarms on its real parts); the key is the inspector's, not
          * handed to the detector */

@@ -25,6 +25,7 @@ static void s_check_caliper(ra_inspector_t *insp, rm_family_t *fam, ra_reference
                             const char *path)
 {
     static const double wear[] = {0, 0.25, 0.6};
+    double sound = NAN; /* the sound shaft's reading */
     for (int i = 0; i < 3; i++) {
         ra_gencore_params_t p;
         ra_gencore_params_init(&p);
@@ -50,6 +51,8 @@ static void s_check_caliper(ra_inspector_t *insp, rm_family_t *fam, ra_reference
                 zero = r.findings.items[k].zero_mm;
             }
         double truth = RA_GENCORE_JOURNAL_MM - wear[i];
+        if (i == 0)
+            sound = value;
         printf("  journal %.2f mm read %.3f mm (the caliper's zero %+.3f mm), %s\n", truth, value,
                zero, r.grade ? rm_grade_proposal(r.grade) : r.refusal);
         RS_CHECKF(fabs(value - truth) <= 0.15, "journal %.2f mm read %.3f", truth, value);
@@ -63,12 +66,54 @@ static void s_check_caliper(ra_inspector_t *insp, rm_family_t *fam, ra_reference
         ra_inspection_free(&r);
         ra_gencore_destroy(&core);
     }
-    /* the same family with the caliper moved onto the bare fixture */
     FILE *f = fopen(path, "rb");
     char *text = calloc(1, 1 << 16), out[1200];
     size_t n = f ? fread(text, 1, (1 << 16) - 1, f) : 0;
     if (f)
         fclose(f);
+    /* a zero given by hand beside nominal_mm: the master's zero replaces it, and the sound
+     * shaft reads as before */
+    char *nom = strstr(text, "\"nominal_mm\": 52}");
+    RS_CHECK(nom != NULL);
+    if (nom) {
+        size_t head = (size_t) (nom - text);
+        snprintf(out, sizeof out, "%s/hand-zero.json", s_dir);
+        FILE *o = fopen(out, "wb");
+        fwrite(text, 1, head, o);
+        fputs("\"nominal_mm\": 52, \"zero_mm\": 5}", o);
+        fputs(nom + strlen("\"nominal_mm\": 52}"), o);
+        fclose(o);
+        rm_family_t *hz = rm_family_load(out);
+        RS_CHECKF(hz != NULL, "%s", rv_last_error());
+        uint8_t keep[32];
+        memcpy(keep, ref->family_hash, 32);
+        if (hz)
+            memcpy(ref->family_hash, rm_family_hash(hz), 32);
+        ra_inspector_t *hi = hz ? ra_inspector_new(hz, ref) : NULL;
+        RS_CHECKF(hi != NULL, "%s", rv_last_error());
+        ra_gencore_params_t p;
+        ra_gencore_params_init(&p);
+        p.shape = RA_GENCORE_SHAFT;
+        p.seed = 750;
+        p.defects = 0;
+        ra_gencore_t *core = ra_gencore_render(&p);
+        size_t len;
+        const uint8_t *jpeg = ra_gencore_jpeg(core, &len);
+        ra_inspection_t r;
+        double value = NAN;
+        if (hi && ra_inspect_jpeg(hi, jpeg, len, NULL, 0, &r) == RV_OK) {
+            for (size_t k = 0; k < r.findings.count; k++)
+                if (r.findings.items[k].type == RV_FINDING_DIMENSION)
+                    value = r.findings.items[k].value_mm;
+            ra_inspection_free(&r);
+        }
+        RS_CHECKF(fabs(value - sound) < 1e-9, "with a hand zero %.4f, without %.4f", value, sound);
+        ra_inspector_destroy(&hi);
+        ra_gencore_destroy(&core);
+        memcpy(ref->family_hash, keep, 32);
+        rm_family_destroy(&hz);
+    }
+    /* the same family with the caliper moved onto the bare fixture */
     char *at = strstr(text, "\"x0\": 301.8, \"y0\": 391.1, \"x1\": 301.8, \"y1\": 567.9");
     RS_CHECK(n > 0 && at != NULL);
     if (at) {
