@@ -970,12 +970,11 @@ fail:
 static double s_rank_score(const rv_align_ref_t *ref, const rv_view_t *vmask,
                            const rv_view_t *vdetail, const double m[2][3])
 {
-    double det = m[0][0] * m[1][1] - m[0][1] * m[1][0];
-    if (fabs(det) < 1e-12)
+    double inv[2][3]; /* view = inv(A) (ref - t) */
+    if (!s_invert23(m, inv))
         return -1e9;
-    /* view = inv(A) (ref - t) */
-    double ia = m[1][1] / det, ib = -m[0][1] / det, ic = -m[1][0] / det, id = m[0][0] / det;
-    double itx = -(ia * m[0][2] + ib * m[1][2]), ity = -(ic * m[0][2] + id * m[1][2]);
+    double ia = inv[0][0], ib = inv[0][1], ic = inv[1][0], id = inv[1][1];
+    double itx = inv[0][2], ity = inv[1][2];
     rv_view_t rm = rv_image_view(ref->mask), rd = rv_image_view(ref->detail);
     uint64_t inter = 0, uni = 0, n = 0;
     double sa = 0, saa = 0, sb = 0, sbb = 0, sab = 0;
