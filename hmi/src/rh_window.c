@@ -671,19 +671,13 @@ static GtkWidget *s_reason_row(const json_t *r, gboolean zh, int view)
     const char *text = json_string_value(json_object_get(r, zh ? "zh" : "en"));
     if (!text)
         text = json_string_value(json_object_get(r, "en"));
-    /* a mark and a word, not colour alone: ✖ fired (deciding), ✔ within. A rule that did
-     * not fire is listed only because its measurement lies in its guard band, and the
-     * family's text says what it does when it fires ("under the limit: excludes reuse"):
-     * shown as such, with the numbers, not as a fact */
+    /* a mark and a word, not colour alone: ✖ fired (deciding), ✔ within, ◷ a rule that did
+     * not fire, listed only because its measurement lies in its guard band: the grader's
+     * text for it says so, with the numbers ("In the guard band (measured …): a person
+     * decides whether it applies. If it does: …"), not the rule's text as a fact */
     char *vw = view > 0 ? g_strdup_printf(_("View %d: "), view) : g_strdup("");
-    double gv = json_real_value(json_object_get(r, "value"));
-    double gl = json_real_value(json_object_get(r, "limit"));
-    double gg = json_real_value(json_object_get(r, "guard"));
     char *what = !fired && deciding
-                     ? g_strdup_printf(_("◷ %sIn the guard band (measured %.4g, limit %.4g ± "
-                                         "%.4g): a person decides whether it applies. If it "
-                                         "does: %s"),
-                                       vw, gv, gl, gg, text ? text : "")
+                     ? g_strdup_printf("◷ %s%s", vw, text ? text : "")
                      : g_strdup_printf("%s %s%s%s", fired ? "✖" : "✔", vw, text ? text : "",
                                        deciding ? _(" — deciding") : "");
     g_free(vw);

@@ -292,6 +292,30 @@ static void s_reason(const rm_family_t *fam, const rm_rule_t *rule, rm_reason_ki
     const char *zone_zh = e->zone >= 0 ? rm_zone_name_zh(&fam->zones[e->zone]) : "-";
     s_render(r->text_en, sizeof r->text_en, rule->text_en, value, limit, zone);
     s_render(r->text_zh, sizeof r->text_zh, rule->text_zh, value, limit, zone_zh);
+    if (!e->fired && e->in_band && deciding) {
+        /* listed only because its value lies in the band: the family's text says what the
+         * rule does when it fires ("under the limit: excludes reuse"), which is not a fact
+         * here; the JSON, the line and the audit say so, not only the window */
+        char guard[48], lead[RM_REASON_TEXT_SIZE], body[RM_REASON_TEXT_SIZE];
+        s_number(guard, sizeof guard, rule->when.guard, rule->when.measure);
+        char *text[2] = {r->text_en, r->text_zh};
+        for (int k = 0; k < 2; k++) {
+            memcpy(body, text[k], sizeof body);
+            if (k == 0)
+                snprintf(lead, sizeof lead,
+                         "In the guard band (measured %s, limit %s ± %s): a person decides "
+                         "whether it applies. If it does: ",
+                         value, limit, guard);
+            else
+                snprintf(lead, sizeof lead,
+                         "在保护带内（实测 %s，限值 %s ± %s）：由人员判断是否适用。若适用：",
+                         value, limit, guard);
+            size_t len = 0;
+            text[k][0] = '\0';
+            s_append(text[k], RM_REASON_TEXT_SIZE, &len, lead, strlen(lead));
+            s_append(text[k], RM_REASON_TEXT_SIZE, &len, body, strlen(body));
+        }
+    }
 }
 
 /* ---- the grade -------------------------------------------------------------------------- */

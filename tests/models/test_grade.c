@@ -329,6 +329,22 @@ static void test_details(const rm_family_t *f)
     RS_CHECK(strcmp(g.family_id, "g-fam") == 0 && g.family_revision == 7);
     RS_CHECK(strcmp(g.family_hash, rm_family_hash_hex(f)) == 0);
     RS_CHECK(g.anomaly_score == 0.65);
+    /* a rule listed only because its value lies in its band says so, in both languages:
+     * the family's text is what it does if it applies, not a fact */
+    rv_findings_free(&list);
+    fx_t band[] = {CRACK(0, 1.9), FX_END};
+    s_findings(band, &list);
+    RS_CHECK(rm_grade(f, &list, NAN, &g) == RV_OK);
+    r = &g.reasons[0];
+    RS_CHECK(strcmp(r->rule_id, "crack-deep") == 0 && !r->fired && r->in_band && r->deciding);
+    RS_CHECKF(strcmp(r->text_en, "In the guard band (measured 1.9, limit 2.0 ± 0.2): a person "
+                                 "decides whether it applies. If it does: Crack 1.9 mm in zone "
+                                 "ring over 2.0 mm") == 0,
+              "%s", r->text_en);
+    RS_CHECKF(strcmp(r->text_zh, "在保护带内（实测 1.9，限值 2.0 ± 0.2）：由人员判断是否适用。"
+                                 "若适用：ring 区裂纹 1.9 mm，超过限值 2.0 mm") == 0,
+              "%s", r->text_zh);
+    /* a fired rule in its band keeps the family's text (rust-zone above) */
     /* a count renders without decimals */
     rv_findings_free(&list);
     fx_t pits[] = {PIT(0, 1), PIT(0, 1), PIT(0, 1), PIT(0, 1), FX_END};
