@@ -243,6 +243,18 @@ static void s_append(char *dst, size_t size, size_t *len, const char *src, size_
     dst[*len] = '\0';
 }
 
+/* Put lead before the text in dst (capacity size <= RM_REASON_TEXT_SIZE), cut as s_append
+ * cuts. */
+static void s_prepend(char *dst, size_t size, const char *lead)
+{
+    char body[RM_REASON_TEXT_SIZE];
+    snprintf(body, sizeof body, "%s", dst);
+    size_t len = 0;
+    dst[0] = '\0';
+    s_append(dst, size, &len, lead, strlen(lead));
+    s_append(dst, size, &len, body, strlen(body));
+}
+
 static void s_render(char *dst, size_t size, const char *tmpl, const char *value,
                      const char *limit, const char *zone)
 {
@@ -296,25 +308,17 @@ static void s_reason(const rm_family_t *fam, const rm_rule_t *rule, rm_reason_ki
         /* listed only because its value lies in the band: the family's text says what the
          * rule does when it fires ("under the limit: excludes reuse"), which is not a fact
          * here; the JSON, the line and the audit say so, not only the window */
-        char guard[48], lead[RM_REASON_TEXT_SIZE], body[RM_REASON_TEXT_SIZE];
+        char guard[48], lead[RM_REASON_TEXT_SIZE];
         s_number(guard, sizeof guard, rule->when.guard, rule->when.measure);
-        char *text[2] = {r->text_en, r->text_zh};
-        for (int k = 0; k < 2; k++) {
-            memcpy(body, text[k], sizeof body);
-            if (k == 0)
-                snprintf(lead, sizeof lead,
-                         "In the guard band (measured %s, limit %s ± %s): a person decides "
-                         "whether it applies. If it does: ",
-                         value, limit, guard);
-            else
-                snprintf(lead, sizeof lead,
-                         "在保护带内（实测 %s，限值 %s ± %s）：由人员判断是否适用。若适用：",
-                         value, limit, guard);
-            size_t len = 0;
-            text[k][0] = '\0';
-            s_append(text[k], RM_REASON_TEXT_SIZE, &len, lead, strlen(lead));
-            s_append(text[k], RM_REASON_TEXT_SIZE, &len, body, strlen(body));
-        }
+        snprintf(lead, sizeof lead,
+                 "In the guard band (measured %s, limit %s ± %s): a person decides whether it "
+                 "applies. If it does: ",
+                 value, limit, guard);
+        s_prepend(r->text_en, sizeof r->text_en, lead);
+        snprintf(lead, sizeof lead,
+                 "在保护带内（实测 %s，限值 %s ± %s）：由人员判断是否适用。若适用：", value,
+                 limit, guard);
+        s_prepend(r->text_zh, sizeof r->text_zh, lead);
     }
 }
 

@@ -451,6 +451,76 @@ static void test_route_order(void)
     rm_family_destroy(&f);
 }
 
+/* A long text in its band: the lead-in goes first; the Chinese text, longer than 511
+ * bytes, is cut on a character boundary, whatever byte the cut falls on (three fillers shift it by 0, 1, 2). */
+static void test_long_text(void)
+{
+    char zone_zh[64] = "", filler_zh[256] = "", zone_en[48] = "", filler_en[256] = "";
+    for (int i = 0; i < 21; i++)
+        strcat(zone_zh, "区"); /* 63 bytes: the most a name_zh holds */
+    memset(zone_en, 'z', 47);
+    for (int shift = 0; shift < 3; shift++) {
+        /* 240-byte templates: four zones (24 bytes) and 216 bytes of filler */
+        memset(filler_zh, 'x', (size_t) shift);
+        filler_zh[shift] = '\0';
+        for (int i = 0; i < (216 - shift) / 3; i++)
+            strcat(filler_zh, "裂");
+        memset(filler_en, 'e', 216);
+        filler_en[216] = '\0';
+        char text[2048];
+        snprintf(text, sizeof text,
+                 "{\"schema\": \"reman.family/1\", \"id\": \"l\", \"name\": \"l\", "
+                 "\"revision\": 1, \"part_numbers\": [\"L\"],\n"
+                 " \"views\": [{\"name\": \"v\", \"width\": 10, \"height\": 10}],\n"
+                 " \"calibration\": {\"mm_per_px\": 1},\n"
+                 " \"zones\": [{\"name\": \"%s\", \"name_zh\": \"%s\", "
+                 "\"criticality\": \"critical\", \"polygon\": [[0, 0], [10, 0], [10, 10]]}],\n"
+                 " \"routes\": [\"reuse\", \"repair\", \"scrap\"],\n"
+                 " \"rules\": [{\"id\": \"r\", \"reason\": \"R\", \"excludes\": [\"reuse\"],\n"
+                 "   \"when\": {\"finding\": \"crack\", \"measure\": \"length_mm\", "
+                 "\"op\": \">\", \"limit\": 2.0, \"guard\": 0.2},\n"
+                 "   \"text\": {\"en\": \"{zone}{zone}{zone}{zone}%s\", "
+                 "\"zh\": \"{zone}{zone}{zone}{zone}%s\"}}],\n"
+                 " \"economics\": {\"mass_kg\": 1, \"co2e_kg\": 2}}\n",
+                 zone_en, zone_zh, filler_en, filler_zh);
+        rm_family_t *f = rm_family_load_text(text, strlen(text), "long.json");
+        RS_CHECKF(f != NULL, "%s", rv_last_error());
+        if (!f)
+            return;
+        static rm_grade_t g;
+        rv_findings_t list;
+        fx_t band[] = {CRACK(0, 1.9), FX_END};
+        s_findings(band, &list);
+        RS_CHECK(rm_grade(f, &list, NAN, &g) == RV_OK);
+        RS_CHECK(g.nreasons == 1 && g.review && g.reasons[0].in_band && !g.reasons[0].fired);
+        const char *lead[2] = {"In the guard band (measured 1.9, limit 2.0 ± 0.2): a person "
+                               "decides whether it applies. If it does: ",
+                               "在保护带内（实测 1.9，限值 2.0 ± 0.2）：由人员判断是否适用。"
+                               "若适用："};
+        const char *zone[2] = {zone_en, zone_zh}, *filler[2] = {filler_en, filler_zh};
+        const char *got[2] = {g.reasons[0].text_en, g.reasons[0].text_zh};
+        for (int k = 0; k < 2; k++) {
+            char full[2048];
+            snprintf(full, sizeof full, "%s%s%s%s%s%s", lead[k], zone[k], zone[k], zone[k],
+                     zone[k], filler[k]);
+            size_t n = strlen(got[k]), nfull = strlen(full);
+            if (k == 0) { /* the longest English text fits: nothing is cut */
+                RS_CHECKF(strcmp(got[k], full) == 0, "%s", got[k]);
+                continue;
+            }
+            RS_CHECKF(nfull > RM_REASON_TEXT_SIZE, "%zu bytes do not overflow", nfull);
+            /* a prefix of the whole, cut before a character's first byte, within 3 bytes */
+            RS_CHECKF(n < RM_REASON_TEXT_SIZE && n + 3 >= RM_REASON_TEXT_SIZE,
+                      "shift %d: %zu bytes", shift, n);
+            RS_CHECKF(strncmp(got[k], full, n) == 0, "shift %d: not a prefix", shift);
+            RS_CHECKF(((unsigned char) full[n] & 0xC0) != 0x80,
+                      "shift %d: cut inside a character at %zu", shift, n);
+        }
+        rv_findings_free(&list);
+        rm_family_destroy(&f);
+    }
+}
+
 int main(void)
 {
     rm_family_t *f = rm_family_load_text(s_family, strlen(s_family), "grade.json");
@@ -462,6 +532,7 @@ int main(void)
         test_names(f);
     }
     test_route_order();
+    test_long_text();
     rm_family_destroy(&f);
     return rs_test_end("test_grade");
 }
