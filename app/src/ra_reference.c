@@ -2,6 +2,7 @@
 #include "ra/ra_reference.h"
 #include "rv/rv.h"
 #include "rv/rv_align.h"
+#include "rv/rv_surface.h"
 
 #include <errno.h>
 #include <math.h>
@@ -475,12 +476,7 @@ ra_reference_t *ra_reference_train(const rm_family_t *family, const char *master
     /* the (1 - fa) quantile of the held-out good scores; with few images that is the
      * largest one, and a floor of 1 mm2 keeps a perfect training set from making every
      * speck an anomaly */
-    size_t q = (size_t) ceil((1.0 - p.fa_target) * (double) n);
-    if (q < 1)
-        q = 1;
-    if (q > n)
-        q = n;
-    r->anomaly_threshold = fmax(1.0, scores[q - 1]);
+    r->anomaly_threshold = fmax(1.0, scores[rv_fa_rank(n, p.fa_target) - 1]);
     for (size_t i = 0; i < n; i++)
         use[i] = 1;
     ra_reference_stats(imgs, use, n, r);

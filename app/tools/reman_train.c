@@ -5,6 +5,7 @@
 #include "ra/ra_version.h"
 #include "rm/rm_family.h"
 #include "rv/rv.h"
+#include "rv/rv_surface.h"
 
 #include <dirent.h>
 #include <sodium.h>
@@ -24,7 +25,9 @@ static void s_usage(FILE *f)
             "each image is aligned to the master (the view the family's zones are drawn on),\n"
             "and the reference keeps the per-pixel mean and spread, the part's silhouette and\n"
             "an anomaly threshold set from a target false-alarm rate on good images held out\n"
-            "from training (k-fold).\n"
+            "from training (k-fold). That needs 1 / RATE - 1 good images or more (49 for\n"
+            "2 %%); with fewer, a warning says what they hold the false alarms to (the JSON\n"
+            "line's fa_expected).\n"
             "\n"
             "options:\n"
             "  --master FILE   the master image (JPEG, the family's view size)\n"
@@ -112,10 +115,20 @@ int main(int argc, char **argv)
         fprintf(stderr, "reman-train: %s\n", rv_last_error());
         goto done;
     }
+    /* what the held-out goods can hold the false alarms to: with few of them the threshold
+     * is their largest score, and about 1 in n + 1 sound parts lies above it */
+    double fa_expected = rv_fa_expected((size_t) ref->n_train, p.fa_target);
+    if (fa_expected > p.fa_target)
+        fprintf(stderr,
+                "reman-train: warning: %d good images cannot hold the false alarms to %g %%: "
+                "about %.1f %% of sound parts (1 in %.0f) will score above the threshold; "
+                "%zu or more good images are needed for %g %%\n",
+                ref->n_train, 100 * p.fa_target, 100 * fa_expected, 1 / fa_expected,
+                rv_fa_goods_needed(p.fa_target), 100 * p.fa_target);
     printf("{\"family\":\"%s\",\"reference\":\"%s\",\"n_train\":%d,\"folds\":%d,\"fa_target\":%g,"
-           "\"anomaly_threshold_mm2\":%.4f,\"width\":%d,\"height\":%d",
-           rm_family_id(family), out, ref->n_train, p.folds, p.fa_target, ref->anomaly_threshold,
-           ref->width, ref->height);
+           "\"fa_expected\":%.4f,\"anomaly_threshold_mm2\":%.4f,\"width\":%d,\"height\":%d",
+           rm_family_id(family), out, ref->n_train, p.folds, p.fa_target, fa_expected,
+           ref->anomaly_threshold, ref->width, ref->height);
     if (ref->rings) /* the family's anomaly model is "rings": its own threshold */
         printf(",\"anomaly_model\":\"rings\",\"rings_threshold\":%.4f,\"rings_folds\":%d",
                rv_polar_model_threshold(ref->rings), rv_polar_model_folds(ref->rings));

@@ -914,7 +914,8 @@ static void s_check_channels(rv_surface_model_t *m, const rv_view_t *tv, int n, 
         RS_CHECK(rv_surface_model_surprise_own(m, lo - 1.0) == 0.0); /* every good above */
     }
     qsort(comb, nh, sizeof *comb, s_cmp_f);
-    size_t idx = (size_t) ceil(0.98 * (double) nh) - 1;
+    /* rank ceil(0.98 (n + 1)), at most n */
+    size_t idx = (size_t) fmin((double) nh, ceil(0.98 * (double) (nh + 1) - 1e-9)) - 1;
     RS_CHECKF(thr == comb[idx], "channels threshold %.6f, the quantile %.6f", thr, comb[idx]);
     /* with a floor, the same quantile of the truncated sums */
     for (size_t i = 0; i < nh; i++) {
@@ -1198,9 +1199,34 @@ static void s_check_face_band(uint64_t *seed)
     rv_surface_model_destroy(&m);
 }
 
+/* The threshold's rank among held-out goods and the false alarms it can promise. */
+static void test_fa_rank(void)
+{
+    /* few goods: the largest, and 1 in n + 1 new goods above it */
+    RS_CHECK_EQ(rv_fa_rank(12, 0.02), 12);
+    RS_CHECK(fabs(rv_fa_expected(12, 0.02) - 1.0 / 13) < 1e-12);
+    /* 49 goods hold 2 %: the largest, 1 in 50; 50 goods still the largest (the rank
+     * ceil(0.98 n) would take the 49th and let 2 in 51 through) */
+    RS_CHECK_EQ(rv_fa_rank(49, 0.02), 49);
+    RS_CHECK(fabs(rv_fa_expected(49, 0.02) - 0.02) < 1e-12);
+    RS_CHECK_EQ(rv_fa_rank(50, 0.02), 50);
+    RS_CHECK_EQ(rv_fa_rank(100, 0.02), 99);
+    RS_CHECK(fabs(rv_fa_expected(100, 0.02) - 2.0 / 101) < 1e-12);
+    RS_CHECK_EQ(rv_fa_rank(303, 0.02), 298);
+    RS_CHECK_EQ(rv_fa_goods_needed(0.02), 49);
+    RS_CHECK_EQ(rv_fa_goods_needed(0.1), 9);
+    RS_CHECK_EQ(rv_fa_rank(1, 0.5), 1);
+    RS_CHECK_EQ(rv_fa_rank(0, 0.02), 0);
+    /* from 49 goods on, never above the target */
+    for (size_t n = 49; n < 2000; n++)
+        RS_CHECKF(rv_fa_expected(n, 0.02) <= 0.02 + 1e-12, "n %zu: %.5f", n,
+                  rv_fa_expected(n, 0.02));
+}
+
 int main(void)
 {
     RS_CHECK_EQ(rv_init(), RV_OK);
+    test_fa_rank();
     uint64_t seed = 20240611;
     enum { NTRAIN = 30, NGOOD = 24, NDEF = 24 };
     rv_image_t *train[NTRAIN];

@@ -3,6 +3,7 @@
 #include "rv/rv_align.h"
 #include "rv/rv_error.h"
 #include "rv/rv_filter.h"
+#include "rv/rv_surface.h"
 #include "rv_sample.h"
 
 #include <math.h>
@@ -740,8 +741,7 @@ rv_polar_model_t *rv_polar_model_train(const rv_view_t *views, size_t n,
             held[i] = fmax(held[i], s_profile_z(&p, ps, &pro[i], zp));
     }
     qsort(held, n, sizeof *held, s_cmpd);
-    size_t at = (size_t) ceil((1.0 - p.fa) * (double) n) - 1;
-    m->threshold = held[at < n ? at : n - 1];
+    m->threshold = held[rv_fa_rank(n, p.fa) - 1];
     goto done;
 fail:
     rv_polar_model_destroy(&m);

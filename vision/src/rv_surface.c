@@ -252,12 +252,33 @@ void rv_surface_curvature(float *pl, float *tmp, float *tmp2, int w, int h, int 
     }
 }
 
+size_t rv_fa_rank(size_t n, double fa)
+{
+    /* the rank whose expected share of new goods above it, (n - q + 1) / (n + 1), is at
+     * most fa; the epsilon keeps 0.98 x 50 from rounding up past 49 */
+    double q = ceil((1.0 - fa) * (double) (n + 1) - 1e-9);
+    if (n == 0)
+        return 0;
+    return q < 1 ? 1 : q > (double) n ? n : (size_t) q;
+}
+
+double rv_fa_expected(size_t n, double fa)
+{
+    return n ? (double) (n - rv_fa_rank(n, fa) + 1) / (double) (n + 1) : 1.0;
+}
+
+size_t rv_fa_goods_needed(double fa)
+{
+    size_t n = 1;
+    while (n < 1000000 && rv_fa_expected(n, fa) > fa)
+        n++;
+    return n;
+}
+
 /* The (1 - fa) quantile of n ascending scores: at most floor(fa n) of them lie above it. */
 static float s_quantile_fa(const float *asc, size_t n, double fa)
 {
-    double q = ceil((1.0 - fa) * (double) n);
-    size_t idx = q < 1 ? 0 : (size_t) q - 1;
-    return asc[idx >= n ? n - 1 : idx];
+    return asc[rv_fa_rank(n, fa) - 1];
 }
 
 static int s_cmp_float(const void *a, const void *b)

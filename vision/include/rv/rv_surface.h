@@ -263,6 +263,20 @@ rv_surface_model_t *rv_surface_model_load_mem(const uint8_t *buf, size_t len);
 int rv_surface_map_to_gray(const float *map, size_t map_stride, double lo, double hi,
                            const rv_view_t *dst);
 
+/* Thresholds from n good scores held out from training (k-fold), for a false-alarm rate
+ * fa in (0, 1); rv_surface, rv_polar and the station's references use them alike.
+ * rv_fa_rank: the threshold's rank among the n scores in ascending order (1-based),
+ * ceil((1 - fa) (n + 1)) within 1..n (n = 0: 0).
+ * rv_fa_expected: the share of new good parts expected above that threshold when their
+ * scores and the held-out ones are exchangeable, (n - rank + 1) / (n + 1): at most fa
+ * once n + 1 >= 1 / fa; with fewer goods the threshold is the largest of them and the
+ * share is 1 / (n + 1), above fa. (Until 2026-12-05 the rank was ceil((1 - fa) n), one
+ * lower for some n >= 1 / fa, and its share could exceed fa: 2 / 51 at n = 50.)
+ * rv_fa_goods_needed: the fewest goods whose expected share is at most fa. */
+size_t rv_fa_rank(size_t n, double fa);
+double rv_fa_expected(size_t n, double fa);
+size_t rv_fa_goods_needed(double fa);
+
 #ifdef __cplusplus
 }
 #endif
