@@ -473,9 +473,9 @@ ra_reference_t *ra_reference_train(const rm_family_t *family, const char *master
         }
     }
     qsort(scores, n, sizeof *scores, s_cmp_double);
-    /* the (1 - fa) quantile of the held-out good scores; with few images that is the
-     * largest one, and a floor of 1 mm2 keeps a perfect training set from making every
-     * speck an anomaly */
+    /* the held-out good score of rank ceil((1 - fa)(n + 1)) (rv_fa_rank); with fewer than
+     * 1 / fa - 1 images that is the largest one, and a floor of 1 mm2 keeps a perfect
+     * training set from making every speck an anomaly */
     r->anomaly_threshold = fmax(1.0, scores[rv_fa_rank(n, p.fa_target) - 1]);
     for (size_t i = 0; i < n; i++)
         use[i] = 1;
