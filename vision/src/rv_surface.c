@@ -254,11 +254,11 @@ void rv_surface_curvature(float *pl, float *tmp, float *tmp2, int w, int h, int 
 
 size_t rv_fa_rank(size_t n, double fa)
 {
-    /* the rank whose expected share of new goods above it, (n - q + 1) / (n + 1), is at
-     * most fa; the epsilon keeps 0.98 x 50 from rounding up past 49 */
-    double q = ceil((1.0 - fa) * (double) (n + 1) - 1e-9);
     if (n == 0)
         return 0;
+    /* the rank whose expected share of new goods above it, (n - q + 1) / (n + 1), is at
+     * most fa; the epsilon keeps 0.98 x 50 (n = 49) from rounding up to 50 */
+    double q = ceil((1.0 - fa) * (double) (n + 1) - 1e-9);
     return q < 1 ? 1 : q > (double) n ? n : (size_t) q;
 }
 
@@ -275,7 +275,7 @@ size_t rv_fa_goods_needed(double fa)
     return n;
 }
 
-/* The (1 - fa) quantile of n ascending scores: at most floor(fa n) of them lie above it. */
+/* The threshold for false-alarm rate fa among n ascending held-out scores (rv_fa_rank). */
 static float s_quantile_fa(const float *asc, size_t n, double fa)
 {
     return asc[rv_fa_rank(n, fa) - 1];
