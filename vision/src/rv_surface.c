@@ -5,6 +5,7 @@
 #include "rv/rv_error.h"
 #include "rv/rv_filter.h"
 #include "rv/rv_point.h"
+#include "rv_linalg.h"
 #include "rv_surface_internal.h"
 
 #include <math.h>
@@ -845,32 +846,11 @@ done:
 int rv_surface_prepare(rv_surface_model_t *m, const char *domain)
 {
     int d = m->p.nfeatures;
-    double L[RV_SURFACE_MAX_FEATURES * RV_SURFACE_MAX_FEATURES] = {0};
-    for (int i = 0; i < d; i++) {
-        for (int j = 0; j <= i; j++) {
-            double s = m->cov[i * d + j];
-            for (int k = 0; k < j; k++)
-                s -= L[i * d + k] * L[j * d + k];
-            if (i == j) {
-                if (!(s > 1e-12) || !isfinite(s))
-                    return rv_fail(RV_EFORMAT, domain,
-                                   "covariance is not positive definite (pivot %d = %g)", i, s);
-                L[i * d + i] = sqrt(s);
-            } else {
-                L[i * d + j] = s / L[j * d + j];
-            }
-        }
-    }
-    /* W = L^-1 by forward substitution, column by column */
-    double W[RV_SURFACE_MAX_FEATURES * RV_SURFACE_MAX_FEATURES] = {0};
-    for (int c = 0; c < d; c++) {
-        for (int i = c; i < d; i++) {
-            double s = i == c ? 1.0 : 0.0;
-            for (int k = c; k < i; k++)
-                s -= L[i * d + k] * W[k * d + c];
-            W[i * d + c] = s / L[i * d + i];
-        }
-    }
+    double L[RV_SURFACE_MAX_FEATURES * RV_SURFACE_MAX_FEATURES];
+    double W[RV_SURFACE_MAX_FEATURES * RV_SURFACE_MAX_FEATURES];
+    int rc = rv_linalg_whiten(m->cov, d, L, W, domain);
+    if (rc)
+        return rc;
     for (int i = 0; i < d * d; i++)
         m->wf[i] = (float) W[i];
     for (int i = 0; i < d; i++)
@@ -1456,12 +1436,11 @@ const float *rv_surface_model_heldout(const rv_surface_model_t *self, size_t *n)
 /* The surprise of score against the held-out goods; own = 1 when score is one of them,
  * judged against the other n - 1 (it counts itself among the c at or above it, and among
  * the top m of the tail): (c + 1) / (n + 1) becomes c / n. */
-static double s_surprise(const rv_surface_model_t *self, double score, int own)
+double rv_surprise(const float *g, size_t n, double score, int own)
 {
-    if (!self || self->nheld == 0 || isnan(score) || (own && self->nheld < 2))
+    if (!g || n == 0 || isnan(score) || (own && n < 2))
         return -1;
-    const float *g = self->held_sorted;
-    size_t n = self->nheld, one = own ? 0 : 1;
+    size_t one = own ? 0 : 1;
     /* the tail: the top m goods (a tenth, at least 3), above t an exponential tail with
      * the mean excess of those m over t */
     size_t m = n / 10 < 3 ? 3 : n / 10;
@@ -1487,6 +1466,11 @@ static double s_surprise(const rv_surface_model_t *self, double score, int own)
     if (own && c == 0) /* not one of them after all: judged as a new score */
         return -log(1.0 / (double) (n + 1));
     return -log((double) (c + one) / (double) (n + one));
+}
+
+static double s_surprise(const rv_surface_model_t *self, double score, int own)
+{
+    return self ? rv_surprise(self->held_sorted, self->nheld, score, own) : -1;
 }
 
 double rv_surface_model_surprise(const rv_surface_model_t *self, double score)
@@ -1575,6 +1559,21 @@ int rv_surface_channels_score(rv_surface_model_t *const *m, int n, double floor,
     return RV_OK;
 }
 
+int rv_surface_channels_heldout(rv_surface_model_t *const *m, int n, double floor,
+                                double *comb)
+{
+    int rc = s_channels_check(m, n, floor, "rv_surface_channels_heldout");
+    if (rc)
+        return rc;
+    for (size_t i = 0; comb && i < m[0]->nheld; i++) {
+        double own[RV_SURFACE_MAX_CHANNELS];
+        for (int c = 0; c < n; c++)
+            own[c] = rv_surface_model_surprise_own(m[c], m[c]->held[i]);
+        comb[i] = rv_surface_channels_combine(own, n, floor);
+    }
+    return RV_OK;
+}
+
 int rv_surface_channels_threshold(rv_surface_model_t *const *m, int n, double floor,
                                   double *threshold)
 {
@@ -1583,19 +1582,21 @@ int rv_surface_channels_threshold(rv_surface_model_t *const *m, int n, double fl
     if (rc)
         return rc;
     size_t k = m[0]->nheld;
-    float *comb = malloc(k * sizeof *comb);
-    if (!comb)
+    double *comb = malloc(k * sizeof *comb);
+    float *asc = malloc(k * sizeof *asc);
+    if (!comb || !asc) {
+        free(comb);
+        free(asc);
         return rv_fail(RV_ENOMEM, dom, "no memory");
-    for (size_t i = 0; i < k; i++) {
-        double own[RV_SURFACE_MAX_CHANNELS];
-        for (int c = 0; c < n; c++)
-            own[c] = rv_surface_model_surprise_own(m[c], m[c]->held[i]);
-        comb[i] = (float) rv_surface_channels_combine(own, n, floor);
     }
-    qsort(comb, k, sizeof *comb, s_cmp_float);
+    rv_surface_channels_heldout(m, n, floor, comb);
+    for (size_t i = 0; i < k; i++)
+        asc[i] = (float) comb[i];
+    qsort(asc, k, sizeof *asc, s_cmp_float);
     if (threshold) /* as a single model's threshold */
-        *threshold = s_quantile_fa(comb, k, m[0]->p.fa);
+        *threshold = s_quantile_fa(asc, k, m[0]->p.fa);
     free(comb);
+    free(asc);
     return RV_OK;
 }
 

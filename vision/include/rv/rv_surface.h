@@ -243,6 +243,11 @@ int rv_surface_channels_score(rv_surface_model_t *const *m, int n, double floor,
  * held-out goods (rv_surface_model_surprise_own). */
 int rv_surface_channels_threshold(rv_surface_model_t *const *m, int n, double floor,
                                   double *threshold);
+/* The training images' combined held-out surprises themselves (comb: the models' number of
+ * held-out scores, in training order), for a caller adding a channel of its own (a deep
+ * model, rv_cnn.h) before taking the quantile. */
+int rv_surface_channels_heldout(rv_surface_model_t *const *m, int n, double floor,
+                                double *comb);
 
 /* A small versioned binary file: magic "RVSURF\r\n", version, parameters and the
  * feature definition, the Gaussian (mean and covariance), the aligned statistics when
@@ -274,6 +279,12 @@ int rv_surface_map_to_gray(const float *map, size_t map_stride, double lo, doubl
  * lower for some n >= 1 / fa, and its share could exceed fa: 2 / 51 at n = 50.)
  * rv_fa_goods_needed: the fewest goods whose expected share is at most fa. */
 size_t rv_fa_rank(size_t n, double fa);
+/* The surprise -ln p of score against n held-out good scores sorted ascending (asc): p =
+ * the share of goods at or above it, (c + 1) / (n + 1), with an exponential tail fitted to
+ * the top tenth (at least 3) beyond the largest; own = 1 when score is one of the n,
+ * judged against the other n - 1 (c / n). -1 without scores or for NaN. What
+ * rv_surface_model_surprise and rv_deep_model_surprise compute. */
+double rv_surprise(const float *asc, size_t n, double score, int own);
 double rv_fa_expected(size_t n, double fa);
 size_t rv_fa_goods_needed(double fa);
 

@@ -313,6 +313,22 @@ int rv_cv_read_gray(const char *path, rv_image_t **out);
  * .pgm, .jpg). RV_EIO when the file cannot be written. */
 int rv_cv_write_image(const char *path, const rv_view_t *view);
 
+/* ---- a convolutional network (OpenCV dnn) ------------------------------------------ */
+
+/* Built from rv_cnn.h's layer list up to layer output (checked by rv_cnn_new). The
+ * weights are copied. The handle is used by one thread at a time. */
+typedef struct rv_cv_net rv_cv_net_t;
+struct rv_cnn_layer;
+rv_cv_net_t *rv_cv_net_new(const struct rv_cnn_layer *layers, int n, int output);
+/* in: 3 planes of h x w floats; out: the output layer's c x oh x ow floats when cap
+ * holds them (dims = {c, oh, ow} either way; RV_EINVAL when cap is short). */
+int rv_cv_net_forward(rv_cv_net_t *net, const float *in, int h, int w, float *out,
+                      size_t cap, int dims[3]);
+/* Resizes a GRAY8 view to a float plane of w x h (area averaging when it shrinks,
+ * bilinear when it grows). */
+int rv_cv_resize_gray_f32(const rv_view_t *src, int w, int h, float *dst);
+void rv_cv_net_free(rv_cv_net_t **net);
+
 #ifdef __cplusplus
 }
 #endif
