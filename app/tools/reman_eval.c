@@ -17,6 +17,8 @@
 #include "ra/ra_truth.h"
 #include "rv/rv_polar.h"
 #include "rv/rv_surface.h"
+#include "rv/rv_cnn.h"
+#include "ra/ra_backbone.h"
 #include "rm/rm_family.h"
 /* the OpenCV shim is internal to vision; its image-file functions read the PNG masks */
 #include "rv/rv_io.h"
@@ -130,6 +132,20 @@ static void s_usage(FILE *f)
             "                   --features bhdisc:11,bhv:45)\n"
             "  --norm 0|1       per-image feature normalisation: median / MAD (0), or Weber:\n"
             "                   value over 5 %% of the median brightness (1)\n"
+            "  --backbone DIR   add a pretrained network's features as one more channel of\n"
+            "                   the surface model: DIR holds a Keras / TensorFlow.js layers\n"
+            "                   model (model.json and its weight files; scripts/fetch-\n"
+            "                   backbone.sh writes InceptionV3's from the npm package\n"
+            "                   nsfwjs). Each image is resized to --deep-size px square, the\n"
+            "                   layer's activations reduced to their maximum per channel,\n"
+            "                   one Gaussian of the goods' vectors (and their flips) gives\n"
+            "                   a Mahalanobis score, judged against its held-out goods like\n"
+            "                   the other channels and weighted by --deep-weight\n"
+            "  --backbone-layer NAME  the layer whose features count (default mixed3)\n"
+            "  --deep-size N    input side in px (32..1024, default 224)\n"
+            "  --deep-weight W  the deep channel's surprise beyond the floor counts W times\n"
+            "                   (default 10: it sees breaks, frays and uneven grinding the\n"
+            "                   hand-made channels miss; they see the thin cracks)\n"
             "  --method surface|reference|polar\n"
             "                   the surface model, or the station's part reference (align\n"
             "                   to a master good part, per-pixel band), or the round-part\n"
@@ -938,6 +954,12 @@ typedef struct opts {
     const char *family; /* reference, ALIGN_FAMILY: the family file (NULL: the impeller's) */
     rv_surface_params_t feats; /* nfeatures 0 = per-set default */
     double quantile;                        /* < 0 = per-set default */
+    /* --backbone DIR: a pretrained network's global features as one more channel of the
+     * surface model (rv_cnn.h), weighted by deep_weight */
+    const char *backbone, *backbone_layer;
+    int deep_size;
+    double deep_weight;
+    rv_cnn_t *cnn;
 } opts_t;
 
 static void s_params_for(const char *set, const opts_t *o, rv_surface_params_t *p)
@@ -1198,12 +1220,61 @@ static void s_print(const opts_t *o, json_t *obj)
 }
 
 /* One model's score, or the channels' combined score (sum of surprises; each channel's
- * own surprise into each when it is not NULL) */
-static int s_surf_score(rv_surface_model_t *const *m, int n, double floor, const rv_view_t *v,
-                        float *map, size_t stride, double *s, double *each)
+ * own surprise into each when it is not NULL); with a deep model, its surprise beyond the
+ * floor times o->deep_weight is added (and is each[n]). */
+static int s_surf_score(const opts_t *o, rv_surface_model_t *const *m, int n, double floor,
+                        const rv_deep_model_t *deep, const rv_view_t *v, float *map,
+                        size_t stride, double *s, double *each)
 {
-    return n > 1 ? rv_surface_channels_score(m, n, floor, v, map, stride, s, each)
-                 : rv_surface_model_score(m[0], v, map, stride, s);
+    if (!deep)
+        return n > 1 ? rv_surface_channels_score(m, n, floor, v, map, stride, s, each)
+                     : rv_surface_model_score(m[0], v, map, stride, s);
+    int rc = rv_surface_channels_score(m, n, floor, v, map, stride, s, each);
+    double ds = 0;
+    if (!rc)
+        rc = rv_deep_model_score(deep, o->cnn, v, &ds);
+    if (rc)
+        return rc;
+    double su = rv_deep_model_surprise(deep, ds);
+    if (each)
+        each[n] = su;
+    *s += o->deep_weight * (su > floor ? su - floor : 0);
+    return RV_OK;
+}
+
+static int s_cmp_float(const void *a, const void *b)
+{
+    float x = *(const float *) a, y = *(const float *) b;
+    return (x > y) - (x < y);
+}
+
+/* The threshold of the channels and the deep model together: the (1 - fa) quantile of
+ * the training goods' combined held-out surprises (rv_fa_rank). */
+static int s_deep_threshold(const opts_t *o, rv_surface_model_t *const *m, int n,
+                            double floor, const rv_deep_model_t *deep, double fa, double *thr)
+{
+    size_t nd = 0, ns = 0;
+    const float *dh = rv_deep_model_heldout(deep, &nd);
+    rv_surface_model_heldout(m[0], &ns);
+    if (!dh || nd != ns || ns == 0)
+        return rv_fail(RV_EINVAL, "reman-eval",
+                       "the deep channel holds %zu held-out scores, the surface model %zu", nd,
+                       ns);
+    double *comb = malloc(ns * sizeof *comb);
+    float *asc = malloc(ns * sizeof *asc);
+    int rc = comb && asc ? rv_surface_channels_heldout(m, n, floor, comb)
+                         : rv_fail(RV_ENOMEM, "reman-eval", "no memory");
+    for (size_t i = 0; !rc && i < ns; i++) {
+        double su = rv_deep_model_surprise_own(deep, dh[i]);
+        asc[i] = (float) (comb[i] + o->deep_weight * (su > floor ? su - floor : 0));
+    }
+    if (!rc) {
+        qsort(asc, ns, sizeof *asc, s_cmp_float);
+        *thr = asc[rv_fa_rank(ns, fa) - 1];
+    }
+    free(comb);
+    free(asc);
+    return rc;
 }
 
 static int s_eval_set(const opts_t *o, const set_t *tr, const set_t *te)
@@ -1236,6 +1307,7 @@ static int s_eval_set(const opts_t *o, const set_t *tr, const set_t *te)
     rv_surface_model_t *model = NULL;
     rv_surface_model_t *models[RV_SURFACE_MAX_CHANNELS] = {NULL};
     int nmod = 0;
+    rv_deep_model_t *deep = NULL;
     const char *specs[RV_SURFACE_MAX_CHANNELS - 1];
     int nspec = s_channels_for(name, o, specs);
     rv_polar_model_t *pmodel = NULL;
@@ -1341,7 +1413,21 @@ static int s_eval_set(const opts_t *o, const set_t *tr, const set_t *te)
             }
             nmod++;
         }
+        if (model && o->cnn) {
+            rv_deep_params_t dp;
+            rv_deep_params_default(&dp);
+            dp.size = o->deep_size;
+            dp.fa = p.fa;
+            if (!(deep = rv_deep_model_train(o->cnn, tv, ntr, &dp))) {
+                fprintf(stderr, "reman-eval: %s: the deep channel's training failed: %s\n",
+                        name, rv_last_error());
+                goto fail;
+            }
+        }
     }
+    if ((use_ref || use_polar) && o->cnn)
+        fprintf(stderr, "reman-eval: %s: --backbone applies to the surface model only "
+                        "(not used here)\n", name);
     double t2 = s_now_ms();
     for (size_t i = 0; i < ntr; i++)
         rv_image_destroy(&timg[i]);
@@ -1363,7 +1449,11 @@ static int s_eval_set(const opts_t *o, const set_t *tr, const set_t *te)
     double thr = have_ref ? refm.threshold
                  : pmodel ? rv_polar_model_threshold(pmodel)
                           : rv_surface_model_threshold(model);
-    if (nmod > 1 && rv_surface_channels_threshold(models, nmod, chfloor, &thr) != RV_OK) {
+    if (deep && s_deep_threshold(o, models, nmod, chfloor, deep, p.fa, &thr) != RV_OK) {
+        fprintf(stderr, "reman-eval: %s: %s\n", name, rv_last_error());
+        goto fail;
+    }
+    if (!deep && nmod > 1 && rv_surface_channels_threshold(models, nmod, chfloor, &thr) != RV_OK) {
         fprintf(stderr, "reman-eval: %s: %s\n", name, rv_last_error());
         goto fail;
     }
@@ -1373,8 +1463,9 @@ static int s_eval_set(const opts_t *o, const set_t *tr, const set_t *te)
     neg = malloc((nte + 1) * sizeof *neg);
     double *score_of = malloc((nte + 1) * sizeof *score_of);
     /* each channel's surprise per test image, for --scores (NAN where not scored) */
-    double *each_of = nmod > 1 ? malloc((nte + 1) * (size_t) nmod * sizeof *each_of) : NULL;
-    for (size_t i = 0; each_of && i < nte * (size_t) nmod; i++)
+    const int ncol = nmod + (deep ? 1 : 0);
+    double *each_of = ncol > 1 ? malloc((nte + 1) * (size_t) ncol * sizeof *each_of) : NULL;
+    for (size_t i = 0; each_of && i < nte * (size_t) ncol; i++)
         each_of[i] = NAN;
     hpos = calloc(NBINS, sizeof *hpos);
     hneg = calloc(NBINS, sizeof *hneg);
@@ -1400,8 +1491,9 @@ static int s_eval_set(const opts_t *o, const set_t *tr, const set_t *te)
         double s = 0;
         int src = have_ref ? s_ref_score(&refm, &v, map, &s)
                   : pmodel ? rv_polar_model_score(pmodel, &v, map, (size_t) v.width, &s)
-                           : s_surf_score(models, nmod, chfloor, &v, map, (size_t) v.width, &s,
-                                          each_of ? each_of + i * (size_t) nmod : NULL);
+                           : s_surf_score(o, models, nmod, chfloor, deep, &v, map,
+                                          (size_t) v.width, &s,
+                                          each_of ? each_of + i * (size_t) ncol : NULL);
         nrefused += have_ref && s >= REF_REFUSED;
         double c = s_now_ms();
         if (src != RV_OK) {
@@ -1477,7 +1569,8 @@ static int s_eval_set(const opts_t *o, const set_t *tr, const set_t *te)
         rv_view_t v = rv_image_view(img);
         float *m2 = malloc((size_t) v.width * v.height * sizeof *m2);
         double s2 = 0;
-        if (m2 && s_surf_score(models, nmod, chfloor, &v, m2, (size_t) v.width, &s2, NULL) == RV_OK) {
+        if (m2 && s_surf_score(o, models, nmod, chfloor, deep, &v, m2, (size_t) v.width, &s2,
+                               NULL) == RV_OK) {
             char tag[32];
             snprintf(tag, sizeof tag, "topgood%d", rank);
             s_write_overlay(o->plot, name, best, tag, &v, m2, thr, NULL);
@@ -1586,6 +1679,13 @@ static int s_eval_set(const opts_t *o, const set_t *tr, const set_t *te)
         json_object_set_new(json_object_get(obj, "model"), "channels", ch);
         json_object_set_new(json_object_get(obj, "model"), "channel_floor", json_real(chfloor));
     }
+    if (deep)
+        json_object_set_new(json_object_get(obj, "model"), "deep",
+                            json_pack("{s:s, s:s, s:i, s:f, s:f, s:i}", "backbone", o->backbone,
+                                      "layer", o->backbone_layer, "size", o->deep_size,
+                                      "weight", o->deep_weight, "kfold_threshold",
+                                      rv_deep_model_threshold(deep), "features",
+                                      rv_cnn_channels(o->cnn)));
     json_object_set_new(obj, "ms_decode_per_image", s_num(nscored ? ms_decode / nscored : NAN));
     json_object_set_new(obj, "train_s", json_real((t2 - t1) / 1e3));
     json_object_set_new(obj, "train_load_s", json_real((t1 - t0) / 1e3));
@@ -1597,8 +1697,8 @@ static int s_eval_set(const opts_t *o, const set_t *tr, const set_t *te)
         } else {
             for (size_t i = 0; i < nte; i++) {
                 fprintf(sf, "%s,%s,%s,%.6g", name, test[i]->key, test[i]->cls, score_of[i]);
-                for (int c = 0; each_of && c < nmod; c++)
-                    fprintf(sf, ",%.6g", each_of[i * (size_t) nmod + c]);
+                for (int c = 0; each_of && c < ncol; c++)
+                    fprintf(sf, ",%.6g", each_of[i * (size_t) ncol + c]);
                 fputc('\n', sf);
             }
             fclose(sf);
@@ -1629,6 +1729,7 @@ print:;
     for (int c = 1; c < nmod; c++)
         rv_surface_model_destroy(&models[c]);
     rv_surface_model_destroy(&model);
+    rv_deep_model_destroy(&deep);
     rv_polar_model_destroy(&pmodel);
     s_ref_free(&refm);
     return rc;
@@ -1749,6 +1850,9 @@ int main(int argc, char **argv)
     o.knn = o.bank = o.stride = o.context = o.coreset = o.samples = o.norm = -1;
     o.patch = o.ncomp = o.pstep = o.pwhite = -1;
     o.band_k = -1;
+    o.backbone_layer = "mixed3";
+    o.deep_size = 224;
+    o.deep_weight = 10;
     const char *sets = "magnetic_tile,casting_impeller_seg,neu_det,generated";
     o.generated = -1;
     for (int i = 1; i < argc; i++) {
@@ -1891,6 +1995,16 @@ int main(int argc, char **argv)
             char *end;
             o.floor = strtod(v, &end);
             bad = end == v || *end || !(o.floor >= 0 && o.floor <= RV_SURFACE_MAX_FLOOR);
+        } else if (!strcmp(a, "--backbone")) {
+            o.backbone = v;
+        } else if (!strcmp(a, "--backbone-layer")) {
+            o.backbone_layer = v;
+        } else if (!strcmp(a, "--deep-size")) {
+            bad = s_int_arg(v, 32, 1024, &o.deep_size);
+        } else if (!strcmp(a, "--deep-weight")) {
+            char *end;
+            o.deep_weight = strtod(v, &end);
+            bad = end == v || *end || !(o.deep_weight > 0 && o.deep_weight <= 1000);
         } else if (!strcmp(a, "--quantile")) {
             char *end;
             o.quantile = strtod(v, &end);
@@ -1928,6 +2042,18 @@ int main(int argc, char **argv)
         fprintf(stderr, "reman-eval: set-up failed: %s\n", rv_last_error());
         return EXIT_SETUP;
     }
+    if (o.backbone && !o.list) {
+        ra_backbone_t *bb = ra_backbone_load(o.backbone, o.backbone_layer);
+        o.cnn = bb ? rv_cnn_new(bb->layers, bb->nlayers, bb->output) : NULL;
+        if (bb)
+            fprintf(stderr, "reman-eval: backbone %s up to %s: %d features (sha256 %.16s...)\n",
+                    o.backbone, o.backbone_layer, rv_cnn_channels(o.cnn), bb->sha256);
+        ra_backbone_free(&bb);
+        if (!o.cnn) {
+            fprintf(stderr, "reman-eval: --backbone %s: %s\n", o.backbone, rv_last_error());
+            return EXIT_SETUP;
+        }
+    }
     const char *trdir = o.datasets ? o.datasets : o.train;
     const char *tedir = o.datasets ? o.datasets : o.test;
     int status = 0;
@@ -1959,5 +2085,6 @@ int main(int argc, char **argv)
         s_set_free(&te);
         s_set_free(&tr);
     }
+    rv_cnn_destroy(&o.cnn);
     return status;
 }

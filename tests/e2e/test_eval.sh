@@ -127,9 +127,57 @@ print("dev split:", d["n_train"], "train,", d["n_test_good"], "goods and", d["n_
       d["image_auroc"], d["image_auroc_ci95"])
 sys.exit(0 if ok else 1)
 PYEOF
+  # --backbone: a one-convolution layers model written here (uint8-quantized weights) as
+  # the deep channel beside the surface model: its features, its column in --scores, its
+  # threshold (the real InceptionV3 is fetched by scripts/fetch-backbone.sh, not in CI)
+  mkdir -p "$work/tinynet"
+  cat >"$work/tinynet/model.json" <<'EOF2'
+{"modelTopology": {"model_config": {"class_name": "Model", "config": {"name": "tiny", "layers": [
+ {"class_name": "InputLayer", "name": "input_1", "config": {"batch_input_shape": [null, null, null, 3], "dtype": "float32", "name": "input_1"}, "inbound_nodes": []},
+ {"class_name": "Conv2D", "name": "conv", "config": {"name": "conv", "filters": 8, "kernel_size": [3, 3], "strides": [2, 2], "padding": "valid", "dilation_rate": [1, 1], "activation": "relu", "use_bias": true}, "inbound_nodes": [[["input_1", 0, 0, {}]]]}
+]}}},
+ "weightsManifest": [{"paths": ["group1-shard1of1"], "weights": [
+  {"name": "conv/kernel", "shape": [3, 3, 3, 8], "dtype": "float32", "quantization": {"min": -0.5, "scale": 0.004, "dtype": "uint8"}},
+  {"name": "conv/bias", "shape": [8], "dtype": "float32", "quantization": {"min": -0.1, "scale": 0.001, "dtype": "uint8"}}]}]}
+EOF2
+  $PY -c "import sys; sys.stdout.buffer.write(bytes((i * 97 + 31) % 256 for i in range(224)))" \
+    >"$work/tinynet/group1-shard1of1"
+  "$bin/reman-eval" --datasets "$ds" --sets magnetic_tile --on dev --json --no-channels \
+    --backbone "$work/tinynet" --backbone-layer conv --deep-size 64 \
+    --scores "$work/deep.csv" >"$work/deep.json" 2>"$work/deep.err"
+  check "--backbone: the deep channel trained (8 features), scored every test image, own column in --scores" \
+    $PY - "$work/deep.json" "$work/deep.csv" <<'PYEOF'
+import json, math, sys
+d = json.loads(open(sys.argv[1]).readline())
+deep = d["model"]["deep"]
+rows = [l.strip().split(",") for l in open(sys.argv[2]) if l.strip()]
+ok = (deep["features"] == 8 and deep["layer"] == "conv" and deep["size"] == 64
+      and math.isfinite(deep["kfold_threshold"]) and len(rows) == d["n_test"]
+      and all(len(r) == 6 and float(r[5]) >= 0 for r in rows) and 0 < d["image_auroc"] <= 1)
+print("deep channel:", deep, "AUROC", d["image_auroc"])
+sys.exit(0 if ok else 1)
+PYEOF
+  check "--backbone: the network named on stderr" grep -q "up to conv: 8 features" "$work/deep.err"
 else
   echo "e2e.eval: ../shared/datasets/magnetic_tile absent: --on dev on real data not checked"
 fi
+
+# a backbone folder without model.json, and one whose weights are short: exit 3, named
+set +e
+"$bin/reman-eval" --datasets "$work/empty" --backbone "$work/nonet" >/dev/null 2>"$work/b1.err"; rb1=$?
+mkdir -p "$work/shortnet"
+if [ -f "$work/tinynet/model.json" ]; then
+  cp "$work/tinynet/model.json" "$work/shortnet/"
+  head -c 200 "$work/tinynet/group1-shard1of1" >"$work/shortnet/group1-shard1of1"
+  "$bin/reman-eval" --datasets "$work/empty" --backbone "$work/shortnet" --backbone-layer conv \
+    >/dev/null 2>"$work/b2.err"; rb2=$?
+  set -e
+  check "--backbone with short weights: exit 3, the byte counts named" \
+    bash -c "test $rb2 -eq 3 && grep -q '200 bytes' '$work/b2.err'"
+fi
+set -e
+check "--backbone without model.json: exit 3, named" \
+  bash -c "test $rb1 -eq 3 && grep -q 'nonet/model.json' '$work/b1.err'"
 
 [ "$fails" -eq 0 ] || { echo "$fails check(s) failed"; exit 1; }
 echo "e2e.eval: all checks passed"
