@@ -143,6 +143,7 @@ static void s_usage(FILE *f)
             "                   the other channels and weighted by --deep-weight\n"
             "  --backbone-layer NAME  the layer whose features count (default mixed3)\n"
             "  --deep-size N    input side in px (32..1024, default 224)\n"
+            "  --deep-flips 0|1 also train on each good flipped (default: rv_cnn's)\n"
             "  --deep-weight W  the deep channel's surprise beyond the floor counts W times\n"
             "                   (default 10: it sees breaks, frays and uneven grinding the\n"
             "                   hand-made channels miss; they see the thin cracks)\n"
@@ -957,7 +958,7 @@ typedef struct opts {
     /* --backbone DIR: a pretrained network's global features as one more channel of the
      * surface model (rv_cnn.h), weighted by deep_weight */
     const char *backbone, *backbone_layer;
-    int deep_size;
+    int deep_size, deep_flips;
     double deep_weight;
     rv_cnn_t *cnn;
 } opts_t;
@@ -1417,6 +1418,7 @@ static int s_eval_set(const opts_t *o, const set_t *tr, const set_t *te)
             rv_deep_params_t dp;
             rv_deep_params_default(&dp);
             dp.size = o->deep_size;
+            dp.flips = o->deep_flips;
             dp.fa = p.fa;
             if (!(deep = rv_deep_model_train(o->cnn, tv, ntr, &dp))) {
                 fprintf(stderr, "reman-eval: %s: the deep channel's training failed: %s\n",
@@ -1681,8 +1683,9 @@ static int s_eval_set(const opts_t *o, const set_t *tr, const set_t *te)
     }
     if (deep)
         json_object_set_new(json_object_get(obj, "model"), "deep",
-                            json_pack("{s:s, s:s, s:i, s:f, s:f, s:i}", "backbone", o->backbone,
-                                      "layer", o->backbone_layer, "size", o->deep_size,
+                            json_pack("{s:s, s:s, s:i, s:i, s:f, s:f, s:i}", "backbone",
+                                      o->backbone, "layer", o->backbone_layer, "size",
+                                      o->deep_size, "flips", o->deep_flips,
                                       "weight", o->deep_weight, "kfold_threshold",
                                       rv_deep_model_threshold(deep), "features",
                                       rv_cnn_channels(o->cnn)));
@@ -1852,6 +1855,7 @@ int main(int argc, char **argv)
     o.band_k = -1;
     o.backbone_layer = "mixed3";
     o.deep_size = 224;
+    o.deep_flips = -1;
     o.deep_weight = 10;
     const char *sets = "magnetic_tile,casting_impeller_seg,neu_det,generated";
     o.generated = -1;
@@ -2001,6 +2005,8 @@ int main(int argc, char **argv)
             o.backbone_layer = v;
         } else if (!strcmp(a, "--deep-size")) {
             bad = s_int_arg(v, 32, 1024, &o.deep_size);
+        } else if (!strcmp(a, "--deep-flips")) {
+            bad = s_int_arg(v, 0, 1, &o.deep_flips);
         } else if (!strcmp(a, "--deep-weight")) {
             char *end;
             o.deep_weight = strtod(v, &end);
@@ -2041,6 +2047,11 @@ int main(int argc, char **argv)
     if (rv_init() != RV_OK) {
         fprintf(stderr, "reman-eval: set-up failed: %s\n", rv_last_error());
         return EXIT_SETUP;
+    }
+    if (o.deep_flips < 0) {
+        rv_deep_params_t dp;
+        rv_deep_params_default(&dp);
+        o.deep_flips = dp.flips;
     }
     if (o.backbone && !o.list) {
         ra_backbone_t *bb = ra_backbone_load(o.backbone, o.backbone_layer);

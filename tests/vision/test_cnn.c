@@ -362,7 +362,8 @@ static void test_deep_model(void)
     }
     rv_deep_params_t p;
     rv_deep_params_default(&p);
-    RS_CHECK(p.size == 224 && p.flips == 1 && p.folds == 5);
+    RS_CHECK(p.size == 224 && p.flips == 0 && p.folds == 5);
+    p.flips = 1; /* the flipped goods too: four vectors per good */
     p.size = 64;
     rv_deep_model_t *m = rv_deep_model_train(net, views, NTRAIN, &p);
     RS_CHECKF(m != NULL, "%s", rv_last_error());

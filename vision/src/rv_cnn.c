@@ -215,7 +215,7 @@ struct rv_deep_model {
 void rv_deep_params_default(rv_deep_params_t *p)
 {
     p->size = 224;
-    p->flips = 1;
+    p->flips = 0;
     p->shrink = 0.1;
     p->folds = 5;
     p->fa = 0.02;
