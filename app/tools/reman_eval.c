@@ -143,7 +143,7 @@ static void s_usage(FILE *f)
             "                   the other channels and weighted by --deep-weight\n"
             "  --backbone-layer NAME  the layer whose features count (default mixed3)\n"
             "  --deep-size N    input side in px (32..1024, default 224)\n"
-            "  --deep-flips 0|1 also train on each good flipped (default: rv_cnn's)\n"
+            "  --deep-flips 0|1 also train on each good flipped (default 0)\n"
             "  --deep-weight W  the deep channel's surprise beyond the floor counts W times\n"
             "                   (default 10: it sees breaks, frays and uneven grinding the\n"
             "                   hand-made channels miss; they see the thin cracks)\n"
