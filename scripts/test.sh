@@ -50,10 +50,10 @@ step "tests (ASan + UBSan)"
    ctest --output-on-failure -j"$JOBS") || fail=1
 
 if command -v clang >/dev/null && command -v clang++ >/dev/null; then
-  step "libFuzzer: JPEG decode 60 s, family model loader 30 s, line messages 30 s, learnt models 20 s"
+  step "libFuzzer: JPEG decode 60 s, family model loader 30 s, line messages 30 s, learnt models 20 s, network importer 20 s"
   cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DRS_FUZZ=ON -DRS_BUILD_TESTS=ON \
     -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ >/dev/null
-  cmake --build build-fuzz -j"$JOBS" --target fuzz_jpeg fuzz_family fuzz_msg fuzz_models
+  cmake --build build-fuzz -j"$JOBS" --target fuzz_jpeg fuzz_family fuzz_msg fuzz_models fuzz_backbone
   corpus=$(mktemp -d)
   cp assets/cores/*.jpg "$corpus"/ 2>/dev/null || true
   (ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp \
@@ -79,6 +79,12 @@ if command -v clang >/dev/null && command -v clang++ >/dev/null; then
   (ASAN_OPTIONS=detect_leaks=1 ./build-fuzz/fuzz/fuzz_models -max_total_time=20 \
      -rss_limit_mb=4096 -print_final_stats=1 "$corpus" 2>&1 | tail -n 8) || fail=1
   rm -rf "$corpus"
+  corpus=$(mktemp -d)
+  cp tests/fuzz/seeds/backbone-*.json "$corpus"/
+  (ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp \
+     ./build-fuzz/fuzz/fuzz_backbone -max_total_time=20 -rss_limit_mb=4096 \
+     -print_final_stats=1 "$corpus" 2>&1 | tail -n 8) || fail=1
+  rm -rf "$corpus" /dev/shm/rs-fuzz-backbone-* /tmp/rs-fuzz-backbone-*
 else
   echo "libFuzzer: skipped, clang is not installed"
 fi
