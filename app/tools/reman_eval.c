@@ -958,6 +958,7 @@ typedef struct opts {
     /* --backbone DIR: a pretrained network's global features as one more channel of the
      * surface model (rv_cnn.h), weighted by deep_weight */
     const char *backbone, *backbone_layer;
+    char backbone_sha256[65]; /* of model.json and the weight files (ra_backbone.h) */
     int deep_size, deep_flips;
     double deep_weight;
     rv_cnn_t *cnn;
@@ -1683,8 +1684,9 @@ static int s_eval_set(const opts_t *o, const set_t *tr, const set_t *te)
     }
     if (deep)
         json_object_set_new(json_object_get(obj, "model"), "deep",
-                            json_pack("{s:s, s:s, s:i, s:i, s:f, s:f, s:i}", "backbone",
-                                      o->backbone, "layer", o->backbone_layer, "size",
+                            json_pack("{s:s, s:s, s:s, s:i, s:i, s:f, s:f, s:i}", "backbone",
+                                      o->backbone, "sha256", o->backbone_sha256, "layer",
+                                      o->backbone_layer, "size",
                                       o->deep_size, "flips", o->deep_flips,
                                       "weight", o->deep_weight, "kfold_threshold",
                                       rv_deep_model_threshold(deep), "features",
@@ -2056,6 +2058,8 @@ int main(int argc, char **argv)
     if (o.backbone && !o.list) {
         ra_backbone_t *bb = ra_backbone_load(o.backbone, o.backbone_layer);
         o.cnn = bb ? rv_cnn_new(bb->layers, bb->nlayers, bb->output) : NULL;
+        if (bb)
+            snprintf(o.backbone_sha256, sizeof o.backbone_sha256, "%s", bb->sha256);
         if (bb)
             fprintf(stderr, "reman-eval: backbone %s up to %s: %d features (sha256 %.16s...)\n",
                     o.backbone, o.backbone_layer, rv_cnn_channels(o.cnn), bb->sha256);

@@ -152,6 +152,7 @@ d = json.loads(open(sys.argv[1]).readline())
 deep = d["model"]["deep"]
 rows = [l.strip().split(",") for l in open(sys.argv[2]) if l.strip()]
 ok = (deep["features"] == 8 and deep["layer"] == "conv" and deep["size"] == 64
+      and len(deep["sha256"]) == 64 and deep["flips"] == 0
       and math.isfinite(deep["kfold_threshold"]) and len(rows) == d["n_test"]
       and all(len(r) == 6 and float(r[5]) >= 0 for r in rows) and 0 < d["image_auroc"] <= 1)
 print("deep channel:", deep, "AUROC", d["image_auroc"])

@@ -178,7 +178,7 @@ int rv_cnn_features(rv_cnn_t *self, const rv_view_t *gray, int size, int flip, f
     }
     memcpy(self->in, self->in + plane, plane * sizeof(float));
     memcpy(self->in + 2 * plane, self->in + plane, plane * sizeof(float));
-    int dims[3];
+    int dims[3] = {0, 0, 0};
     rc = rv_cv_net_forward(self->net, self->in, size, size, self->out, self->out_cap, dims);
     if (rc == RV_EINVAL && self->out_cap < (size_t) dims[0] * dims[1] * dims[2]) {
         rc = s_grow(&self->out, &self->out_cap, (size_t) dims[0] * dims[1] * dims[2]);
