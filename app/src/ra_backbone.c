@@ -421,6 +421,20 @@ static int s_emit(s_ctx_t *c, int op, const char *name)
     return i;
 }
 
+/* A one-input window layer's geometry: input, kernel, stride, padding, channels. */
+static void s_window(rv_cnn_layer_t *l, int src, int kh, int kw, int stride, int same, int cin,
+                     int cout)
+{
+    l->ninputs = 1;
+    l->inputs[0] = src;
+    l->kh = kh;
+    l->kw = kw;
+    l->stride = stride;
+    l->same = same;
+    l->cin = cin;
+    l->cout = cout;
+}
+
 static int s_conv(s_ctx_t *c, const json_t *cfg, const char *cp, const char *name, int src)
 {
     int filters, kh = 0, kw = 0, sy = 0, sx = 0, dy = 1, dx = 1, same = 0, use_bias = 1;
@@ -490,14 +504,7 @@ static int s_conv(s_ctx_t *c, const json_t *cfg, const char *cp, const char *nam
         for (int o = 0; o < filters; o++)
             c->store[bo + (size_t) o] = s_value(b, (size_t) o);
     rv_cnn_layer_t *l = &c->layers[i];
-    l->ninputs = 1;
-    l->inputs[0] = src;
-    l->kh = kh;
-    l->kw = kw;
-    l->stride = sy;
-    l->same = same;
-    l->cin = cin;
-    l->cout = filters;
+    s_window(l, src, kh, kw, sy, same, cin, filters);
     l->relu = !strcmp(act, "relu");
     c->woff[i] = wo;
     c->boff[i] = bo;
@@ -574,14 +581,7 @@ static int s_pool(s_ctx_t *c, int op, const json_t *cfg, const char *cp, const c
     int i = s_emit(c, op, name);
     if (i < 0)
         return RV_ELIMIT;
-    rv_cnn_layer_t *l = &c->layers[i];
-    l->ninputs = 1;
-    l->inputs[0] = src;
-    l->kh = ph;
-    l->kw = pw;
-    l->stride = sy;
-    l->same = same;
-    l->cin = l->cout = c->layers[src].cout;
+    s_window(&c->layers[i], src, ph, pw, sy, same, c->layers[src].cout, c->layers[src].cout);
     return RV_OK;
 }
 
