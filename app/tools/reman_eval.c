@@ -1222,6 +1222,13 @@ static void s_print(const opts_t *o, json_t *obj)
     json_decref(obj);
 }
 
+/* What the deep channel's surprise su adds to the channels' truncated sum: its part
+ * beyond the floor, times --deep-weight (scores and threshold alike). */
+static double s_deep_term(const opts_t *o, double su, double floor)
+{
+    return o->deep_weight * (su > floor ? su - floor : 0);
+}
+
 /* One model's score, or the channels' combined score (sum of surprises; each channel's
  * own surprise into each when it is not NULL); with a deep model, its surprise beyond the
  * floor times o->deep_weight is added (and is each[n]). */
@@ -1241,7 +1248,7 @@ static int s_surf_score(const opts_t *o, rv_surface_model_t *const *m, int n, do
     double su = rv_deep_model_surprise(deep, ds);
     if (each)
         each[n] = su;
-    *s += o->deep_weight * (su > floor ? su - floor : 0);
+    *s += s_deep_term(o, su, floor);
     return RV_OK;
 }
 
@@ -1269,7 +1276,7 @@ static int s_deep_threshold(const opts_t *o, rv_surface_model_t *const *m, int n
                          : rv_fail(RV_ENOMEM, "reman-eval", "no memory");
     for (size_t i = 0; !rc && i < ns; i++) {
         double su = rv_deep_model_surprise_own(deep, dh[i]);
-        asc[i] = (float) (comb[i] + o->deep_weight * (su > floor ? su - floor : 0));
+        asc[i] = (float) (comb[i] + s_deep_term(o, su, floor));
     }
     if (!rc) {
         qsort(asc, ns, sizeof *asc, s_cmp_float);
