@@ -1,10 +1,11 @@
 /* rv_det_crack.c - cracks: thin, dark, elongated line structures.
  *
- * Candidates: with a learned reference, the pixels darker than it by dark_thr (two cheap
- * passes); without one, the fused black-hat (closing - image, disc a few px wider than
- * the widest crack) + threshold of the blurred gray. Large dark regions (bore, bolt
- * holes, fixture) are not filled by the closing, so only their rims respond, and those
- * are kept out by eroding the part mask by edge_margin_px. Each candidate component is
+ * Candidates: with a learned reference, the pixels darker by dark_thr than its darkest
+ * value within ref_shift_px (an alignment residual moves design edges that far); without
+ * one, the fused black-hat (closing - image, disc a few px wider than the widest crack) +
+ * threshold of the blurred gray. Large dark regions (bore, bolt holes, fixture) are not
+ * filled by the closing, so only their rims respond, and those are kept out by eroding
+ * the part mask by edge_margin_px. Each candidate component is
  * then looked at on its own box: black-hat of the view and of the reference; pixels
  * darker than the reference's own black-hat stay (grooves, shadow lines, threads and
  * rims of the nominal part go), split into pieces. A piece is a crack when it is long
@@ -14,8 +15,9 @@
  * from the long but faint concentric tool marks. The DataMatrix modules are compact
  * squares, never elongated (and the family's zones leave the code out).
  * With a learned reference, each accepted piece is then followed past its ends along the
- * dark ridge (pixels darker than the reference by dark_thr, within the zone, the step
- * chosen among three directions within 35 degrees of the current one): the edge margin
+ * dark ridge (pixels darker than the reference by dark_thr and by half the crack's own
+ * darkness along its skeleton, within the zone, the step chosen among three directions
+ * within 35 degrees of the current one): the edge margin
  * and a design edge's black-hat cut a crack that crosses them into pieces, and only the
  * longest would otherwise be measured. A walk that reaches another accepted piece joins
  * the two into one crack; one that fades adds its length to the piece's.
@@ -45,6 +47,9 @@ typedef struct s_params {
     double edge_margin_px;    /* part outline and hole rims: this much of the part ignored */
     double max_rust;          /* mean rust likelihood above which it is corrosion */
     double min_axis_ratio;    /* principal axes' standard deviations, major / minor */
+    double ref_shift_px;      /* with a reference: a candidate is darker than the reference's
+                                 darkest value within this many px (an alignment residual
+                                 that moves a design edge is not a crack); 0: pixel for pixel */
 } s_params_t;
 
 #define K(name, def, lo, hi, integer) {#name, offsetof(s_params_t, name), def, lo, hi, integer}
@@ -53,7 +58,7 @@ static const rv_det_key_t s_keys[] = {
     K(min_contrast, 0.16, 0, 1, 0),       K(max_width_px, 4, 1, 40, 0),
     K(max_mask_width_px, 14, 1, 100, 0),   K(min_elongation, 3, 1, 1000, 0),
     K(edge_margin_px, 5, 0, 100, 1),      K(max_rust, 48, 0, 255, 0),
-    K(min_axis_ratio, 2.0, 1, 1000, 0),
+    K(min_axis_ratio, 2.0, 1, 1000, 0),   K(ref_shift_px, 1, 0, 8, 1),
 };
 #undef K
 
@@ -79,6 +84,7 @@ typedef struct s_crack {
     double bg;              /* mean local background (closing) */
     double end[2][2], dir[2][2]; /* where each end's band stops, and the outward tangent */
     double half;            /* half the band's width (taken back at each end) */
+    int ridge;              /* its darkness against the reference along its skeleton (mean) */
     int root;               /* union-find parent */
 } s_crack_t;
 
@@ -88,6 +94,19 @@ typedef struct s_cracks {
     uint16_t *label; /* box-sized: accepted piece index + 1 at its pixels, else 0 */
     int box[4];      /* the detector's box [x0, y0, x1, y1) in view pixels */
 } s_cracks_t;
+
+/* The mean darkness against the reference (ref_mean - blur, 0 where lighter) over a traced
+ * skeleton path (patch coordinates; (ox, oy) is the view pixel of patch (0, 0)). */
+static int s_ridge(const rv_detect_ctx_t *ctx, const int *path, int n, int ox, int oy)
+{
+    long sum = 0;
+    for (int k = 0; k < n; k++) {
+        int x = ox + path[2 * k], y = oy + path[2 * k + 1];
+        int d = rv_view_row(ctx->ref_mean, y)[x] - rv_view_row(ctx->blur, y)[x];
+        sum += d > 0 ? d : 0;
+    }
+    return n > 0 ? (int) (sum / n) : 0;
+}
 
 /* Judge one piece of a candidate: append a finding when it is a crack. */
 static int s_piece(const s_params_t *p, const rv_detect_ctx_t *ctx, const rv_view_t *blur,
@@ -188,6 +207,7 @@ static int s_piece(const s_params_t *p, const rv_detect_ctx_t *ctx, const rv_vie
     c->dark = sum.bh - sum.bh_ref;
     c->bg = sum.close / sum.n;
     c->half = 0.5 * band;
+    c->ridge = ctx->ref_mean ? s_ridge(ctx, path, n, ox - 1, oy - 1) : 0;
     c->root = (int) out->count;
     for (int e = 0; e < 2; e++) {
         /* local (l->box) to view pixels */
@@ -234,7 +254,11 @@ static s_walk_t s_follow(const rv_detect_ctx_t *ctx, const rv_view_t *zone_mask,
     static const double co = 0.81915204428899178, si = 0.57357643635104609; /* 35 deg */
     int lw = cs->box[2] - cs->box[0];
     double anchor[2] = {w.at[0], w.at[1]};
-    int peak = 0;
+    /* the walk's darkness is judged against the crack's own: on a machined or cast face the
+     * part's own tool marks and streaks lie darker than the learnt mean (each part has its
+     * own), and a walk started from the walk's first step alone followed them for up to
+     * cap px past the crack's end */
+    int peak = c->ridge;
     for (int step = 0; step < cap; step++) {
         int best = -1, bx = 0, by = 0, bk = -1;
         for (int k = -1; k <= 1; k++) {
@@ -503,8 +527,16 @@ static int s_run(const void *params, const rv_detect_ctx_t *ctx, const rv_view_t
     if (ctx->ref_mean) {
         /* with a learned reference, a defect pixel is first of all darker than it: two
          * cheap passes instead of a black-hat over the whole part; the black-hat then runs
-         * on each candidate's box only */
-        rc = rv_sub_sat(&ref, &blur, &mask);
+         * on each candidate's box only. Darker than the reference anywhere within
+         * ref_shift_px: a design edge (a groove's rim, a pocket's corner) that the
+         * alignment left a pixel off is a thin dark sliver against the reference, as long
+         * as the edge, and was read as a crack on 4 in 100 sound housings */
+        rv_image_t *low_img = NULL;
+        rv_view_t low;
+        rc = rv_det_ref_min(ctx, box, (int) p->ref_shift_px, &low_img, &low);
+        if (rc == RV_OK)
+            rc = rv_sub_sat(&low, &blur, &mask);
+        rv_image_destroy(&low_img);
         if (rc == RV_OK)
             rc = rv_threshold(&mask, &mask, (uint8_t) p->dark_thr, NULL);
     } else {

@@ -648,7 +648,7 @@ void rv_detect_cache_destroy(rv_detect_cache_t **self_p)
 
 static int s_map_of_reference(rv_det_map_t kind)
 {
-    return kind == RV_DET_MAP_BH_REF || kind == RV_DET_MAP_BAND_LO;
+    return kind == RV_DET_MAP_BH_REF || kind == RV_DET_MAP_BAND_LO || kind == RV_DET_MAP_REF_MIN;
 }
 
 void rv_detect_cache_reset(rv_detect_cache_t *self, int keep_reference)
@@ -667,6 +667,12 @@ void rv_detect_cache_reset(rv_detect_cache_t *self, int keep_reference)
     pthread_mutex_unlock(&self->lock);
 }
 
+/* Whether a map is an erosion (else a black-hat, or the band). */
+static int s_map_erodes(rv_det_map_t kind)
+{
+    return kind == RV_DET_MAP_ERODE || kind == RV_DET_MAP_REF_MIN;
+}
+
 /* How far the filter of a map reaches from a pixel. */
 static int s_map_reach(rv_det_map_t kind, int param)
 {
@@ -675,6 +681,7 @@ static int s_map_reach(rv_det_map_t kind, int param)
     case RV_DET_MAP_BH_REF:
         return param - 1; /* closing: dilation then erosion, r = (d - 1) / 2 each */
     case RV_DET_MAP_ERODE:
+    case RV_DET_MAP_REF_MIN:
         return param / 2;
     default:
         return 0;
@@ -698,8 +705,8 @@ static int s_map_compute(const s_cmap_t *m, const rv_view_t *src, const rv_view_
     if (!tmp)
         return RV_ENOMEM;
     rv_view_t s = rv_det_sub(src, g), t = rv_image_view(tmp);
-    int rc = m->kind == RV_DET_MAP_ERODE ? rv_erode_rect(&s, &t, m->param, m->param)
-                                         : rv_blackhat_disc(&s, &t, m->param);
+    int rc = s_map_erodes(m->kind) ? rv_erode_rect(&s, &t, m->param, m->param)
+                                   : rv_blackhat_disc(&s, &t, m->param);
     if (rc == RV_OK) {
         int in[4] = {rect[0] - g[0], rect[1] - g[1], rect[2] - g[0], rect[3] - g[1]};
         rv_view_t part = rv_det_sub(&t, in);
@@ -724,6 +731,7 @@ int rv_det_cached(const rv_detect_ctx_t *ctx, rv_det_map_t kind, int param, cons
         src = ctx->blur;
         break;
     case RV_DET_MAP_BH_REF:
+    case RV_DET_MAP_REF_MIN:
         src = ctx->ref_mean;
         break;
     case RV_DET_MAP_ERODE:
@@ -837,8 +845,8 @@ int rv_det_cached(const rv_detect_ctx_t *ctx, rv_det_map_t kind, int param, cons
                 rc = s_map_compute(m, src, src2, g, &dg, &dr);
             } else {
                 rv_view_t s0 = rv_det_sub(src, g);
-                rc = m->kind == RV_DET_MAP_ERODE ? rv_erode_rect(&s0, &dg, m->param, m->param)
-                                                 : rv_blackhat_disc(&s0, &dg, m->param);
+                rc = s_map_erodes(m->kind) ? rv_erode_rect(&s0, &dg, m->param, m->param)
+                                           : rv_blackhat_disc(&s0, &dg, m->param);
             }
             for (int ty = my0; rc == RV_OK && ty <= my1; ty++)
                 for (int tx = mx0; tx <= mx1; tx++)
@@ -930,4 +938,45 @@ int rv_det_zone_box(const rv_detect_ctx_t *ctx, const rv_view_t *mask, int zone,
     box[2] = raw[2] + margin > w ? w : raw[2] + margin;
     box[3] = raw[3] + margin > h ? h : raw[3] + margin;
     return 1;
+}
+
+int rv_det_ref_min(const rv_detect_ctx_t *ctx, const int box[4], int shift, rv_image_t **own,
+                   rv_view_t *out)
+{
+    *own = NULL;
+    if (shift <= 0) {
+        *out = rv_det_sub(ctx->ref_mean, box);
+        return RV_OK;
+    }
+    int side = 2 * shift + 1;
+    int rc = rv_det_cached(ctx, RV_DET_MAP_REF_MIN, side, box, NULL, out);
+    if (rc != 0)
+        return rc < 0 ? rc : RV_OK;
+    /* no cache: erode the box grown by the square's reach (within the view), keep the box */
+    int w = ctx->ref_mean->width, h = ctx->ref_mean->height;
+    int g[4] = {box[0] - shift < 0 ? 0 : box[0] - shift, box[1] - shift < 0 ? 0 : box[1] - shift,
+                box[2] + shift > w ? w : box[2] + shift, box[3] + shift > h ? h : box[3] + shift};
+    rv_image_t *tmp = rv_image_new(g[2] - g[0], g[3] - g[1], RV_GRAY8);
+    rv_image_t *dst = rv_image_new(box[2] - box[0], box[3] - box[1], RV_GRAY8);
+    if (!tmp || !dst) {
+        rv_image_destroy(&tmp);
+        rv_image_destroy(&dst);
+        return rv_fail(RV_ENOMEM, "rv_detect", "reference minimum over %dx%d", g[2] - g[0],
+                       g[3] - g[1]);
+    }
+    rv_view_t s = rv_det_sub(ctx->ref_mean, g), t = rv_image_view(tmp);
+    rc = rv_erode_rect(&s, &t, side, side);
+    if (rc == RV_OK) {
+        int in[4] = {box[0] - g[0], box[1] - g[1], box[2] - g[0], box[3] - g[1]};
+        rv_view_t part = rv_det_sub(&t, in), d = rv_image_view(dst);
+        rc = rv_view_copy(&part, &d);
+    }
+    rv_image_destroy(&tmp);
+    if (rc != RV_OK) {
+        rv_image_destroy(&dst);
+        return rc;
+    }
+    *own = dst;
+    *out = rv_image_view(dst);
+    return RV_OK;
 }

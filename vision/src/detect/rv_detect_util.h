@@ -140,7 +140,8 @@ typedef enum rv_det_map {
     RV_DET_MAP_BH_REF,   /* black-hat, disc param, of ctx->ref_mean */
     RV_DET_MAP_ERODE,    /* erosion, square of side param, of ctx->part (else ref_part) */
     RV_DET_MAP_BAND_LO,  /* rv_band_from_stats(ref_mean, ref_spread, k_q8 = param): lo */
-    RV_DET_MAP_BAND_HI   /* ... and hi */
+    RV_DET_MAP_BAND_HI,  /* ... and hi */
+    RV_DET_MAP_REF_MIN   /* erosion, square of side param, of ctx->ref_mean */
 } rv_det_map_t;
 
 /* The window over win (absolute [x0, y0, x1, y1) in the view's frame; NULL: box) of a
@@ -150,6 +151,14 @@ typedef enum rv_det_map {
 int rv_det_cached(const rv_detect_ctx_t *ctx, rv_det_map_t kind, int param, const int box[4],
                   const int win[4], rv_view_t *out);
 void rv_det_local_free(rv_det_local_t *l);
+
+/* The reference's darkest value within shift px of each pixel of box (ctx->ref_mean eroded
+ * by a square of side 2 shift + 1, as over the whole view): a part aligned to within shift
+ * px shows no design edge darker than this. *out is a view of box's size (ctx->ref_mean's
+ * own pixels when shift is 0); *own is set when it was computed here, for the caller to
+ * rv_image_destroy. RV_OK or a negative error. */
+int rv_det_ref_min(const rv_detect_ctx_t *ctx, const int box[4], int shift, rv_image_t **own,
+                   rv_view_t *out);
 
 /* Sums over one piece of a local split: black-hat, reference black-hat, closing (local
  * background), a map of the blur frame (may be NULL), and the pixels where black-hat >=
