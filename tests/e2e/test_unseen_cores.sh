@@ -54,26 +54,23 @@ sys.exit(0 if ok else 1)
 EOF
 
 check "chipped cores: every chip reported as missing material where the truth puts it" \
-  $PY - "$work" <<'EOF'
-import json, math, sys
-def pose(t):
-    return t["part"]["centre"], math.radians(t["part"]["angle_deg"])
+  $PY - "$work" "$src/tests/e2e" <<'EOF'
+import json, sys
+sys.path.insert(0, sys.argv[2])
+from truth_frame import load, to_reference
 ok = True
 for shape in ("disc", "housing", "shaft"):
-    m = json.load(open(f"{sys.argv[1]}/master-{shape}.json"))
-    cr, ar = pose(m)
+    m = load(f"{sys.argv[1]}/master-{shape}.json")
     n = hit = 0
     for l in open(f"{sys.argv[1]}/chip-{shape}.jsonl"):
         j = json.loads(l)
-        t = json.load(open(j["file"][:-4] + ".json"))
-        cv, av = pose(t)
-        c, s = math.cos(ar - av), math.sin(ar - av)
+        t = load(j["file"][:-4] + ".json")
+        ref = to_reference(m, t)
         miss = [f["bbox"] for f in j.get("findings", []) if f["type"] == "missing"]
         for d in t["defects"]:
             if d["kind"] != "chip":
                 continue
-            x, y = d["centre"][0] - cv[0], d["centre"][1] - cv[1]
-            px, py = cr[0] + c * x - s * y, cr[1] + s * x + c * y
+            px, py = ref(d["centre"])
             n += 1
             # the chip's centre lies a little outside the outline (it bites from outside)
             hit += any(b[0] - 25 <= px <= b[0] + b[2] + 25 and b[1] - 25 <= py <= b[1] + b[3] + 25
@@ -88,27 +85,24 @@ EOF
 # darkness against its own first steps and followed the part's own tool marks: 5 of these
 # 30 cracks read 0.3-0.8 times longer than they are.
 check "cracked cores: at least 9 of 10 cracks per shape found, none read over 15 % long, 7 of 10 within 10 %" \
-  $PY - "$work" <<'EOF'
-import json, math, sys
-def pose(t):
-    return t["part"]["centre"], math.radians(t["part"]["angle_deg"])
+  $PY - "$work" "$src/tests/e2e" <<'EOF'
+import json, sys
+sys.path.insert(0, sys.argv[2])
+from truth_frame import load, to_reference
 ok = True
 for shape in ("disc", "housing", "shaft"):
-    m = json.load(open(f"{sys.argv[1]}/master-{shape}.json"))
-    cr, ar = pose(m)
+    m = load(f"{sys.argv[1]}/master-{shape}.json")
     n = hit = within = over = 0
     for l in open(f"{sys.argv[1]}/crack-{shape}.jsonl"):
         j = json.loads(l)
-        t = json.load(open(j["file"][:-4] + ".json"))
-        cv, av = pose(t)
-        c, s = math.cos(ar - av), math.sin(ar - av)
+        t = load(j["file"][:-4] + ".json")
+        ref = to_reference(m, t)
         cracks = [f for f in j.get("findings", []) if f["type"] == "crack"]
         for d in t["defects"]:
             if d["kind"] != "crack":
                 continue
             n += 1
-            pts = [(cr[0] + c * (x - cv[0]) - s * (y - cv[1]), cr[1] + s * (x - cv[0]) + c * (y - cv[1]))
-                   for x, y in d["points"]]
+            pts = [ref(p) for p in d["points"]]
             # the findings whose box (8 px grown) holds half the crack's points or more
             lens = [f["length_mm"] for f in cracks
                     if sum(f["bbox"][0] - 8 <= x <= f["bbox"][0] + f["bbox"][2] + 8 and
