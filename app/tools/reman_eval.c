@@ -19,6 +19,7 @@
 #include "rv/rv_surface.h"
 #include "rv/rv_cnn.h"
 #include "ra/ra_backbone.h"
+#include "ra/ra_twins.h"
 #include "rm/rm_family.h"
 /* the OpenCV shim is internal to vision; its image-file functions read the PNG masks */
 #include "rv/rv_io.h"
@@ -63,6 +64,10 @@ static void s_usage(FILE *f)
             "  --datasets DIR   split each set of DIR itself, by a hash of the image path:\n"
             "                   good images 50 %% train, 10 %% validation, 40 %% test;\n"
             "                   defective images 40 %% validation, 60 %% test\n"
+            "  --twins 0|1      with --datasets: keep the photographs of one object\n"
+            "                   (found by image similarity) on one side of the split\n"
+            "                   (default: 1 for magnetic_tile, whose sides shared about six\n"
+            "                   photographs of each tile; 0 for the other sets, not checked)\n"
             "  --train DIR      train on every defect-free image of DIR's sets, and\n"
             "  --test DIR       test on every image of DIR's sets\n"
             "  --on SIDE        with --datasets: report on 'test' (default), on\n"
@@ -180,7 +185,8 @@ static void s_usage(FILE *f)
 
 typedef struct item {
     char *image, *mask; /* absolute-ish paths (set folder + manifest path); mask may be NULL */
-    char *key;          /* the manifest path, hashed for the split */
+    char *key;          /* the manifest path */
+    char *skey;         /* hashed for the split: its twin group's first key (NULL: key) */
     char *cls;          /* defect classes ("crack", "chipping;holes"), "good" for good */
     int defective;
 } item_t;
@@ -197,6 +203,7 @@ static void s_set_free(set_t *s)
         free(s->items[i].image);
         free(s->items[i].mask);
         free(s->items[i].key);
+        free(s->items[i].skey);
         free(s->items[i].cls);
     }
     free(s->items);
@@ -316,6 +323,43 @@ done:
     return rc;
 }
 
+/* Group a set's twin photographs (ra_twins.h): each item's split key becomes its group's
+ * first key, so the hash puts the whole group on one side. 0, or -1 on failure (said). */
+static rv_image_t *s_load_gray(const char *path);
+static int s_group_twins(const char *name, set_t *s)
+{
+    double t0 = s_now_ms();
+    ra_twins_sig_t **sig = calloc(s->n ? s->n : 1, sizeof *sig);
+    size_t *group = calloc(s->n ? s->n : 1, sizeof *group);
+    int rc = sig && group ? 0 : -1;
+    for (size_t i = 0; rc == 0 && i < s->n; i++) {
+        rv_image_t *img = s_load_gray(s->items[i].image);
+        if (!img || !(sig[i] = ra_twins_sig(img))) {
+            fprintf(stderr, "reman-eval: %s: %s\n", s->items[i].image, rv_last_error());
+            rc = -1;
+        }
+        rv_image_destroy(&img);
+    }
+    int nt = rc == 0 ? ra_twins_group(sig, s->n, NULL, group) : -1;
+    if (rc == 0 && nt < 0) {
+        fprintf(stderr, "reman-eval: %s: twins: %s\n", name, rv_last_error());
+        rc = -1;
+    }
+    for (size_t i = 0; rc == 0 && i < s->n; i++)
+        if (group[i] != i && !(s->items[i].skey = strdup(s->items[group[i]].key)))
+            rc = -1;
+    if (rc == 0)
+        fprintf(stderr,
+                "reman-eval: %s: %d of %zu images have a twin (photographs of one object), "
+                "kept on one side of the split (%.1f s)\n",
+                name, nt, s->n, (s_now_ms() - t0) / 1000);
+    for (size_t i = 0; sig && i < s->n; i++)
+        ra_twins_sig_free(&sig[i]);
+    free(sig);
+    free(group);
+    return rc;
+}
+
 /* The split role of a manifest path: a hash, so it is the same on every machine.
  * Goods: buckets 0-4 train, 5 validation, 6-9 test. Defectives: buckets 0-3 validation,
  * 4-9 test (split 2, 2026-12-04; split 1 gave validation buckets 0-1 only, which left the
@@ -327,7 +371,7 @@ enum { SIDE_TEST, SIDE_VALID, SIDE_DEV };
 static uint64_t s_key_hash(const item_t *it)
 {
     uint64_t h = 1469598103934665603ULL;
-    for (const char *p = it->key; *p; p++)
+    for (const char *p = it->skey ? it->skey : it->key; *p; p++)
         h = (h ^ (uint8_t) *p) * 1099511628211ULL;
     h ^= h >> 33;
     h *= 0xff51afd7ed558ccdULL;
@@ -951,6 +995,7 @@ typedef struct opts {
     int pwindow, psmooth, ptopk, prings; /* round-part model, -1 = default */
     int list; /* --list: 1 + the role whose images are printed, 0 = measure */
     int generated; /* defective generated cores (and half as many clean), -1 = 24 */
+    int twins;     /* keep a set's twin photographs on one side: 1, 0, -1 = the set's default */
     double band_k;     /* reference band (< 0 = default 4) */
     int align;         /* reference: ALIGN_DISC (default), ALIGN_FAMILY, ALIGN_DEFAULT */
     const char *family; /* reference, ALIGN_FAMILY: the family file (NULL: the impeller's) */
@@ -1869,6 +1914,7 @@ int main(int argc, char **argv)
     o.deep_weight = 10;
     const char *sets = "magnetic_tile,casting_impeller_seg,neu_det,generated";
     o.generated = -1;
+    o.twins = -1;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -1971,6 +2017,8 @@ int main(int argc, char **argv)
             bad = s_int_arg(v, 256, 1000000, &o.samples);
         else if (!strcmp(a, "--generated"))
             bad = s_int_arg(v, 1, 100000, &o.generated);
+        else if (!strcmp(a, "--twins"))
+            bad = s_int_arg(v, 0, 1, &o.twins);
         else if (!strcmp(a, "--polar-window"))
             bad = s_int_arg(v, 3, 2047, &o.pwindow);
         else if (!strcmp(a, "--polar-smooth"))
@@ -2092,6 +2140,11 @@ int main(int argc, char **argv)
         }
         int a = s_read_set(trdir, name, &tr);
         int b = a > 0 ? (tedir == trdir ? 1 : s_read_set(tedir, name, &te)) : 0;
+        /* the split keeps photographs of one object on one side (the set's default: the
+         * magnetic tile, whose twins were measured; docs/eval.md) */
+        int twins = o.twins >= 0 ? o.twins : !strcmp(name, "magnetic_tile");
+        if (a > 0 && o.datasets && twins && s_group_twins(name, &tr) != 0)
+            a = -1;
         if (a < 0 || b < 0) {
             status = EXIT_FAILED;
         } else if (a == 0 || b == 0) {

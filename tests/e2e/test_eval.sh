@@ -106,7 +106,11 @@ check "--list: the defective one is defective" grep -q "^defective,.*$(ls "$work
 # split in two (one half trains, the other is tested beside the validation side)
 ds="$src/../shared/datasets"
 if [ -f "$ds/magnetic_tile/manifest.csv" ]; then
-  "$bin/reman-eval" --datasets "$ds" --sets magnetic_tile --list train >"$work/mt-train.txt"
+  "$bin/reman-eval" --datasets "$ds" --sets magnetic_tile --list train >"$work/mt-train.txt" \
+    2>"$work/mt-train.err"
+  # split 3: the tile's photographs of one tile (about six exposures each) on one side
+  check "--datasets: the magnetic tile's twin photographs found and kept on one side" \
+    $PY -c "import re, sys; m = re.search(r'magnetic_tile: (\d+) of (\d+) images have a twin', open(sys.argv[1]).read()); print(m and m.group(0)); sys.exit(0 if m and int(m.group(1)) >= 700 and int(m.group(2)) == 788 else 1)" "$work/mt-train.err"
   "$bin/reman-eval" --datasets "$ds" --sets magnetic_tile --list validation >"$work/mt-valid.txt"
   "$bin/reman-eval" --datasets "$ds" --sets magnetic_tile --on dev --json >"$work/dev.json" 2>/dev/null
   check "--on dev: half the training goods train, the rest and the validation side are tested; the bootstrap intervals hold their figures" \
