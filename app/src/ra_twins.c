@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "rv/rv_error.h"
+#include "rv/rv_filter.h"
 
 #define DOMAIN "ra_twins"
 
@@ -36,44 +37,6 @@ void ra_twins_sig_free(ra_twins_sig_t **sig)
     *sig = NULL;
 }
 
-/* Separable Gaussian of sigma, borders mirrored, src into dst (w x h floats; tmp the same). */
-static void s_gauss(const float *src, float *dst, float *tmp, int w, int h, double sigma)
-{
-    int r = (int) ceil(3 * sigma);
-    if (r < 1)
-        r = 1;
-    float k[64];
-    if (r > 31)
-        r = 31;
-    double sum = 0;
-    for (int i = -r; i <= r; i++)
-        sum += k[i + r] = (float) exp(-0.5 * i * i / (sigma * sigma));
-    for (int i = 0; i <= 2 * r; i++)
-        k[i] = (float) (k[i] / sum);
-    for (int y = 0; y < h; y++)
-        for (int x = 0; x < w; x++) {
-            float a = 0;
-            for (int i = -r; i <= r; i++) {
-                int xx = x + i;
-                xx = xx < 0 ? -xx : xx >= w ? 2 * w - 2 - xx : xx;
-                xx = xx < 0 ? 0 : xx >= w ? w - 1 : xx;
-                a += k[i + r] * src[(size_t) y * w + xx];
-            }
-            tmp[(size_t) y * w + x] = a;
-        }
-    for (int y = 0; y < h; y++)
-        for (int x = 0; x < w; x++) {
-            float a = 0;
-            for (int i = -r; i <= r; i++) {
-                int yy = y + i;
-                yy = yy < 0 ? -yy : yy >= h ? 2 * h - 2 - yy : yy;
-                yy = yy < 0 ? 0 : yy >= h ? h - 1 : yy;
-                a += k[i + r] * tmp[(size_t) yy * w + x];
-            }
-            dst[(size_t) y * w + x] = a;
-        }
-}
-
 /* One level: box-average by f, log, band-pass, divide by local contrast, standardise. */
 static int s_level(const rv_image_t *gray, int f, s_level_t *lv)
 {
@@ -96,11 +59,11 @@ static int s_level(const rv_image_t *gray, int f, s_level_t *lv)
             }
             a[(size_t) y * w + x] = logf((float) s / (float) (f * f) + 4.0f);
         }
-    s_gauss(a, b, t, w, h, 0.4);
-    s_gauss(a, c, t, w, h, 1.5);
+    rv_gauss_f32(a, b, t, w, h, 0.4);
+    rv_gauss_f32(a, c, t, w, h, 1.5);
     for (size_t i = 0; i < n; i++)
         a[i] = b[i] - c[i], b[i] = a[i] * a[i];
-    s_gauss(b, c, t, w, h, 4.0);
+    rv_gauss_f32(b, c, t, w, h, 4.0);
     double m = 0, q = 0;
     for (size_t i = 0; i < n; i++) {
         a[i] /= sqrtf(c[i] + 1e-4f);

@@ -185,9 +185,8 @@ static void s_box_f(const float *src, float *dst, float *tmp, int w, int h, int 
     }
 }
 
-/* Gaussian blur of a w x h float image with replicated borders, sigma > 0, radius
- * ceil(3 sigma) (at most 80); tmp holds w * h floats. src and dst may be the same. */
-static void s_gauss_f(const float *src, float *dst, float *tmp, int w, int h, double sigma)
+/* rv_filter.h */
+void rv_gauss_f32(const float *src, float *dst, float *tmp, int w, int h, double sigma)
 {
     float k[161];
     int r = (int) ceil(3.0 * sigma);
@@ -234,7 +233,7 @@ void rv_surface_curvature(float *pl, float *tmp, float *tmp2, int w, int h, int 
 {
     double sigma = k / 4.0;
     float s2 = (float) (sigma * sigma);
-    s_gauss_f(pl, tmp2, tmp, w, h, sigma);
+    rv_gauss_f32(pl, tmp2, tmp, w, h, sigma);
     const float *g = tmp2;
     for (int y = 0; y < h; y++) {
         const float *r0 = g + (size_t) (y > 0 ? y - 1 : 0) * w, *r1 = g + (size_t) y * w,

@@ -41,6 +41,11 @@ extern "C" {
  * bit-identical to OpenCV's GaussianBlur(src, dst, Size(5, 5), 0) on 8-bit images. */
 int rv_gauss5(const rv_view_t *src, const rv_view_t *dst);
 
+/* Gaussian blur of a w x h float image (rows packed), borders replicated, sigma > 0,
+ * radius ceil(3 sigma) (at most 80); tmp holds w * h floats; src and dst may be the same.
+ * Scalar: for the small float planes of the surface model's features and the twin search. */
+void rv_gauss_f32(const float *src, float *dst, float *tmp, int w, int h, double sigma);
+
 /* Mean over a k x k box (k odd, 1 <= k <= RV_BOX_MAX), rounded half up:
  * dst = (sum + k*k/2) / (k*k). */
 int rv_box_blur(const rv_view_t *src, const rv_view_t *dst, int k);
