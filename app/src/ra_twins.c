@@ -12,7 +12,11 @@
 
 typedef struct s_level {
     int w, h;
-    float *px; /* band-passed, contrast-normalised, zero mean, unit variance */
+    float *px;    /* band-passed, contrast-normalised, zero mean, unit variance */
+    int my, mx, th, tw; /* its middle 76 %: th x tw from (mx, my), the template it slides */
+    float *t;     /* that middle less its mean */
+    double tnorm; /* the template's norm */
+    double *ii;   /* integral images of px and px^2, (w + 1) x (h + 1) each */
 } s_level_t;
 
 struct ra_twins_sig {
@@ -31,10 +35,46 @@ void ra_twins_sig_free(ra_twins_sig_t **sig)
 {
     if (!sig || !*sig)
         return;
-    free((*sig)->lv[0].px);
-    free((*sig)->lv[1].px);
+    for (int k = 0; k < 2; k++) {
+        free((*sig)->lv[k].px);
+        free((*sig)->lv[k].t);
+        free((*sig)->lv[k].ii);
+    }
     free(*sig);
     *sig = NULL;
+}
+
+/* What every comparison reads of a level, computed once: the template (its middle 76 %
+ * less its mean, and its norm) and the integral images of the level and its square. */
+static int s_prepare(s_level_t *lv)
+{
+    lv->my = (int) (0.12 * lv->h), lv->mx = (int) (0.12 * lv->w);
+    lv->th = lv->h - 2 * lv->my, lv->tw = lv->w - 2 * lv->mx;
+    size_t tn = (size_t) lv->th * lv->tw;
+    int iw = lv->w + 1;
+    lv->t = malloc((tn ? tn : 1) * sizeof *lv->t);
+    lv->ii = calloc((size_t) (lv->h + 1) * iw * 2, sizeof *lv->ii);
+    if (!lv->t || !lv->ii)
+        return rv_fail(RV_ENOMEM, DOMAIN, "signature %dx%d", lv->w, lv->h);
+    double m = 0, q = 0;
+    for (int y = 0; y < lv->th; y++)
+        for (int x = 0; x < lv->tw; x++)
+            m += lv->t[(size_t) y * lv->tw + x] = lv->px[(size_t) (y + lv->my) * lv->w + x + lv->mx];
+    m /= (double) (tn ? tn : 1);
+    for (size_t i = 0; i < tn; i++)
+        lv->t[i] = (float) (lv->t[i] - m), q += (double) lv->t[i] * lv->t[i];
+    lv->tnorm = sqrt(q) + 1e-12;
+    double *i1 = lv->ii, *i2 = lv->ii + (size_t) (lv->h + 1) * iw;
+    for (int y = 0; y < lv->h; y++) {
+        double r1 = 0, r2 = 0;
+        for (int x = 0; x < lv->w; x++) {
+            double v = lv->px[(size_t) y * lv->w + x];
+            r1 += v, r2 += v * v;
+            i1[(size_t) (y + 1) * iw + x + 1] = i1[(size_t) y * iw + x + 1] + r1;
+            i2[(size_t) (y + 1) * iw + x + 1] = i2[(size_t) y * iw + x + 1] + r2;
+        }
+    }
+    return RV_OK;
 }
 
 /* One level: box-average by f, log, band-pass, divide by local contrast, standardise. */
@@ -77,7 +117,7 @@ static int s_level(const rv_image_t *gray, int f, s_level_t *lv)
         a[i] = (float) ((a[i] - m) / sd);
     free(b), free(c), free(t);
     lv->w = w, lv->h = h, lv->px = a;
-    return RV_OK;
+    return s_prepare(lv);
 }
 
 ra_twins_sig_t *ra_twins_sig(const rv_image_t *gray)
@@ -106,37 +146,14 @@ ra_twins_sig_t *ra_twins_sig(const rv_image_t *gray)
 /* The best normalised correlation of a's middle 76 % slid over b. */
 static double s_ncc(const s_level_t *a, const s_level_t *b)
 {
-    int my = (int) (0.12 * a->h), mx = (int) (0.12 * a->w);
-    int th = a->h - 2 * my, tw = a->w - 2 * mx;
+    int th = a->th, tw = a->tw;
     if (th < 2 || tw < 2 || b->h < th || b->w < tw)
         return -2;
     size_t tn = (size_t) th * tw;
-    float *t = malloc(tn * sizeof *t);
-    double *ii = calloc((size_t) (b->h + 1) * (b->w + 1) * 2, sizeof *ii);
-    if (!t || !ii) {
-        free(t), free(ii);
-        return -2;
-    }
-    double m = 0, q = 0;
-    for (int y = 0; y < th; y++)
-        for (int x = 0; x < tw; x++)
-            m += t[(size_t) y * tw + x] = a->px[(size_t) (y + my) * a->w + x + mx];
-    m /= (double) tn;
-    for (size_t i = 0; i < tn; i++)
-        t[i] = (float) (t[i] - m), q += (double) t[i] * t[i];
-    double tnorm = sqrt(q) + 1e-12;
-    /* integral images of b and b^2 */
+    const float *t = a->t;
+    double tnorm = a->tnorm;
     int iw = b->w + 1;
-    double *i1 = ii, *i2 = ii + (size_t) (b->h + 1) * iw;
-    for (int y = 0; y < b->h; y++) {
-        double r1 = 0, r2 = 0;
-        for (int x = 0; x < b->w; x++) {
-            double v = b->px[(size_t) y * b->w + x];
-            r1 += v, r2 += v * v;
-            i1[(size_t) (y + 1) * iw + x + 1] = i1[(size_t) y * iw + x + 1] + r1;
-            i2[(size_t) (y + 1) * iw + x + 1] = i2[(size_t) y * iw + x + 1] + r2;
-        }
-    }
+    const double *i1 = b->ii, *i2 = b->ii + (size_t) (b->h + 1) * iw;
     double best = -1;
     for (int oy = 0; oy + th <= b->h; oy++)
         for (int ox = 0; ox + tw <= b->w; ox++) {
@@ -159,7 +176,6 @@ static double s_ncc(const s_level_t *a, const s_level_t *b)
             double r = var > 1e-9 ? c / (tnorm * sqrt(var)) : -1;
             best = r > best ? r : best;
         }
-    free(t), free(ii);
     return best;
 }
 
