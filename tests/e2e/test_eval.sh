@@ -53,6 +53,7 @@ set +e
 "$bin/reman-eval" --datasets "$work/empty" --channel hstep:9@20/b0/f3/s2 >/dev/null 2>"$work/u11.err"; rc11=$?
 "$bin/reman-eval" --datasets "$work/empty" --channel pcares:4@25/s0 >/dev/null 2>"$work/u13.err"; rc13=$?
 "$bin/reman-eval" --datasets "$work/empty" --channel pcares:4@25/s9 >/dev/null 2>"$work/u14.err"; rc14=$?
+"$bin/reman-eval" --datasets "$work/empty" --twins 2 >/dev/null 2>"$work/u16.err"; rc16=$?
 for c in pcares:4@25/p10 pcares:4@25/p17 pcares:4@25/p1 lowfreq:31@100/n2 pcares:4@25/s2/; do
   "$bin/reman-eval" --datasets "$work/empty" --channel "$c" >/dev/null 2>"$work/uc.err"
   echo "$? $(cat "$work/uc.err")" >>"$work/usfx.txt"
@@ -78,6 +79,7 @@ check "--channel with an unknown /suffix: exit 2, named" bash -c "test $rc9 -eq 
 check "--channel with face 4: exit 2, named" bash -c "test $rc10 -eq 2 && grep -q \"bad value 'hstep:9@20/f4' for --channel\" '$work/u10.err'"
 check "--channel with scale 0: exit 2, named" bash -c "test $rc13 -eq 2 && grep -q \"bad value 'pcares:4@25/s0' for --channel\" '$work/u13.err'"
 check "--channel with scale 9: exit 2, named" bash -c "test $rc14 -eq 2 && grep -q \"bad value 'pcares:4@25/s9' for --channel\" '$work/u14.err'"
+check "--twins 2: exit 2, named" bash -c "test $rc16 -eq 2 && grep -q \"bad value '2' for --twins\" '$work/u16.err'"
 check "--channel with an even, too large or too small patch, norm 2, or an empty suffix: exit 2, each named" bash -c "test \$(grep -c \"^2 reman-eval: bad value '.*' for --channel\" '$work/usfx.txt') -eq 5"
 check "--channel with its own normalisation (0) and patch (11) is accepted" bash -c "test $rc15 -eq 0 && ! grep -q 'for --channel' '$work/u15.err'"
 check "--channel with its own border, face (3) and scale (2) is accepted (no set there: exit 0)" bash -c "test $rc11 -eq 0 && ! grep -q 'for --channel' '$work/u11.err'"
