@@ -1332,6 +1332,30 @@ static int s_deep_threshold(const opts_t *o, rv_surface_model_t *const *m, int n
     return rc;
 }
 
+/* The training images' twin groups for the k-fold (rv_folds): image i's id is the index of
+ * the first training image with its split key; NULL when no image has a twin key (every
+ * image its own group: i % k) or without memory. *ngroups: the distinct groups. */
+static int *s_train_groups(const item_t *const *train, size_t n, size_t *ngroups)
+{
+    int any = 0;
+    *ngroups = n;
+    for (size_t i = 0; i < n && !any; i++)
+        any = train[i]->skey != NULL;
+    int *g = any ? malloc((n ? n : 1) * sizeof *g) : NULL;
+    if (!g)
+        return NULL;
+    *ngroups = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *ki = train[i]->skey ? train[i]->skey : train[i]->key;
+        size_t j = 0;
+        while (j < i && strcmp(ki, train[j]->skey ? train[j]->skey : train[j]->key))
+            j++;
+        g[i] = (int) j;
+        *ngroups += j == i;
+    }
+    return g;
+}
+
 static int s_eval_set(const opts_t *o, const set_t *tr, const set_t *te)
 {
     const char *name = tr->name;
@@ -1351,6 +1375,9 @@ static int s_eval_set(const opts_t *o, const set_t *tr, const set_t *te)
         if (o->datasets == NULL || s_use(it, o->side) == 2)
             test[nte++] = it;
     }
+    /* twins (--twins) share a k-fold fold, as they share a side of the split */
+    size_t ngroups = ntr;
+    int *tgroup = s_train_groups(train, ntr, &ngroups);
     json_t *obj = json_object();
     json_object_set_new(obj, "set", json_string(name));
     json_object_set_new(obj, "n_train", json_integer((json_int_t) ntr));
@@ -1448,11 +1475,11 @@ static int s_eval_set(const opts_t *o, const set_t *tr, const set_t *te)
             fprintf(stderr, "reman-eval: %s: reference training failed: %s\n", name,
                     rv_last_error());
     } else if (use_polar) {
-        if (!(pmodel = rv_polar_model_train(tv, ntr, &pp)))
+        if (!(pmodel = rv_polar_model_train_groups(tv, ntr, tgroup, &pp)))
             fprintf(stderr, "reman-eval: %s: round-part training failed: %s\n", name,
                     rv_last_error());
     } else {
-        model = rv_surface_model_train(tv, ntr, &p);
+        model = rv_surface_model_train_groups(tv, ntr, tgroup, &p);
         models[0] = model;
         nmod = model ? 1 : 0;
         for (int c = 0; model && c < nspec; c++) {
@@ -1461,7 +1488,7 @@ static int s_eval_set(const opts_t *o, const set_t *tr, const set_t *te)
                 fprintf(stderr, "reman-eval: %s: bad channel '%s'\n", name, specs[c]);
                 goto fail;
             }
-            if (!(models[nmod] = rv_surface_model_train(tv, ntr, &cp))) {
+            if (!(models[nmod] = rv_surface_model_train_groups(tv, ntr, tgroup, &cp))) {
                 fprintf(stderr, "reman-eval: %s: channel '%s': training failed: %s\n", name,
                         specs[c], rv_last_error());
                 goto fail;
@@ -1474,7 +1501,7 @@ static int s_eval_set(const opts_t *o, const set_t *tr, const set_t *te)
             dp.size = o->deep_size;
             dp.flips = o->deep_flips;
             dp.fa = p.fa;
-            if (!(deep = rv_deep_model_train(o->cnn, tv, ntr, &dp))) {
+            if (!(deep = rv_deep_model_train_groups(o->cnn, tv, ntr, tgroup, &dp))) {
                 fprintf(stderr, "reman-eval: %s: the deep channel's training failed: %s\n",
                         name, rv_last_error());
                 goto fail;
@@ -1695,10 +1722,11 @@ static int s_eval_set(const opts_t *o, const set_t *tr, const set_t *te)
         rc_n += pos[i] > thr;
     json_object_set_new(
         obj, "kfold_threshold",
-        json_pack("{s:f, s:i, s:o, s:o, s:o}", "threshold", thr, "folds",
+        json_pack("{s:f, s:i, s:i, s:o, s:o, s:o}", "threshold", thr, "folds",
                   have_ref ? refm.folds
                   : pmodel ? rv_polar_model_folds(pmodel)
                            : rv_surface_model_folds(model),
+                  "fold_groups", have_ref ? (int) ntr : (int) ngroups,
                   "false_alarm_rate",
                   s_num(nneg ? (double) fa_n / nneg : NAN), "recall",
                   s_num(npos ? (double) rc_n / npos : NAN), "per_class_recall", pcc));
@@ -1779,6 +1807,7 @@ print:;
     free(tv);
     free(train);
     free(test);
+    free(tgroup);
     free(pos);
     free(neg);
     free(hpos);

@@ -133,6 +133,16 @@ print("dev split:", d["n_train"], "train,", d["n_test_good"], "goods and", d["n_
       d["image_auroc"], d["image_auroc_ci95"])
 sys.exit(0 if ok else 1)
 PYEOF
+  # the k-fold keeps a tile's photographs in one fold too: its folds hold twin groups,
+  # fewer than the training images, and the threshold is taken from them
+  check "--on dev: the k-fold's folds hold the tile's twin groups, not single photographs" \
+    $PY - "$work/dev.json" <<'PYEOF'
+import json, sys
+d = json.loads(open(sys.argv[1]).readline())
+k = d["kfold_threshold"]
+print("k-fold:", k["folds"], "folds of", k["fold_groups"], "groups of", d["n_train"], "images")
+sys.exit(0 if k["folds"] == 5 and 10 <= k["fold_groups"] < 0.6 * d["n_train"] else 1)
+PYEOF
   # --backbone: a one-convolution layers model written here (uint8-quantized weights) as
   # the deep channel beside the surface model: its features, its column in --scores, its
   # threshold (the real InceptionV3 is fetched by scripts/fetch-backbone.sh, not in CI)

@@ -1223,10 +1223,41 @@ static void test_fa_rank(void)
                   rv_fa_expected(n, 0.02));
 }
 
+/* The k-fold's folds: i % k alone; a group's images in one fold, the folds balanced. */
+static void test_folds(void)
+{
+    int fold[10];
+    RS_CHECK_EQ(rv_folds(NULL, 7, 3, fold), 3);
+    for (int i = 0; i < 7; i++)
+        RS_CHECK_EQ(fold[i], i % 3);
+    /* singleton groups (any ids) give the same */
+    const int single[7] = {40, -3, 7, 9, 0, 12, 5};
+    RS_CHECK_EQ(rv_folds(single, 7, 3, fold), 3);
+    for (int i = 0; i < 7; i++)
+        RS_CHECK_EQ(fold[i], i % 3);
+    /* groups 5 (3 images), 9 (2), 2, 7 (3), 1, in order of their first image, each whole
+     * to the emptiest fold: 5 -> 0 (3), 9 -> 1 (2), 2 -> 2 (1), 7 -> 2 (4), 1 -> 1 (3) */
+    const int g[10] = {5, 5, 9, 5, 2, 9, 7, 7, 7, 1};
+    const int want[10] = {0, 0, 1, 0, 2, 1, 2, 2, 2, 1};
+    RS_CHECK_EQ(rv_folds(g, 10, 3, fold), 3);
+    for (int i = 0; i < 10; i++)
+        RS_CHECKF(fold[i] == want[i], "image %d in fold %d, want %d", i, fold[i], want[i]);
+    /* fewer groups than folds: as many folds as groups; one group: no held-out scores */
+    const int two[6] = {1, 2, 1, 2, 1, 2};
+    RS_CHECK_EQ(rv_folds(two, 6, 5, fold), 2);
+    for (int i = 0; i < 6; i++)
+        RS_CHECK_EQ(fold[i], i % 2);
+    const int one[4] = {3, 3, 3, 3};
+    RS_CHECK_EQ(rv_folds(one, 4, 5, fold), 0);
+    RS_CHECK_EQ(rv_folds(NULL, 1, 5, fold), 0);
+    RS_CHECK_EQ(rv_folds(NULL, 5, 1, fold), 0);
+}
+
 int main(void)
 {
     RS_CHECK_EQ(rv_init(), RV_OK);
     test_fa_rank();
+    test_folds();
     uint64_t seed = 20240611;
     enum { NTRAIN = 30, NGOOD = 24, NDEF = 24 };
     rv_image_t *train[NTRAIN];

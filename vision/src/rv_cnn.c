@@ -320,6 +320,12 @@ static int s_cmp_float(const void *a, const void *b)
 rv_deep_model_t *rv_deep_model_train(rv_cnn_t *cnn, const rv_view_t *views, size_t n,
                                      const rv_deep_params_t *p)
 {
+    return rv_deep_model_train_groups(cnn, views, n, NULL, p);
+}
+
+rv_deep_model_t *rv_deep_model_train_groups(rv_cnn_t *cnn, const rv_view_t *views, size_t n,
+                                            const int *group, const rv_deep_params_t *p)
+{
     rv_deep_params_t dp;
     if (p)
         dp = *p;
@@ -358,7 +364,9 @@ rv_deep_model_t *rv_deep_model_train(rv_cnn_t *cnn, const rv_view_t *views, size
             if (rv_cnn_features(cnn, &views[i], dp.size, f, X + (i * per + f) * (size_t) d))
                 goto fail;
     /* k-fold: each good scored (unflipped) by a Gaussian fitted without it and its flips */
-    int folds = n >= (size_t) dp.folds ? dp.folds : 0;
+    int folds = n >= (size_t) dp.folds ? rv_folds(group, n, dp.folds, fold) : 0;
+    if (folds < 0)
+        goto fail;
     if (folds) {
         m->held = malloc(n * sizeof *m->held);
         m->held_sorted = malloc(n * sizeof *m->held_sorted);
@@ -366,8 +374,6 @@ rv_deep_model_t *rv_deep_model_train(rv_cnn_t *cnn, const rv_view_t *views, size
             rv_fail(RV_ENOMEM, DOMAIN, "no memory");
             goto fail;
         }
-        for (size_t i = 0; i < n; i++)
-            fold[i] = (int) (i % (size_t) folds);
         for (int k = 0; k < folds; k++) {
             if (s_fit(m, X, nr, per, fold, k))
                 goto fail;

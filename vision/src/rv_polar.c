@@ -670,6 +670,13 @@ void rv_polar_model_destroy(rv_polar_model_t **self_p)
 rv_polar_model_t *rv_polar_model_train(const rv_view_t *views, size_t n,
                                        const rv_polar_params_t *params)
 {
+    return rv_polar_model_train_groups(views, n, NULL, params);
+}
+
+rv_polar_model_t *rv_polar_model_train_groups(const rv_view_t *views, size_t n,
+                                              const int *group,
+                                              const rv_polar_params_t *params)
+{
     rv_polar_params_t p;
     if (params)
         p = *params;
@@ -687,11 +694,11 @@ rv_polar_model_t *rv_polar_model_train(const rv_view_t *views, size_t n,
     float **dev = calloc(n, sizeof *dev), **spr = calloc(n, sizeof *spr);
     s_profile_t *pro = calloc(n, sizeof *pro);
     double *pspr = calloc(n, sizeof *pspr);
-    int *use = calloc(n, sizeof *use);
+    int *use = calloc(n, sizeof *use), *fold = calloc(n, sizeof *fold);
     double *held = calloc(n, sizeof *held);
     float *z = malloc(sizeof(float) * cells), *fs = malloc(sizeof(float) * (size_t) p.nr);
     float *zp = malloc(sizeof(float) * (size_t) p.ntheta);
-    if (!m || !dev || !spr || !pro || !pspr || !use || !held || !z || !fs || !zp ||
+    if (!m || !dev || !spr || !pro || !pspr || !use || !fold || !held || !z || !fs || !zp ||
         !(m->spread = malloc(sizeof(float) * (size_t) p.nr))) {
         rv_fail(RV_ENOMEM, "rv_polar", "out of memory");
         goto fail;
@@ -723,13 +730,15 @@ rv_polar_model_t *rv_polar_model_train(const rv_view_t *views, size_t n,
     s_learn(&p, spr, use, n, m->spread);
     m->pspread = prof ? s_profile_learn(pspr, use, n) : 0;
     /* k-fold: each good scored by the spreads learnt without its fold */
-    int k = (int) n >= 2 * p.folds ? p.folds : 0;
+    int k = (int) n >= 2 * p.folds ? rv_folds(group, n, p.folds, fold) : 0;
+    if (k < 0)
+        goto fail;
     m->folds = k;
     for (size_t i = 0; i < n; i++) {
         double ps = m->pspread;
         if (k) {
             for (size_t q = 0; q < n; q++)
-                use[q] = (int) (q % (size_t) k) != (int) (i % (size_t) k);
+                use[q] = fold[q] != fold[i];
             s_learn(&p, spr, use, n, fs);
             if (prof)
                 ps = s_profile_learn(pspr, use, n);
@@ -759,6 +768,7 @@ done:
     free(pro);
     free(pspr);
     free(use);
+    free(fold);
     free(held);
     free(z);
     free(fs);

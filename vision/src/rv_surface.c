@@ -275,6 +275,72 @@ size_t rv_fa_goods_needed(double fa)
     return n;
 }
 
+typedef struct {
+    int group;
+    size_t index;
+} s_member_t;
+
+static int s_cmp_member(const void *a, const void *b)
+{
+    const s_member_t *x = a, *y = b;
+    if (x->group != y->group)
+        return (x->group > y->group) - (x->group < y->group);
+    return (x->index > y->index) - (x->index < y->index);
+}
+
+int rv_folds(const int *group, size_t n, int k, int *fold)
+{
+    if (!fold || k < 2)
+        return 0;
+    if (!group) {
+        for (size_t i = 0; i < n; i++)
+            fold[i] = (int) (i % (size_t) k);
+        return n >= 2 ? (n < (size_t) k ? (int) n : k) : 0;
+    }
+    s_member_t *m = malloc((n ? n : 1) * sizeof *m);
+    size_t *first = malloc((n ? n : 1) * sizeof *first), *size = malloc((n ? n : 1) * sizeof *size);
+    size_t *fill = calloc((size_t) k, sizeof *fill);
+    if (!m || !first || !size || !fill) {
+        free(m);
+        free(first);
+        free(size);
+        free(fill);
+        rv_fail(RV_ENOMEM, DOMAIN, "no memory for the folds of %zu images", n);
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++)
+        m[i] = (s_member_t){group[i], i};
+    qsort(m, n, sizeof *m, s_cmp_member);
+    /* first[i]: the first image of image i's group (members sorted by group, then
+     * index); size[f]: the group's image count, kept at its first image */
+    for (size_t a = 0, b; a < n; a = b) {
+        for (b = a; b < n && m[b].group == m[a].group; b++)
+            first[m[b].index] = m[a].index;
+        size[m[a].index] = b - a;
+    }
+    /* groups in the order of their first image, each whole to the fold holding fewest
+     * images (the lowest on a tie): singletons alone give i % k */
+    size_t ngroups = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (first[i] != i) {
+            fold[i] = fold[first[i]];
+            continue;
+        }
+        int best = 0;
+        for (int f = 1; f < k; f++)
+            if (fill[f] < fill[best])
+                best = f;
+        fold[i] = best;
+        fill[best] += size[i];
+        ngroups++;
+    }
+    free(m);
+    free(first);
+    free(size);
+    free(fill);
+    return ngroups >= 2 ? (ngroups < (size_t) k ? (int) ngroups : k) : 0;
+}
+
 /* The threshold for false-alarm rate fa among n ascending held-out scores (rv_fa_rank). */
 static float s_quantile_fa(const float *asc, size_t n, double fa)
 {
@@ -1220,6 +1286,13 @@ void rv_surface_model_destroy(rv_surface_model_t **self_p)
 rv_surface_model_t *rv_surface_model_train(const rv_view_t *views, size_t n,
                                            const rv_surface_params_t *params)
 {
+    return rv_surface_model_train_groups(views, n, NULL, params);
+}
+
+rv_surface_model_t *rv_surface_model_train_groups(const rv_view_t *views, size_t n,
+                                                  const int *group,
+                                                  const rv_surface_params_t *params)
+{
     rv_surface_params_t p;
     if (params) {
         p = *params;
@@ -1258,7 +1331,8 @@ rv_surface_model_t *rv_surface_model_train(const rv_view_t *views, size_t n,
     int *nsamp = calloc(n, sizeof *nsamp);
     unsigned char *use = malloc(n);
     double *scores = malloc(n * sizeof *scores);
-    if (!samples || !nsamp || !use || !scores) {
+    int *fold = malloc(n * sizeof *fold);
+    if (!samples || !nsamp || !use || !scores || !fold) {
         rv_fail(RV_ENOMEM, DOMAIN, "no memory for %zu x %d training samples", n, S);
         goto fail;
     }
@@ -1290,11 +1364,13 @@ rv_surface_model_t *rv_surface_model_train(const rv_view_t *views, size_t n,
         s_feats_free(&f);
     }
     /* 2. k-fold threshold from held-out good images */
-    int folds = (size_t) p.folds * 2 <= n ? p.folds : 0;
+    int folds = (size_t) p.folds * 2 <= n ? rv_folds(group, n, p.folds, fold) : 0;
+    if (folds < 0)
+        goto fail;
     if (folds) {
         for (int fo = 0; fo < folds; fo++) {
             for (size_t i = 0; i < n; i++)
-                use[i] = (int) (i % (size_t) folds) != fo;
+                use[i] = fold[i] != fo;
             if (s_fit(m, samples, nsamp, n, use) != RV_OK)
                 goto fail;
             if (p.aligned && s_fit_aligned(m, views, n, use) != RV_OK)
@@ -1331,12 +1407,14 @@ rv_surface_model_t *rv_surface_model_train(const rv_view_t *views, size_t n,
     free(nsamp);
     free(use);
     free(scores);
+    free(fold);
     return m;
 fail:
     free(samples);
     free(nsamp);
     free(use);
     free(scores);
+    free(fold);
     rv_surface_model_destroy(&m);
     return NULL;
 }

@@ -101,6 +101,10 @@ typedef struct rv_deep_model rv_deep_model_t;
 /* Trains on n good views (n >= folds for held-out scores; fewer: no threshold). */
 rv_deep_model_t *rv_deep_model_train(rv_cnn_t *cnn, const rv_view_t *views, size_t n,
                                      const rv_deep_params_t *p);
+/* The same, group (may be NULL) naming the views of one object: they share a fold
+ * (rv_folds, rv_surface.h), so no view is scored by a Gaussian its twin trained. */
+rv_deep_model_t *rv_deep_model_train_groups(rv_cnn_t *cnn, const rv_view_t *views, size_t n,
+                                            const int *group, const rv_deep_params_t *p);
 void rv_deep_model_destroy(rv_deep_model_t **self_p);
 /* Mahalanobis distance of the view's features (cnn: the network it was trained with). */
 int rv_deep_model_score(const rv_deep_model_t *self, rv_cnn_t *cnn, const rv_view_t *view,

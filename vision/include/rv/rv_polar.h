@@ -79,6 +79,11 @@ typedef struct rv_polar_model rv_polar_model_t;
  * names the image that has no part, or the bad parameter). */
 rv_polar_model_t *rv_polar_model_train(const rv_view_t *views, size_t n,
                                        const rv_polar_params_t *params);
+/* The same, group (may be NULL) naming the views of one part: they share a k-fold fold
+ * (rv_folds, rv_surface.h). */
+rv_polar_model_t *rv_polar_model_train_groups(const rv_view_t *views, size_t n,
+                                              const int *group,
+                                              const rv_polar_params_t *params);
 void rv_polar_model_destroy(rv_polar_model_t **self_p);
 /* Score one GRAY8 view. map (may be NULL): view->height rows of view->width floats, stride
  * map_stride floats, the normalised deviation at every pixel (0 outside the rings scored).

@@ -185,6 +185,14 @@ typedef struct rv_surface_model rv_surface_model_t;
 rv_surface_model_t *rv_surface_model_train(const rv_view_t *views, size_t n,
                                            const rv_surface_params_t *params);
 
+/* The same, with group (may be NULL: each image its own) naming the images that show one
+ * object (equal ids, any ints: several photographs of one tile): the k-fold never holds
+ * out an image while another photograph of its object trains (rv_folds), so the held-out
+ * scores, and the threshold taken from them, are those of objects the model has not seen. */
+rv_surface_model_t *rv_surface_model_train_groups(const rv_view_t *views, size_t n,
+                                                  const int *group,
+                                                  const rv_surface_params_t *params);
+
 void rv_surface_model_destroy(rv_surface_model_t **self_p);
 
 /* Score one view. map (may be NULL) receives the anomaly map at the input's full size:
@@ -287,6 +295,14 @@ size_t rv_fa_rank(size_t n, double fa);
 double rv_surprise(const float *asc, size_t n, double score, int own);
 double rv_fa_expected(size_t n, double fa);
 size_t rv_fa_goods_needed(double fa);
+/* The k-fold's folds of n training images into fold[n]: image i's fold is i % k, unless
+ * group (may be NULL) gives each image an id (equal ids: one object, photographed more
+ * than once): then a group's images share one fold, the groups taken in the order of
+ * their first image, each to the fold holding fewest images so far (the lowest on a tie;
+ * singleton groups alone give i % k). Returns the folds used, min(k, groups), their ids
+ * 0..that - 1; 0 when fewer than 2 groups (or n < 2, or k < 2: no held-out scores);
+ * -1 (rv_last_error()) without memory. rv_surface, rv_deep and rv_polar use it alike. */
+int rv_folds(const int *group, size_t n, int k, int *fold);
 
 #ifdef __cplusplus
 }
