@@ -418,8 +418,11 @@ int rm_grade(const rm_family_t *family, const rv_findings_t *findings, double an
     out->credit = cr_nom;
     out->credit_best = cr_lo;
     out->credit_worst = cr_hi;
-    if (best != worst)
-        out->review_why |= RM_REVIEW_ROUTE;
+    /* a rule's measurement in its band that could move the route (the anomaly's band
+     * moving it is said by RM_REVIEW_ANOMALY alone: it is no measurement) */
+    for (size_t i = 0; best != worst && i < family->nrules; i++)
+        if (ev[i].in_band && (family->rules[i].excludes & window))
+            out->review_why |= RM_REVIEW_ROUTE;
     if (anomaly_band)
         out->review_why |= RM_REVIEW_ANOMALY;
     if (cr_lo != cr_hi)

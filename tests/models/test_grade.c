@@ -234,10 +234,13 @@ static const grade_case_t s_cases[] = {
     {"anomaly clear", {FX_END}, 0.3, RM_ROUTE_REUSE, 0, 0, RM_CREDIT_FULL, ""},
     {"anomaly high", {FX_END}, 0.8, RM_ROUTE_REMANUFACTURE, 0, 0, RM_CREDIT_FULL,
      "anomaly:1:0:0"},
+    /* the anomaly's band alone: no measurement is in a guard band, so not RM_REVIEW_ROUTE
+     * (until 2026-12-05 both were said, and the station showed "measurement in guard
+     * band" for a sound core whose only doubt was its anomaly score) */
     {"anomaly uncertain, over", {FX_END}, 0.65, RM_ROUTE_REMANUFACTURE, 1,
-     RM_REVIEW_ROUTE | RM_REVIEW_ANOMALY, RM_CREDIT_FULL, "anomaly:1:1:1"},
+     RM_REVIEW_ANOMALY, RM_CREDIT_FULL, "anomaly:1:1:1"},
     {"anomaly uncertain, under", {FX_END}, 0.55, RM_ROUTE_REUSE, 1,
-     RM_REVIEW_ROUTE | RM_REVIEW_ANOMALY, RM_CREDIT_FULL, "anomaly:0:1:1"},
+     RM_REVIEW_ANOMALY, RM_CREDIT_FULL, "anomaly:0:1:1"},
     {"anomaly uncertain, route already lower", {CRACK(0, 1.0), FX_END}, 0.55,
      RM_ROUTE_REMANUFACTURE, 1, RM_REVIEW_ANOMALY, RM_CREDIT_FULL,
      "crack-surface:1:0:0,anomaly:0:1:1"},
