@@ -423,7 +423,10 @@ int rm_grade(const rm_family_t *family, const rv_findings_t *findings, double an
     for (size_t i = 0; best != worst && i < family->nrules; i++)
         if (ev[i].in_band && (family->rules[i].excludes & window))
             out->review_why |= RM_REVIEW_ROUTE;
-    if (anomaly_band)
+    /* the anomaly's band, as a measurement's: only where it could move the route (a core
+     * already scrapped for a 20 mm crack needs no person for its anomaly score) */
+    int anomaly_deciding = anomaly_band && (family->anomaly.excludes & window);
+    if (anomaly_deciding)
         out->review_why |= RM_REVIEW_ANOMALY;
     if (cr_lo != cr_hi)
         out->review_why |= RM_REVIEW_CREDIT;
@@ -436,8 +439,8 @@ int rm_grade(const rm_family_t *family, const rv_findings_t *findings, double an
             s_reason(family, &family->rules[i], RM_REASON_ROUTE, &ev[i], deciding,
                      &out->reasons[out->nreasons++]);
     }
-    if (aev.fired || aev.in_band)
-        s_reason(family, &family->anomaly, RM_REASON_ANOMALY, &aev, aev.in_band,
+    if (aev.fired || anomaly_deciding)
+        s_reason(family, &family->anomaly, RM_REASON_ANOMALY, &aev, anomaly_deciding,
                  &out->reasons[out->nreasons++]);
     for (size_t i = 0; i < family->ncredit; i++) {
         int deciding = cev[i].in_band && cr_lo != cr_hi && family->credit_rules[i].credit > cr_lo;

@@ -241,9 +241,13 @@ static const grade_case_t s_cases[] = {
      RM_REVIEW_ANOMALY, RM_CREDIT_FULL, "anomaly:1:1:1"},
     {"anomaly uncertain, under", {FX_END}, 0.55, RM_ROUTE_REUSE, 1,
      RM_REVIEW_ANOMALY, RM_CREDIT_FULL, "anomaly:0:1:1"},
+    /* an uncertain anomaly that cannot move the route (it excludes reuse, already out) is
+     * no reason for a person, as an in-band measurement that cannot move it is none
+     * (until 2026-12-05 it made the proposal review: 29 of 40 cracked shafts) */
     {"anomaly uncertain, route already lower", {CRACK(0, 1.0), FX_END}, 0.55,
-     RM_ROUTE_REMANUFACTURE, 1, RM_REVIEW_ANOMALY, RM_CREDIT_FULL,
-     "crack-surface:1:0:0,anomaly:0:1:1"},
+     RM_ROUTE_REMANUFACTURE, 0, 0, RM_CREDIT_FULL, "crack-surface:1:0:0"},
+    {"anomaly uncertain and over, route already lower", {CRACK(0, 1.0), FX_END}, 0.65,
+     RM_ROUTE_REMANUFACTURE, 0, 0, RM_CREDIT_FULL, "crack-surface:1:0:0,anomaly:1:1:0"},
 };
 
 static void s_reasons(const rm_grade_t *g, char *buf, size_t size)
@@ -325,7 +329,10 @@ static void test_details(const rm_family_t *f)
     RS_CHECK(g.route == RM_ROUTE_REPAIR);
     RS_CHECK(g.route_best == RM_ROUTE_REMANUFACTURE); /* crack-surface is certain */
     RS_CHECK(g.route_worst == RM_ROUTE_REPAIR);
-    RS_CHECK(g.review_why == (RM_REVIEW_ROUTE | RM_REVIEW_ANOMALY | RM_REVIEW_CREDIT));
+    /* the anomaly (0.65, in its band) excludes reuse, which crack-surface already took:
+     * listed as fired, deciding nothing */
+    RS_CHECK(g.review_why == (RM_REVIEW_ROUTE | RM_REVIEW_CREDIT));
+    RS_CHECK(g.reasons[3].fired && g.reasons[3].in_band && !g.reasons[3].deciding);
     RS_CHECK(g.credit == RM_CREDIT_PARTIAL && g.credit_best == RM_CREDIT_FULL &&
              g.credit_worst == RM_CREDIT_PARTIAL);
     RS_CHECK(g.retained_fraction == 0.965);
