@@ -617,6 +617,7 @@ static int s_inspect(ra_inspector_t *self, const rv_view_t *rgb, int k, const ra
         goto out;
     rv_view_t mean = rv_image_view(self->ref->mean), spread = rv_image_view(self->ref->spread),
               rpart = rv_image_view(self->ref->part), imean = rv_image_view(self->ref->imean);
+    rv_view_t routline = self->ref->outline ? rv_image_view(self->ref->outline) : rpart;
     /* what the detectors derive from this view is new; what they derive from the
      * reference (its black-hats, the wear band) holds from one part to the next */
     rv_detect_cache_reset(self->cache, 1);
@@ -627,6 +628,7 @@ static int s_inspect(ra_inspector_t *self, const rv_view_t *rgb, int k, const ra
                            .ref_mean = &imean,
                            .ref_spread = &spread,
                            .ref_part = &rpart,
+                           .ref_outline = self->ref->outline ? &routline : NULL,
                            .part = &pv,
                            .mm_per_px = self->mm_per_px,
                            .cache = self->cache};

@@ -33,6 +33,7 @@ void ra_reference_destroy(ra_reference_t **self_p)
     rv_image_destroy(&r->spread);
     rv_image_destroy(&r->part);
     rv_image_destroy(&r->imean);
+    rv_image_destroy(&r->outline);
     rv_polar_model_destroy(&r->rings);
     free(r);
     *self_p = NULL;
@@ -50,7 +51,8 @@ static ra_reference_t *s_new(int w, int h)
     r->spread = rv_image_new(w, h, RV_GRAY8);
     r->part = rv_image_new(w, h, RV_GRAY8);
     r->imean = rv_image_new(w, h, RV_GRAY8);
-    if (!r->master || !r->mean || !r->spread || !r->part || !r->imean)
+    r->outline = rv_image_new(w, h, RV_GRAY8);
+    if (!r->master || !r->mean || !r->spread || !r->part || !r->imean || !r->outline)
         ra_reference_destroy(&r);
     return r;
 }
@@ -94,6 +96,17 @@ int ra_align_params_of(const rm_family_t *family, size_t view, rv_align_params_t
 
 #define S_DISAGREE_MM 1.0 /* ra_reference_train: the nominal outline's allowance where the
                              good parts' outlines disagree */
+
+/* Count the part pixels of mask into cover (one counter per pixel, the mask's size). */
+static void s_cover_add(uint16_t *cover, const rv_view_t *mask)
+{
+    for (int y = 0; y < mask->height; y++) {
+        const uint8_t *m = rv_view_row(mask, y);
+        uint16_t *c = cover + (size_t) y * mask->width;
+        for (int x = 0; x < mask->width; x++)
+            c[x] += m[x] != 0;
+    }
+}
 
 /* The part's mask as ra_part_mask makes it, or for a solid part (ap->solid) its solid
  * silhouette (already closed and filled). */
@@ -368,8 +381,8 @@ ra_reference_t *ra_reference_train(const rm_family_t *family, const char *master
         ra_train_params_init(&p);
     int w = 0, h = 0;
     rm_family_view_size(family, 0, &w, &h);
-    if (n < 3) {
-        rv_fail(RV_EINVAL, domain, "needs at least 3 good images (got %zu)", n);
+    if (n < 3 || n > 60000) {
+        rv_fail(RV_EINVAL, domain, "needs 3 to 60000 good images (got %zu)", n);
         return NULL;
     }
     ra_reference_t *r = NULL;
@@ -426,6 +439,14 @@ ra_reference_t *ra_reference_train(const rm_family_t *family, const char *master
     }
     rv_view_t uv = rv_image_view(uni), gm = rv_image_view(scr);
     rv_view_copy(&pv, &uv);
+    /* the outline's share: of the master and the goods, how many have part at a pixel */
+    uint16_t *cover = calloc((size_t) w * h, sizeof *cover);
+    if (!cover) {
+        rv_fail(RV_ENOMEM, domain, "out of memory");
+        rv_image_destroy(&uni);
+        goto fail;
+    }
+    s_cover_add(cover, &pv);
     for (size_t i = 0; i < n; i++) {
         rv_view_t bv = rv_image_view(blurs[i]);
         if (s_part_mask(&bv, &gm, &ap) != RV_OK || rv_min(&pv, &gm, &pv) != RV_OK ||
@@ -434,8 +455,20 @@ ra_reference_t *ra_reference_train(const rm_family_t *family, const char *master
             snprintf(msg, sizeof msg, "%s", rv_last_error());
             rv_fail(RV_EFORMAT, "reman-train", "%s: the part's mask: %s", paths[i], msg);
             rv_image_destroy(&uni);
+            free(cover);
             goto fail;
         }
+        s_cover_add(cover, &gm);
+    }
+    {
+        rv_view_t ov = rv_image_view(r->outline);
+        for (int y = 0; y < h; y++) {
+            uint8_t *o = rv_view_row(&ov, y);
+            for (int x = 0; x < w; x++)
+                o[x] = (uint8_t) ((255 * (size_t) cover[(size_t) y * w + x] + (n + 1) / 2) /
+                                  (n + 1));
+        }
+        free(cover);
     }
     double mpp = rm_family_mm_per_px(family) > 0 ? rm_family_mm_per_px(family) : 1.0;
     int grow = (int) ceil(S_DISAGREE_MM / mpp);
@@ -555,17 +588,19 @@ static double s_getf64(const uint8_t *p)
 int ra_reference_save(const ra_reference_t *self, const char *path)
 {
     size_t plane = (size_t) self->width * self->height;
-    /* version 4: the planes, then the rings section: a 4-byte length (0 when none) and
-     * the rings model as rv_polar_model_pack gives it */
+    /* version 5: six planes (version 4's five and the median outline), then the rings
+     * section: a 4-byte length (0 when none) and the rings model as rv_polar_model_pack
+     * gives it. A reference loaded from an older file (no outline) is saved as version 4. */
+    int np = self->outline ? 6 : 5;
     size_t rings = self->rings ? rv_polar_model_packed_size(self->rings) : 0;
-    size_t size = S_HEADER + 5 * plane + 4 + rings + 32;
+    size_t size = S_HEADER + (size_t) np * plane + 4 + rings + 32;
     if (rings > UINT32_MAX)
         return rv_fail(RV_EINVAL, "ra_reference_save", "rings model of %zu bytes", rings);
     uint8_t *buf = calloc(1, size);
     if (!buf)
         return rv_fail(RV_ENOMEM, "ra_reference_save", "out of memory");
     memcpy(buf, S_MAGIC, 8);
-    s_put32(buf + 8, 4);
+    s_put32(buf + 8, np == 6 ? 5 : 4);
     s_put32(buf + 12, (uint32_t) self->width);
     s_put32(buf + 16, (uint32_t) self->height);
     s_put32(buf + 20, (uint32_t) self->n_train);
@@ -574,14 +609,15 @@ int ra_reference_save(const ra_reference_t *self, const char *path)
     s_putf64(buf + 40, self->band_k);
     memcpy(buf + 48, self->family_id, 48);
     memcpy(buf + 96, self->family_hash, 32);
-    const rv_image_t *planes[5] = {self->master, self->mean, self->spread, self->part, self->imean};
-    for (int k = 0; k < 5; k++) {
+    const rv_image_t *planes[6] = {self->master, self->mean,  self->spread,
+                                   self->part,   self->imean, self->outline};
+    for (int k = 0; k < np; k++) {
         rv_view_t v = rv_image_view(planes[k]);
         for (int y = 0; y < v.height; y++)
             memcpy(buf + S_HEADER + k * plane + (size_t) y * v.width, rv_view_row(&v, y),
                    (size_t) v.width);
     }
-    uint8_t *q = buf + S_HEADER + 5 * plane;
+    uint8_t *q = buf + S_HEADER + (size_t) np * plane;
     s_put32(q, (uint32_t) rings);
     size_t packed = 0;
     if (self->rings &&
@@ -620,32 +656,33 @@ ra_reference_t *ra_reference_load(const char *path)
         goto out;
     }
     uint32_t version = s_get32(buf + 8);
-    if (version < 2 || version > 4) {
-        rv_fail(RV_EFORMAT, domain, "%s: version %u is not 2, 3 or 4 (train it again)", path,
+    if (version < 2 || version > 5) {
+        rv_fail(RV_EFORMAT, domain, "%s: version %u is not 2, 3, 4 or 5 (train it again)", path,
                 version);
         goto out;
     }
+    const size_t np = version >= 5 ? 6 : 5; /* version 5: the median outline too */
     uint32_t w = s_get32(buf + 12), h = s_get32(buf + 16);
     if (w == 0 || h == 0 || w > 20000 || h > 20000) {
         rv_fail(RV_EFORMAT, domain, "%s: absurd size %ux%u", path, w, h);
         goto out;
     }
     size_t plane = (size_t) w * h;
-    /* after the planes, version 3: a rings count and that many rings' section; version 4:
-     * the rings section's length and that many packed bytes */
-    size_t nrings = 0, packed = 0, expect = S_HEADER + 5 * plane + 32;
+    /* after the planes, version 3: a rings count and that many rings' section; versions 4
+     * and 5: the rings section's length and that many packed bytes */
+    size_t nrings = 0, packed = 0, expect = S_HEADER + np * plane + 32;
     if (version >= 3) {
         if (len < expect + 4) {
             rv_fail(RV_EFORMAT, domain, "%s: %zu bytes, too short for a %ux%u reference",
                     path, len, w, h);
             goto out;
         }
-        uint32_t n = s_get32(buf + S_HEADER + 5 * plane);
+        uint32_t n = s_get32(buf + S_HEADER + np * plane);
         if (version == 3 && n > 1024) {
             rv_fail(RV_EFORMAT, domain, "%s: %u rings (at most 1024)", path, n);
             goto out;
         }
-        if (version == 4 && n > len - expect - 4) {
+        if (version >= 4 && n > len - expect - 4) {
             rv_fail(RV_EFORMAT, domain, "%s: rings section: %u bytes, the file holds %zu", path,
                     n, len - expect - 4);
             goto out;
@@ -654,7 +691,7 @@ ra_reference_t *ra_reference_load(const char *path)
             nrings = n;
         else
             packed = n;
-        expect += 4 + (version == 4 ? packed : nrings ? S_RINGS_HEADER + 4 * nrings : 0);
+        expect += 4 + (version >= 4 ? packed : nrings ? S_RINGS_HEADER + 4 * nrings : 0);
     }
     if (len != expect) {
         rv_fail(RV_EFORMAT, domain, "%s: %zu bytes, a %ux%u reference has %zu (truncated?)", path,
@@ -684,15 +721,17 @@ ra_reference_t *ra_reference_load(const char *path)
     memcpy(r->family_id, buf + 48, 48);
     r->family_id[47] = '\0';
     memcpy(r->family_hash, buf + 96, 32);
-    rv_image_t *planes[5] = {r->master, r->mean, r->spread, r->part, r->imean};
-    for (int k = 0; k < 5; k++) {
+    if (np == 5)
+        rv_image_destroy(&r->outline); /* before version 5: none (measured to the nominal) */
+    rv_image_t *planes[6] = {r->master, r->mean, r->spread, r->part, r->imean, r->outline};
+    for (size_t k = 0; k < np; k++) {
         rv_view_t v = rv_image_view(planes[k]);
         for (int y = 0; y < v.height; y++)
             memcpy(rv_view_row(&v, y), buf + S_HEADER + k * plane + (size_t) y * v.width,
                    (size_t) v.width);
     }
     if (packed) {
-        r->rings = rv_polar_model_unpack(buf + S_HEADER + 5 * plane + 4, packed);
+        r->rings = rv_polar_model_unpack(buf + S_HEADER + np * plane + 4, packed);
         if (!r->rings) {
             char msg[400];
             snprintf(msg, sizeof msg, "%s", rv_last_error());
@@ -701,7 +740,7 @@ ra_reference_t *ra_reference_load(const char *path)
         }
     }
     if (nrings) { /* version 3 */
-        const uint8_t *q = buf + S_HEADER + 5 * plane + 4;
+        const uint8_t *q = buf + S_HEADER + np * plane + 4;
         rv_polar_params_t pp;
         rv_polar_params_default(&pp);
         pp.nr = (int) nrings;

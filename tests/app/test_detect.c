@@ -556,6 +556,79 @@ static void s_test_crack_tool_mark(void)
 }
 
 /* ms per detector on 5 MP cores, maps precomputed (best of a few runs). */
+/* A chip bitten out of a part's straight edge, drawn with exact truth: the true outline
+ * at y = 100 (part above), the nominal material (ref_part) 6 px inside it, as a reference
+ * keeps it where the goods' outlines disagreed, and the learned outline's share (255 down
+ * to 94, 200 to 99, 60 for three rows beyond). The view's part falls 4 px short of the
+ * outline all along (a lamp), less a half disc of radius 25 centred on the outline. The
+ * chip is measured to the median outline: its area within 6 %, where the nominal alone
+ * gives under 70 %; the 4 px strip along the edge does not join it, and alone it is no
+ * finding. */
+static void s_missing_scene(int chip, rv_findings_t *f, int with_outline)
+{
+    enum { W = 200, H = 160 };
+    static uint8_t gray[W * H], part[W * H], ref[W * H], outl[W * H];
+    for (int y = 0; y < H; y++)
+        for (int x = 0; x < W; x++) {
+            size_t i = (size_t) y * W + x;
+            int bitten = chip && (x - 100) * (x - 100) + (y - 100) * (y - 100) <= 25 * 25;
+            part[i] = y < 96 && !bitten ? 255 : 0;
+            gray[i] = part[i] ? 180 : 40;
+            ref[i] = y < 94 ? 255 : 0;
+            outl[i] = y < 94 ? 255 : y < 100 ? 200 : y < 103 ? 60 : 0;
+        }
+    rv_view_t g, pm, rp, ro;
+    RS_CHECK(rv_view_wrap(gray, W, H, W, RV_GRAY8, &g) == 0 &&
+             rv_view_wrap(part, W, H, W, RV_GRAY8, &pm) == 0 &&
+             rv_view_wrap(ref, W, H, W, RV_GRAY8, &rp) == 0 &&
+             rv_view_wrap(outl, W, H, W, RV_GRAY8, &ro) == 0);
+    rv_detect_ctx_t ctx = {.gray = &g, .blur = &g, .ref_part = &rp, .part = &pm,
+                           .ref_outline = with_outline ? &ro : NULL, .mm_per_px = 0.3};
+    const rv_detector_class_t *d = rv_detector_find("missing");
+    void *params = calloc(1, d->params_size);
+    const rv_param_t kv[] = {{"min_area_mm2", 0.5}};
+    RS_CHECK(params && d->configure(params, kv, 1) == 0);
+    RS_CHECK(params && d->run(params, &ctx, NULL, 0, f) == 0);
+    free(params);
+}
+
+static void s_test_missing_outline(void)
+{
+    /* the truth: the half disc's pixels inside the true outline (y < 100) */
+    int truth = 0;
+    for (int y = 75; y < 100; y++)
+        for (int x = 75; x <= 125; x++)
+            truth += (x - 100) * (x - 100) + (y - 100) * (y - 100) <= 25 * 25;
+    double mm2 = 0.09; /* 0.3 mm px, as the demo parts' views (the opening: 3 px) */
+    rv_findings_t f = {0}, g = {0}, h = {0};
+    s_missing_scene(1, &f, 1);
+    s_missing_scene(1, &g, 0);
+    s_missing_scene(0, &h, 1);
+    RS_CHECK_EQ(f.count, 1);
+    RS_CHECK_EQ(g.count, 1);
+    RS_CHECK_EQ(h.count, 0);
+    if (f.count == 1 && g.count == 1) {
+        double to_outline = f.items[0].area_mm2 / mm2, to_nominal = g.items[0].area_mm2 / mm2;
+        printf("missing: a chip of %d px measured to the learned outline %.0f px (%+.1f %%), "
+               "to the nominal alone %.0f px (%+.1f %%); depth %.2f mm (true 7.50), %.2f mm\n",
+               truth, to_outline, 100 * (to_outline / truth - 1), to_nominal,
+               100 * (to_nominal / truth - 1), f.items[0].length_mm, g.items[0].length_mm);
+        RS_CHECKF(fabs(to_outline / truth - 1) <= 0.06, "measured %.0f px of %d", to_outline,
+                  truth);
+        RS_CHECKF(to_nominal < 0.7 * truth, "to the nominal: %.0f px of %d", to_nominal, truth);
+        /* the opening (3 px) takes the bite's one-pixel apex: within 2 px */
+        RS_CHECKF(fabs(f.items[0].length_mm - 7.5) <= 0.6, "depth %.2f mm", f.items[0].length_mm);
+        RS_CHECK(f.items[0].length_mm > g.items[0].length_mm + 1.5);
+        /* its box is the bite's: 51 px wide (75..125), 25 rows (75..99) */
+        RS_CHECKF(f.items[0].bbox[1] + f.items[0].bbox[3] == 100 && f.items[0].bbox[2] <= 53,
+                  "box %d %d %d %d", f.items[0].bbox[0], f.items[0].bbox[1], f.items[0].bbox[2],
+                  f.items[0].bbox[3]);
+    }
+    rv_findings_free(&f);
+    rv_findings_free(&g);
+    rv_findings_free(&h);
+}
+
 static void s_test_speed(void)
 {
     double best[RA_TRUTH_NDET];
@@ -600,6 +673,7 @@ int main(void)
     s_test_crack_cut();
     s_test_crack_shifted_edge();
     s_test_crack_tool_mark();
+    s_test_missing_outline();
     double cal_mm = 0, cal_px = 0, chip_derived = 0;
     s_test_dimension(&cal_mm, &cal_px);
     printf("caliper: bore diameter error max %.3f mm (%.2f px)\n", cal_mm, cal_px);

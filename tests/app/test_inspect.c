@@ -11,6 +11,9 @@
 #include "rm/rm_grade.h"
 #include "rv/rv.h"
 #include "rv/rv_detect.h"
+#include "rv/rv_jpeg.h"
+
+#include <sodium.h>
 
 #include <math.h>
 #include <sys/stat.h>
@@ -329,7 +332,53 @@ int main(void)
         RS_CHECK_EQ(ra_reference_save(ref, refpath), RV_OK);
         ra_reference_t *back = ra_reference_load(refpath);
         RS_CHECK(back && back->anomaly_threshold == ref->anomaly_threshold);
+        /* version 5 keeps the outline's share; the nominal material lies inside the median
+         * outline (share >= 128 wherever ref->part is) */
+        RS_CHECK(ref->outline && back && back->outline);
+        if (ref->outline && back && back->outline) {
+            rv_view_t a = rv_image_view(ref->outline), b = rv_image_view(back->outline),
+                      pp = rv_image_view(ref->part);
+            int same = 1, inside = 1;
+            long band = 0;
+            for (int y = 0; y < a.height; y++) {
+                const uint8_t *ra = rv_view_row(&a, y), *rb = rv_view_row(&b, y),
+                              *rp = rv_view_row(&pp, y);
+                same &= memcmp(ra, rb, (size_t) a.width) == 0;
+                for (int x = 0; x < a.width; x++) {
+                    inside &= !rp[x] || ra[x] == 255;
+                    band += !rp[x] && ra[x] >= 128;
+                }
+            }
+            printf("%s: %ld px of the median outline lie beyond the nominal material\n",
+                   rm_family_id(fam), band);
+            RS_CHECK(same && inside && band > 0);
+        }
         ra_reference_destroy(&back);
+        /* a version 4 file (five planes, no outline) still loads, without the outline */
+        {
+            uint8_t *bytes = NULL;
+            size_t len = 0;
+            RS_CHECK_EQ(rv_file_read(refpath, (size_t) 1 << 28, &bytes, &len), RV_OK);
+            size_t plane = (size_t) ref->width * ref->height, at = 160 + 5 * plane;
+            if (bytes && len > at + plane + 32) {
+                memmove(bytes + at, bytes + at + plane, len - at - plane);
+                len -= plane;
+                bytes[8] = 4;
+                crypto_hash_sha256(bytes + len - 32, bytes, len - 32);
+                char v4[1300];
+                snprintf(v4, sizeof v4, "%s.v4", refpath);
+                FILE *fv = fopen(v4, "wb");
+                RS_CHECK(fv && fwrite(bytes, 1, len, fv) == len);
+                if (fv)
+                    fclose(fv);
+                ra_reference_t *old = ra_reference_load(v4);
+                RS_CHECKF(old && !old->outline && old->anomaly_threshold == ref->anomaly_threshold,
+                          "%s", rv_last_error());
+                ra_reference_destroy(&old);
+                remove(v4);
+            }
+            free(bytes);
+        }
         FILE *f = fopen(refpath, "r+b");
         fseek(f, 5000, SEEK_SET);
         int c = fgetc(f);

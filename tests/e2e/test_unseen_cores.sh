@@ -80,6 +80,28 @@ for shape in ("disc", "housing", "shaft"):
 sys.exit(0 if ok else 1)
 EOF
 
+# chips' areas through the station: a gap is measured out to the learnt median outline
+# (reference version 5), not to the nominal material kept short of it where the goods'
+# outlines disagree (which found 55-70 % of a chip's area); the demo shaft keeps the
+# nominal (its dark lower flank, docs/eval.md)
+check "chipped discs and housings: the median chip's area read within 15 % of the truth" \
+  $PY - "$work" <<'EOF'
+import json, statistics, sys
+ok = True
+for shape in ("disc", "housing"):
+    r = []
+    for l in open(f"{sys.argv[1]}/chip-{shape}.jsonl"):
+        j = json.loads(l)
+        t = json.load(open(j["file"][:-4] + ".json"))
+        true = sum(d["area_mm2"] for d in t["defects"] if d["kind"] == "chip")
+        read = sum(f["area_mm2"] for f in j.get("findings", []) if f["type"] == "missing")
+        r.append(read / true)
+    med = statistics.median(r)
+    print(f"  {shape}: read / true area per core {', '.join(f'{x:.2f}' for x in sorted(r))}")
+    ok &= len(r) >= 6 and abs(med - 1) <= 0.15
+sys.exit(0 if ok else 1)
+EOF
+
 # cracks through the station (learnt references, alignment, zones): each found, and none
 # measured much longer than it is. Before 2026-12-05 the walk past a crack's end judged
 # darkness against its own first steps and followed the part's own tool marks: 4 of these
@@ -137,7 +159,7 @@ sys.exit(0 if ok else 1)
 EOF
 
 # what the goods can hold the false alarms to: 12 (the demo's count until 2026-12-05) cannot
-# hold 2 %, and reman-train says so; the demo references' 50 can
+# hold 2 %, and reman-train says so; the demo references' 100 can
 "$bin/reman-gencore" --quiet --shape housing --seed 9000 --canonical --reference \
   --out "$work" --name train-master
 "$bin/reman-gencore" --quiet --shape housing --seed 5000 --count 12 --clean --out "$work/train12"

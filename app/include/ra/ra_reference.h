@@ -6,10 +6,10 @@
  * image (ra_reference_detail: blurred gray minus its local mean), the part's silhouette, and the anomaly threshold chosen from a target false-alarm
  * rate on good images held out from training (k-fold), so no defective sample is needed.
  *
- * File: a small versioned binary (magic "RMREF", version 4, sizes, the family id and the
- * SHA-256 of the family file it was trained for, five planes, the rings model's packed
+ * File: a small versioned binary (magic "RMREF", version 5, sizes, the family id and the
+ * SHA-256 of the family file it was trained for, six planes, the rings model's packed
  * bytes after their length (0: none), then the SHA-256 of all that precedes it; versions
- * 2 and 3 still load). A truncated, altered or foreign file is refused with a message.
+ * 2, 3 and 4 (five planes: no outline) still load). A truncated, altered or foreign file is refused with a message.
  * Ownership: ra_reference_destroy() frees; the images are owned by the reference. */
 #ifndef RA_REFERENCE_H
 #define RA_REFERENCE_H
@@ -35,6 +35,12 @@ typedef struct ra_reference {
     rv_image_t *part;          /* GRAY8: 255 where the master's part is and every aligned
                                   good part's (ra_part_mask): the nominal material */
     rv_image_t *imean;         /* GRAY8: plain mean of the blurred gray (intensity) */
+    rv_image_t *outline;       /* GRAY8: the share of the master and the good parts having
+                                  part at a pixel (255: all), as each image's ra_part_mask
+                                  says: missing material found against the nominal material
+                                  (which lies inside the median outline where the goods'
+                                  outlines disagree) is measured to the median outline
+                                  (rv_det_missing); NULL for a file before version 5 */
     rv_polar_model_t *rings;   /* a family whose anomaly model is "rings": each ring's
                                   spread and the threshold, learnt from the same goods on
                                   their aligned gray (rv_polar.h); NULL otherwise */

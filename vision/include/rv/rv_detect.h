@@ -56,6 +56,12 @@ typedef struct rv_detect_ctx {
     const rv_view_t *ref_spread; /* GRAY8 learned spread (robust std. dev.) */
     const rv_view_t *ref_part;   /* GRAY8 255 where the reference part is, else 0 */
     const rv_view_t *part;       /* GRAY8 255 where this view's part is, else 0 */
+    const rv_view_t *ref_outline; /* GRAY8 the share of the good parts having part at a
+                                     pixel (255: all); ref_part lies inside their median
+                                     outline where their outlines disagree: missing
+                                     material found against ref_part is measured to that
+                                     outline (the missing detector's key share). NULL:
+                                     measured to ref_part */
     double mm_per_px;            /* calibration on the working plane */
     rv_detect_cache_t *cache;    /* optional (NULL: every run computes its own maps) */
 } rv_detect_ctx_t;

@@ -9,7 +9,17 @@
  * learned mean (a shadowed bevel is dark in the reference too), or, without a learned
  * mean, below Otsu's threshold between the dark fixture and the part (part_thr overrides
  * it); dark spots inside the part (rust scale, pits, cracks) then qualify too, so only
- * components that touch the reference outline count. */
+ * components that touch the reference outline count.
+ *
+ * The nominal outline (ctx->ref_part) lies inside the part's true outline wherever the
+ * good parts' outlines disagreed (the reference keeps it short there, so that a pose or a
+ * lamp is not a chip); measured to it alone a chip loses its outer band (through the
+ * station, 55-70 % of a generated chip's area was found). With ctx->ref_outline (the
+ * learned median outline) each gap found is measured to that instead: the pixels between
+ * the two outlines that this view lacks, reached from the gap outward (each step farther
+ * from the nominal outline, 4-connected, at most reach_mm: a view whose outline falls a
+ * little short all round lacks a strip along it, which must not join), join it; its
+ * depth is taken from the median outline too. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +38,10 @@ typedef struct s_params {
     double open_mm;      /* opening disc: outline jitter is not a chip */
     double part_thr;     /* grey level between fixture and part without ctx->part; 0: Otsu */
     double min_drop;     /* without ctx->part: grey levels below the learned mean */
+    double reach_mm;     /* with ctx->ref_outline: how far a gap is followed into the band
+                            between the nominal and the learned outline */
+    double share;        /* with ctx->ref_outline: the outline a gap is measured to, as the
+                            least share of the good parts having part there */
 } s_params_t;
 
 #define K(name, def, lo, hi, integer) {#name, offsetof(s_params_t, name), def, lo, hi, integer}
@@ -36,6 +50,8 @@ static const rv_det_key_t s_keys[] = {
     K(open_mm, 1.0, 0, 100, 0),
     K(part_thr, 0, 0, 254, 1),
     K(min_drop, 24, 0, 254, 1),
+    K(reach_mm, 3.0, 0, 100, 0),
+    K(share, 0.5, 0.01, 1, 0),
 };
 #undef K
 
@@ -87,10 +103,10 @@ static int s_touches_outline(const rv_view_t *ref, const rv_blobs_t *blobs,
     return 0;
 }
 
-/* Deepest pixel of the component, in px from the nearest reference-background pixel:
- * chamfer 3-4 distances on the component's box grown by half its size (the outline it
- * bit into lies within that). */
-static double s_depth(const rv_view_t *ref, const rv_blob_t *b, const rv_blobs_t *blobs,
+/* Deepest pixel of the component, in px from the nearest reference-background pixel (below
+ * thr): chamfer 3-4 distances on the component's box grown by half its size (the outline
+ * it bit into lies within that). */
+static double s_depth(const rv_view_t *ref, int thr, const rv_blob_t *b, const rv_blobs_t *blobs,
                       const uint32_t *order, uint32_t begin, uint32_t end)
 {
     int g = (b->x1 - b->x0 > b->y1 - b->y0 ? b->x1 - b->x0 : b->y1 - b->y0) / 2 + 3;
@@ -105,7 +121,7 @@ static double s_depth(const rv_view_t *ref, const rv_blob_t *b, const rv_blobs_t
     for (int y = 0; y < h; y++) {
         const uint8_t *p = rv_view_row(ref, y + y0) + x0;
         for (int x = 0; x < w; x++)
-            d[(size_t) y * w + x] = p[x] ? inf : 0;
+            d[(size_t) y * w + x] = p[x] >= thr ? inf : 0;
     }
     for (int y = 0; y < h; y++)
         for (int x = 0; x < w; x++) {
@@ -150,6 +166,115 @@ static double s_depth(const rv_view_t *ref, const rv_blob_t *b, const rv_blobs_t
     /* chamfer units of 3 per pixel; the distance counts to the background pixel's centre,
      * the outline lies half a pixel before it */
     return best > 0 ? best / 3.0 - 0.5 : 0;
+}
+
+/* The gap measured to the median outline: the component's pixels (its runs, in box
+ * coordinates; the box's corner at bx, by of the view) and the pixels of the band between
+ * ref_part and ref_outline that this view's part lacks, reached from them in at most reach
+ * 8-connected steps. Returns the pixel count (-1 without memory); bb gets their box (view
+ * coordinates, inclusive) and c their centroid. */
+static long s_to_outline(const rv_detect_ctx_t *ctx, const rv_blobs_t *blobs,
+                         const uint32_t *order, uint32_t begin, uint32_t end, const rv_blob_t *b,
+                         int bx, int by, int reach, int othr, int bb[4], double c[2])
+{
+    int w = ctx->ref_part->width, h = ctx->ref_part->height;
+    int x0 = b->x0 + bx - reach, y0 = b->y0 + by - reach;
+    int x1 = b->x1 + bx + reach + 1, y1 = b->y1 + by + reach + 1;
+    x0 = x0 < 0 ? 0 : x0, y0 = y0 < 0 ? 0 : y0;
+    x1 = x1 > w ? w : x1, y1 = y1 > h ? h : y1;
+    int lw = x1 - x0, lh = y1 - y0;
+    uint8_t *cur = calloc((size_t) lw * lh, 2);
+    if (!cur)
+        return -1;
+    uint8_t *allow = cur + (size_t) lw * lh;
+    int32_t *d = malloc((size_t) lw * lh * sizeof *d); /* chamfer 3-4 distance to ref_part */
+    if (!d) {
+        free(cur);
+        return -1;
+    }
+    const int32_t inf = 1 << 28;
+    for (int y = 0; y < lh; y++) {
+        const uint8_t *n = rv_view_row(ctx->ref_part, y + y0) + x0;
+        for (int x = 0; x < lw; x++)
+            d[(size_t) y * lw + x] = n[x] ? 0 : inf;
+    }
+    for (int pass = 0; pass < 2; pass++)
+        for (int yi = 0; yi < lh; yi++)
+            for (int xi = 0; xi < lw; xi++) {
+                int y = pass ? lh - 1 - yi : yi, x = pass ? lw - 1 - xi : xi, sy = pass ? 1 : -1;
+                int32_t *e = d + (size_t) y * lw + x, v = *e;
+                if (x + sy >= 0 && x + sy < lw && e[sy] + 3 < v)
+                    v = e[sy] + 3;
+                if (y + sy >= 0 && y + sy < lh) {
+                    const int32_t *r = e + (ptrdiff_t) sy * lw;
+                    if (r[0] + 3 < v)
+                        v = r[0] + 3;
+                    if (x > 0 && r[-1] + 4 < v)
+                        v = r[-1] + 4;
+                    if (x < lw - 1 && r[1] + 4 < v)
+                        v = r[1] + 4;
+                }
+                *e = v;
+            }
+    for (int y = 0; y < lh; y++) {
+        const uint8_t *o = rv_view_row(ctx->ref_outline, y + y0) + x0;
+        const uint8_t *n = rv_view_row(ctx->ref_part, y + y0) + x0;
+        const uint8_t *q = rv_view_row(ctx->part, y + y0) + x0;
+        for (int x = 0; x < lw; x++)
+            allow[(size_t) y * lw + x] = o[x] >= othr && !n[x] && !q[x];
+    }
+    for (uint32_t k = begin; k < end; k++) {
+        const rv_run_t *r = &blobs->runs[order[k]];
+        for (int x = r->x0; x < r->x1; x++)
+            cur[(size_t) (r->y + by - y0) * lw + (x + bx - x0)] = 1;
+    }
+    /* at most reach steps outward across the band: a pixel joins from a 4-neighbour that
+     * lies nearer ref_part (never along the outline, where a view whose outline falls a
+     * little short lacks a thin strip all the way round; mark 2: reached this step). The
+     * gap's corners inside ref_part that the opening took stay out (let back in, they
+     * joined other small gaps of the view's mask: discs' chips read 1.56 times their
+     * area). */
+    static const int nb[4][2] = {{-1, 0}, {1, 0}, {0, -1}, {0, 1}};
+    for (int step = 0; step < reach; step++) {
+        int grew = 0;
+        for (int y = 0; y < lh; y++)
+            for (int x = 0; x < lw; x++) {
+                size_t i = (size_t) y * lw + x;
+                if (cur[i] || !allow[i])
+                    continue;
+                for (int k = 0; k < 4; k++) {
+                    int yy = y + nb[k][1], xx = x + nb[k][0];
+                    size_t j = (size_t) yy * lw + xx;
+                    if (yy >= 0 && yy < lh && xx >= 0 && xx < lw && cur[j] == 1 && d[j] < d[i]) {
+                        cur[i] = 2;
+                        grew = 1;
+                        break;
+                    }
+                }
+            }
+        for (size_t i = 0; i < (size_t) lw * lh; i++)
+            cur[i] = cur[i] ? 1 : 0;
+        if (!grew)
+            break;
+    }
+    long count = 0;
+    double sx = 0, sy = 0;
+    bb[0] = w, bb[1] = h, bb[2] = -1, bb[3] = -1;
+    for (int y = 0; y < lh; y++)
+        for (int x = 0; x < lw; x++)
+            if (cur[(size_t) y * lw + x]) {
+                count++;
+                sx += x + x0, sy += y + y0;
+                bb[0] = x + x0 < bb[0] ? x + x0 : bb[0];
+                bb[1] = y + y0 < bb[1] ? y + y0 : bb[1];
+                bb[2] = x + x0 > bb[2] ? x + x0 : bb[2];
+                bb[3] = y + y0 > bb[3] ? y + y0 : bb[3];
+            }
+    c[0] = count ? sx / (double) count : 0;
+    c[1] = count ? sy / (double) count : 0;
+    free(cur);
+    free(d);
+    return count;
 }
 
 static int s_run(const void *params, const rv_detect_ctx_t *ctx, const rv_view_t *zone_mask,
@@ -238,10 +363,33 @@ static int s_run(const void *params, const rv_detect_ctx_t *ctx, const rv_view_t
         f.npoints = 1;
         f.points[0][0] = (float) (b->cx + box[0]);
         f.points[0][1] = (float) (b->cy + box[1]);
-        f.area_mm2 = b->area * mm2;
-        f.zone_pct = 100.0 * b->area / (double) (zone_px ? zone_px : 1);
-        /* depth reuses length_mm: how far the gap reaches into the nominal outline */
-        f.length_mm = s_depth(&ref, b, &blobs, order, first[i], first[i + 1]) * ctx->mm_per_px;
+        double area = b->area;
+        const rv_view_t *to = &ref; /* the outline the depth counts from */
+        int to_thr = 1;
+        rv_view_t outl;
+        if (ctx->part && ctx->ref_outline) {
+            int bb[4];
+            double c[2];
+            int reach = (int) ceil(p->reach_mm / ctx->mm_per_px);
+            int othr = (int) ceil(255 * p->share - 1e-9);
+            long n = s_to_outline(ctx, &blobs, order, first[i], first[i + 1], b, box[0], box[1],
+                                  reach, othr < 1 ? 1 : othr, bb, c);
+            if (n < 0) {
+                rc = rv_fail(RV_ENOMEM, s_domain, "no memory for a gap's outline");
+                break;
+            }
+            area = (double) n;
+            f.bbox[0] = bb[0], f.bbox[1] = bb[1];
+            f.bbox[2] = bb[2] - bb[0] + 1, f.bbox[3] = bb[3] - bb[1] + 1;
+            f.points[0][0] = (float) c[0], f.points[0][1] = (float) c[1];
+            outl = rv_det_sub(ctx->ref_outline, box);
+            to = &outl;
+            to_thr = othr < 1 ? 1 : othr;
+        }
+        f.area_mm2 = area * mm2;
+        f.zone_pct = 100.0 * area / (double) (zone_px ? zone_px : 1);
+        /* depth reuses length_mm: how far the gap reaches into the outline */
+        f.length_mm = s_depth(to, to_thr, b, &blobs, order, first[i], first[i + 1]) * ctx->mm_per_px;
         f.score = 1.0;
         rc = rv_findings_push(out, &f);
     }
