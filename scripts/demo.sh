@@ -21,7 +21,8 @@ refs=build/demo/references
 stale=""
 for shape in disc housing shaft; do
   if [ ! -f "$refs/demo-$shape.ref" ] ||
-     [ -n "$(find models/families/demo-$shape.json build/bin/reman-train -newer "$refs/demo-$shape.ref" 2>/dev/null)" ]; then
+     [ -n "$(find models/families/demo-$shape.json build/bin/reman-train scripts/train-demo-references.sh \
+               -newer "$refs/demo-$shape.ref" 2>/dev/null)" ]; then
     stale=1
   fi
 done

@@ -32,6 +32,7 @@ demo_references() {
     for shape in disc housing shaft; do
       if [ ! -f "$refs/demo-$shape.ref" ] ||
          [ -n "$(find "$src/models/families/demo-$shape.json" "$RS_BINARY_DIR/bin/reman-train" \
+                 "$src/scripts/train-demo-references.sh" \
                  -newer "$refs/demo-$shape.ref" 2>/dev/null)" ]; then
         stale=1
       fi
