@@ -66,8 +66,11 @@ static void s_usage(FILE *f)
             "                   defective images 40 %% validation, 60 %% test\n"
             "  --twins 0|1      with --datasets: keep the photographs of one object\n"
             "                   (found by image similarity) on one side of the split\n"
-            "                   (default: 1 for magnetic_tile, whose sides shared about six\n"
-            "                   photographs of each tile; 0 for the other sets, not checked)\n"
+            "                   (default 1 for magnetic_tile, whose sides shared about six\n"
+            "                   photographs of each tile, and for casting_impeller_seg,\n"
+            "                   whose rotated and mirrored copies are found by the round\n"
+            "                   search over every rotation and mirror; 0 for the other\n"
+            "                   sets, not checked)\n"
             "  --train DIR      train on every defect-free image of DIR's sets, and\n"
             "  --test DIR       test on every image of DIR's sets\n"
             "  --on SIDE        with --datasets: report on 'test' (default), on\n"
@@ -324,9 +327,11 @@ done:
 }
 
 /* Group a set's twin photographs (ra_twins.h): each item's split key becomes its group's
- * first key, so the hash puts the whole group on one side. 0, or -1 on failure (said). */
+ * first key, so the hash puts the whole group on one side. round: the search for round parts
+ * (every rotation and mirror, ra_twins_sig_round), else the shift search. 0, or -1 on
+ * failure (said). */
 static rv_image_t *s_load_gray(const char *path);
-static int s_group_twins(const char *name, set_t *s)
+static int s_group_twins(const char *name, set_t *s, int round)
 {
     double t0 = s_now_ms();
     ra_twins_sig_t **sig = calloc(s->n ? s->n : 1, sizeof *sig);
@@ -334,7 +339,7 @@ static int s_group_twins(const char *name, set_t *s)
     int rc = sig && group ? 0 : -1;
     for (size_t i = 0; rc == 0 && i < s->n; i++) {
         rv_image_t *img = s_load_gray(s->items[i].image);
-        if (!img || !(sig[i] = ra_twins_sig(img))) {
+        if (!img || !(sig[i] = round ? ra_twins_sig_round(img) : ra_twins_sig(img))) {
             fprintf(stderr, "reman-eval: %s: %s\n", s->items[i].image, rv_last_error());
             rc = -1;
         }
@@ -348,11 +353,21 @@ static int s_group_twins(const char *name, set_t *s)
     for (size_t i = 0; rc == 0 && i < s->n; i++)
         if (group[i] != i && !(s->items[i].skey = strdup(s->items[group[i]].key)))
             rc = -1;
-    if (rc == 0)
+    if (rc == 0) {
+        int ng = 0; /* groups of two or more: roots that another image names */
+        for (size_t i = 0; i < s->n; i++)
+            for (size_t j = i + 1; j < s->n; j++)
+                if (group[i] == i && group[j] == i) {
+                    ng++;
+                    break;
+                }
         fprintf(stderr,
-                "reman-eval: %s: %d of %zu images have a twin (photographs of one object), "
-                "kept on one side of the split (%.1f s)\n",
-                name, nt, s->n, (s_now_ms() - t0) / 1000);
+                "reman-eval: %s: %d of %zu images have a twin (photographs of one object, "
+                "in %d groups; %s), kept on one side of the split (%.1f s)\n",
+                name, nt, s->n, ng,
+                round ? "round search: every rotation and mirror" : "shift search",
+                (s_now_ms() - t0) / 1000);
+    }
     for (size_t i = 0; sig && i < s->n; i++)
         ra_twins_sig_free(&sig[i]);
     free(sig);
@@ -2169,10 +2184,12 @@ int main(int argc, char **argv)
         }
         int a = s_read_set(trdir, name, &tr);
         int b = a > 0 ? (tedir == trdir ? 1 : s_read_set(tedir, name, &te)) : 0;
-        /* the split keeps photographs of one object on one side (the set's default: the
-         * magnetic tile, whose twins were measured; docs/eval.md) */
-        int twins = o.twins >= 0 ? o.twins : !strcmp(name, "magnetic_tile");
-        if (a > 0 && o.datasets && twins && s_group_twins(name, &tr) != 0)
+        /* the split keeps photographs of one object on one side (the set's default: on
+         * for the magnetic tile and the cast impeller, whose twins were measured; the
+         * impeller, a round part, by the round search; docs/eval.md) */
+        int round = !strcmp(name, "casting_impeller_seg");
+        int twins = o.twins >= 0 ? o.twins : !strcmp(name, "magnetic_tile") || round;
+        if (a > 0 && o.datasets && twins && s_group_twins(name, &tr, round) != 0)
             a = -1;
         if (a < 0 || b < 0) {
             status = EXIT_FAILED;

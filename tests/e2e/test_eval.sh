@@ -179,6 +179,19 @@ else
   echo "e2e.eval: ../shared/datasets/magnetic_tile absent: --on dev on real data not checked"
 fi
 
+# the cast impeller's copies turned, mirrored or zoomed, by the round search (every rotation
+# and mirror), on by default; --twins 0 turns it off
+if [ -f "$ds/casting_impeller_seg/manifest.csv" ]; then
+  "$bin/reman-eval" --datasets "$ds" --sets casting_impeller_seg --list train \
+    >"$work/imp-train.txt" 2>"$work/imp-train.err"
+  "$bin/reman-eval" --datasets "$ds" --sets casting_impeller_seg --list train --twins 0 \
+    >"$work/imp-train0.txt" 2>"$work/imp-train0.err"
+  check "--datasets: the cast impeller's twins found by the round search and kept on one side; --twins 0: none" \
+    $PY -c "import re, sys; m = re.search(r'casting_impeller_seg: (\d+) of (\d+) images have a twin .*in (\d+) groups; round search', open(sys.argv[1]).read()); print(m and m.group(0)); sys.exit(0 if m and 90 <= int(m.group(1)) <= 120 and int(m.group(2)) == 141 and 25 <= int(m.group(3)) <= 45 and 'have a twin' not in open(sys.argv[2]).read() else 1)" "$work/imp-train.err" "$work/imp-train0.err"
+else
+  echo "e2e.eval: ../shared/datasets/casting_impeller_seg absent: its round twin search not checked"
+fi
+
 # a backbone folder without model.json, and one whose weights are short: exit 3, named
 set +e
 "$bin/reman-eval" --datasets "$work/empty" --backbone "$work/nonet" >/dev/null 2>"$work/b1.err"; rb1=$?

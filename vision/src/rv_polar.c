@@ -72,10 +72,8 @@ static int s_check(const rv_polar_params_t *p)
     return RV_OK;
 }
 
-/* The part's outline as an ellipse: centre, semi-axes a >= b, angle of a. */
-typedef struct {
-    double cx, cy, a, b, phi;
-} s_ellipse_t;
+/* The part's outline as an ellipse: centre, semi-axes a >= b, angle of a (rv_polar.h). */
+typedef rv_polar_ellipse_t s_ellipse_t;
 
 static int s_outline(const rv_view_t *gray, s_ellipse_t *e)
 {
@@ -440,6 +438,24 @@ out:
     free(px);
     free(use);
     free(win);
+}
+
+int rv_polar_outline(const rv_view_t *gray, const rv_polar_params_t *p, rv_polar_ellipse_t *e)
+{
+    rv_polar_params_t d;
+    if (!p) {
+        rv_polar_params_default(&d);
+        p = &d;
+    }
+    if (!gray || !e || gray->fmt != RV_GRAY8)
+        return rv_fail(RV_EINVAL, "rv_polar", "outline: need a GRAY8 view and an ellipse");
+    int rc = s_check(p);
+    if (rc != RV_OK)
+        return rc;
+    rc = s_outline(gray, e);
+    if (rc == RV_OK && p->refine)
+        s_refine(p, gray, e);
+    return rc;
 }
 
 /* Unwrap the view around its fitted (and, with refine, refined) outline and take each

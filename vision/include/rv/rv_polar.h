@@ -75,6 +75,18 @@ void rv_polar_params_default(rv_polar_params_t *p);
 
 typedef struct rv_polar_model rv_polar_model_t;
 
+/* The part's outline as the model unwraps it: centre (px), semi-axes a >= b (px), and the
+ * angle of a (radians, from +x towards +y). */
+typedef struct rv_polar_ellipse {
+    double cx, cy, a, b, phi;
+} rv_polar_ellipse_t;
+
+/* The outline of the part in one GRAY8 view: the solid silhouette's ellipse (moments) and,
+ * with p->refine, refined on the outline's grey edge (above); p NULL = defaults. The point
+ * at ring r, angle t is (cx, cy) + R(phi) (a r cos t, b r sin t). RV_EFORMAT when no part
+ * is found in the view. */
+int rv_polar_outline(const rv_view_t *gray, const rv_polar_params_t *p, rv_polar_ellipse_t *e);
+
 /* Learn from n >= 3 GRAY8 views of good parts (any sizes). NULL on failure (rv_last_error
  * names the image that has no part, or the bad parameter). */
 rv_polar_model_t *rv_polar_model_train(const rv_view_t *views, size_t n,
