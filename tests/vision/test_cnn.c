@@ -344,13 +344,20 @@ static void s_texture(uint8_t *px, int pit, uint32_t seed)
         }
 }
 
-static void test_deep_model(void)
+/* The random network the deep-model tests share (seed 4242), its layers in L. */
+static rv_cnn_t *s_seeded_net(rv_cnn_layer_t L[N_LAYERS])
 {
-    rv_cnn_layer_t L[N_LAYERS];
     s_seed = 4242;
     s_graph(L);
     rv_cnn_t *net = rv_cnn_new(L, N_LAYERS, L_OUT);
     RS_CHECKF(net != NULL, "%s", rv_last_error());
+    return net;
+}
+
+static void test_deep_model(void)
+{
+    rv_cnn_layer_t L[N_LAYERS];
+    rv_cnn_t *net = s_seeded_net(L);
     if (!net)
         return;
     enum { NTRAIN = 40, NTEST = 20 };
@@ -454,10 +461,7 @@ static double s_median(const float *v, size_t n)
 static void test_deep_twins(void)
 {
     rv_cnn_layer_t L[N_LAYERS];
-    s_seed = 4242;
-    s_graph(L);
-    rv_cnn_t *net = rv_cnn_new(L, N_LAYERS, L_OUT);
-    RS_CHECKF(net != NULL, "%s", rv_last_error());
+    rv_cnn_t *net = s_seeded_net(L);
     if (!net)
         return;
     enum { OBJ = 12, PER = 3, N = OBJ * PER };
