@@ -170,8 +170,8 @@ static double s_depth(const rv_view_t *ref, int thr, const rv_blob_t *b, const r
 
 /* The gap measured to the median outline: the component's pixels (its runs, in box
  * coordinates; the box's corner at bx, by of the view) and the pixels of the band between
- * ref_part and ref_outline that this view's part lacks, reached from them in at most reach
- * 8-connected steps. Returns the pixel count (-1 without memory); bb gets their box (view
+ * ref_part and ref_outline (share othr or more) that this view's part lacks, reached from
+ * them in at most reach outward 4-connected steps (below). Returns the pixel count (-1 without memory); bb gets their box (view
  * coordinates, inclusive) and c their centroid. */
 static long s_to_outline(const rv_detect_ctx_t *ctx, const rv_blobs_t *blobs,
                          const uint32_t *order, uint32_t begin, uint32_t end, const rv_blob_t *b,
