@@ -555,6 +555,64 @@ static void s_test_crack_tool_mark(void)
     s_scene_free(&sc);
 }
 
+/* two lines across a flat part: a crack with a dark core (2.5 px, 50 grey levels) in a wide
+ * shallow halo (to 5 px either side, 16 under), as a crack's blurred rims look; and a tool
+ * mark as wide, uniformly 30 under (band contrast 0.149 and 0.130, skeleton 0.25 and 0.18
+ * of the background darker than the reference) */
+static const double s_halo[2][2][2] = {{{40, 60}, {200, 95}}, {{40, 150}, {200, 170}}};
+
+static void s_halo_pixel(int x, int y, const void *arg, uint8_t *g, uint8_t *r, uint8_t *pm,
+                         uint8_t *z)
+{
+    (void) arg;
+    const double(*c)[2] = s_halo[0], (*m)[2] = s_halo[1];
+    double d = s_seg_distance(x, y, c[0][0], c[0][1], c[1][0], c[1][1]);
+    double e = s_seg_distance(x, y, m[0][0], m[0][1], m[1][0], m[1][1]);
+    double crack = d < 1.25 ? 50 : d < 5 ? 16 : 0, mark = e < 5 ? 30 : 0;
+    *r = 170;
+    *g = (uint8_t) lrint(170 - fmax(crack, mark));
+    *pm = *z = 255;
+}
+
+/* The band's mean darkness (min_contrast 0.16 of the background) is diluted by a crack's
+ * wide rims: 3 of 80 disc cracks on unseen cores (41-68 mm, plain to the eye) averaged
+ * 0.156-0.158 and were not reported. With a reference, a piece whose skeleton lies darker
+ * than it by min_ridge (0.22) of the background passes at 0.75 min_contrast: the crack
+ * with a dark core in a wide halo is found at its length (not with min_ridge 0); the
+ * uniform tool mark beside it, within three quarters of min_contrast too, is not. */
+static void s_test_crack_halo(void)
+{
+    const double(*c)[2] = s_halo[0];
+    double len = hypot(c[1][0] - c[0][0], c[1][1] - c[0][1]);
+    s_scene_t sc;
+    s_scene_init(&sc, 260, 220, 0.2, s_halo_pixel, NULL);
+    for (int ridge = 0; ridge <= 1; ridge++) {
+        rv_param_t kv = {"min_ridge", 0};
+        rv_findings_t f = {0};
+        s_scene_cracks(&sc, ridge ? NULL : &kv, ridge ? 0 : 1, NULL, &f);
+        int crack = 0, mark = 0;
+        for (size_t i = 0; i < f.count; i++) {
+            const rv_finding_t *k = &f.items[i];
+            if (k->bbox[1] > 120) {
+                mark++;
+                continue;
+            }
+            crack++;
+            printf("crack in a halo, min_ridge %s: length %.2f mm, true %.2f mm (%.1f %%)\n",
+                   ridge ? "0.22" : "0", k->length_mm, len * sc.mmpp,
+                   100 * (k->length_mm / (len * sc.mmpp) - 1));
+            RS_CHECKF(fabs(k->length_mm - len * sc.mmpp) <= 0.10 * len * sc.mmpp,
+                      "length %.2f mm against %.2f", k->length_mm, len * sc.mmpp);
+        }
+        printf("crack in a halo, min_ridge %s: %d crack(s), %d on the tool mark\n",
+               ridge ? "0.22" : "0", crack, mark);
+        RS_CHECK_EQ(crack, ridge);
+        RS_CHECK_EQ(mark, 0);
+        rv_findings_free(&f);
+    }
+    s_scene_free(&sc);
+}
+
 /* ms per detector on 5 MP cores, maps precomputed (best of a few runs). */
 /* A chip bitten out of a part's straight edge, drawn with exact truth: the true outline
  * at y = 100 (part above), the nominal material (ref_part) 6 px inside it, as a reference
@@ -673,6 +731,7 @@ int main(void)
     s_test_crack_cut();
     s_test_crack_shifted_edge();
     s_test_crack_tool_mark();
+    s_test_crack_halo();
     s_test_missing_outline();
     double cal_mm = 0, cal_px = 0, chip_derived = 0;
     s_test_dimension(&cal_mm, &cal_px);

@@ -12,7 +12,12 @@
  * (skeleton length plus the band beyond the skeleton's ends, >= min_length_mm),
  * thin (mean band width = area / length), elongated (length / width and principal axes),
  * not rust-coloured, and dark relative to its local background, which separates cracks
- * from the long but faint concentric tool marks. The DataMatrix modules are compact
+ * from the long but faint concentric tool marks. That contrast is the band's mean, and a
+ * crack's band holds its blurred rims: a wide crack with a dark core can average under
+ * min_contrast. With a reference, a piece whose skeleton lies darker than the reference
+ * by min_ridge of the background is a crack at three quarters of min_contrast (tool marks
+ * are faint along their middle too; a design edge the alignment left a pixel off is dark
+ * along it but the reference's own black-hat explains it, and its contrast stays low). The DataMatrix modules are compact
  * squares, never elongated (and the family's zones leave the code out).
  * With a learned reference, each accepted piece is then followed past its ends along the
  * dark ridge (pixels darker than the reference by dark_thr and by half the crack's own
@@ -50,6 +55,9 @@ typedef struct s_params {
     double ref_shift_px;      /* with a reference: a candidate is darker than the reference's
                                  darkest value within this many px (an alignment residual
                                  that moves a design edge is not a crack); 0: pixel for pixel */
+    double min_ridge;         /* with a reference: the skeleton's mean darkness against it,
+                                 as a share of the background, that lets a piece pass at
+                                 0.75 min_contrast; 0: off */
 } s_params_t;
 
 #define K(name, def, lo, hi, integer) {#name, offsetof(s_params_t, name), def, lo, hi, integer}
@@ -59,6 +67,7 @@ static const rv_det_key_t s_keys[] = {
     K(max_mask_width_px, 14, 1, 100, 0),   K(min_elongation, 3, 1, 1000, 0),
     K(edge_margin_px, 5, 0, 100, 1),      K(max_rust, 48, 0, 255, 0),
     K(min_axis_ratio, 2.0, 1, 1000, 0),   K(ref_shift_px, 1, 0, 8, 1),
+    K(min_ridge, 0.22, 0, 1, 0),
 };
 #undef K
 
@@ -180,10 +189,13 @@ static int s_piece(const s_params_t *p, const rv_detect_ctx_t *ctx, const rv_vie
         return RV_OK;
     /* the darkening beyond what the reference shows, relative to the local background */
     double contrast = sum.close > 0 ? (sum.bh - sum.bh_ref) / sum.close : 0;
-    if (contrast < p->min_contrast)
+    int ox = box[0] + l->box[0] + b->x0, oy = box[1] + l->box[1] + b->y0;
+    int ridge = ctx->ref_mean ? s_ridge(ctx, path, n, ox - 1, oy - 1) : 0;
+    if (contrast < p->min_contrast &&
+        !(p->min_ridge > 0 && ctx->ref_mean && contrast >= 0.75 * p->min_contrast &&
+          ridge >= p->min_ridge * sum.close / sum.n))
         return RV_OK;
 
-    int ox = box[0] + l->box[0] + b->x0, oy = box[1] + l->box[1] + b->y0;
     if (out->count == out->cap) {
         size_t cap = out->cap ? 2 * out->cap : 16;
         s_crack_t *items = realloc(out->items, cap * sizeof *items);
@@ -207,7 +219,7 @@ static int s_piece(const s_params_t *p, const rv_detect_ctx_t *ctx, const rv_vie
     c->dark = sum.bh - sum.bh_ref;
     c->bg = sum.close / sum.n;
     c->half = 0.5 * band;
-    c->ridge = ctx->ref_mean ? s_ridge(ctx, path, n, ox - 1, oy - 1) : 0;
+    c->ridge = ridge;
     c->root = (int) out->count;
     for (int e = 0; e < 2; e++) {
         /* local (l->box) to view pixels */
