@@ -129,12 +129,26 @@ static json_t *s_finding_json(const rm_family_t *fam, const rv_finding_t *f)
     json_object_set_new(o, "type", json_string(rv_finding_type_name(f->type)));
     const rm_zone_t *z = f->zone >= 0 ? rm_family_zone(fam, (size_t) f->zone) : NULL;
     json_object_set_new(o, "zone", z ? json_string(rm_zone_name(z)) : json_null());
+    if (f->zones) { /* one defect across zones (rv_findings_join_zones): every zone it spans */
+        json_t *zs = json_array();
+        for (size_t k = 0; k < rm_family_zone_count(fam) && k < 64; k++)
+            if (f->zones >> k & 1)
+                json_array_append_new(zs, json_string(rm_zone_name(rm_family_zone(fam, k))));
+        json_object_set_new(o, "zones", zs);
+    }
     json_object_set_new(o, "bbox", json_pack("[i,i,i,i]", f->bbox[0], f->bbox[1], f->bbox[2], f->bbox[3]));
     switch (f->type) {
     case RV_FINDING_CRACK:
         json_object_set_new(o, "length_mm", json_real(f->length_mm));
         json_object_set_new(o, "width_mm", json_real(f->width_mm));
         json_object_set_new(o, "orientation_deg", json_real(f->orientation_deg));
+        if (f->npoints > 0) { /* the polyline, aligned view px, to 0.1 px */
+            json_t *pts = json_array();
+            for (int k = 0; k < f->npoints; k++)
+                json_array_append_new(pts, json_pack("[f,f]", round(f->points[k][0] * 10) / 10,
+                                                     round(f->points[k][1] * 10) / 10));
+            json_object_set_new(o, "points", pts);
+        }
         break;
     case RV_FINDING_PIT:
         json_object_set_new(o, "diameter_mm", json_real(f->diameter_mm));

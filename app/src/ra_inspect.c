@@ -14,6 +14,13 @@
 
 #define S_MAX_ZONES 64
 #define S_MAX_THREADS 8
+/* pieces of one defect on either side of a zone boundary: crack ends this close (a zone
+ * boundary often runs along a design edge, a groove or a step, that the crack detector
+ * leaves out: its black-hat disc and edge margin, 13 + 2 x 5 px, and each piece's band end;
+ * on unseen cores a crack's pieces lay 6-31 px apart, two cracks' 23 px or more, but not
+ * continuing each other), chip boxes this close */
+#define S_JOIN_CRACK_PX 30
+#define S_JOIN_BOX_PX 6
 
 struct ra_inspector {
     rm_family_t *family;
@@ -26,6 +33,8 @@ struct ra_inspector {
     rv_image_t *zone[S_MAX_ZONES];
     int zbox[S_MAX_ZONES][4]; /* each zone's box [x0, y0, x1, y1); x0 == x1 when empty */
     double zero[S_MAX_ZONES]; /* each zone's caliper zero (s_zero_calipers), mm */
+    double zpx[S_MAX_ZONES];  /* each zone's area, px */
+    int zrank[S_MAX_ZONES];   /* each zone's precedence: critical 2, mating 1, cosmetic 0 */
     rv_image_t *lo, *hi, *scratch, *part, *warped, *norm, *detail, *iblur, *exclude, *zone_eff;
     rv_frontend_t *front;
     rv_detect_cache_t *cache; /* maps the zones share (black-hats, eroded part, wear band) */
@@ -169,10 +178,12 @@ ra_inspector_t *ra_inspector_new(rm_family_t *family, const ra_reference_t *ref)
             goto fail;
         int *b = self->zbox[i];
         b[0] = w, b[1] = h, b[2] = 0, b[3] = 0;
+        self->zrank[i] = 2 - (int) rm_zone_criticality(rm_family_zone(family, i));
         for (int y = 0; y < h; y++) {
             const uint8_t *r = rv_view_row(&zv, y);
             for (int x = 0; x < w; x++)
                 if (r[x]) {
+                    self->zpx[i]++;
                     b[0] = x < b[0] ? x : b[0];
                     b[2] = x + 1 > b[2] ? x + 1 : b[2];
                     b[1] = y < b[1] ? y : b[1];
@@ -654,6 +665,11 @@ static int s_inspect(ra_inspector_t *self, const rv_view_t *rgb, int k, const ra
                 goto out;
         }
     }
+    /* a crack or a chip that crosses a zone boundary is one defect, measured whole and
+     * graded in the most critical zone it reaches: each zone's run found a piece of it
+     * (docs/inspection.md) */
+    rv_findings_join_zones(&out->findings, self->zrank, self->zpx, self->nzones, S_JOIN_CRACK_PX,
+                           S_JOIN_BOX_PX, self->mm_per_px);
     out->ms_detect = s_now_ms() - t;
     t = s_now_ms();
 

@@ -9,6 +9,7 @@
 #define RV_FINDINGS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -43,6 +44,8 @@ typedef struct rv_finding {
     double severity;          /* corrosion: 0..1 (mean likelihood) */
     double score;             /* 0..1: detector confidence, or the anomaly score */
     char name[32];            /* dimensions: the caliper's name; otherwise empty */
+    uint64_t zones;           /* joined across zones (rv_findings_join_zones): bit z for each
+                                 zone 0..63 it spans; 0 when it lies in zone alone */
 } rv_finding_t;
 
 typedef struct rv_findings {
@@ -53,6 +56,24 @@ typedef struct rv_findings {
 /* Append a copy of f; 0 or RV_ENOMEM. */
 int rv_findings_push(rv_findings_t *list, const rv_finding_t *f);
 void rv_findings_free(rv_findings_t *list);
+
+/* One defect that crosses a zone boundary is found by each zone's detector run as pieces
+ * that end at the boundary, or at the design edge along it that the crack detector leaves
+ * out (a crack), or touch it (a chip). Joined here, in place, into one finding, measured
+ * whole: cracks of different zones with polyline ends within crack_gap_px that continue
+ * each other (the step between them within 45 degrees of both ends' directions; the
+ * length is the pieces' plus the step, the polyline theirs end to end), cracks of
+ * different zones with half the points of one within 3 px of the other (one stretch of
+ * crack reported by both: the longer kept), and missing
+ * material of different zones whose boxes come within box_gap_px (the area is the sum, the
+ * depth the larger). The joined finding's zone is the one of highest rank[z] (ties: the
+ * larger piece's), its zones field has a bit for each zone it spans, its zone_pct is its
+ * area over zone_px[zone] (zone_px NULL: left as the piece's), its score the highest.
+ * Other types, findings outside zones 0..nzones-1 or 0..63, and pieces of one zone are
+ * left as they are. Returns the number of joins made. */
+int rv_findings_join_zones(rv_findings_t *list, const int *rank, const double *zone_px,
+                           size_t nzones, double crack_gap_px, double box_gap_px,
+                           double mm_per_px);
 
 /* "crack", "corrosion", "pit", "missing", "wear", "dimension"; NULL for others. */
 const char *rv_finding_type_name(rv_finding_type_t type);
