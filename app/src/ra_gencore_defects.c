@@ -339,6 +339,14 @@ static void s_place_chip(s_ctx_t *c, int count, double rmin_mm, double rmax_mm)
             if (!s_box(c, x - 1.3 * R - 3, y - 1.3 * R - 3, x + 1.3 * R + 3, y + 1.3 * R + 3,
                        box) || !s_free(c, box))
                 continue;
+            /* it bites from outside: its centre, off the outline outward, on the fixture (an
+             * outline point of one of the shape's pieces can lie inside another, where the
+             * housing's duct meets its volute: a "chip" there was a hole through the part,
+             * deeper than the chip's depth says) */
+            int cxi = (int) lrint(x), cyi = (int) lrint(y);
+            if (cxi < 0 || cyi < 0 || cxi >= c->lab.width || cyi >= c->lab.height ||
+                rv_view_row(&c->lab, cyi)[cxi] != RA_LABEL_BACKGROUND)
+                continue;
             /* it must bite: a quarter of its disc on intact surface, nothing else inside */
             long bite = 0, foreign = 0;
             for (int yy = box[1]; yy < box[3]; yy++) {
