@@ -6,7 +6,8 @@
 # chipped (830000..). Prints, per shape, the routes proposed for each set, the cracks
 # found and within 10 % of their length, the chips' area read against the truth, and
 # every escape (a defective core proposed for reuse). The figures of docs/eval.md
-# ("through the station") come from this script: about 3 minutes on 2 cores. RS_UNSEEN_SEEDS
+# ("through the station") come from this script: about 3 minutes on 2 cores (chip areas
+# in mm2, crack lengths in mm, positions in the master's frame). RS_UNSEEN_SEEDS
 # ("S C P") sets other first seeds, RS_INSPECT another reman-inspect (a before/after run).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -83,9 +84,14 @@ for s in ("disc", "housing", "shaft"):
         for j in lines(name):
             if j.get("proposal") == "reuse":
                 t = load(j["file"][:-4] + ".json")
+                ref = to_reference(m, t)
+                read = ", ".join(f"{f['type']} {f.get('area_mm2', f.get('length_mm', 0)):.1f} in {f['zone']}"
+                                 for f in j.get("findings", []) if f["type"] != "dimension")
                 print(f"    escape: {j['file'].split('/')[-1]} proposed for reuse; truth "
-                      + "; ".join(f"{d['kind']} {d.get('area_mm2', d.get('length_mm', 0)):.1f} in {d.get('zone', '?')}"
-                                  for d in t["defects"]))
+                      + "; ".join(f"{d['kind']} {d['area_mm2'] if d['kind'] == 'chip' else d['length_mm']:.1f} "
+                                  f"at {tuple(round(v) for v in ref(d.get('centre') or d['points'][0]))}"
+                                  for d in t["defects"])
+                      + f"; read: {read or 'nothing'}")
 print(f"cracks found {tot['found']} of {tot['cracks']} ({tot['found'] / max(1, tot['cracks']):.3f}), "
       f"{tot['within']} within 10 % of their length")
 PYEOF
