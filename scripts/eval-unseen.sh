@@ -33,7 +33,7 @@ for s in disc housing shaft; do for set in sound crack chip; do echo "$set-$s"; 
 python3 - "$work" "$root/tests/e2e" <<'PYEOF'
 import collections, json, statistics, sys
 sys.path.insert(0, sys.argv[2])
-from truth_frame import load, to_reference
+from truth_frame import load, to_reference, true_cracks
 w = sys.argv[1]
 def lines(name):
     return [json.loads(l) for l in open(f"{w}/{name}.jsonl")]
@@ -47,26 +47,15 @@ for s in ("disc", "housing", "shaft"):
     print(f"  sound ({len(lines('sound-' + s))}): {routes(lines('sound-' + s))}")
     L = lines(f"crack-{s}")
     n = found = within = longer = 0
-    for j in L:
-        t = load(j["file"][:-4] + ".json")
-        ref = to_reference(m, t)
-        cracks = [f for f in j.get("findings", []) if f["type"] == "crack"]
-        for d in t["defects"]:
-            if d["kind"] != "crack":
-                continue
-            n += 1
-            pts = [ref(p) for p in d["points"]]
-            lens = [f["length_mm"] for f in cracks
-                    if sum(f["bbox"][0] - 8 <= x <= f["bbox"][0] + f["bbox"][2] + 8 and
-                           f["bbox"][1] - 8 <= y <= f["bbox"][1] + f["bbox"][3] + 8
-                           for x, y in pts) >= max(1, len(pts) // 2)]
-            if not lens:
-                print(f"    crack missed: {j['file'].split('/')[-1]} {d['length_mm']:.1f} mm")
-                continue
-            found += 1
-            e = max(lens) / d["length_mm"] - 1
-            within += abs(e) <= 0.10
-            longer += e > 0.10
+    for j, d, lens in true_cracks(L, m):
+        n += 1
+        if not lens:
+            print(f"    crack missed: {j['file'].split('/')[-1]} {d['length_mm']:.1f} mm")
+            continue
+        found += 1
+        e = max(lens) / d["length_mm"] - 1
+        within += abs(e) <= 0.10
+        longer += e > 0.10
     tot["cracks"] += n; tot["found"] += found; tot["within"] += within
     print(f"  cracked ({len(L)}): {routes(L)}; cracks {found} of {n} found, {within} within 10 %, {longer} over 10 % long")
     L = lines(f"chip-{s}")

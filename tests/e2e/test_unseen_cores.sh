@@ -110,32 +110,21 @@ check "cracked cores: at least 9 of 10 cracks per shape found, none read over 15
   $PY - "$work" "$src/tests/e2e" <<'EOF'
 import json, sys
 sys.path.insert(0, sys.argv[2])
-from truth_frame import load, to_reference
+from truth_frame import load, true_cracks
 ok = True
 for shape in ("disc", "housing", "shaft"):
     m = load(f"{sys.argv[1]}/master-{shape}.json")
     n = hit = within = over = 0
-    for l in open(f"{sys.argv[1]}/crack-{shape}.jsonl"):
-        j = json.loads(l)
-        t = load(j["file"][:-4] + ".json")
-        ref = to_reference(m, t)
-        cracks = [f for f in j.get("findings", []) if f["type"] == "crack"]
-        for d in t["defects"]:
-            if d["kind"] != "crack":
-                continue
-            n += 1
-            pts = [ref(p) for p in d["points"]]
-            # the findings whose box (8 px grown) holds half the crack's points or more
-            lens = [f["length_mm"] for f in cracks
-                    if sum(f["bbox"][0] - 8 <= x <= f["bbox"][0] + f["bbox"][2] + 8 and
-                           f["bbox"][1] - 8 <= y <= f["bbox"][1] + f["bbox"][3] + 8
-                           for x, y in pts) >= max(1, len(pts) // 2)]
-            if not lens:
-                continue
-            hit += 1
-            e = max(lens) / d["length_mm"] - 1
-            within += abs(e) <= 0.10
-            over += e > 0.15
+    # the findings whose box (8 px grown) holds half the crack's points or more
+    lines = [json.loads(l) for l in open(f"{sys.argv[1]}/crack-{shape}.jsonl")]
+    for j, d, lens in true_cracks(lines, m):
+        n += 1
+        if not lens:
+            continue
+        hit += 1
+        e = max(lens) / d["length_mm"] - 1
+        within += abs(e) <= 0.10
+        over += e > 0.15
     print(f"  {shape}: {hit} of {n} cracks found, {within} within 10 %, {over} over 15 % long")
     ok &= n == 10 and hit >= 9 and within >= 7 and over == 0
 sys.exit(0 if ok else 1)
