@@ -44,6 +44,22 @@ int rv_finding_type_parse(const char *name)
     return -1;
 }
 
+void rv_finding_set_polyline(rv_finding_t *f, const float (*pts)[2], int n)
+{
+    int m = n < RV_FINDING_MAX_POINTS ? n : RV_FINDING_MAX_POINTS;
+    for (int k = 0; k < m; k++) {
+        int src = m > 1 ? (int) lrint((double) k * (n - 1) / (m - 1)) : 0;
+        f->points[k][0] = pts[src][0], f->points[k][1] = pts[src][1];
+    }
+    f->npoints = m > 0 ? m : 0;
+    if (m > 0) {
+        double ex = f->points[m - 1][0] - f->points[0][0];
+        double ey = f->points[m - 1][1] - f->points[0][1];
+        double ang = atan2(ey, ex) * 180.0 / 3.14159265358979323846;
+        f->orientation_deg = ang < 0 ? ang + 180 : ang >= 180 ? ang - 180 : ang;
+    }
+}
+
 /* ---- one defect across zones ---------------------------------------------------------- */
 
 #define S_COS45 0.70710678118654752
@@ -125,8 +141,7 @@ static int s_boxes_near(const rv_finding_t *a, const rv_finding_t *b, double gap
     return dx <= gap && dy <= gap;
 }
 
-/* b's polyline after a's, a's end ea meeting b's end eb: RV_FINDING_MAX_POINTS of them,
- * evenly by index, both outer ends kept. */
+/* b's polyline after a's, a's end ea meeting b's end eb (rv_finding_set_polyline). */
 static void s_chain(rv_finding_t *a, int ea, const rv_finding_t *b, int eb)
 {
     float pts[2 * RV_FINDING_MAX_POINTS][2];
@@ -139,15 +154,7 @@ static void s_chain(rv_finding_t *a, int ea, const rv_finding_t *b, int eb)
         int src = eb ? b->npoints - 1 - k : k;
         pts[n][0] = b->points[src][0], pts[n][1] = b->points[src][1], n++;
     }
-    int m = n < RV_FINDING_MAX_POINTS ? n : RV_FINDING_MAX_POINTS;
-    for (int k = 0; k < m; k++) {
-        int src = m > 1 ? (int) lrint((double) k * (n - 1) / (m - 1)) : 0;
-        a->points[k][0] = pts[src][0], a->points[k][1] = pts[src][1];
-    }
-    a->npoints = m;
-    double ex = a->points[m - 1][0] - a->points[0][0], ey = a->points[m - 1][1] - a->points[0][1];
-    double ang = atan2(ey, ex) * 180.0 / 3.14159265358979323846;
-    a->orientation_deg = ang < 0 ? ang + 180 : ang >= 180 ? ang - 180 : ang;
+    rv_finding_set_polyline(a, (const float (*)[2]) pts, n);
 }
 
 int rv_findings_join_zones(rv_findings_t *list, const int *rank, const double *zone_px,

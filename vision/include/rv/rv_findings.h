@@ -57,6 +57,10 @@ typedef struct rv_findings {
 int rv_findings_push(rv_findings_t *list, const rv_finding_t *f);
 void rv_findings_free(rv_findings_t *list);
 
+/* Set f's polyline from n points (pts[k] = x, y): RV_FINDING_MAX_POINTS of them, evenly by
+ * index, both ends kept, and its orientation_deg from end to end (0..180). */
+void rv_finding_set_polyline(rv_finding_t *f, const float (*pts)[2], int n);
+
 /* One defect that crosses a zone boundary is found by each zone's detector run as pieces
  * that end at the boundary, or at the design edge along it that the crack detector leaves
  * out (a crack), or touch it (a chip). Joined here, in place, into one finding, measured

@@ -17,8 +17,9 @@
  * min_contrast. With a reference, a piece whose skeleton lies darker than the reference
  * by min_ridge of the background is a crack at three quarters of min_contrast (tool marks
  * are faint along their middle too; a design edge the alignment left a pixel off is dark
- * along it but the reference's own black-hat explains it, and its contrast stays low). The DataMatrix modules are compact
- * squares, never elongated (and the family's zones leave the code out).
+ * along it but the reference's own black-hat explains it, and its contrast stays low).
+ * The DataMatrix modules are compact squares, never elongated (and the family's zones
+ * leave the code out).
  * With a learned reference, each accepted piece is then followed past its ends along the
  * dark ridge (pixels darker than the reference by dark_thr and by half the crack's own
  * darkness along its skeleton, within the zone, the step chosen among three directions
@@ -189,11 +190,12 @@ static int s_piece(const s_params_t *p, const rv_detect_ctx_t *ctx, const rv_vie
         return RV_OK;
     /* the darkening beyond what the reference shows, relative to the local background */
     double contrast = sum.close > 0 ? (sum.bh - sum.bh_ref) / sum.close : 0;
+    if (contrast < p->min_contrast &&
+        !(p->min_ridge > 0 && ctx->ref_mean && contrast >= 0.75 * p->min_contrast))
+        return RV_OK;
     int ox = box[0] + l->box[0] + b->x0, oy = box[1] + l->box[1] + b->y0;
     int ridge = ctx->ref_mean ? s_ridge(ctx, path, n, ox - 1, oy - 1) : 0;
-    if (contrast < p->min_contrast &&
-        !(p->min_ridge > 0 && ctx->ref_mean && contrast >= 0.75 * p->min_contrast &&
-          ridge >= p->min_ridge * sum.close / sum.n))
+    if (contrast < p->min_contrast && ridge < p->min_ridge * sum.close / sum.n)
         return RV_OK;
 
     if (out->count == out->cap) {
@@ -461,23 +463,11 @@ static int s_report(const s_params_t *p, const rv_detect_ctx_t *ctx, const rv_vi
                 bb[3] = y - bb[1] + 1;
         }
         rv_finding_t *f = &c->f;
-        /* RV_FINDING_MAX_POINTS of the points, evenly by index, both ends kept */
-        int m = c->npts < RV_FINDING_MAX_POINTS ? c->npts : RV_FINDING_MAX_POINTS;
-        for (int k = 0; k < m; k++) {
-            int src = m > 1 ? (int) lrint((double) k * (c->npts - 1) / (m - 1)) : 0;
-            f->points[k][0] = c->pts[src][0], f->points[k][1] = c->pts[src][1];
-        }
-        f->npoints = m;
+        rv_finding_set_polyline(f, (const float (*)[2]) c->pts, c->npts);
         f->length_mm = c->len_px * ctx->mm_per_px;
         /* equivalent width of a fully dark line with the same darkness integral: the
          * black-hat summed over the band is (background x width) per unit length */
         f->width_mm = c->dark / (c->bg * c->len_pieces) * ctx->mm_per_px;
-        if (m > 0) {
-            double ex = f->points[m - 1][0] - f->points[0][0];
-            double ey = f->points[m - 1][1] - f->points[0][1];
-            double ang = atan2(ey, ex) * 180.0 / 3.14159265358979323846;
-            f->orientation_deg = ang < 0 ? ang + 180 : ang >= 180 ? ang - 180 : ang;
-        }
         rc = rv_findings_push(out, f);
     }
     free(endof);
