@@ -190,3 +190,39 @@ void rv_blobs_free(rv_blobs_t *blobs)
     free(blobs->runs);
     memset(blobs, 0, sizeof *blobs);
 }
+
+/* Chamfer 3-4 distances in place over a w x h grid: 0 at the sources, a large value
+ * elsewhere on entry; 3 per pixel straight, 4 diagonally on return. */
+void rv_chamfer34(int32_t *d, int w, int h)
+{
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) {
+            int32_t *c = d + (size_t) y * w + x, v = *c;
+            if (x > 0 && c[-1] + 3 < v)
+                v = c[-1] + 3;
+            if (y > 0) {
+                if (c[-w] + 3 < v)
+                    v = c[-w] + 3;
+                if (x > 0 && c[-w - 1] + 4 < v)
+                    v = c[-w - 1] + 4;
+                if (x < w - 1 && c[-w + 1] + 4 < v)
+                    v = c[-w + 1] + 4;
+            }
+            *c = v;
+        }
+    for (int y = h - 1; y >= 0; y--)
+        for (int x = w - 1; x >= 0; x--) {
+            int32_t *c = d + (size_t) y * w + x, v = *c;
+            if (x < w - 1 && c[1] + 3 < v)
+                v = c[1] + 3;
+            if (y < h - 1) {
+                if (c[w] + 3 < v)
+                    v = c[w] + 3;
+                if (x < w - 1 && c[w + 1] + 4 < v)
+                    v = c[w + 1] + 4;
+                if (x > 0 && c[w - 1] + 4 < v)
+                    v = c[w - 1] + 4;
+            }
+            *c = v;
+        }
+}

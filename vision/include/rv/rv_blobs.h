@@ -43,6 +43,11 @@ int rv_components(const rv_view_t *mask, int connectivity, uint32_t min_area, rv
 
 void rv_blobs_free(rv_blobs_t *blobs);
 
+/* Chamfer 3-4 distances in place over a w x h grid (row-major): 0 at the sources, a large
+ * value (1 << 28) elsewhere on entry; on return 3 per pixel straight, 4 diagonally, from
+ * the nearest source. */
+void rv_chamfer34(int32_t *d, int w, int h);
+
 #ifdef __cplusplus
 }
 #endif

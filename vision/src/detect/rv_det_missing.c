@@ -103,42 +103,6 @@ static int s_touches_outline(const rv_view_t *ref, const rv_blobs_t *blobs,
     return 0;
 }
 
-/* Chamfer 3-4 distances in place over a w x h grid: 0 at the sources, a large value
- * elsewhere on entry; 3 per pixel straight, 4 diagonally on return. */
-static void s_chamfer34(int32_t *d, int w, int h)
-{
-    for (int y = 0; y < h; y++)
-        for (int x = 0; x < w; x++) {
-            int32_t *c = d + (size_t) y * w + x, v = *c;
-            if (x > 0 && c[-1] + 3 < v)
-                v = c[-1] + 3;
-            if (y > 0) {
-                if (c[-w] + 3 < v)
-                    v = c[-w] + 3;
-                if (x > 0 && c[-w - 1] + 4 < v)
-                    v = c[-w - 1] + 4;
-                if (x < w - 1 && c[-w + 1] + 4 < v)
-                    v = c[-w + 1] + 4;
-            }
-            *c = v;
-        }
-    for (int y = h - 1; y >= 0; y--)
-        for (int x = w - 1; x >= 0; x--) {
-            int32_t *c = d + (size_t) y * w + x, v = *c;
-            if (x < w - 1 && c[1] + 3 < v)
-                v = c[1] + 3;
-            if (y < h - 1) {
-                if (c[w] + 3 < v)
-                    v = c[w] + 3;
-                if (x < w - 1 && c[w + 1] + 4 < v)
-                    v = c[w + 1] + 4;
-                if (x > 0 && c[w - 1] + 4 < v)
-                    v = c[w - 1] + 4;
-            }
-            *c = v;
-        }
-}
-
 /* Deepest pixel of the component, in px from the nearest reference-background pixel (below
  * thr): chamfer 3-4 distances on the component's box grown by half its size (the outline
  * it bit into lies within that). */
@@ -159,7 +123,7 @@ static double s_depth(const rv_view_t *ref, int thr, const rv_blob_t *b, const r
         for (int x = 0; x < w; x++)
             d[(size_t) y * w + x] = p[x] >= thr ? inf : 0;
     }
-    s_chamfer34(d, w, h);
+    rv_chamfer34(d, w, h);
     int32_t best = 0;
     for (uint32_t k = begin; k < end; k++) {
         const rv_run_t *r = &blobs->runs[order[k]];
@@ -205,7 +169,7 @@ static long s_to_outline(const rv_detect_ctx_t *ctx, const rv_blobs_t *blobs,
         for (int x = 0; x < lw; x++)
             d[(size_t) y * lw + x] = n[x] ? 0 : inf;
     }
-    s_chamfer34(d, lw, lh);
+    rv_chamfer34(d, lw, lh);
     for (int y = 0; y < lh; y++) {
         const uint8_t *o = rv_view_row(ctx->ref_outline, y + y0) + x0;
         const uint8_t *n = rv_view_row(ctx->ref_part, y + y0) + x0;
