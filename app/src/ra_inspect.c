@@ -38,6 +38,8 @@ struct ra_inspector {
     rv_image_t *lo, *hi, *scratch, *part, *warped, *norm, *detail, *iblur, *exclude, *zone_eff;
     rv_frontend_t *front;
     rv_detect_cache_t *cache; /* maps the zones share (black-hats, eroded part, wear band) */
+    rv_mend_t *mend;          /* the reference's median outline, to mend a view's part mask
+                                 along (a part that is not solid; NULL otherwise) */
     int threads;                           /* zones inspected at once (1: in this thread) */
     rv_image_t *zone_eff_t[S_MAX_THREADS]; /* a zone less the mark, per worker */
     rv_image_t *shrunk; /* a frame shrunk on load to the reference's resolution (kept) */
@@ -74,6 +76,7 @@ void ra_inspector_destroy(ra_inspector_t **self_p)
     rv_image_destroy(&s->exclude);
     rv_image_destroy(&s->zone_eff);
     rv_image_destroy(&s->shrunk);
+    rv_mend_destroy(&s->mend);
     free(s->rings_map);
     rv_image_destroy(&s->rings_gray);
     rv_image_destroy(&s->rings_e8);
@@ -220,6 +223,11 @@ ra_inspector_t *ra_inspector_new(rm_family_t *family, const ra_reference_t *ref)
     if (!(self->aref = rv_align_ref_new(&master, NULL, &self->align)) ||
         s_zero_calipers(self, &master) != RV_OK)
         goto fail;
+    if (!self->align.solid && ref->outline) {
+        rv_view_t ov = rv_image_view(ref->outline);
+        if (!(self->mend = rv_mend_new(&ov, RA_OUTLINE_SHARE)))
+            goto fail;
+    }
     return self;
 fail:
     ra_inspector_destroy(&self);
@@ -610,9 +618,13 @@ static int s_inspect(ra_inspector_t *self, const rv_view_t *rgb, int k, const ra
     if ((rc = rv_front(&wv, &fg, &fr, 96, &rust_px)) != RV_OK || (rc = rv_gauss5(&fg, &fb)) != RV_OK)
         goto out;
     rv_view_t pv = rv_image_view(self->part);
-    /* a solid part's mask is its solid silhouette (the fill of the warp is no fixture) */
+    /* a solid part's mask is its solid silhouette (the fill of the warp is no fixture);
+     * another's is mended along the reference's median outline, as its goods' were (a
+     * streak of a face turned from the lamp that stopped it short is part, the fixture
+     * in a notch is not) */
     if ((self->align.solid ? rv_align_silhouette_p(&fg, &pv, &self->align)
-                           : ra_part_mask(&fg, &pv)) != RV_OK)
+                           : ra_part_mask(&fg, &pv)) != RV_OK ||
+        (self->mend && rv_mend_run(self->mend, &fg, &pv, NULL) != RV_OK))
         rv_view_fill(&pv, 0);
     out->ms_front = s_now_ms() - t;
     t = s_now_ms();

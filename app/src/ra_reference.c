@@ -426,49 +426,63 @@ ra_reference_t *ra_reference_train(const rm_family_t *family, const char *master
             fprintf(stderr, "reman-train: aligned %zu/%zu %s\n", i + 1, n, paths[i]);
     }
     /* the nominal material: where the master and every aligned good part have it. A
-     * face turned away from the lamp may leave a part's mask short of its outline under
-     * one light and not under another (rv_align_part_mask grows across most of them);
-     * where the good parts disagree, a view's mask is no evidence of missing material, and
-     * a view lit as none of them was may fall a little further short still: there the
-     * nominal outline keeps S_DISAGREE_MM further in */
+     * face turned from the lamp may leave a part's mask short of its outline under one
+     * light and not under another (rv_align_part_mask grows across most of them); first
+     * the median outline (the share of the master and the goods with material at each
+     * pixel), then each mask mended along it (rv_align_part_mend: a bite in one good
+     * part's mask, a streak darker than the rest, would be a bite in the nominal, and a
+     * chip there would be measured to it), then their intersection. Where the good parts
+     * still disagree, a view's mask is no evidence of missing material, and a view lit as
+     * none of them was may fall a little further short still: there the nominal outline
+     * keeps S_DISAGREE_MM further in */
     scr = rv_image_new(w, h, RV_GRAY8);
     rv_image_t *uni = rv_image_new(w, h, RV_GRAY8);
-    if (!scr || !uni) {
-        rv_image_destroy(&uni);
-        goto fail;
-    }
-    rv_view_t uv = rv_image_view(uni), gm = rv_image_view(scr);
-    rv_view_copy(&pv, &uv);
-    /* the outline's share: of the master and the goods, how many have part at a pixel */
     uint16_t *cover = calloc((size_t) w * h, sizeof *cover);
-    if (!cover) {
+    if (!scr || !uni || !cover) {
         rv_fail(RV_ENOMEM, domain, "out of memory");
         rv_image_destroy(&uni);
+        free(cover);
         goto fail;
     }
+    rv_view_t uv = rv_image_view(uni), gm = rv_image_view(scr), ov = rv_image_view(r->outline);
     s_cover_add(cover, &pv);
-    for (size_t i = 0; i < n; i++) {
-        rv_view_t bv = rv_image_view(blurs[i]);
-        if (s_part_mask(&bv, &gm, &ap) != RV_OK || rv_min(&pv, &gm, &pv) != RV_OK ||
-            rv_max(&uv, &gm, &uv) != RV_OK) {
-            char msg[512];
-            snprintf(msg, sizeof msg, "%s", rv_last_error());
-            rv_fail(RV_EFORMAT, "reman-train", "%s: the part's mask: %s", paths[i], msg);
-            rv_image_destroy(&uni);
-            free(cover);
-            goto fail;
+    int ok = 1;
+    rv_mend_t *mend = NULL;
+    for (int pass = 0; ok && pass < 2; pass++) {
+        if (pass == 1) {
+            for (int y = 0; y < h; y++) {
+                uint8_t *o = rv_view_row(&ov, y);
+                for (int x = 0; x < w; x++)
+                    o[x] = (uint8_t) ((255 * (size_t) cover[(size_t) y * w + x] + (n + 1) / 2) /
+                                      (n + 1));
+            }
+            if (!ap.solid && (!(mend = rv_mend_new(&ov, RA_OUTLINE_SHARE)) ||
+                              rv_mend_run(mend, &mv, &pv, NULL) != RV_OK))
+                ok = 0;
+            rv_view_copy(&pv, &uv);
         }
-        s_cover_add(cover, &gm);
+        for (size_t i = 0; ok && i < n; i++) {
+            rv_view_t bv = rv_image_view(blurs[i]);
+            int rc = s_part_mask(&bv, &gm, &ap);
+            if (rc == RV_OK && pass == 0)
+                s_cover_add(cover, &gm);
+            if (rc == RV_OK && pass == 1 && !ap.solid)
+                rc = rv_mend_run(mend, &bv, &gm, NULL);
+            if (rc == RV_OK && pass == 1 && (rc = rv_min(&pv, &gm, &pv)) == RV_OK)
+                rc = rv_max(&uv, &gm, &uv);
+            if (rc != RV_OK) {
+                char msg[512];
+                snprintf(msg, sizeof msg, "%s", rv_last_error());
+                rv_fail(RV_EFORMAT, "reman-train", "%s: the part's mask: %s", paths[i], msg);
+                ok = 0;
+            }
+        }
     }
-    {
-        rv_view_t ov = rv_image_view(r->outline);
-        for (int y = 0; y < h; y++) {
-            uint8_t *o = rv_view_row(&ov, y);
-            for (int x = 0; x < w; x++)
-                o[x] = (uint8_t) ((255 * (size_t) cover[(size_t) y * w + x] + (n + 1) / 2) /
-                                  (n + 1));
-        }
-        free(cover);
+    free(cover);
+    rv_mend_destroy(&mend);
+    if (!ok) {
+        rv_image_destroy(&uni);
+        goto fail;
     }
     double mpp = rm_family_mm_per_px(family) > 0 ? rm_family_mm_per_px(family) : 1.0;
     int grow = (int) ceil(S_DISAGREE_MM / mpp);

@@ -80,15 +80,32 @@ for shape in ("disc", "housing", "shaft"):
 sys.exit(0 if ok else 1)
 EOF
 
+# a chipped core proposed for reuse is an escape. Before 2026-12-06 chips on the demo
+# shaft's dark lower flank escaped (12 of 80 unseen chipped shafts): one good part's mask
+# cut short by a dark turning streak cut the nominal outline there, and the chip was
+# measured to it; each mask is now mended along the median outline (rv_align_part_mend)
+check "chipped cores: none proposed for reuse" \
+  $PY - "$work" <<'EOF'
+import json, sys
+ok = True
+for shape in ("disc", "housing", "shaft"):
+    props = [json.loads(l).get("proposal") for l in open(f"{sys.argv[1]}/chip-{shape}.jsonl")]
+    print(f"  {shape}: {len(props)} inspected, proposals {sorted(set(map(str, props)))}")
+    ok &= len(props) >= 6 and "reuse" not in props
+sys.exit(0 if ok else 1)
+EOF
+
 # chips' areas through the station: a gap is measured out to the learnt median outline
 # (reference version 5), not to the nominal material kept short of it where the goods'
-# outlines disagree (which found 55-70 % of a chip's area); the demo shaft keeps the
-# nominal (its dark lower flank, docs/eval.md)
-check "chipped discs and housings: the median chip's area read within 15 % of the truth" \
+# outlines disagree (which found 55-70 % of a chip's area). The shaft's chips on its dark
+# lower flank read lower (0.68-0.97 of their area on these six; 0.93-0.95, the median, on
+# 120 unseen ones), and before the part masks were mended along the median outline
+# (2026-12-06) these six read 0-0.72, median 0.23
+check "chipped cores: the median chip's area read within 15 % of the truth (discs, housings), at least 0.75 of it (shafts)" \
   $PY - "$work" <<'EOF'
 import json, statistics, sys
 ok = True
-for shape in ("disc", "housing"):
+for shape in ("disc", "housing", "shaft"):
     r = []
     for l in open(f"{sys.argv[1]}/chip-{shape}.jsonl"):
         j = json.loads(l)
@@ -98,7 +115,7 @@ for shape in ("disc", "housing"):
         r.append(read / true)
     med = statistics.median(r)
     print(f"  {shape}: read / true area per core {', '.join(f'{x:.2f}' for x in sorted(r))}")
-    ok &= len(r) >= 6 and abs(med - 1) <= 0.15
+    ok &= len(r) >= 6 and (abs(med - 1) <= 0.15 if shape != "shaft" else med >= 0.75)
 sys.exit(0 if ok else 1)
 EOF
 

@@ -33,7 +33,9 @@ typedef struct ra_reference {
     rv_image_t *master;        /* GRAY8: the master image, alignment target */
     rv_image_t *mean, *spread; /* GRAY8: of the blurred gray of aligned good parts */
     rv_image_t *part;          /* GRAY8: 255 where the master's part is and every aligned
-                                  good part's (ra_part_mask): the nominal material */
+                                  good part's (ra_part_mask, mended along the median
+                                  outline for a part that is not solid): the nominal
+                                  material */
     rv_image_t *imean;         /* GRAY8: plain mean of the blurred gray (intensity) */
     rv_image_t *outline;       /* GRAY8: the share of the master and the good parts having
                                   part at a pixel (255: all), as each image's ra_part_mask
@@ -87,6 +89,10 @@ int ra_reference_normalize(const ra_reference_t *self, const rv_image_t *target,
 /* A part's mask in a gray view: the silhouette (rv_align_silhouette) closed with a disc of
  * about 1/100 of the short side, so dark marks on the part are part and holes stay holes. */
 int ra_part_mask(const rv_view_t *gray, const rv_view_t *mask);
+
+/* The share of good parts (0..255) that the median outline is drawn at: a part's mask is
+ * mended along it (rv_align_part_mend) in training and in inspection. */
+#define RA_OUTLINE_SHARE 128
 
 /* The raw anomaly of an aligned blurred gray view: the area (mm2) of the largest connected
  * region of part pixels outside [lo, hi], the part eroded by 3 px so the outline's own

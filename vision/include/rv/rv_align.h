@@ -103,6 +103,28 @@ int rv_align_silhouette_p(const rv_view_t *gray, const rv_view_t *mask,
  * background, into mask (GRAY8, the view's size). */
 int rv_align_part_mask(const rv_view_t *gray, const rv_view_t *mask);
 
+/* Mend a part's mask (GRAY8, 255 part, 0 background, changed in place) along the learned
+ * outline: each gap (4-connected) between the outline (outline >= othr; e.g. the share of
+ * good parts with material there, 0..255) and the mask whose grey lies nearer the part
+ * beside it (its darker streaks, at the same distance inside the outline) than the
+ * fixture just outside it (t >= 0.4 of the way from the fixture's grey to the part's) is
+ * part: a streak of a face turned from the lamp, not the fixture seen through a notch. Gaps that cannot be judged
+ * (too little contrast between part and fixture, no part beside them) stay. mended (may
+ * be NULL) gets the pixels set. RV_EINVAL for views of other formats or sizes. */
+int rv_align_part_mend(const rv_view_t *gray, const rv_view_t *mask, const rv_view_t *outline,
+                       int othr, size_t *mended);
+
+/* The same for many views against one outline: rv_mend_new makes the outline's distance
+ * maps once (NULL with a reason for a view that is not GRAY8 or othr outside 1..255),
+ * rv_mend_run mends a mask of the outline's size as rv_align_part_mend does (the
+ * inspection mends each view in about a millisecond at 1280 x 960). Reentrant: one
+ * rv_mend_t serves any number of threads. */
+typedef struct rv_mend rv_mend_t;
+rv_mend_t *rv_mend_new(const rv_view_t *outline, int othr);
+int rv_mend_run(const rv_mend_t *mend, const rv_view_t *gray, const rv_view_t *mask,
+                size_t *mended);
+void rv_mend_destroy(rv_mend_t **mend);
+
 #ifdef __cplusplus
 }
 #endif
