@@ -373,7 +373,7 @@ int ra_cell_inspect(ra_cell_t *c, const char *path, const ra_frame_t *frame, con
         gray = rv_image_new(v.width, v.height, RV_GRAY8);
         rv_view_t gv = rv_image_view(gray);
         if (gray && rv_gray_from_rgb(&v, &gv) == RV_OK &&
-            ra_identify_any(&gv, s_shrink(&v), c->o.identify_ms, &code) == RV_OK)
+            ra_identify_any(&gv, s_shrink(&v), c->o.identify_budget, &code) == RV_OK)
             have_code = 1;
     }
     t_id = s_now_ms() - t_id;

@@ -52,8 +52,14 @@ int ra_code_parse(const char *text, ra_code_t *out)
     return RV_OK;
 }
 
-/* One libdmtx search of a packed w x h buffer until limit. RV_OK with out filled. */
-static int s_dmtx_search(unsigned char *buf, size_t w, size_t h, int shrink, DmtxTime *limit,
+/* The search's work: libdmtx scans its grid of locations coarse to fine, and
+ * dmtxRegionFindNext returns after each location it scans once its time limit has passed.
+ * Given a limit already passed, one call is one location: counting calls bounds the search
+ * by work (the same on every machine and under any load) rather than by the wall clock. */
+/* One libdmtx search of a packed w x h buffer; *left (NULL: no limit) is the number of
+ * locations it may still scan, decremented as it goes. RV_OK with out filled (corners in
+ * the buffer's pixels). */
+static int s_dmtx_search(unsigned char *buf, size_t w, size_t h, int shrink, long *left,
                          ra_code_t *out)
 {
     int rc = RV_EFORMAT;
@@ -62,8 +68,18 @@ static int s_dmtx_search(unsigned char *buf, size_t w, size_t h, int shrink, Dmt
     if (dec) {
         /* every second scan line: halves the search, modules of >= 4 px are still crossed */
         dmtxDecodeSetProp(dec, DmtxPropScanGap, 2);
-        DmtxRegion *reg;
-        while ((reg = dmtxRegionFindNext(dec, limit)) != NULL) {
+        DmtxTime spent; /* the epoch: always exceeded */
+        memset(&spent, 0, sizeof spent);
+        while (!left || *left > 0) {
+            DmtxRegion *reg = dmtxRegionFindNext(dec, &spent);
+            if (left)
+                (*left)--;
+            if (!reg) {
+                /* the grid's finest level is done: the whole buffer was scanned */
+                if (dec->grid.extent == 0 || dec->grid.extent < dec->grid.minExtent)
+                    break;
+                continue;
+            }
             DmtxMessage *msg = dmtxDecodeMatrixRegion(dec, reg, DmtxUndefined);
             if (msg) {
                 char text[256];
@@ -95,52 +111,156 @@ static int s_dmtx_search(unsigned char *buf, size_t w, size_t h, int shrink, Dmt
     return rc;
 }
 
-int ra_identify_datamatrix(const rv_view_t *gray, int shrink, int timeout_ms, ra_code_t *out)
+/* Search the w x h region at (x0, y0) of gray (packed into buf, tmp: scratch of its size)
+ * as it is, then with its dark dots grown: dot-peen marks are round dots that do not touch,
+ * which give libdmtx no solid L finder edge; a minimum filter grows every dot by a pixel or
+ * two until neighbours merge into modules (3 then 5 px: modules of about 4 to 10 px). */
+static int s_dmtx_region(const rv_view_t *gray, int x0, int y0, size_t w, size_t h, int shrink,
+                         long *left, unsigned char *buf, unsigned char *tmp, ra_code_t *out)
+{
+    int rc = RV_EFORMAT;
+    for (int k = 1; k <= 5 && rc != RV_OK && (!left || *left > 0); k += 2) {
+        for (size_t y = 0; y < h; y++)
+            memcpy(buf + y * w, rv_view_row(gray, y0 + (int) y) + x0, w);
+        unsigned char *scan = buf;
+        if (k > 1) {
+            rv_view_t src, dst;
+            if (rv_view_wrap(buf, (int) w, (int) h, (ptrdiff_t) w, RV_GRAY8, &src) != RV_OK ||
+                rv_view_wrap(tmp, (int) w, (int) h, (ptrdiff_t) w, RV_GRAY8, &dst) != RV_OK ||
+                rv_erode_rect(&src, &dst, k, k) != RV_OK)
+                break;
+            scan = tmp;
+        }
+        memset(out, 0, sizeof *out);
+        rc = s_dmtx_search(scan, w, h, shrink, left, out);
+    }
+    if (rc == RV_OK)
+        for (int c = 0; c < 4; c++)
+            out->corners[c][0] += x0, out->corners[c][1] += y0;
+    return rc;
+}
+
+/* Where a DataMatrix probably is. A symbol is a square of modules: in each of its blocks
+ * (32 px at the search's scale) a tenth of the pixels or more sit on a strong step both
+ * across and along the rows. A part's outline, a bore's rim or a machining streak crosses a
+ * block as one line (a few percent of its pixels, mostly in one direction), so the blocks
+ * that pass gather on the symbol. Each 8-connected group of passing blocks, grown by a
+ * block for the quiet zone and the blocks the symbol only grazes, is a window; at most cap
+ * windows, the strongest first, none larger than a quarter of the image. Returns how many. */
+enum { S_BLOCK = 32, S_STEP = 24, S_WINDOWS = 4 };
+
+static int s_windows(const rv_view_t *gray, int shrink, int win[][4], int cap)
+{
+    int bs = S_BLOCK * shrink, bw = gray->width / bs, bh = gray->height / bs;
+    if (bw < 1 || bh < 1)
+        return 0;
+    size_t nb = (size_t) bw * bh;
+    int *across = calloc(nb, sizeof *across), *along = calloc(nb, sizeof *along);
+    int *group = calloc(nb, sizeof *group), *stack = malloc(nb * sizeof *stack);
+    int n = 0;
+    if (!across || !along || !group || !stack)
+        goto done;
+    ptrdiff_t st = gray->stride;
+    for (int y = 1; y < bh * bs - 1; y++) {
+        const uint8_t *r = rv_view_row(gray, y);
+        int *ax = across + (size_t) (y / bs) * bw, *ay = along + (size_t) (y / bs) * bw;
+        for (int x = 1; x < bw * bs - 1; x++) {
+            ax[x / bs] += abs(r[x + 1] - r[x - 1]) > S_STEP;
+            ay[x / bs] += abs(r[x + st] - r[x - st]) > S_STEP;
+        }
+    }
+    int need = bs * bs / 10;
+#define S_PASS(b) (across[b] >= need && along[b] >= need)
+    int (*found)[5] = calloc(nb, sizeof *found); /* box in blocks, strength */
+    int ng = 0;
+    if (!found)
+        goto done;
+    for (size_t b = 0; b < nb; b++) {
+        if (group[b] || !S_PASS(b))
+            continue;
+        int sp = 0, *g = found[ng];
+        stack[sp++] = (int) b;
+        group[b] = ++ng;
+        g[0] = g[2] = (int) (b % bw), g[1] = g[3] = (int) (b / bw), g[4] = 0;
+        while (sp) {
+            int c = stack[--sp], cx = c % bw, cy = c / bw;
+            g[4] += across[c] < along[c] ? across[c] : along[c];
+            g[0] = cx < g[0] ? cx : g[0], g[2] = cx > g[2] ? cx : g[2];
+            g[1] = cy < g[1] ? cy : g[1], g[3] = cy > g[3] ? cy : g[3];
+            for (int dy = -1; dy <= 1; dy++)
+                for (int dx = -1; dx <= 1; dx++) {
+                    int nx = cx + dx, ny = cy + dy;
+                    if (nx < 0 || ny < 0 || nx >= bw || ny >= bh)
+                        continue;
+                    size_t d = (size_t) ny * bw + nx;
+                    if (!group[d] && S_PASS(d))
+                        group[d] = ng, stack[sp++] = (int) d;
+                }
+        }
+    }
+#undef S_PASS
+    while (n < cap) {
+        int best = -1;
+        for (int i = 0; i < ng; i++)
+            if (found[i][4] > 0 && (best < 0 || found[i][4] > found[best][4]))
+                best = i;
+        if (best < 0)
+            break;
+        int *g = found[best];
+        g[4] = 0;
+        int x0 = (g[0] - 1) * bs, y0 = (g[1] - 1) * bs, x1 = (g[2] + 2) * bs, y1 = (g[3] + 2) * bs;
+        x0 = x0 < 0 ? 0 : x0, y0 = y0 < 0 ? 0 : y0;
+        x1 = x1 > gray->width ? gray->width : x1, y1 = y1 > gray->height ? gray->height : y1;
+        if ((double) (x1 - x0) * (y1 - y0) > 0.25 * gray->width * gray->height)
+            continue;
+        win[n][0] = x0, win[n][1] = y0, win[n][2] = x1 - x0, win[n][3] = y1 - y0;
+        n++;
+    }
+    free(found);
+done:
+    free(across);
+    free(along);
+    free(group);
+    free(stack);
+    return n;
+}
+
+int ra_identify_datamatrix(const rv_view_t *gray, int shrink, long budget, ra_code_t *out)
 {
     const char *domain = "ra_identify";
-    if (!gray || gray->fmt != RV_GRAY8 || shrink < 1 || shrink > 4 || timeout_ms < 0)
-        return rv_fail(RV_EINVAL, domain, "needs a gray8 view, shrink 1..4 and a time limit");
+    if (!gray || gray->fmt != RV_GRAY8 || shrink < 1 || shrink > 4 || budget < 0)
+        return rv_fail(RV_EINVAL, domain, "needs a gray8 view, shrink 1..4 and a work budget");
     memset(out, 0, sizeof *out);
     /* libdmtx wants a packed buffer; rows of the view may be strided */
     size_t w = (size_t) gray->width, h = (size_t) gray->height;
-    unsigned char *buf = malloc(w * h);
-    if (!buf)
-        return rv_fail(RV_ENOMEM, domain, "out of memory");
-    for (size_t y = 0; y < h; y++)
-        memcpy(buf + y * w, rv_view_row(gray, (int) y), w);
-    /* 0: no time limit, the whole image is searched (deterministic, for tests and for
-     * small crops); otherwise a wall-clock limit bounds an unreadable part's cost */
-    DmtxTime limit = dmtxTimeAdd(dmtxTimeNow(), (long) timeout_ms);
-    DmtxTime *lim = timeout_ms > 0 ? &limit : NULL;
-    int rc = s_dmtx_search(buf, w, h, shrink, lim, out);
-    if (rc != RV_OK && (!lim || dmtxTimeExceeded(limit) == DmtxFalse)) {
-        /* dot-peen marks: round dots that do not touch give libdmtx no solid L finder edge.
-         * A minimum filter grows every dark dot by a pixel or two until neighbours merge into
-         * modules; tried in the time left, 3 then 5 px (modules of about 4 to 10 px). */
-        rv_view_t src, dst;
-        unsigned char *tmp = malloc(w * h);
-        for (int k = 3;
-             tmp && k <= 5 && rc != RV_OK && (!lim || dmtxTimeExceeded(limit) == DmtxFalse);
-             k += 2) {
-            if (rv_view_wrap(buf, (int) w, (int) h, (ptrdiff_t) w, RV_GRAY8, &src) != RV_OK ||
-                rv_view_wrap(tmp, (int) w, (int) h, (ptrdiff_t) w, RV_GRAY8, &dst) != RV_OK)
-                break;
-            for (size_t y = 0; y < h; y++)
-                memcpy(buf + y * w, rv_view_row(gray, (int) y), w);
-            if (rv_erode_rect(&src, &dst, k, k) != RV_OK)
-                break;
-            memset(out, 0, sizeof *out);
-            rc = s_dmtx_search(tmp, w, h, shrink, lim, out);
-        }
+    unsigned char *buf = malloc(w * h), *tmp = malloc(w * h);
+    if (!buf || !tmp) {
+        free(buf);
         free(tmp);
+        return rv_fail(RV_ENOMEM, domain, "out of memory");
     }
+    /* 0: no limit, the whole image is searched; otherwise budget scan locations in all
+     * (about 8 us each on a desktop core of the 2020s) bound an unreadable part's cost */
+    long left = budget, *lim = budget > 0 ? &left : NULL;
+    int rc = RV_EFORMAT;
+    /* first where the symbol probably is (a few ms, and a window is searched in tens of
+     * ms where the whole image's coarse-to-fine grid reached some symbols only after
+     * seconds); then the whole image */
+    int win[S_WINDOWS][4];
+    int nw = s_windows(gray, shrink, win, S_WINDOWS);
+    for (int i = 0; i < nw && rc != RV_OK && (!lim || left > 0); i++)
+        rc = s_dmtx_region(gray, win[i][0], win[i][1], (size_t) win[i][2], (size_t) win[i][3],
+                           shrink, lim, buf, tmp, out);
+    if (rc != RV_OK && (!lim || left > 0))
+        rc = s_dmtx_region(gray, 0, 0, w, h, shrink, lim, buf, tmp, out);
     free(buf);
+    free(tmp);
     if (rc != RV_OK) {
         memset(out, 0, sizeof *out);
         if (rc == RV_EFORMAT)
-            rc = timeout_ms ? rv_fail(RV_EFORMAT, domain, "no DataMatrix found within %d ms",
-                                      timeout_ms)
-                            : rv_fail(RV_EFORMAT, domain, "no DataMatrix found in the image");
+            rc = budget ? rv_fail(RV_EFORMAT, domain,
+                                  "no DataMatrix found within %ld scan locations", budget)
+                        : rv_fail(RV_EFORMAT, domain, "no DataMatrix found in the image");
     }
     return rc;
 }
@@ -228,9 +348,9 @@ int ra_identify_barcode(const rv_view_t *view, ra_code_t *out)
     return rc;
 }
 
-int ra_identify_any(const rv_view_t *gray, int shrink, int timeout_ms, ra_code_t *out)
+int ra_identify_any(const rv_view_t *gray, int shrink, long budget, ra_code_t *out)
 {
-    int rc = ra_identify_datamatrix(gray, shrink, timeout_ms, out);
+    int rc = ra_identify_datamatrix(gray, shrink, budget, out);
     if (rc == RV_OK || rc == RV_EINVAL)
         return rc;
     if (ra_identify_qr(gray, out) == RV_OK || ra_identify_barcode(gray, out) == RV_OK ||

@@ -101,8 +101,9 @@ static void s_usage(FILE *f)
             "  --code TEXT        the code typed or wedge-scanned at the bench, for every image\n"
             "  --threads N        inspect a part's zones N at a time (1-8, default 1; the\n"
             "                     findings are the same)\n"
-            "  --identify-timeout MS  the code search's time limit (default 3000; 0: search\n"
-            "                     the whole image whatever it takes: the same result on any load)\n"
+            "  --identify-budget N  the code search's work, in scan locations (default 400000,\n"
+            "                     about 3 s on one core; 0: the whole image whatever it takes).\n"
+            "                     A budget, not a clock: the same result on any machine or load\n"
             "  --calibration FILE the calibration record (reman-calibrate) to reference\n"
             "  --source SPEC      files (the arguments, default), folder:DIR (a hot folder: each\n"
             "                     complete JPEG taken once, moved to DIR/taken/), or\n"
@@ -365,7 +366,7 @@ int main(int argc, char **argv)
     c.copts.references = refdir;
     c.copts.identify = 1;
     c.operator_id = "cell";
-    c.copts.identify_ms = 3000;
+    c.copts.identify_budget = RA_IDENTIFY_BUDGET;
     ra_golden_tol_default(&c.golden_tol);
     int usage_error = 0;
     for (int i = 1; i < argc; i++) {
@@ -418,14 +419,15 @@ int main(int argc, char **argv)
                 return EXIT_USAGE;
             }
             c.copts.threads = (int) n;
-        } else if (!strcmp(a, "--identify-timeout") && i + 1 < argc) {
+        } else if (!strcmp(a, "--identify-budget") && i + 1 < argc) {
             char *end = NULL;
-            long ms = strtol(argv[++i], &end, 10);
-            if (!end || *end || ms < 0 || ms > 600000) {
-                fprintf(stderr, "reman-inspect: --identify-timeout needs milliseconds (0: none)\n");
+            long n = strtol(argv[++i], &end, 10);
+            if (!end || *end || n < 0 || n > 100000000) {
+                fprintf(stderr, "reman-inspect: --identify-budget needs scan locations, "
+                                "0-100000000 (0: the whole image)\n");
                 return EXIT_USAGE;
             }
-            c.copts.identify_ms = (int) ms;
+            c.copts.identify_budget = n;
         } else if (!strcmp(a, "--golden-record")) {
             c.golden = 1;
         } else if (!strcmp(a, "--golden-check")) {

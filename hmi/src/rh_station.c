@@ -1,6 +1,7 @@
 /* rh_station.c - settings, store, line, families and cell for the station window. */
 #include "rh_station.h"
 
+#include "ra/ra_identify.h"
 #include "ra/ra_version.h"
 #include "rv/rv.h"
 
@@ -35,7 +36,7 @@ void rh_config_load(RhConfig *cfg)
     cfg->follow = kf ? g_key_file_get_string_list(kf, "line", "follow", NULL, NULL) : NULL;
     cfg->site = s_dup_or(kf, "station", "site", NULL);
     cfg->site_evidence = s_dup_or(kf, "station", "site-evidence", NULL);
-    cfg->identify_ms = 3000;
+    cfg->identify_budget = (int) RA_IDENTIFY_BUDGET;
     if (kf)
         g_key_file_free(kf);
 }
@@ -152,7 +153,7 @@ RhStation *rh_station_open(RhConfig *cfg, GError **error)
         .registry = st->registry,
         .references = cfg->references,
         .identify = 1,
-        .identify_ms = cfg->identify_ms,
+        .identify_budget = cfg->identify_budget,
         .store = st->store,
         .keep_overlay = 1,
         /* the zones on every core: the technician waits for this one part */

@@ -29,7 +29,7 @@ typedef struct RhConfig {
     char *language;         /* "system", "en", "zh_CN" */
     gboolean high_contrast;
     char *config_file;      /* where the settings live */
-    int identify_ms;
+    int identify_budget;    /* the code search's work (ra_identify_datamatrix) */
 } RhConfig;
 
 /* Defaults, then the settings file ($XDG_CONFIG_HOME/reman-station/settings.ini), for the

@@ -28,7 +28,7 @@ PUB=tcp://127.0.0.1:$P1 REP=tcp://127.0.0.1:$P2
 store=$work/store
 # the cell's command line (an array, so that `"${cell[@]}" ... &` gives the program's own
 # pid to kill, not a subshell's)
-cell=("$bin/reman-inspect" --references "$refs" --identify-timeout 0 --store "$store" --station e2e-1
+cell=("$bin/reman-inspect" --references "$refs" --identify-budget 0 --store "$store" --station e2e-1
       --publish "$PUB" --replay "$REP")
 
 # 1. a subscriber first, then the cell grades the seven demo cores (one, the shaft whose
@@ -147,7 +147,7 @@ d=json.load(open(sys.argv[1])); print(len(d["decisions"] if isinstance(d,dict) e
 # 6. the golden-sample check at the start of a shift: record a known part, check it again
 #    (within tolerance), then check it through a camera whose scale changed by 2.5 %
 #    (the same core rendered at 1312x984 instead of 1280x960): drift, recorded, exit 4
-gold=(--references "$refs" --identify-timeout 0 --store "$store" --station e2e-1)
+gold=(--references "$refs" --identify-budget 0 --store "$store" --station e2e-1)
 set +e
 "$bin/reman-inspect" "${gold[@]}" --golden-record "$src/assets/cores/housing-clean.jpg" >"$work/g1.jsonl" 2>/dev/null
 rc1=$?

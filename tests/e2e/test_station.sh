@@ -107,7 +107,7 @@ lpid=$!; pids+=($lpid)
 
 log=$work/station.log
 "$bin/reman-station" --demo --station bench-e2e --store "$work/store" --publish "$PUB" \
-  --replay "$REP" --references "$refs" --identify-timeout 0 --follow "$PUB2,$REP2" \
+  --replay "$REP" --references "$refs" --identify-budget 0 --follow "$PUB2,$REP2" \
   --language en >"$log" 2>&1 &
 spid=$!; pids+=($spid)
 wait_log "$log" "start: station=bench-e2e" 60
@@ -218,7 +218,7 @@ check "decision 4: tech1's upgrade, approved by sup1 from the queue, naming the 
   $PY -c "import json,sys; d=[json.loads(l) for l in open('$work/listen.jsonl')]; d=[x for x in d if x.get('seq')==4]; o=d[0].get('override') if d else None; sys.exit(0 if d and d[0]['route']=='reuse' and d[0]['operator']=='tech1' and o and o.get('supervisor')=='sup1' and o.get('request',{}).get('n',0)>0 and o.get('text')=='seal face lapped, within drawing' else 1)"
 
 # 3. a second station publishes; the supervisor view follows it
-"$bin/reman-inspect" --references "$refs" --identify-timeout 0 --store "$work/store2" \
+"$bin/reman-inspect" --references "$refs" --identify-budget 0 --store "$work/store2" \
   --station bench-two --publish "$PUB2" --replay "$REP2" --linger 4 \
   "$src/assets/cores/disc-clean.jpg" "$src/assets/cores/housing-clean.jpg" \
   "$src/assets/cores/shaft-clean.jpg" >"$work/cell2.jsonl" 2>"$work/cell2.err" || true
@@ -257,7 +257,7 @@ logzh=$work/station-zh.log
 # (with the high-contrast theme, and a hot folder as the camera: images arrive as files)
 mkdir -p "$work/hot"
 "$bin/reman-station" --demo --station bench-zh --store "$work/store-zh" --publish "" \
-  --references "$refs" --identify-timeout 0 --language zh_CN --high-contrast \
+  --references "$refs" --identify-budget 0 --language zh_CN --high-contrast \
   --source "folder:$work/hot" >"$logzh" 2>&1 &
 zpid=$!; pids+=($zpid)
 check "the Chinese catalogue is in force" wait_log "$logzh" 'start: .*sample="登录"' 60

@@ -113,7 +113,7 @@ mkdir -p "$work/config/reman-station"
 printf '[station]\nsite=%s\n' "$DB" >"$work/config/reman-station/settings.ini"
 log=$work/station.log
 "$bin/reman-station" --demo --station bench-site --store "$work/store" --publish "" \
-  --references "$refs" --identify-timeout 0 --site-evidence "$work/evidence" \
+  --references "$refs" --identify-budget 0 --site-evidence "$work/evidence" \
   --language en >"$log" 2>&1 &
 spid=$!; pids+=($spid)
 check "the station starts with the site database from its settings" \

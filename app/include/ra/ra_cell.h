@@ -36,7 +36,8 @@ typedef struct ra_cell_opts {
                                 * the family is selected by the part number read */
     const char *references;    /* directory holding FAMILY.ref (reman-train) */
     int identify;              /* read the code on the part (DataMatrix, QR, 1-D) */
-    int identify_ms;           /* the code search's time limit, 0: none */
+    long identify_budget;      /* the code search's work: scan locations (0: the whole
+                                * image; RA_IDENTIFY_BUDGET the usual) */
     const ra_calib_t *calib;   /* the calibration record in force, or NULL: the family's */
     ra_store_t *store;         /* keep the evidence here (borrowed), or NULL */
     const char *overlay_dir;   /* also write NAME.overlay.jpg here, or NULL */

@@ -5,8 +5,9 @@
  * or sent by a keyboard-wedge scanner, and parses its text into serial and part number.
  * The station's marks carry "S:<serial>;P:<part number>"; other texts are returned whole
  * as the serial.
- * The search works on a copy downscaled so the symbol's modules stay >= 2 px, and stops
- * at a time limit so an unreadable part costs a bounded time. */
+ * The search works on a copy downscaled so the symbol's modules stay >= 2 px, looks first
+ * where the symbol probably is, and stops after a budget of work (scan locations, the same
+ * on every machine and under any load) so an unreadable part costs a bounded time. */
 #ifndef RA_IDENTIFY_H
 #define RA_IDENTIFY_H
 
@@ -38,11 +39,18 @@ typedef enum ra_code_kind {
 /* "datamatrix", "qr", "ean13", ... "manual". Static. */
 const char *ra_code_kind_name(int kind);
 
+/* The default work budget: scan locations (libdmtx's grid, every location of it scanned
+ * for a finder edge), about 3 s on one desktop core of the 2020s at 8 us a location. */
+#define RA_IDENTIFY_BUDGET 400000L
+
 /* Find and decode one DataMatrix in gray (GRAY8). shrink: 1 (full size) to 4, the
- * search's downscale; timeout_ms: the search's wall-clock limit, 0 for none (the whole
- * image is searched: results do not depend on the machine's load). 0 with *out filled; RV_EFORMAT
- * "no DataMatrix found" when there is none within the limit. */
-int ra_identify_datamatrix(const rv_view_t *gray, int shrink, int timeout_ms, ra_code_t *out);
+ * search's downscale. First the windows where blocks of strong steps across and along
+ * the rows gather (a symbol's modules), each searched whole, as it is and with its dark
+ * dots grown (dot-peen marks); then the whole image the same way. budget: the scan
+ * locations all of it may take, 0 for no limit (the whole image is searched); either way
+ * the result does not depend on the machine or its load. 0 with *out filled (corners in
+ * gray's pixels); RV_EFORMAT "no DataMatrix found" when there is none within the budget. */
+int ra_identify_datamatrix(const rv_view_t *gray, int shrink, long budget, ra_code_t *out);
 
 /* The first QR code in view (GRAY8 or RGB8). RV_EFORMAT "no QR code found" when none
  * decodes. */
@@ -63,8 +71,8 @@ int ra_identify_code128(const rv_view_t *gray, ra_code_t *out);
 int ra_code128_encode(const char *text, uint8_t *modules, int cap);
 
 /* DataMatrix first (the mark the station's parts carry), then QR, then EAN/UPC, then
- * Code 128: the first that decodes. gray: GRAY8; shrink and timeout_ms as for the DataMatrix. */
-int ra_identify_any(const rv_view_t *gray, int shrink, int timeout_ms, ra_code_t *out);
+ * Code 128: the first that decodes. gray: GRAY8; shrink and budget as for the DataMatrix. */
+int ra_identify_any(const rv_view_t *gray, int shrink, long budget, ra_code_t *out);
 
 /* A line typed at the bench or sent by a keyboard-wedge scanner: trailing CR/LF and
  * surrounding blanks removed; an AIM symbology prefix (]d2 DataMatrix, ]Q1 QR, ]E0 EAN,
