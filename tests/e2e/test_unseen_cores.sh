@@ -32,7 +32,10 @@ for wear in 0.3 0.8; do
   "$bin/reman-gencore" --quiet --shape shaft --seed 780000 --count 5 --clean \
     --journal-wear "$wear" --out "$work/worn-$wear"
 done
-for d in "$work"/clean-* "$work"/chip-* "$work"/crack-* "$work"/worn-*; do
+# a sound shaft that was scrapped for a 28 mm "crack" along its journal's step (2026-12-06):
+# the view darker than the mean all round the step's shadow line
+"$bin/reman-gencore" --quiet --shape shaft --seed 870168 --clean --out "$work/known-shaft"
+for d in "$work"/clean-* "$work"/chip-* "$work"/crack-* "$work"/worn-* "$work"/known-*; do
   "$bin/reman-inspect" --references "$refs" "$d"/*.jpg >"$d.jsonl" 2>"$d.err" || true
 done
 
@@ -51,6 +54,15 @@ for shape in ("disc", "housing", "shaft"):
           f"others {[p for p in props if p != 'reuse']}, finding types {found}")
     ok &= len(lines) == 10 and props.count("reuse") >= 9
 sys.exit(0 if ok else 1)
+EOF
+
+check "sound shaft 870168: no crack where the view is darker than the mean all round" \
+  $PY - "$work" <<'EOF'
+import json, sys
+lines = [json.loads(l) for l in open(f"{sys.argv[1]}/known-shaft.jsonl")]
+cracks = [f for l in lines for f in l.get("findings", []) if f["type"] == "crack"]
+print("  ", [l.get("proposal") for l in lines], [round(f["length_mm"], 1) for f in cracks])
+sys.exit(0 if len(lines) == 1 and not cracks and lines[0].get("proposal") == "reuse" else 1)
 EOF
 
 check "chipped cores: every chip reported as missing material where the truth puts it" \

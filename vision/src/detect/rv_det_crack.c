@@ -26,10 +26,15 @@
  * within 35 degrees of the current one): the edge margin
  * and a design edge's black-hat cut a crack that crosses them into pieces, and only the
  * longest would otherwise be measured. A walk that reaches another accepted piece joins
- * the two into one crack; one that fades adds its length to the piece's.
+ * the two into one crack; one that fades adds its length to the piece's. A walk also stops
+ * where the ridge is no darker than the part 7 px either side of it (the lesser side), and
+ * the ridge route asks three quarters of min_ridge of the skeleton's darkness less that:
+ * a view darker than the mean all over a face (its exposure, the lamp's band a little
+ * off) is no line, though against the mean alone it is as dark as one.
  * Reported: the skeleton as a polyline, length along it, the equivalent width (darkness
  * integral / background / length: a fully dark line of that width absorbs as much),
  * orientation end to end. */
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,6 +84,9 @@ static int s_configure(void *params, const rv_param_t *kv, size_t n)
 
 /* The largest skeleton path traced (pixels); longer cracks are measured on this part. */
 #define S_MAX_PATH 8192
+/* the part beside a crack: this far across its ridge (past the blurred band of the widest
+ * crack, max_width_px 4, and a halo its rims leave) */
+#define S_SIDE_PX 7
 
 /* Points kept per accepted piece before the finding's polyline is made (a joined crack
  * concatenates its pieces' points, then keeps RV_FINDING_MAX_POINTS of them). */
@@ -105,16 +113,48 @@ typedef struct s_cracks {
     int box[4];      /* the detector's box [x0, y0, x1, y1) in view pixels */
 } s_cracks_t;
 
-/* The mean darkness against the reference (ref_mean - blur, 0 where lighter) over a traced
- * skeleton path (patch coordinates; (ox, oy) is the view pixel of patch (0, 0)). */
-static int s_ridge(const rv_detect_ctx_t *ctx, const int *path, int n, int ox, int oy)
+/* How much darker than the reference the part lies S_SIDE_PX either side of (x, y) across
+ * the direction (ux, uy): the lesser of the two sides (a part's own tool mark or streak
+ * beside a crack darkens one side, a view darker than the mean all round both), the one
+ * side there when the other is outside the box or the reference part, 0 when neither is
+ * darker or neither is there. */
+static int s_side_offset(const rv_detect_ctx_t *ctx, const s_cracks_t *cs, int x, int y,
+                         double ux, double uy)
 {
-    long sum = 0;
+    int off = INT_MAX;
+    for (int k = -1; k <= 1; k += 2) {
+        int px = x + (int) lrint(-k * S_SIDE_PX * uy), py = y + (int) lrint(k * S_SIDE_PX * ux);
+        if (px < cs->box[0] || py < cs->box[1] || px >= cs->box[2] || py >= cs->box[3])
+            continue;
+        if (ctx->ref_part && !rv_view_row(ctx->ref_part, py)[px])
+            continue;
+        int d = rv_view_row(ctx->ref_mean, py)[px] - rv_view_row(ctx->blur, py)[px];
+        off = d < off ? d : off;
+    }
+    return off == INT_MAX || off < 0 ? 0 : off;
+}
+
+/* The mean darkness against the reference (ref_mean - blur, 0 where lighter) over a traced
+ * skeleton path (patch coordinates; (ox, oy) is the view pixel of patch (0, 0)), and in
+ * *local the same less the part's darkness S_SIDE_PX either side (s_side_offset, across
+ * the path's direction over 2 px each way): what is the line's own. */
+static int s_ridge(const rv_detect_ctx_t *ctx, const s_cracks_t *cs, const int *path, int n,
+                   int ox, int oy, int *local)
+{
+    long sum = 0, own = 0;
     for (int k = 0; k < n; k++) {
         int x = ox + path[2 * k], y = oy + path[2 * k + 1];
         int d = rv_view_row(ctx->ref_mean, y)[x] - rv_view_row(ctx->blur, y)[x];
         sum += d > 0 ? d : 0;
+        int k0 = k >= 2 ? k - 2 : 0, k1 = k + 2 < n ? k + 2 : n - 1;
+        double ux = path[2 * k1] - path[2 * k0], uy = path[2 * k1 + 1] - path[2 * k0 + 1];
+        double un = hypot(ux, uy);
+        if (un > 0) {
+            int o = d - s_side_offset(ctx, cs, x, y, ux / un, uy / un);
+            own += o > 0 ? o : 0;
+        }
     }
+    *local = n > 0 ? (int) (own / n) : 0;
     return n > 0 ? (int) (sum / n) : 0;
 }
 
@@ -194,8 +234,15 @@ static int s_piece(const s_params_t *p, const rv_detect_ctx_t *ctx, const rv_vie
         !(p->min_ridge > 0 && ctx->ref_mean && contrast >= 0.75 * p->min_contrast))
         return RV_OK;
     int ox = box[0] + l->box[0] + b->x0, oy = box[1] + l->box[1] + b->y0;
-    int ridge = ctx->ref_mean ? s_ridge(ctx, path, n, ox - 1, oy - 1) : 0;
-    if (contrast < p->min_contrast && ridge < p->min_ridge * sum.close / sum.n)
+    /* the ridge route: darker than the reference along the skeleton, and by three quarters
+     * of that as the line's own darkness (less the part's beside it): a view darker than
+     * the mean all round a step's shadow line is not a crack there (an unseen sound shaft's
+     * 7 px at its journal's step: 35 against the mean, 19 its own, 30 needed; the faint
+     * disc cracks nearest the limit: 34 and 43, their own 28) */
+    int local = 0;
+    int ridge = ctx->ref_mean ? s_ridge(ctx, out, path, n, ox - 1, oy - 1, &local) : 0;
+    double need = p->min_ridge * sum.close / sum.n;
+    if (contrast < p->min_contrast && (ridge < need || local < 0.75 * need))
         return RV_OK;
 
     if (out->count == out->cap) {
@@ -292,6 +339,10 @@ static s_walk_t s_follow(const rv_detect_ctx_t *ctx, const rv_view_t *zone_mask,
         }
         /* the end of a blurred line is where its darkness falls to half its peak */
         if (bk < -1 || best <= thr || 2 * best < peak)
+            break;
+        /* and a crack is darker than the part either side of it: a view darker than the
+         * mean all over (its exposure, the lamp's band a little off) is not a ridge */
+        if (best - s_side_offset(ctx, cs, bx, by, ux, uy) <= thr)
             break;
         peak = best > peak ? best : peak;
         /* another accepted piece within 2 px (a piece can be a thin fringe of its
