@@ -2,6 +2,7 @@
  * OpenCV shim, and typed or wedge-scanned codes. */
 #include "ra/ra_identify.h"
 #include "cv/rv_cv.h"
+#include "rv/rv_blobs.h"
 #include "rv/rv_error.h"
 #include "rv/rv_filter.h"
 
@@ -146,7 +147,8 @@ static int s_dmtx_region(const rv_view_t *gray, int x0, int y0, size_t w, size_t
  * block as one line (a few percent of its pixels, mostly in one direction), so the blocks
  * that pass gather on the symbol. Each 8-connected group of passing blocks, grown by a
  * block for the quiet zone and the blocks the symbol only grazes, is a window; at most cap
- * windows, the strongest first, none larger than a quarter of the image. Returns how many. */
+ * windows, the largest groups first, none larger than a quarter of the image. Returns how
+ * many, or RV_ENOMEM. */
 enum { S_BLOCK = 32, S_STEP = 24, S_WINDOWS = 4 };
 
 static int s_windows(const rv_view_t *gray, int shrink, int win[][4], int cap)
@@ -156,9 +158,10 @@ static int s_windows(const rv_view_t *gray, int shrink, int win[][4], int cap)
         return 0;
     size_t nb = (size_t) bw * bh;
     int *across = calloc(nb, sizeof *across), *along = calloc(nb, sizeof *along);
-    int *group = calloc(nb, sizeof *group), *stack = malloc(nb * sizeof *stack);
-    int n = 0;
-    if (!across || !along || !group || !stack)
+    rv_image_t *pass = rv_image_new(bw, bh, RV_GRAY8);
+    rv_blobs_t groups = {0};
+    int n = RV_ENOMEM;
+    if (!across || !along || !pass)
         goto done;
     ptrdiff_t st = gray->stride;
     for (int y = 1; y < bh * bs - 1; y++) {
@@ -169,46 +172,25 @@ static int s_windows(const rv_view_t *gray, int shrink, int win[][4], int cap)
             ay[x / bs] += abs(r[x + st] - r[x - st]) > S_STEP;
         }
     }
+    rv_view_t pv = rv_image_view(pass);
     int need = bs * bs / 10;
-#define S_PASS(b) (across[b] >= need && along[b] >= need)
-    int (*found)[5] = calloc(nb, sizeof *found); /* box in blocks, strength */
-    int ng = 0;
-    if (!found)
-        goto done;
-    for (size_t b = 0; b < nb; b++) {
-        if (group[b] || !S_PASS(b))
-            continue;
-        int sp = 0, *g = found[ng];
-        stack[sp++] = (int) b;
-        group[b] = ++ng;
-        g[0] = g[2] = (int) (b % bw), g[1] = g[3] = (int) (b / bw), g[4] = 0;
-        while (sp) {
-            int c = stack[--sp], cx = c % bw, cy = c / bw;
-            g[4] += across[c] < along[c] ? across[c] : along[c];
-            g[0] = cx < g[0] ? cx : g[0], g[2] = cx > g[2] ? cx : g[2];
-            g[1] = cy < g[1] ? cy : g[1], g[3] = cy > g[3] ? cy : g[3];
-            for (int dy = -1; dy <= 1; dy++)
-                for (int dx = -1; dx <= 1; dx++) {
-                    int nx = cx + dx, ny = cy + dy;
-                    if (nx < 0 || ny < 0 || nx >= bw || ny >= bh)
-                        continue;
-                    size_t d = (size_t) ny * bw + nx;
-                    if (!group[d] && S_PASS(d))
-                        group[d] = ng, stack[sp++] = (int) d;
-                }
+    for (int by = 0; by < bh; by++)
+        for (int bx = 0; bx < bw; bx++) {
+            size_t b = (size_t) by * bw + bx;
+            rv_view_row(&pv, by)[bx] = across[b] >= need && along[b] >= need ? 255 : 0;
         }
-    }
-#undef S_PASS
-    while (n < cap) {
-        int best = -1;
-        for (int i = 0; i < ng; i++)
-            if (found[i][4] > 0 && (best < 0 || found[i][4] > found[best][4]))
-                best = i;
-        if (best < 0)
+    if (rv_components(&pv, 8, 1, &groups) != RV_OK)
+        goto done;
+    for (n = 0; n < cap;) {
+        rv_blob_t *g = NULL;
+        for (size_t i = 0; i < groups.count; i++)
+            if (groups.items[i].area > 0 && (!g || groups.items[i].area > g->area))
+                g = &groups.items[i];
+        if (!g)
             break;
-        int *g = found[best];
-        g[4] = 0;
-        int x0 = (g[0] - 1) * bs, y0 = (g[1] - 1) * bs, x1 = (g[2] + 2) * bs, y1 = (g[3] + 2) * bs;
+        g->area = 0;
+        int x0 = (g->x0 - 1) * bs, y0 = (g->y0 - 1) * bs;
+        int x1 = (g->x1 + 2) * bs, y1 = (g->y1 + 2) * bs;
         x0 = x0 < 0 ? 0 : x0, y0 = y0 < 0 ? 0 : y0;
         x1 = x1 > gray->width ? gray->width : x1, y1 = y1 > gray->height ? gray->height : y1;
         if ((double) (x1 - x0) * (y1 - y0) > 0.25 * gray->width * gray->height)
@@ -216,12 +198,11 @@ static int s_windows(const rv_view_t *gray, int shrink, int win[][4], int cap)
         win[n][0] = x0, win[n][1] = y0, win[n][2] = x1 - x0, win[n][3] = y1 - y0;
         n++;
     }
-    free(found);
 done:
+    rv_blobs_free(&groups);
+    rv_image_destroy(&pass);
     free(across);
     free(along);
-    free(group);
-    free(stack);
     return n;
 }
 
@@ -248,6 +229,11 @@ int ra_identify_datamatrix(const rv_view_t *gray, int shrink, long budget, ra_co
      * seconds); then the whole image */
     int win[S_WINDOWS][4];
     int nw = s_windows(gray, shrink, win, S_WINDOWS);
+    if (nw < 0) {
+        free(buf);
+        free(tmp);
+        return rv_fail(RV_ENOMEM, domain, "out of memory");
+    }
     for (int i = 0; i < nw && rc != RV_OK && (!lim || left > 0); i++)
         rc = s_dmtx_region(gray, win[i][0], win[i][1], (size_t) win[i][2], (size_t) win[i][3],
                            shrink, lim, buf, tmp, out);

@@ -434,7 +434,8 @@ int main(void)
         for (int k = 0; rc == RV_OK && k < 4; k++) {
             const int *b = truth->bbox;
             double x = code.corners[k][0], y = code.corners[k][1];
-            RS_CHECKF(x >= b[0] - 3 && x <= b[0] + b[2] + 3 && y >= b[1] - 3 && y <= b[1] + b[3] + 3,
+            RS_CHECKF(x >= b[0] - 3 && x <= b[0] + b[2] + 3 && y >= b[1] - 3 &&
+                          y <= b[1] + b[3] + 3,
                       "seed %llu corner %d at (%.1f, %.1f), the mark at %d,%d %dx%d",
                       (unsigned long long) p.seed, k, x, y, b[0], b[1], b[2], b[3]);
         }

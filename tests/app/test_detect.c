@@ -337,6 +337,14 @@ static double s_seg_distance(double px, double py, double ax, double ay, double 
     return hypot(wx - t * ex, wy - t * ey);
 }
 
+/* How much of pixel (x, y) a crack drawn along the segment c covers: 2.5 px wide, with a
+ * soft edge. */
+static double s_cover(int x, int y, const double (*c)[2])
+{
+    double d = s_seg_distance(x, y, c[0][0], c[0][1], c[1][0], c[1][1]);
+    return fmin(1, fmax(0, 1.75 - d));
+}
+
 /* A drawn scene for the crack detector, with exact truth: fill(x, y, arg, &gray, &ref,
  * &part, &zone) gives each pixel of the view, of the reference (before the 5 x 5 blur both
  * get), of the part mask and of the zone; the rust map is 0 and the spread flat. */
@@ -453,9 +461,7 @@ static void s_edge_pixel(int x, int y, const void *arg, uint8_t *g, uint8_t *r, 
                          uint8_t *z)
 {
     (void) arg;
-    const double (*c)[2] = s_edge_crack;
-    double d = s_seg_distance(x, y, c[0][0], c[0][1], c[1][0], c[1][1]);
-    double cover = fmin(1, fmax(0, 1.75 - d)); /* 2.5 px wide, a soft edge */
+    double cover = s_cover(x, y, s_edge_crack);
     int in_ref = x >= 200 && x < 206, in_view = x >= 201 && x < 207; /* the groove */
     *r = in_ref ? 60 : 170;
     *g = in_view ? 60 : (uint8_t) lrint(170 - cover * 110);
@@ -512,8 +518,7 @@ static void s_mark_pixel(int x, int y, const void *arg, uint8_t *g, uint8_t *r, 
     (void) arg;
     const double (*c)[2] = s_mark_crack;
     double len = hypot(c[1][0] - c[0][0], c[1][1] - c[0][1]);
-    double d = s_seg_distance(x, y, c[0][0], c[0][1], c[1][0], c[1][1]);
-    double cover = fmin(1, fmax(0, 1.75 - d)); /* 2.5 px wide, a soft edge */
+    double cover = s_cover(x, y, c);
     /* the crack fades over its last fifth, from 110 grey levels to the mark's */
     double t = ((x - c[0][0]) * (c[1][0] - c[0][0]) + (y - c[0][1]) * (c[1][1] - c[0][1])) /
                (len * len);
@@ -615,8 +620,9 @@ static void s_test_crack_halo(void)
 
 /* A face the view shows darker than the learnt mean all over (its exposure, or the lamp's
  * band a little off: 15-40 grey levels on unseen demo shafts; here 36), right of a design
- * step at x = 180 (the face left of it 13 under its mean) whose shadow line is sharper in the view than in the mean (each good part's lay
- * a pixel apart): 2 px, 14 under the face beside it, 40 for 7 px below the step's corner.
+ * step at x = 180 (the face left of it 13 under its mean) whose shadow line is sharper in
+ * the view than in the mean (each good part's lay a pixel apart): 2 px, 14 under the face
+ * beside it, 40 for 7 px below the step's corner.
  * A crack crosses the face, 45 under it. */
 static const double s_off_crack[2][2] = {{220, 40}, {330, 150}}; /* 155.6 px */
 
@@ -624,9 +630,7 @@ static void s_offset_pixel(int x, int y, const void *arg, uint8_t *g, uint8_t *r
                            uint8_t *z)
 {
     (void) arg;
-    const double(*c)[2] = s_off_crack;
-    double d = s_seg_distance(x, y, c[0][0], c[0][1], c[1][0], c[1][1]);
-    double cover = fmin(1, fmax(0, 1.75 - d)); /* 2.5 px wide, a soft edge */
+    double cover = s_cover(x, y, s_off_crack);
     int face = x >= 180;
     *r = face ? 200 : 150;
     double v = face ? 200 - 36 : 150 - 13;
