@@ -53,13 +53,12 @@ int ra_code_parse(const char *text, ra_code_t *out)
     return RV_OK;
 }
 
-/* The search's work: libdmtx scans its grid of locations coarse to fine, and
- * dmtxRegionFindNext returns after each location it scans once its time limit has passed.
- * Given a limit already passed, one call is one location: counting calls bounds the search
- * by work (the same on every machine and under any load) rather than by the wall clock. */
 /* One libdmtx search of a packed w x h buffer; *left (NULL: no limit) is the number of
  * locations it may still scan, decremented as it goes. RV_OK with out filled (corners in
- * the buffer's pixels). */
+ * the buffer's pixels). libdmtx scans its grid of locations coarse to fine, and
+ * dmtxRegionFindNext returns after each location it scans once its time limit has passed:
+ * given a limit already passed, one call is one location, so counting calls bounds the
+ * search by work (the same on every machine and under any load), not by the wall clock. */
 static int s_dmtx_search(unsigned char *buf, size_t w, size_t h, int shrink, long *left,
                          ra_code_t *out)
 {
@@ -120,15 +119,18 @@ static int s_dmtx_region(const rv_view_t *gray, int x0, int y0, size_t w, size_t
                          long *left, unsigned char *buf, unsigned char *tmp, ra_code_t *out)
 {
     int rc = RV_EFORMAT;
+    rv_view_t src, dst; /* the region in gray; tmp packed */
+    if (rv_view_wrap(rv_view_row(gray, y0) + x0, (int) w, (int) h, gray->stride, RV_GRAY8,
+                     &src) != RV_OK ||
+        rv_view_wrap(tmp, (int) w, (int) h, (ptrdiff_t) w, RV_GRAY8, &dst) != RV_OK)
+        return rc;
     for (int k = 1; k <= 5 && rc != RV_OK && (!left || *left > 0); k += 2) {
-        for (size_t y = 0; y < h; y++)
-            memcpy(buf + y * w, rv_view_row(gray, y0 + (int) y) + x0, w);
         unsigned char *scan = buf;
-        if (k > 1) {
-            rv_view_t src, dst;
-            if (rv_view_wrap(buf, (int) w, (int) h, (ptrdiff_t) w, RV_GRAY8, &src) != RV_OK ||
-                rv_view_wrap(tmp, (int) w, (int) h, (ptrdiff_t) w, RV_GRAY8, &dst) != RV_OK ||
-                rv_erode_rect(&src, &dst, k, k) != RV_OK)
+        if (k == 1) {
+            for (size_t y = 0; y < h; y++)
+                memcpy(buf + y * w, rv_view_row(&src, (int) y), w);
+        } else {
+            if (rv_erode_rect(&src, &dst, k, k) != RV_OK)
                 break;
             scan = tmp;
         }
