@@ -202,7 +202,7 @@ extern "C" int rsb_cv_time_op(const char *op, const rv_view_t *src, int reps, do
         return rv_fail(RV_EINVAL, domain, "bad src view (%dx%d, format %d, stride %td)",
                        src->width, src->height, (int) src->fmt, src->stride);
     const std::string name(op);
-    const bool color_op = name == "gray" || name == "hsv_inrange";
+    const bool color_op = name == "gray" || name == "hsv_inrange" || name == "warp_rgb";
     static const char *const gray_ops[] = {"gauss5", "box15", "sobel", "blackhat15",
                                            "dilate15", "absdiff", "threshold"};
     bool gray_op = false;
@@ -210,8 +210,8 @@ extern "C" int rsb_cv_time_op(const char *op, const rv_view_t *src, int reps, do
         gray_op = gray_op || name == g;
     if (!color_op && !gray_op)
         return rv_fail(RV_EINVAL, domain,
-                       "unknown op \"%s\" (gray, hsv_inrange, gauss5, box15, sobel, "
-                       "blackhat15, dilate15, absdiff, threshold)",
+                       "unknown op \"%s\" (gray, hsv_inrange, warp_rgb, gauss5, box15, "
+                       "sobel, blackhat15, dilate15, absdiff, threshold)",
                        op);
     if (color_op && src->fmt != RV_RGB8)
         return rv_fail(RV_EINVAL, domain, "op \"%s\" needs an RGB8 src", op);
@@ -234,6 +234,15 @@ extern "C" int rsb_cv_time_op(const char *op, const rv_view_t *src, int reps, do
             fn = [&] {
                 cv::cvtColor(in, tmp, cv::COLOR_RGB2HSV);
                 cv::inRange(tmp, kRustLo, kRustHi, dst);
+            };
+        } else if (name == "warp_rgb") {
+            double m[2][3];
+            rsb_warp_matrix(src->width, src->height, m);
+            other = (cv::Mat_<double>(2, 3) << m[0][0], m[0][1], m[0][2], m[1][0], m[1][1],
+                     m[1][2]);
+            fn = [&] {
+                cv::warpAffine(in, dst, other, in.size(), cv::INTER_LINEAR, cv::BORDER_CONSTANT,
+                               cv::Scalar(0));
             };
         } else if (name == "gauss5") {
             fn = [&] { cv::GaussianBlur(g, dst, cv::Size(5, 5), 0); };

@@ -10,6 +10,7 @@
 #ifndef RSB_BENCH_OPENCV_H
 #define RSB_BENCH_OPENCV_H
 
+#include <math.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -68,9 +69,21 @@ int rsb_cv_frontend(const uint8_t *jpeg, size_t len, const uint8_t *ref_gray, in
  *   "dilate15"    dilate 15x15 rectangle
  *   "absdiff"     absdiff(src, src + 7 saturated) (the second operand made once)
  *   "threshold"   threshold 128 BINARY
+ *   "warp_rgb"    warpAffine INTER_LINEAR, BORDER_CONSTANT 0, RGB8 to RGB8 of the same size
+ *                 through rsb_warp_matrix's transform                 (src RGB8)
  * The gray operations take a GRAY8 src, or an RGB8 src converted to gray once, untimed.
  * RV_EINVAL names an unknown op or a wrong format. */
 int rsb_cv_time_op(const char *op, const rv_view_t *src, int reps, double *median_ms);
+
+/* The warp benchmark's transform (src -> dst px) for a w x h image: turned 3 degrees about
+ * its centre and moved by (5.3, -2.7) px, as a view is aligned to its reference. */
+static inline void rsb_warp_matrix(int w, int h, double m[2][3])
+{
+    const double a = 3.0 * 3.14159265358979323846 / 180.0, c = cos(a), s = sin(a);
+    const double cx = (w - 1) / 2.0, cy = (h - 1) / 2.0;
+    m[0][0] = c, m[0][1] = -s, m[0][2] = cx - (c * cx - s * cy) + 5.3;
+    m[1][0] = s, m[1][1] = c, m[1][2] = cy - (s * cx + c * cy) - 2.7;
+}
 
 /* Median time of cv::imdecode(IMREAD_COLOR) of a JPEG in memory (reps runs after one
  * warm-up). */

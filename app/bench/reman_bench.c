@@ -188,7 +188,7 @@ static void s_pool_free(s_pool_t *p)
 /* --- kernels per instruction set ------------------------------------------------------ */
 
 typedef struct {
-    const rv_view_t *rgb, *gray, *gray2, *out, *out2, *lo, *hi;
+    const rv_view_t *rgb, *gray, *gray2, *out, *out2, *lo, *hi, *rgb_out;
 } s_imgs_t;
 
 typedef struct {
@@ -204,6 +204,7 @@ static const s_kernel_t s_kernels[] = {
     {"gauss5", 2, "gauss5", 0},     {"box15", 2, "box15", 0},     {"sobel", 2, "sobel", 0},
     {"dilate15", 2, "dilate15", 0}, {"blackhat15", 2, "blackhat15", 0},
     {"blackhat15_thr", 2, NULL, 0}, {"hist", 1, NULL, 0},          {"integral", 5, NULL, 0},
+    {"warp_rgb", 6, "warp_rgb", 1},
 };
 #define S_NKERNELS (int) (sizeof s_kernels / sizeof s_kernels[0])
 
@@ -240,6 +241,11 @@ static int s_run_kernel(const char *name, const s_imgs_t *im, uint32_t *ibuf)
     }
     if (!strcmp(name, "integral"))
         return rv_integral(im->gray, ibuf, (size_t) im->gray->width);
+    if (!strcmp(name, "warp_rgb")) {
+        double m[2][3];
+        rsb_warp_matrix(im->rgb->width, im->rgb->height, m);
+        return rv_warp_affine_rgb(im->rgb, im->rgb_out, m);
+    }
     return RV_EINVAL;
 }
 
@@ -816,13 +822,15 @@ int main(int argc, char **argv)
         rv_image_t *g = rv_image_new(w, h, RV_GRAY8), *g2 = rv_image_new(w, h, RV_GRAY8),
                    *o = rv_image_new(w, h, RV_GRAY8), *o2 = rv_image_new(w, h, RV_GRAY8),
                    *lo = rv_image_new_filled(w, h, RV_GRAY8, 60),
-                   *hi = rv_image_new_filled(w, h, RV_GRAY8, 180);
+                   *hi = rv_image_new_filled(w, h, RV_GRAY8, 180),
+                   *ro = rv_image_new(w, h, RV_RGB8);
         rv_view_t gv = rv_image_view(g), g2v = rv_image_view(g2), ov = rv_image_view(o),
-                  o2v = rv_image_view(o2), lov = rv_image_view(lo), hiv = rv_image_view(hi);
+                  o2v = rv_image_view(o2), lov = rv_image_view(lo), hiv = rv_image_view(hi),
+                  rov = rv_image_view(ro);
         rv_gray_from_rgb(&rgb, &gv);
         rv_gauss5(&gv, &g2v);
         uint32_t *ibuf = malloc(sizeof(uint32_t) * (size_t) w * h);
-        s_imgs_t im = {&rgb, &gv, &g2v, &ov, &o2v, &lov, &hiv};
+        s_imgs_t im = {&rgb, &gv, &g2v, &ov, &o2v, &lov, &hiv, &rov};
         s_pool_t rgbp = {0}, grayp = {0};
         if (s_pool_new(&rgbp, &rgb, s_reps + 1) != 0 || s_pool_new(&grayp, &gv, 4 * s_reps + 4) != 0) {
             fprintf(stderr, "reman-bench: cannot allocate the input pools\n");
@@ -877,6 +885,7 @@ int main(int argc, char **argv)
         s_pool_free(&rgbp);
         s_pool_free(&grayp);
         rv_image_destroy(&g);
+        rv_image_destroy(&ro);
         rv_image_destroy(&g2);
         rv_image_destroy(&o);
         rv_image_destroy(&o2);

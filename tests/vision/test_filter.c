@@ -5,7 +5,9 @@
 #include "rv/rv_filter.h"
 #include "rv/rv_image.h"
 #include "rv/rv_simd.h"
+#include "cv/rv_cv.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -394,6 +396,77 @@ static void test_errors(void)
     rv_image_destroy(&rgb);
 }
 
+/* rv_warp_affine_rgb: on a linear ramp, bilinear interpolation is exact, so every
+ * destination pixel whose source position lies inside must read the ramp's value there to
+ * within the 1/32 px positions and the rounding (1 level); pixels mapped a pixel or more
+ * outside read 0. OpenCV's warpAffine of the same ramp agrees to within 1 level. Bad
+ * arguments are refused. */
+static void test_warp(void)
+{
+    const int w = 64, h = 48;
+    rv_image_t *src = rv_image_new(w, h, RV_RGB8), *dst = rv_image_new(71, 53, RV_RGB8),
+               *cv = rv_image_new(71, 53, RV_RGB8);
+    rv_view_t sv = rv_image_view(src), dv = rv_image_view(dst), cvv = rv_image_view(cv);
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) {
+            uint8_t *p = rv_view_row(&sv, y) + 3 * x;
+            p[0] = (uint8_t) (2 * x + y), p[1] = (uint8_t) (3 * y + 10), p[2] = (uint8_t) (200 - x - y);
+        }
+    /* src -> dst: turned 7 degrees, enlarged by 1.1, moved */
+    double an = 7 * 3.14159265358979 / 180, k = 1.1;
+    double m[2][3] = {{k * cos(an), -k * sin(an), 3.2}, {k * sin(an), k * cos(an), -1.7}};
+    RS_CHECK_EQ(rv_warp_affine_rgb(&sv, &dv, m), RV_OK);
+    double det = m[0][0] * m[1][1] - m[0][1] * m[1][0];
+    double worst = 0;
+    int inside = 0, outside = 0, zeros = 0;
+    for (int y = 0; y < dv.height; y++)
+        for (int x = 0; x < dv.width; x++) {
+            double qx = x - m[0][2], qy = y - m[1][2];
+            double px = (m[1][1] * qx - m[0][1] * qy) / det, py = (-m[1][0] * qx + m[0][0] * qy) / det;
+            const uint8_t *o = rv_view_row(&dv, y) + 3 * x;
+            if (px >= 0 && py >= 0 && px <= w - 1 && py <= h - 1) {
+                double want[3] = {2 * px + py, 3 * py + 10, 200 - px - py};
+                for (int c = 0; c < 3; c++)
+                    worst = fmax(worst, fabs(o[c] - want[c]));
+                inside++;
+            } else if (px < -1 || py < -1 || px > w || py > h) {
+                outside++;
+                zeros += !o[0] && !o[1] && !o[2];
+            }
+        }
+    printf("warp: %d pixels inside the source, worst error %.2f level(s); %d outside, %d of them 0\n",
+           inside, worst, outside, zeros);
+    RS_CHECK(inside > 1500 && worst <= 1.0);
+    RS_CHECK(outside > 100 && zeros == outside);
+    /* the shim's warp (OpenCV) of the same ramp, where the source position is inside (at
+     * the edges the two round a position to a different 1/32 px across a step to 0) */
+    RS_CHECK_EQ(rv_cv_warp_affine(&sv, &cvv, m, RV_CV_INTER_LINEAR), RV_OK);
+    int apart = 0;
+    for (int y = 0; y < dv.height; y++)
+        for (int x = 0; x < dv.width; x++) {
+            double qx = x - m[0][2], qy = y - m[1][2];
+            double px = (m[1][1] * qx - m[0][1] * qy) / det, py = (-m[1][0] * qx + m[0][0] * qy) / det;
+            if (!(px >= 0 && py >= 0 && px <= w - 1 && py <= h - 1))
+                continue;
+            for (int c = 0; c < 3; c++) {
+                int d = abs(rv_view_row(&dv, y)[3 * x + c] - rv_view_row(&cvv, y)[3 * x + c]);
+                apart = d > apart ? d : apart;
+            }
+        }
+    printf("warp: at most %d level(s) from OpenCV's warpAffine inside\n", apart);
+    RS_CHECK(apart <= 1);
+    /* refusals */
+    double sing[2][3] = {{1, 2, 0}, {2, 4, 0}};
+    RS_CHECK_EQ(rv_warp_affine_rgb(&sv, &dv, sing), RV_EINVAL);
+    rv_image_t *g = rv_image_new(8, 8, RV_GRAY8);
+    rv_view_t gv = rv_image_view(g);
+    RS_CHECK_EQ(rv_warp_affine_rgb(&gv, &dv, m), RV_EINVAL);
+    rv_image_destroy(&g);
+    rv_image_destroy(&src);
+    rv_image_destroy(&dst);
+    rv_image_destroy(&cv);
+}
+
 int main(void)
 {
     if (rv_simd_force("scalar") != RV_OK)
@@ -406,5 +479,6 @@ int main(void)
     test_disc_brute_force();
     test_blackhat_finds_thin_dark_lines();
     test_errors();
+    test_warp();
     return rs_test_end("filter");
 }

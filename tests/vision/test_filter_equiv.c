@@ -10,6 +10,7 @@
 #include "rv/rv_simd.h"
 #include "rv_kernels.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -543,6 +544,49 @@ static void test_images(int isa)
     }
 }
 
+/* warp_rgb: sources of odd sizes at offsets off alignment with strides wider than their
+ * rows (the gathers must not read past a row's last pixel nor the last row), and lines of
+ * every length 0..60 and a long one, at positions that start and end inside, cross every
+ * edge, start before the source, run backwards, rotate steeply, shrink and enlarge; the
+ * destination guarded. */
+static void test_warp(void)
+{
+    static const int sizes[][2] = {{1, 1}, {2, 2}, {3, 2}, {4, 3}, {17, 9}, {64, 48}, {131, 77}};
+    /* x0, y0 (px), dx, dy (px per pixel) */
+    static const double lines[][4] = {
+        {0.0, 0.0, 1.0, 0.0},        {2.3, 1.7, 1.0, 0.0},       {-5.6, 3.2, 0.97, 0.05},
+        {3.9, -2.5, 1.02, 0.11},     {20.5, 4.4, -1.0, 0.02},    {-1.0, -1.0, 0.3, 0.3},
+        {1.01, 2.99, 2.5, -0.7},     {0.5, 0.5, 0.0, 1.0},       {-300.0, 40.0, 9.0, 0.01},
+        {5.03125, 1.96875, 0.03125, 0.0}};
+    for (size_t si = 0; si < sizeof sizes / sizeof sizes[0]; si++) {
+        int sw = sizes[si][0], sh = sizes[si][1];
+        for (size_t off = 0; off < 3; off++) {
+            size_t stride = (size_t) sw * 3 + 5 * off; /* wider than the row for off > 0 */
+            s_buf_t src = s_buf(stride * (size_t) sh, 0, off * 7);
+            s_fill8(src.p, stride * (size_t) sh, S_RANDOM, 255);
+            for (size_t li = 0; li < sizeof lines / sizeof lines[0]; li++) {
+                /* the lines scaled to the source, so that each crosses it */
+                double x0 = lines[li][0] * sw / 16.0, y0 = lines[li][1] * sh / 8.0;
+                int64_t X = llround(x0 * 65536), Y = llround(y0 * 65536);
+                int32_t dx = (int32_t) llround(lines[li][2] * 65536),
+                        dy = (int32_t) llround(lines[li][3] * 65536);
+                for (size_t n = 0; n <= 61; n += (n < 40 ? 1 : 7)) {
+                    size_t nn = n == 61 ? 333 : n;
+                    s_buf_t e = s_buf(3 * nn, 0, off), v = s_buf(3 * nn, 0, off);
+                    S->warp_rgb(src.p, (ptrdiff_t) stride, sw, sh, X, Y, dx, dy, e.p, nn);
+                    V->warp_rgb(src.p, (ptrdiff_t) stride, sw, sh, X, Y, dx, dy, v.p, nn);
+                    S_SAME(!memcmp(e.p, v.p, 3 * nn) && s_guards_ok(&v),
+                           "%s warp_rgb %dx%d stride %zu line %zu n=%zu", s_name, sw, sh,
+                           stride, li, nn);
+                    s_free(&e);
+                    s_free(&v);
+                }
+            }
+            s_free(&src);
+        }
+    }
+}
+
 int main(void)
 {
     rv_kernels_t scalar, t;
@@ -564,6 +608,7 @@ int main(void)
         test_box();
         test_window();
         test_rows();
+        test_warp();
         if (rv_simd_supported(s_isa[isa]))
             test_images(isa);
         else

@@ -135,6 +135,32 @@ int rv_gauss5(const rv_view_t *src, const rv_view_t *dst)
     return RV_OK;
 }
 
+int rv_warp_affine_rgb(const rv_view_t *src, const rv_view_t *dst, const double m[2][3])
+{
+    const char *domain = "rv_warp_affine_rgb";
+    if (!src || !dst || !src->data || !dst->data || src->fmt != RV_RGB8 || dst->fmt != RV_RGB8)
+        return rv_fail(RV_EINVAL, domain, "needs two RGB8 views");
+    double det = m[0][0] * m[1][1] - m[0][1] * m[1][0];
+    if (!isfinite(det) || fabs(det) < 1e-12)
+        return rv_fail(RV_EINVAL, domain, "the transform is singular");
+    /* dst -> src: the inverse of m */
+    double a = m[1][1] / det, b = -m[0][1] / det, c = -m[1][0] / det, d = m[0][0] / det;
+    double tx = -(a * m[0][2] + b * m[1][2]), ty = -(c * m[0][2] + d * m[1][2]);
+    const double one = 65536.0, lim = 4e18; /* 16.16 fixed point; positions within 2^62 */
+    if (!(fabs(a * one) < 1e9 && fabs(c * one) < 1e9))
+        return rv_fail(RV_EINVAL, domain, "the transform shrinks by more than 10^4");
+    int32_t dx = (int32_t) llround(a * one), dy = (int32_t) llround(c * one);
+    const rv_filter_kernels_t *k = &rv__kernels()->f;
+    for (int y = 0; y < dst->height; y++) {
+        double sx = (b * y + tx) * one, sy = (d * y + ty) * one;
+        if (!(fabs(sx) < lim && fabs(sy) < lim))
+            return rv_fail(RV_EINVAL, domain, "the transform moves the view more than 6e13 px");
+        k->warp_rgb(src->data, src->stride, src->width, src->height, llround(sx), llround(sy),
+                    dx, dy, rv_view_row(dst, y), (size_t) dst->width);
+    }
+    return RV_OK;
+}
+
 int rv_box_blur(const rv_view_t *src, const rv_view_t *dst, int k)
 {
     int rc = s_check("rv_box_blur", src, dst);

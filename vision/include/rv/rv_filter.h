@@ -46,6 +46,13 @@ int rv_gauss5(const rv_view_t *src, const rv_view_t *dst);
  * Scalar: for the small float planes of the surface model's features and the twin search. */
 void rv_gauss_f32(const float *src, float *dst, float *tmp, int w, int h, double sigma);
 
+/* Bilinear affine resampling of an RGB8 view: dst(p) = src(m^-1 p), m mapping src pixel
+ * coordinates to dst ones (pixel centres at integers), in 1/32 px with a 0 border, as
+ * rv__warp_rgb_px (simd/rv_kernels_filter.h) defines it; OpenCV's warpAffine INTER_LINEAR
+ * with BORDER_CONSTANT 0 does the same to within a level or two (its positions round
+ * differently). src and dst must not overlap. EINVAL for other formats or a singular m. */
+int rv_warp_affine_rgb(const rv_view_t *src, const rv_view_t *dst, const double m[2][3]);
+
 /* Mean over a k x k box (k odd, 1 <= k <= RV_BOX_MAX), rounded half up:
  * dst = (sum + k*k/2) / (k*k). */
 int rv_box_blur(const rv_view_t *src, const rv_view_t *dst, int k);

@@ -90,7 +90,39 @@ typedef struct rv_filter_kernels {
                            uint8_t *dst, size_t n, int thr);
     size_t (*max_rows_rsub)(const uint8_t *const *rows, int count, const uint8_t *ref,
                             uint8_t *dst, size_t n, int thr);
+    /* Bilinear resampling of an RGB8 image (src: pixel (0, 0); stride bytes per row; sw x
+     * sh pixels) along one line: destination pixel i (dst[3i .. 3i+2]) samples the source
+     * at X = x0 + i dx, Y = y0 + i dy, 16.16 fixed point, as rv__warp_rgb_px gives it.
+     * Reads only src pixels inside sw x sh. Any x0, y0, dx, dy for which X and Y stay
+     * within +-2^62 over the row. */
+    void (*warp_rgb)(const uint8_t *src, ptrdiff_t stride, int sw, int sh, int64_t x0,
+                     int64_t y0, int32_t dx, int32_t dy, uint8_t *dst, size_t n);
 } rv_filter_kernels_t;
+
+/* One pixel of warp_rgb at the source position (X, Y) (16.16 fixed point): the corner
+ * ix = floor(X / 2^16), iy likewise, the fractions in 1/32 px, fx = (X >> 11) & 31, fy
+ * likewise; each channel (sum over the 2 x 2 pixels from (ix, iy) of w v + 512) >> 10 with
+ * w = (32 - fx)(32 - fy), fx (32 - fy), (32 - fx) fy, fx fy (the weights sum to 1024), a
+ * pixel outside the source counting 0. (OpenCV's warpAffine INTER_LINEAR with a constant
+ * 0 border, which also works in 1/32 px.) */
+static inline void rv__warp_rgb_px(const uint8_t *src, ptrdiff_t stride, int sw, int sh,
+                                   int64_t X, int64_t Y, uint8_t *d)
+{
+    int64_t ix = X >> 16, iy = Y >> 16; /* arithmetic shifts: floor */
+    int fx = (int) ((X >> 11) & 31), fy = (int) ((Y >> 11) & 31);
+    const int w[4] = {(32 - fx) * (32 - fy), fx * (32 - fy), (32 - fx) * fy, fx * fy};
+    uint32_t acc[3] = {512, 512, 512};
+    for (int k = 0; k < 4; k++) {
+        int64_t x = ix + (k & 1), y = iy + (k >> 1);
+        if (x < 0 || y < 0 || x >= sw || y >= sh)
+            continue;
+        const uint8_t *p = src + (ptrdiff_t) y * stride + (ptrdiff_t) x * 3;
+        for (int c = 0; c < 3; c++)
+            acc[c] += (uint32_t) w[k] * p[c];
+    }
+    for (int c = 0; c < 3; c++)
+        d[c] = (uint8_t) (acc[c] >> 10);
+}
 
 /* One output element of the kernels above, for the scalar tails of the vector kernels
  * (the same formulas; the scalar kernels spell them out in loops). p points at element i. */

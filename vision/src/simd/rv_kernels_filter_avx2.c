@@ -469,6 +469,101 @@ S_MORPH(min, _mm256_min_epu8, rv__min_px)
 S_HAT(s_min_rows_sub, _mm256_min_epu8, rv__min_px, v, r, v, ref[i])
 S_HAT(s_max_rows_rsub, _mm256_max_epu8, rv__max_px, r, v, ref[i], v)
 
+/* ---- bilinear warp, RGB8 ---- */
+
+/* Eight destination pixels at a time, each one's 2 x 2 neighbourhood read as two 8-byte
+ * gathers (its pixel and the next, on its row and the row below): the bytes shuffled into
+ * (left, right) pairs per channel, multiply-added with (32 - fx, fx), the two rows' sums
+ * paired and multiply-added with (32 - fy, fy). A group with a pixel whose neighbourhood is
+ * not inside the source with a pixel to spare on the right (the gathers read 8 bytes), and
+ * the row's last pixels (the stores write 16 bytes for 12), run rv__warp_rgb_px. */
+static void s_warp_rgb(const uint8_t *src, ptrdiff_t stride, int sw, int sh, int64_t x0,
+                       int64_t y0, int32_t dx, int32_t dy, uint8_t *dst, size_t n)
+{
+    size_t i = 0;
+    const int64_t lim = (int64_t) 1 << 30, dlim = (int64_t) 1 << 26;
+    const int64_t xe = x0 + (int64_t) n * dx, ye = y0 + (int64_t) n * dy;
+    /* every position, and each offset into the source, in 32 bits */
+    if (sw >= 3 && sh >= 2 && stride > 0 && (int64_t) stride * sh < INT32_MAX &&
+        x0 > -lim && x0 < lim && xe > -lim && xe < lim && y0 > -lim && y0 < lim &&
+        ye > -lim && ye < lim && dx > -dlim && dx < dlim && dy > -dlim && dy < dlim) {
+        const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+        const __m256i step_x = _mm256_set1_epi32(8 * dx), step_y = _mm256_set1_epi32(8 * dy);
+        __m256i X = _mm256_add_epi32(_mm256_set1_epi32((int32_t) x0),
+                                     _mm256_mullo_epi32(lane, _mm256_set1_epi32(dx)));
+        __m256i Y = _mm256_add_epi32(_mm256_set1_epi32((int32_t) y0),
+                                     _mm256_mullo_epi32(lane, _mm256_set1_epi32(dy)));
+        const __m256i m1 = _mm256_set1_epi32(-1), xmax = _mm256_set1_epi32(sw - 2),
+                      ymax = _mm256_set1_epi32(sh - 1), f31 = _mm256_set1_epi32(31),
+                      f32 = _mm256_set1_epi32(32), vstride = _mm256_set1_epi32((int32_t) stride),
+                      round = _mm256_set1_epi32(512), zero = _mm256_setzero_si256();
+        const __m256i pairs = _mm256_setr_epi8(0, 3, 1, 4, 2, 5, 6, 7, 8, 11, 9, 12, 10, 13, 14,
+                                               15, 0, 3, 1, 4, 2, 5, 6, 7, 8, 11, 9, 12, 10, 13,
+                                               14, 15);
+        const __m256i pack = _mm256_setr_epi8(0, 1, 2, 4, 5, 6, 8, 9, 10, 12, 13, 14, -128, -128,
+                                              -128, -128, 0, 1, 2, 4, 5, 6, 8, 9, 10, 12, 13, 14,
+                                              -128, -128, -128, -128);
+        const __m256i order = _mm256_setr_epi32(0, 1, 4, 5, 2, 3, 6, 7);
+        /* which pixel's weights each 32-bit lane of a gathered half needs (see below) */
+        const __m256i sel[2][2] = {
+            {_mm256_setr_epi32(0, 0, 0, 0, 2, 2, 2, 2), _mm256_setr_epi32(1, 1, 1, 1, 3, 3, 3, 3)},
+            {_mm256_setr_epi32(4, 4, 4, 4, 6, 6, 6, 6), _mm256_setr_epi32(5, 5, 5, 5, 7, 7, 7, 7)}};
+        const long long *top = (const long long *) (const void *) src;
+        const long long *bot = (const long long *) (const void *) (src + stride);
+        for (; i + 10 <= n; i += 8, X = _mm256_add_epi32(X, step_x),
+                            Y = _mm256_add_epi32(Y, step_y)) {
+            __m256i ix = _mm256_srai_epi32(X, 16), iy = _mm256_srai_epi32(Y, 16);
+            __m256i in = _mm256_and_si256(
+                _mm256_and_si256(_mm256_cmpgt_epi32(ix, m1), _mm256_cmpgt_epi32(xmax, ix)),
+                _mm256_and_si256(_mm256_cmpgt_epi32(iy, m1), _mm256_cmpgt_epi32(ymax, iy)));
+            if (_mm256_movemask_ps(_mm256_castsi256_ps(in)) != 0xff) {
+                for (size_t k = i; k < i + 8; k++)
+                    rv__warp_rgb_px(src, stride, sw, sh, x0 + (int64_t) k * dx,
+                                    y0 + (int64_t) k * dy, dst + 3 * k);
+                continue;
+            }
+            __m256i fx = _mm256_and_si256(_mm256_srai_epi32(X, 11), f31);
+            __m256i fy = _mm256_and_si256(_mm256_srai_epi32(Y, 11), f31);
+            /* (32 - f) in the low 16 bits, f in the high: one pixel's pair of weights */
+            __m256i wx = _mm256_or_si256(_mm256_slli_epi32(fx, 16), _mm256_sub_epi32(f32, fx));
+            __m256i wy = _mm256_or_si256(_mm256_slli_epi32(fy, 16), _mm256_sub_epi32(f32, fy));
+            __m256i off = _mm256_add_epi32(_mm256_mullo_epi32(iy, vstride),
+                                           _mm256_add_epi32(ix, _mm256_add_epi32(ix, ix)));
+            __m128i olo = _mm256_castsi256_si128(off), ohi = _mm256_extracti128_si256(off, 1);
+            /* per half (pixels 0-3, 4-7): each 64-bit lane R0 G0 B0 R1 G1 B1 . . of one
+             * pixel, shuffled to R0 R1 G0 G1 B0 B1 . . */
+            __m256i t[2] = {_mm256_shuffle_epi8(_mm256_i32gather_epi64(top, olo, 1), pairs),
+                            _mm256_shuffle_epi8(_mm256_i32gather_epi64(top, ohi, 1), pairs)};
+            __m256i b[2] = {_mm256_shuffle_epi8(_mm256_i32gather_epi64(bot, olo, 1), pairs),
+                            _mm256_shuffle_epi8(_mm256_i32gather_epi64(bot, ohi, 1), pairs)};
+            __m256i p[2];
+            for (int h = 0; h < 2; h++) {
+                /* unpacklo: pixels 4h (low 128 bits) and 4h + 2 (high); unpackhi: 4h + 1
+                 * and 4h + 3, each as four 16-bit pairs (R, G, B and a spare) */
+                __m256i v[2];
+                for (int u = 0; u < 2; u++) {
+                    __m256i tt = u ? _mm256_unpackhi_epi8(t[h], zero) : _mm256_unpacklo_epi8(t[h], zero);
+                    __m256i bb = u ? _mm256_unpackhi_epi8(b[h], zero) : _mm256_unpacklo_epi8(b[h], zero);
+                    __m256i w1 = _mm256_permutevar8x32_epi32(wx, sel[h][u]);
+                    __m256i w2 = _mm256_permutevar8x32_epi32(wy, sel[h][u]);
+                    __m256i ht = _mm256_madd_epi16(tt, w1), hb = _mm256_madd_epi16(bb, w1);
+                    __m256i sum = _mm256_madd_epi16(_mm256_or_si256(ht, _mm256_slli_epi32(hb, 16)), w2);
+                    v[u] = _mm256_srli_epi32(_mm256_add_epi32(sum, round), 10);
+                }
+                p[h] = _mm256_packus_epi32(v[0], v[1]); /* 4h, 4h+1 | 4h+2, 4h+3 */
+            }
+            /* bytes: 0 1 4 5 | 2 3 6 7 (4 bytes a pixel), into order, 3 bytes a pixel */
+            __m256i q = _mm256_permutevar8x32_epi32(_mm256_packus_epi16(p[0], p[1]), order);
+            q = _mm256_shuffle_epi8(q, pack);
+            _mm_storeu_si128((__m128i *) (dst + 3 * i), _mm256_castsi256_si128(q));
+            _mm_storeu_si128((__m128i *) (dst + 3 * i + 12), _mm256_extracti128_si256(q, 1));
+        }
+    }
+    for (; i < n; i++)
+        rv__warp_rgb_px(src, stride, sw, sh, x0 + (int64_t) i * dx, y0 + (int64_t) i * dy,
+                        dst + 3 * i);
+}
+
 void rv__filter_fill_avx2(rv_filter_kernels_t *k)
 {
     k->sobel_v = s_sobel_v;
@@ -485,4 +580,5 @@ void rv__filter_fill_avx2(rv_filter_kernels_t *k)
     k->min_rows = s_min_rows;
     k->min_rows_sub = s_min_rows_sub;
     k->max_rows_rsub = s_max_rows_rsub;
+    k->warp_rgb = s_warp_rgb;
 }
