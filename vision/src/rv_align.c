@@ -25,6 +25,10 @@ struct rv_align_ref {
     /* the reference's angular signature, twice over (sectors 0..359 then 0..359 again) so
      * that every rotation of it is one contiguous run */
     double *sig2;
+    /* the same counts as 16-bit integers where every one fits (NULL otherwise), and the
+     * largest: the rotation search's exact integer path (s_rotations) */
+    int16_t *sig2_16;
+    double sig_max;
     /* the edge refinement: its templates along the outline, on the small copy (elk[0])
      * and at ffac (ffac x ffac blocks, about S_FINE_WIDTH px across, fw x fh; elk[1]) */
     int ffac, fw, fh;
@@ -51,9 +55,22 @@ void rv_align_params_init(rv_align_params_t *p)
     p->rotate = 1;
 }
 
-/* Average f x f blocks (the last partial blocks are dropped). src is GRAY8, or RGB8 whose
- * rows are turned to gray (rv_gray_from_rgb) one at a time on the way: the same sums of the
- * same gray values as downscaling the gray image, without writing it. */
+/* The gray of an RGB8 view (rv_gray_from_rgb, row by row) as a new image. */
+static rv_image_t *s_gray_of(const rv_view_t *rgb)
+{
+    rv_image_t *out = rv_image_new(rgb->width, rgb->height, RV_GRAY8);
+    if (!out) {
+        rv_fail(RV_ENOMEM, "rv_align", "out of memory");
+        return NULL;
+    }
+    const rv_point_kernels_t *k = &rv__kernels()->p;
+    rv_view_t o = rv_image_view(out);
+    for (int y = 0; y < o.height; y++)
+        k->gray_from_rgb(rv_view_row(rgb, y), rv_view_row(&o, y), (size_t) o.width);
+    return out;
+}
+
+/* Average f x f blocks of a GRAY8 view (the last partial blocks are dropped). */
 static rv_image_t *s_downscale(const rv_view_t *src, int f)
 {
     int w = src->width / f, h = src->height / f;
@@ -61,49 +78,6 @@ static rv_image_t *s_downscale(const rv_view_t *src, int f)
         rv_fail(RV_EFORMAT, "rv_align", "view of %dx%d is too small to align", src->width,
                 src->height);
         return NULL;
-    }
-    if (src->fmt == RV_RGB8) {
-        rv_image_t *out = rv_image_new(w, h, RV_GRAY8);
-        int wf = w * f;
-        uint16_t *col = malloc(sizeof *col * (size_t) wf);
-        uint8_t *row = malloc((size_t) wf + 64);
-        if (!out || !col || !row || f > 255) {
-            free(col);
-            free(row);
-            rv_image_destroy(&out);
-            rv_fail(RV_ENOMEM, "rv_align", "out of memory");
-            return NULL;
-        }
-        const rv_point_kernels_t *k = &rv__kernels()->p;
-        rv_view_t o = rv_image_view(out);
-        if (f == 1) { /* the gray itself, row by row */
-            for (int y = 0; y < h; y++)
-                k->gray_from_rgb(rv_view_row(src, y), rv_view_row(&o, y), (size_t) w);
-            free(col);
-            free(row);
-            return out;
-        }
-        uint32_t n = (uint32_t) (f * f);
-        for (int y = 0; y < h; y++) {
-            k->gray_from_rgb(rv_view_row(src, y * f), row, (size_t) wf);
-            for (int x = 0; x < wf; x++)
-                col[x] = row[x];
-            for (int dy = 1; dy < f; dy++) {
-                k->gray_from_rgb(rv_view_row(src, y * f + dy), row, (size_t) wf);
-                for (int x = 0; x < wf; x++)
-                    col[x] = (uint16_t) (col[x] + row[x]);
-            }
-            uint8_t *dst = rv_view_row(&o, y);
-            for (int x = 0; x < w; x++) {
-                uint32_t sum = 0;
-                for (int dx = 0; dx < f; dx++)
-                    sum += col[x * f + dx];
-                dst[x] = (uint8_t) ((sum + n / 2) / n);
-            }
-        }
-        free(col);
-        free(row);
-        return out;
     }
     rv_image_t *out = rv_image_new(w, h, RV_GRAY8);
     rv_view_t o = out ? rv_image_view(out) : (rv_view_t) {0};
@@ -723,10 +697,10 @@ static int s_refine_fine(const rv_align_ref_t *ref, const rv_view_t *view, doubl
         return 0;
     int fv = (int) lround((double) ref->ffac * view->width / ref->width);
     fv = fv < 1 ? 1 : fv;
-    rv_image_t *vf = s_downscale(view, fv);
-    if (!vf)
+    rv_image_t *vf = fv > 1 ? s_downscale(view, fv) : NULL; /* fv 1: the view itself */
+    if (fv > 1 && !vf)
         return 0;
-    rv_view_t vfv = rv_image_view(vf);
+    rv_view_t vfv = vf ? rv_image_view(vf) : *view;
     /* W: fine view px -> fine reference px = Sr^-1 m Sv */
     double rf = ref->ffac, cr = (rf - 1) / 2, cv = (fv - 1) / 2.0;
     double sv[2][3] = {{fv, 0, cv}, {0, fv, cv}};
@@ -798,9 +772,15 @@ rv_align_ref_t *rv_align_ref_new(const rv_view_t *ref_gray, const rv_view_t *ref
         goto fail;
     }
     s_polar(&rmv, self->cx, self->cy, self->area, sig);
-    for (int i = 0; i < 2 * S_SECTORS * S_BANDS; i++)
+    self->sig_max = 0;
+    for (int i = 0; i < 2 * S_SECTORS * S_BANDS; i++) {
         self->sig2[i] = sig[i % (S_SECTORS * S_BANDS)];
+        self->sig_max = fmax(self->sig_max, self->sig2[i]);
+    }
     free(sig);
+    if (self->sig_max <= INT16_MAX && (self->sig2_16 = malloc(sizeof(int16_t) * 2 * S_SECTORS * S_BANDS)))
+        for (int i = 0; i < 2 * S_SECTORS * S_BANDS; i++)
+            self->sig2_16[i] = (int16_t) self->sig2[i];
     return self;
 fail:
     rv_align_ref_destroy(&self);
@@ -819,6 +799,7 @@ void rv_align_ref_destroy(rv_align_ref_t **self_p)
     rv_lk_template_destroy(&(*self_p)->elk[0]);
     rv_lk_template_destroy(&(*self_p)->elk[1]);
     free((*self_p)->sig2);
+    free((*self_p)->sig2_16);
     free(*self_p);
     *self_p = NULL;
 }
@@ -863,6 +844,37 @@ static double s_iou(const rv_align_ref_t *ref, const rv_view_t *vmask, const dou
     return iou;
 }
 
+/* atan(z) for 0 <= z <= 1 by a polynomial, within 1.7e-6 rad (1e-4 of a degree) of it. */
+static inline double s_atan01(double z)
+{
+    double z2 = z * z;
+    return z * (0.99997726 +
+                z2 * (-0.33262347 +
+                      z2 * (0.19354346 + z2 * (-0.11643287 + z2 * (0.05265332 + z2 * -0.01172120)))));
+}
+
+/* The one-degree sector of (dx, dy): (int) ((atan2(dy, dx) + pi) * 360 / 2 pi), capped at
+ * 359. The polynomial decides it wherever its angle lies more than 1e-3 of a sector (ten
+ * times its error) from a sector's edge; atan2 itself decides the rest (about one pixel in
+ * 500), so every pixel lands in the sector atan2 gives, at a fraction of atan2's cost. */
+static inline int s_sector(double dx, double dy)
+{
+    const double k = S_SECTORS / (2 * M_PI), tol = 1e-3;
+    double ax = fabs(dx), ay = fabs(dy);
+    if (ax > 0 || ay > 0) {
+        double a = ax >= ay ? s_atan01(ay / ax) : M_PI_2 - s_atan01(ax / ay);
+        a = dx < 0 ? M_PI - a : a;
+        a = dy < 0 ? -a : a;
+        double t = (a + M_PI) * k;
+        int sec = (int) t;
+        double fr = t - sec;
+        if (fr > tol && fr < 1 - tol)
+            return sec >= S_SECTORS ? S_SECTORS - 1 : sec;
+    }
+    int sec = (int) ((atan2(dy, dx) + M_PI) * k);
+    return sec >= S_SECTORS ? S_SECTORS - 1 : sec;
+}
+
 /* Angular signature of a mask around (cx, cy): for each of 360 one-degree sectors and
  * S radial bands (radius in units of the silhouette's RMS radius, so scale cancels),
  * the share of mask pixels. */
@@ -879,10 +891,7 @@ static void s_polar(const rv_view_t *m, double cx, double cy, double area, float
             int band = (int) (sqrt(dx * dx + dy * dy) / r0 * (S_BANDS / 2.0));
             if (band >= S_BANDS)
                 band = S_BANDS - 1;
-            int sec = (int) ((atan2(dy, dx) + M_PI) * (S_SECTORS / (2 * M_PI)));
-            if (sec >= S_SECTORS)
-                sec = S_SECTORS - 1;
-            sig[sec * S_BANDS + band] += 1.0f;
+            sig[s_sector(dx, dy) * S_BANDS + band] += 1.0f;
         }
     }
 }
@@ -892,25 +901,46 @@ static void s_polar(const rv_view_t *m, double cx, double cy, double area, float
  * such peaks; the texture check picks among them), and the best one's opposite (elongated
  * parts look alike turned end for end). At most S_MAX_CAND. */
 #define S_MAX_CAND 10
-static int s_rotations(const float *view, const double *ref2, int cand[S_MAX_CAND])
+static int s_rotations(const float *view, const rv_align_ref_t *ref, int cand[S_MAX_CAND])
 {
     static _Thread_local double score[S_SECTORS], a[S_SECTORS * S_BANDS];
-    /* The entries are pixel counts, so every product and every partial sum is an integer
-     * below 2^53: the dot products are exact in any order. That allows one contiguous
-     * product over the doubled reference and four independent accumulators. */
+    static _Thread_local int16_t a16[S_SECTORS * S_BANDS];
+    /* The entries are pixel counts, so every product and every partial sum is an integer:
+     * the dot products are exact in any order. Where every count fits 16 bits and no sum
+     * can pass 2^31 (the view's total times the reference's largest count), they are
+     * summed as 32-bit integers (16-bit multiply-adds the compiler vectorises); otherwise
+     * in doubles (exact below 2^53), over the doubled reference with four accumulators.
+     * Both give the same integers. */
     const int len = S_SECTORS * S_BANDS;
-    for (int i = 0; i < len; i++)
-        a[i] = view[i];
-    for (int shift = 0; shift < S_SECTORS; shift++) {
-        const double *b = ref2 + shift * S_BANDS;
-        double d0 = 0, d1 = 0, d2 = 0, d3 = 0;
-        for (int i = 0; i < len; i += 4) {
-            d0 += a[i] * b[i];
-            d1 += a[i + 1] * b[i + 1];
-            d2 += a[i + 2] * b[i + 2];
-            d3 += a[i + 3] * b[i + 3];
+    double total = 0, vmax = 0;
+    for (int i = 0; i < len; i++) {
+        total += view[i];
+        vmax = fmax(vmax, view[i]);
+    }
+    if (ref->sig2_16 && vmax <= INT16_MAX && total * ref->sig_max < 2147483647.0) {
+        for (int i = 0; i < len; i++)
+            a16[i] = (int16_t) view[i];
+        for (int shift = 0; shift < S_SECTORS; shift++) {
+            const int16_t *b = ref->sig2_16 + shift * S_BANDS;
+            int32_t d = 0;
+            for (int i = 0; i < len; i++)
+                d += (int32_t) a16[i] * b[i];
+            score[shift] = d;
         }
-        score[shift] = (d0 + d1) + (d2 + d3);
+    } else {
+        for (int i = 0; i < len; i++)
+            a[i] = view[i];
+        for (int shift = 0; shift < S_SECTORS; shift++) {
+            const double *b = ref->sig2 + shift * S_BANDS;
+            double d0 = 0, d1 = 0, d2 = 0, d3 = 0;
+            for (int i = 0; i < len; i += 4) {
+                d0 += a[i] * b[i];
+                d1 += a[i + 1] * b[i + 1];
+                d2 += a[i + 2] * b[i + 2];
+                d3 += a[i + 3] * b[i + 3];
+            }
+            score[shift] = (d0 + d1) + (d2 + d3);
+        }
     }
     int best = 0;
     for (int i = 1; i < S_SECTORS; i++)
@@ -976,33 +1006,44 @@ static double s_rank_score(const rv_align_ref_t *ref, const rv_view_t *vmask,
     double ia = inv[0][0], ib = inv[0][1], ic = inv[1][0], id = inv[1][1];
     double itx = inv[0][2], ity = inv[1][2];
     rv_view_t rm = rv_image_view(ref->mask), rd = rv_image_view(ref->detail);
-    uint64_t inter = 0, uni = 0, n = 0;
-    double sa = 0, saa = 0, sb = 0, sbb = 0, sab = 0;
+    /* integer sums (exact in any order); a view pixel's index from its nearest-pixel
+     * coordinates, the mask read through an index that is 0 off the view (the view's first
+     * pixel, its value then dropped by the mask bit): no branch on the pixel's place */
+    uint64_t inter = 0, uni = 0, n = 0, sa = 0, saa = 0, sb = 0, sbb = 0, sab = 0;
+    const uint8_t *vm0 = rv_view_row(vmask, 0), *vd0 = vdetail ? rv_view_row(vdetail, 0) : NULL;
+    const ptrdiff_t ms = vmask->stride, ds = vdetail ? vdetail->stride : 0;
+    const unsigned vw = (unsigned) vmask->width, vh = (unsigned) vmask->height;
     for (int y = 0; y < rm.height; y += 2) {
         const uint8_t *a = rv_view_row(&rm, y), *b = rv_view_row(&rd, y);
-        double ux = ib * y + itx, uy = id * y + ity;
+        double ux = ib * y + itx + 0.5, uy = id * y + ity + 0.5;
+        uint32_t ri = 0, ru = 0, rn = 0, ra = 0, raa = 0, rb = 0, rbb = 0, rab = 0;
         for (int x = 0; x < rm.width; x += 2) {
-            double fx = ia * x + ux, fy = ic * x + uy;
-            int vx = (int) floor(fx + 0.5), vy = (int) floor(fy + 0.5);
-            int in = vx >= 0 && vy >= 0 && vx < vmask->width && vy < vmask->height;
-            unsigned vm = in ? rv_view_row(vmask, vy)[vx] & 1u : 0u, rmk = a[x] & 1u;
-            inter += vm & rmk;
-            uni += vm | rmk;
-            if (rmk && vdetail) {
-                double av = in ? rv_view_row(vdetail, vy)[vx] : 0, bv = b[x];
-                n++;
-                sa += av;
-                saa += av * av;
-                sb += bv;
-                sbb += bv * bv;
-                sab += av * bv;
+            /* floor(f + 0.5) as truncation of a positive number (a view is far smaller
+             * than the offset) */
+            int vx = (int) (ia * x + ux + 65536.0) - 65536, vy = (int) (ic * x + uy + 65536.0) - 65536;
+            unsigned in = (unsigned) vx < vw && (unsigned) vy < vh;
+            ptrdiff_t mi = in ? vy * ms + vx : 0, di = in ? vy * ds + vx : 0;
+            unsigned vm = vm0[mi] & in, rmk = a[x] & 1u;
+            ri += vm & rmk;
+            ru += vm | rmk;
+            if (rmk && vd0) {
+                uint32_t av = in ? vd0[di] : 0, bv = b[x];
+                rn++;
+                ra += av;
+                raa += av * av;
+                rb += bv;
+                rbb += bv * bv;
+                rab += av * bv;
             }
         }
+        inter += ri, uni += ru, n += rn;
+        sa += ra, saa += raa, sb += rb, sbb += rbb, sab += rab;
     }
     double iou = uni ? (double) inter / (double) uni : 0, ncc = 0;
     if (vdetail && n > 0) {
-        double nn = (double) n, va = saa - sa * sa / nn, vb = sbb - sb * sb / nn;
-        ncc = va > 0 && vb > 0 ? (sab - sa * sb / nn) / sqrt(va * vb) : -1;
+        double nn = (double) n, dsa = (double) sa, dsb = (double) sb;
+        double va = (double) saa - dsa * dsa / nn, vb = (double) sbb - dsb * dsb / nn;
+        ncc = va > 0 && vb > 0 ? ((double) sab - dsa * dsb / nn) / sqrt(va * vb) : -1;
     }
     return 5 * iou + ncc;
 }
@@ -1043,11 +1084,20 @@ int rv_align_rgb(const rv_align_ref_t *ref, const rv_view_t *gray, rv_align_resu
     memset(out, 0, sizeof *out);
     int rc = RV_OK;
     int f = s_factor(gray->width, ref->p.work_width);
+    /* an RGB view's gray is made once: the small copy averages it, the fine step reads it */
+    rv_image_t *gimg = gray->fmt == RV_RGB8 ? s_gray_of(gray) : NULL;
+    if (gray->fmt == RV_RGB8 && !gimg)
+        return RV_ENOMEM;
+    rv_view_t gv = gimg ? rv_image_view(gimg) : *gray;
+    gray = &gv;
     rv_image_t *small = s_downscale(gray, f), *vmask = NULL, *pre = NULL, *soft_v = NULL,
                *vdetail = NULL;
     float *sig = NULL;
-    if (!small)
+    if (!small) {
+        rv_image_destroy(&gimg);
         return RV_EFORMAT;
+    }
+
     rv_view_t sv = rv_image_view(small), rmv = rv_image_view(ref->mask);
     double area, cx, cy;
     vmask = s_silhouette(&sv, &ref->p, &area, &cx, &cy);
@@ -1086,7 +1136,7 @@ int rv_align_rgb(const rv_align_ref_t *ref, const rv_view_t *gray, rv_align_resu
     int ncand = 1; /* a round part whose rotation is not fitted: the view's own */
     if (ref->p.rotate) {
         s_polar(&mv, cx, cy, area, sig);
-        ncand = s_rotations(sig, ref->sig2, cand);
+        ncand = s_rotations(sig, ref, cand);
     }
     pre = rv_image_new(rmv.width, rmv.height, RV_GRAY8);
     if (!pre) {
@@ -1191,6 +1241,7 @@ int rv_align_rgb(const rv_align_ref_t *ref, const rv_view_t *gray, rv_align_resu
     out->identity = worst <= 0.05 && gray->width == ref->width && gray->height == ref->height;
 out:
     free(sig);
+    rv_image_destroy(&gimg);
     rv_image_destroy(&small);
     rv_image_destroy(&vmask);
     rv_image_destroy(&pre);
@@ -1205,6 +1256,10 @@ int rv_align_warp(const rv_view_t *src, const rv_align_result_t *r, const rv_vie
         return rv_fail(RV_EINVAL, "rv_align_warp", "source and destination formats differ");
     if (r->identity && src->width == dst->width && src->height == dst->height)
         return rv_view_copy(src, dst);
+    /* colour through the project's own kernel (a third of OpenCV's time here, docs/
+     * benchmarks.md), gray through the shim */
+    if (src->fmt == RV_RGB8)
+        return rv_warp_affine_rgb(src, dst, r->m);
     return rv_cv_warp_affine(src, dst, r->m, RV_CV_INTER_LINEAR);
 }
 
@@ -1374,7 +1429,7 @@ static int s_grow(const rv_view_t *gray, const rv_view_t *mask)
         return RV_OK; /* too small to model the fixture: the silhouette as it is */
     rv_image_t *small = rv_image_new(sw, shh, RV_GRAY8), *sm = NULL, *bg = NULL, *nd = NULL,
                *thr = NULL, *edge = NULL;
-    int32_t *queue = NULL;
+    int32_t *queue = NULL, *bx_of = NULL, *by_of = NULL;
     uint8_t *grown = NULL;
     if (!small)
         return rv_fail(RV_ENOMEM, "rv_align", "out of memory");
@@ -1392,7 +1447,11 @@ static int s_grow(const rv_view_t *gray, const rv_view_t *mask)
     size_t npx = (size_t) w * (size_t) h;
     queue = malloc(sizeof *queue * npx); /* pages are touched only as far as it fills */
     grown = calloc(npx, 1);
-    if (!sm || !bg || !nd || !thr || !edge || !queue || !grown) {
+    /* each column's and row's small pixel, looked up (the growth asks it of every
+     * neighbour it tries) */
+    bx_of = malloc(sizeof *bx_of * (size_t) w);
+    by_of = malloc(sizeof *by_of * (size_t) h);
+    if (!sm || !bg || !nd || !thr || !edge || !queue || !grown || !bx_of || !by_of) {
         rc = rv_fail(RV_ENOMEM, "rv_align", "out of memory");
         goto out;
     }
@@ -1416,6 +1475,10 @@ static int s_grow(const rv_view_t *gray, const rv_view_t *mask)
             t[x] = (uint8_t) (level < 1 ? 255 : need > 255 ? 255 : need < 1 ? 1 : need);
         }
     }
+    for (int x = 0; x < w; x++)
+        bx_of[x] = x / f < sw ? x / f : sw - 1;
+    for (int y = 0; y < h; y++)
+        by_of[y] = y / f < shh ? y / f : shh - 1;
     /* the seeds: the silhouette's own outline (part less its 3 x 3 erosion) */
     if ((rc = rv_erode_rect(mask, &ev, 3, 3)) != RV_OK)
         goto out;
@@ -1451,12 +1514,12 @@ static int s_grow(const rv_view_t *gray, const rv_view_t *mask)
                     continue;
                 uint8_t *mrow = rv_view_row(mask, yy);
                 const uint8_t *grow = rv_view_row(gray, yy);
-                const uint8_t *trow = rv_view_row(&tv, yy / f < shh ? yy / f : shh - 1);
+                const uint8_t *trow = rv_view_row(&tv, by_of[yy]);
                 for (int dx = -1; dx <= 1; dx++) {
                     int xx = x + dx;
                     if (xx < 1 || xx >= w - 1 || mrow[xx])
                         continue;
-                    int bx = xx / f < sw ? xx / f : sw - 1;
+                    int bx = bx_of[xx];
                     /* the pixel itself against the fixture's level there (not a mean over
                      * its neighbours: beside a bright face, that would carry the face's
                      * light across the shadow) */
@@ -1507,6 +1570,8 @@ static int s_grow(const rv_view_t *gray, const rv_view_t *mask)
 out:
     free(queue);
     free(grown);
+    free(bx_of);
+    free(by_of);
     rv_image_destroy(&small);
     rv_image_destroy(&sm);
     rv_image_destroy(&bg);

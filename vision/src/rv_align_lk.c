@@ -3,6 +3,7 @@
 #include "rv_sample.h"
 #include "rv/rv_error.h"
 #include "rv/rv_filter.h"
+#include "cv/rv_cv.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -208,6 +209,96 @@ static inline double s_sample(const rv_view_t *v, double x, double y, int *in)
     return val;
 }
 
+/* The gradient of the error over the band, sum of sd_i (v(W(u_i)) - t_i), for the warp
+ * w (x = w0 ux + w1 uy + w2 + cx, y = w3 ux + w4 uy + w5 + cy); returns the band pixels inside the
+ * view. One function per parameter count so that the sums live in registers: summed
+ * through an array in memory, each pixel's addition waited on the last one's store. */
+static size_t s_gradient3(const rv_lk_template_t *s, const rv_view_t *v, const double w[6],
+                          double g[S_MAXP])
+{
+    double g0 = 0, g1 = 0, g2 = 0;
+    size_t used = 0;
+    for (size_t i = 0; i < s->n; i++) {
+        double ux = s->ux[i], uy = s->uy[i];
+        int in;
+        double val = s_sample(v, w[0] * ux + w[1] * uy + w[2] + s->cx,
+                              w[3] * ux + w[4] * uy + w[5] + s->cy, &in);
+        if (!in)
+            continue;
+        double e = val - s->t[i];
+        const float *d = s->sd + i * 3;
+        g0 += d[0] * e;
+        g1 += d[1] * e;
+        g2 += d[2] * e;
+        used++;
+    }
+    g[0] = g0, g[1] = g1, g[2] = g2;
+    return used;
+}
+
+static size_t s_gradient6(const rv_lk_template_t *s, const rv_view_t *v, const double w[6],
+                          double g[S_MAXP])
+{
+    double g0 = 0, g1 = 0, g2 = 0, g3 = 0, g4 = 0, g5 = 0;
+    size_t used = 0;
+    for (size_t i = 0; i < s->n; i++) {
+        double ux = s->ux[i], uy = s->uy[i];
+        int in;
+        double val = s_sample(v, w[0] * ux + w[1] * uy + w[2] + s->cx,
+                              w[3] * ux + w[4] * uy + w[5] + s->cy, &in);
+        if (!in)
+            continue;
+        double e = val - s->t[i];
+        const float *d = s->sd + i * 6;
+        g0 += d[0] * e;
+        g1 += d[1] * e;
+        g2 += d[2] * e;
+        g3 += d[3] * e;
+        g4 += d[4] * e;
+        g5 += d[5] * e;
+        used++;
+    }
+    g[0] = g0, g[1] = g1, g[2] = g2, g[3] = g3, g[4] = g4, g[5] = g5;
+    return used;
+}
+
+/* The correlation of the template with the (smoothed) view v carried into the template's
+ * frame through m (view px -> template px) over the whole frame, 0 where m reaches outside
+ * the view. The carrying is the shim's bilinear warp: one pass of vector code instead of a
+ * bilinear sample in doubles per pixel, which cost more than all the iterations together. */
+static int s_score(const rv_lk_template_t *s, const rv_view_t *v, const double m[2][3],
+                   double *score)
+{
+    rv_image_t *w = rv_image_new(s->width, s->height, RV_GRAY8);
+    if (!w)
+        return rv_fail(RV_ENOMEM, "rv_align", "out of memory");
+    rv_view_t wv = rv_image_view(w);
+    int rc = rv_cv_warp_affine(v, &wv, m, RV_CV_INTER_LINEAR);
+    if (rc == RV_OK) {
+        uint64_t sv = 0, svv = 0; /* integers: exact in any order */
+        double stv = 0;
+        for (int y = 0; y < s->height; y++) {
+            const uint8_t *r = rv_view_row(&wv, y);
+            const float *t = s->full + (size_t) y * (size_t) s->width;
+            uint64_t rs = 0, rss = 0;
+            double rt = 0;
+            for (int x = 0; x < s->width; x++) {
+                rs += r[x];
+                rss += (uint32_t) r[x] * r[x];
+                rt += (double) r[x] * t[x];
+            }
+            sv += rs;
+            svv += rss;
+            stv += rt - s->full_mean * (double) rs;
+        }
+        double cnt = (double) s->width * s->height, dsv = (double) sv;
+        double vv = (double) svv - dsv * dsv / cnt;
+        *score = vv > 0 && s->full_ss > 0 ? stv / sqrt(vv * s->full_ss) : 0;
+    }
+    rv_image_destroy(&w);
+    return rc;
+}
+
 int rv_lk_register(const rv_lk_template_t *s, const rv_view_t *view, int max_iterations,
                    double eps_px, double m[2][3], double *score, int *iterations)
 {
@@ -241,20 +332,8 @@ int rv_lk_register_from(const rv_lk_template_t *s, const rv_view_t *view,
     int it = 0, rc = RV_OK;
     for (; it < max_iterations; it++) {
         double g[S_MAXP] = {0};
-        size_t used = 0;
-        for (size_t i = 0; i < s->n; i++) {
-            double ux = s->ux[i], uy = s->uy[i];
-            double x = a00 * ux + a01 * uy + b0 + s->cx, y = a10 * ux + a11 * uy + b1 + s->cy;
-            int in;
-            double val = s_sample(&v, x, y, &in);
-            if (!in)
-                continue;
-            double e = val - s->t[i];
-            const float *d = s->sd + i * (size_t) s->np;
-            for (int k = 0; k < s->np; k++)
-                g[k] += d[k] * e;
-            used++;
-        }
+        double w[6] = {a00, a01, b0, a10, a11, b1};
+        size_t used = s->np == 3 ? s_gradient3(s, &v, w, g) : s_gradient6(s, &v, w, g);
         if (used < s->n / 2) {
             rc = rv_fail(RV_EFORMAT, domain, "the silhouette left the view while registering");
             break;
@@ -297,27 +376,6 @@ int rv_lk_register_from(const rv_lk_template_t *s, const rv_view_t *view,
     }
     if (iterations)
         *iterations = it;
-    if (rc == RV_OK && score) {
-        /* the score over the whole frame: the template against the view carried into it */
-        double sv = 0, svv = 0, stv = 0;
-        size_t cnt = 0;
-        for (int y = 0; y < s->height; y++) {
-            double uy = y - s->cy;
-            for (int x = 0; x < s->width; x++) {
-                double ux = x - s->cx;
-                int in;
-                double val = s_sample(&v, a00 * ux + a01 * uy + b0 + s->cx,
-                                      a10 * ux + a11 * uy + b1 + s->cy, &in);
-                double t = s->full[(size_t) y * (size_t) s->width + (size_t) x] - s->full_mean;
-                sv += val;
-                svv += val * val;
-                stv += val * t;
-                cnt++;
-            }
-        }
-        double vv = svv - sv * sv / (double) cnt;
-        *score = vv > 0 && s->full_ss > 0 ? stv / sqrt(vv * s->full_ss) : 0;
-    }
     if (rc == RV_OK) {
         /* view -> template, absolute pixels: the inverse of x_v = A (x_t - c) + b + c */
         double det = a00 * a11 - a01 * a10;
@@ -327,6 +385,8 @@ int rv_lk_register_from(const rv_lk_template_t *s, const rv_view_t *view,
         m[0][0] = i00, m[0][1] = i01, m[0][2] = s->cx - (i00 * k0 + i01 * k1);
         m[1][0] = i10, m[1][1] = i11, m[1][2] = s->cy - (i10 * k0 + i11 * k1);
     }
+    if (rc == RV_OK && score)
+        rc = s_score(s, &v, m, score);
     rv_image_destroy(&sm);
     return rc;
 }

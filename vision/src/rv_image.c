@@ -167,7 +167,12 @@ int rv_view_shrink(const rv_view_t *src, const rv_view_t *dst, int k)
     if (!col)
         return rv_fail(RV_ENOMEM, domain, "out of memory");
     uint32_t area = (uint32_t) (k * k), half = area / 2;
-    int shift = (k & (k - 1)) == 0 ? __builtin_ctz((unsigned) area) : -1;
+    /* (s + half) / area as a multiply and a shift (Granlund and Montgomery: exact for every
+     * s + half below 2^24, and 255 k^2 + half is below it for k <= 255) */
+    int l = 0;
+    while ((1u << l) < area)
+        l++;
+    const uint64_t magic = ((uint64_t) 1 << (24 + l)) / area + 1;
     for (int y = 0; y < dst->height; y++) {
         /* the k rows summed column by column first (contiguous: vectorises), then the k
          * columns of each block, channel by channel */
@@ -186,7 +191,7 @@ int rv_view_shrink(const rv_view_t *src, const rv_view_t *dst, int k)
                 uint32_t s = 0;
                 for (int dx = 0; dx < k; dx++)
                     s += b[dx * c + ch];
-                d[x * c + ch] = (uint8_t) (shift >= 0 ? (s + half) >> shift : (s + half) / area);
+                d[x * c + ch] = (uint8_t) (((uint64_t) (s + half) * magic) >> (24 + l));
             }
         }
     }
