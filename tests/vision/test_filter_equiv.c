@@ -567,14 +567,17 @@ static void test_warp(void)
             for (size_t li = 0; li < sizeof lines / sizeof lines[0]; li++) {
                 /* the lines scaled to the source, so that each crosses it */
                 double x0 = lines[li][0] * sw / 16.0, y0 = lines[li][1] * sh / 8.0;
-                int64_t X = llround(x0 * 65536), Y = llround(y0 * 65536);
-                int32_t dx = (int32_t) llround(lines[li][2] * 65536),
-                        dy = (int32_t) llround(lines[li][3] * 65536);
+                int32_t X = (int32_t) lrint(x0 * 1024) + 16, Y = (int32_t) lrint(y0 * 1024) + 16;
+                int32_t ax[333], ay[333];
+                for (int i = 0; i < 333; i++) {
+                    ax[i] = (int32_t) lrint(lines[li][2] * i * 1024);
+                    ay[i] = (int32_t) lrint(lines[li][3] * i * 1024);
+                }
                 for (size_t n = 0; n <= 61; n += (n < 40 ? 1 : 7)) {
                     size_t nn = n == 61 ? 333 : n;
                     s_buf_t e = s_buf(3 * nn, 0, off), v = s_buf(3 * nn, 0, off);
-                    S->warp_rgb(src.p, (ptrdiff_t) stride, sw, sh, X, Y, dx, dy, e.p, nn);
-                    V->warp_rgb(src.p, (ptrdiff_t) stride, sw, sh, X, Y, dx, dy, v.p, nn);
+                    S->warp_rgb(src.p, (ptrdiff_t) stride, sw, sh, ax, ay, X, Y, e.p, nn);
+                    V->warp_rgb(src.p, (ptrdiff_t) stride, sw, sh, ax, ay, X, Y, v.p, nn);
                     S_SAME(!memcmp(e.p, v.p, 3 * nn) && s_guards_ok(&v),
                            "%s warp_rgb %dx%d stride %zu line %zu n=%zu", s_name, sw, sh,
                            stride, li, nn);

@@ -135,30 +135,52 @@ int rv_gauss5(const rv_view_t *src, const rv_view_t *dst)
     return RV_OK;
 }
 
+/* cvRound: the nearest integer, halves to even (the default rounding mode), 0 for NaN and
+ * the int range's ends beyond it (only a refused transform gets there) */
+static int32_t s_round(double v)
+{
+    return v != v ? 0 : v >= 2147483647.0 ? INT32_MAX : v <= -2147483648.0 ? INT32_MIN : (int32_t) lrint(v);
+}
+
 int rv_warp_affine_rgb(const rv_view_t *src, const rv_view_t *dst, const double m[2][3])
 {
     const char *domain = "rv_warp_affine_rgb";
     if (!src || !dst || !src->data || !dst->data || src->fmt != RV_RGB8 || dst->fmt != RV_RGB8)
         return rv_fail(RV_EINVAL, domain, "needs two RGB8 views");
-    double det = m[0][0] * m[1][1] - m[0][1] * m[1][0];
-    if (!isfinite(det) || fabs(det) < 1e-12)
+    /* dst -> src, inverted as OpenCV's warpAffine inverts it, operation for operation */
+    double d = m[0][0] * m[1][1] - m[0][1] * m[1][0];
+    if (!isfinite(d) || fabs(d) < 1e-12)
         return rv_fail(RV_EINVAL, domain, "the transform is singular");
-    /* dst -> src: the inverse of m */
-    double a = m[1][1] / det, b = -m[0][1] / det, c = -m[1][0] / det, d = m[0][0] / det;
-    double tx = -(a * m[0][2] + b * m[1][2]), ty = -(c * m[0][2] + d * m[1][2]);
-    const double one = 65536.0, lim = 4e18; /* 16.16 fixed point; positions within 2^62 */
-    if (!(fabs(a * one) < 1e9 && fabs(c * one) < 1e9))
-        return rv_fail(RV_EINVAL, domain, "the transform shrinks by more than 10^4");
-    int32_t dx = (int32_t) llround(a * one), dy = (int32_t) llround(c * one);
-    const rv_filter_kernels_t *k = &rv__kernels()->f;
-    for (int y = 0; y < dst->height; y++) {
-        double sx = (b * y + tx) * one, sy = (d * y + ty) * one;
-        if (!(fabs(sx) < lim && fabs(sy) < lim))
-            return rv_fail(RV_EINVAL, domain, "the transform moves the view more than 6e13 px");
-        k->warp_rgb(src->data, src->stride, src->width, src->height, llround(sx), llround(sy),
-                    dx, dy, rv_view_row(dst, y), (size_t) dst->width);
+    d = 1. / d;
+    double i0 = m[1][1] * d, i1 = m[0][1] * -d, i3 = m[1][0] * -d, i4 = m[0][0] * d;
+    double i2 = -i0 * m[0][2] - i1 * m[1][2], i5 = -i3 * m[0][2] - i4 * m[1][2];
+    /* positions in 1/1024 px: each column's offset rounded once, each row's start rounded
+     * plus half a 1/32 px (OpenCV's AB_BITS 10, INTER_BITS 5); all within 2^30 */
+    const double one = 1024.0, lim = 1073741824.0;
+    int w = dst->width;
+    int32_t *ax = malloc(sizeof *ax * 2 * (size_t) (w > 0 ? w : 1)), *ay = ax ? ax + w : NULL;
+    if (!ax)
+        return rv_fail(RV_ENOMEM, domain, "out of memory");
+    int rc = RV_OK;
+    for (int x = 0; x < w && rc == RV_OK; x++) {
+        double px = i0 * x * one, py = i3 * x * one;
+        if (!(fabs(px) < lim / 2 && fabs(py) < lim / 2))
+            rc = rv_fail(RV_EINVAL, domain, "the transform moves the view more than 2^19 px");
+        ax[x] = s_round(px);
+        ay[x] = s_round(py);
     }
-    return RV_OK;
+    const rv_filter_kernels_t *k = &rv__kernels()->f;
+    for (int y = 0; y < dst->height && rc == RV_OK; y++) {
+        double sx = (i1 * y + i2) * one, sy = (i4 * y + i5) * one;
+        if (!(fabs(sx) < lim / 2 && fabs(sy) < lim / 2)) {
+            rc = rv_fail(RV_EINVAL, domain, "the transform moves the view more than 2^19 px");
+            break;
+        }
+        k->warp_rgb(src->data, src->stride, src->width, src->height, ax, ay, s_round(sx) + 16,
+                    s_round(sy) + 16, rv_view_row(dst, y), (size_t) w);
+    }
+    free(ax);
+    return rc;
 }
 
 int rv_box_blur(const rv_view_t *src, const rv_view_t *dst, int k)

@@ -47,10 +47,11 @@ int rv_gauss5(const rv_view_t *src, const rv_view_t *dst);
 void rv_gauss_f32(const float *src, float *dst, float *tmp, int w, int h, double sigma);
 
 /* Bilinear affine resampling of an RGB8 view: dst(p) = src(m^-1 p), m mapping src pixel
- * coordinates to dst ones (pixel centres at integers), in 1/32 px with a 0 border, as
- * rv__warp_rgb_px (simd/rv_kernels_filter.h) defines it; OpenCV's warpAffine INTER_LINEAR
- * with BORDER_CONSTANT 0 does the same to within a level or two (its positions round
- * differently). src and dst must not overlap. EINVAL for other formats or a singular m. */
+ * coordinates to dst ones (pixel centres at integers), in 1/32 px with a 0 border (the
+ * kernel rv__warp_rgb_px, simd/rv_kernels_filter.h): bit-identical to OpenCV 4's
+ * warpAffine INTER_LINEAR, BORDER_CONSTANT 0, whose positions it rounds the same way.
+ * src and dst must not overlap. EINVAL for other formats, a singular m, or one that moves
+ * the view more than 2^19 px. */
 int rv_warp_affine_rgb(const rv_view_t *src, const rv_view_t *dst, const double m[2][3]);
 
 /* Mean over a k x k box (k odd, 1 <= k <= RV_BOX_MAX), rounded half up:

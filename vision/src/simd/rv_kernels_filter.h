@@ -91,29 +91,30 @@ typedef struct rv_filter_kernels {
     size_t (*max_rows_rsub)(const uint8_t *const *rows, int count, const uint8_t *ref,
                             uint8_t *dst, size_t n, int thr);
     /* Bilinear resampling of an RGB8 image (src: pixel (0, 0); stride bytes per row; sw x
-     * sh pixels) along one line: destination pixel i (dst[3i .. 3i+2]) samples the source
-     * at X = x0 + i dx, Y = y0 + i dy, 16.16 fixed point, as rv__warp_rgb_px gives it.
-     * Reads only src pixels inside sw x sh. Any x0, y0, dx, dy for which X and Y stay
-     * within +-2^62 over the row. */
-    void (*warp_rgb)(const uint8_t *src, ptrdiff_t stride, int sw, int sh, int64_t x0,
-                     int64_t y0, int32_t dx, int32_t dy, uint8_t *dst, size_t n);
+     * sh pixels) along one row: destination pixel i (dst[3i .. 3i+2]) samples the source
+     * at (x0 + ax[i], y0 + ay[i]) in 1/1024 px (OpenCV's warpAffine: x0, y0 the row's start
+     * rounded, plus half a 1/32 px; ax, ay the column's offsets rounded), as rv__warp_rgb_px
+     * gives it. Every x0 + ax[i], y0 + ay[i] must fit 32 bits. Reads only src pixels inside
+     * sw x sh. */
+    void (*warp_rgb)(const uint8_t *src, ptrdiff_t stride, int sw, int sh, const int32_t *ax,
+                     const int32_t *ay, int32_t x0, int32_t y0, uint8_t *dst, size_t n);
 } rv_filter_kernels_t;
 
-/* One pixel of warp_rgb at the source position (X, Y) (16.16 fixed point): the corner
- * ix = floor(X / 2^16), iy likewise, the fractions in 1/32 px, fx = (X >> 11) & 31, fy
+/* One pixel of warp_rgb at the source position (X, Y) in 1/1024 px: the corner
+ * ix = X >> 10, iy = Y >> 10 (floor), the fractions in 1/32 px, fx = (X >> 5) & 31, fy
  * likewise; each channel (sum over the 2 x 2 pixels from (ix, iy) of w v + 512) >> 10 with
  * w = (32 - fx)(32 - fy), fx (32 - fy), (32 - fx) fy, fx fy (the weights sum to 1024), a
- * pixel outside the source counting 0. (OpenCV's warpAffine INTER_LINEAR with a constant
- * 0 border, which also works in 1/32 px.) */
+ * pixel outside the source counting 0: OpenCV 4's warpAffine INTER_LINEAR with a constant
+ * 0 border (its 1/32 px weight table, scaled by 32, is exactly these weights). */
 static inline void rv__warp_rgb_px(const uint8_t *src, ptrdiff_t stride, int sw, int sh,
-                                   int64_t X, int64_t Y, uint8_t *d)
+                                   int32_t X, int32_t Y, uint8_t *d)
 {
-    int64_t ix = X >> 16, iy = Y >> 16; /* arithmetic shifts: floor */
-    int fx = (int) ((X >> 11) & 31), fy = (int) ((Y >> 11) & 31);
+    int32_t ix = X >> 10, iy = Y >> 10; /* arithmetic shifts: floor */
+    int fx = (X >> 5) & 31, fy = (Y >> 5) & 31;
     const int w[4] = {(32 - fx) * (32 - fy), fx * (32 - fy), (32 - fx) * fy, fx * fy};
     uint32_t acc[3] = {512, 512, 512};
     for (int k = 0; k < 4; k++) {
-        int64_t x = ix + (k & 1), y = iy + (k >> 1);
+        int32_t x = ix + (k & 1), y = iy + (k >> 1);
         if (x < 0 || y < 0 || x >= sw || y >= sh)
             continue;
         const uint8_t *p = src + (ptrdiff_t) y * stride + (ptrdiff_t) x * 3;

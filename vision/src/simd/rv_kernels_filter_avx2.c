@@ -477,26 +477,17 @@ S_HAT(s_max_rows_rsub, _mm256_max_epu8, rv__max_px, r, v, ref[i], v)
  * paired and multiply-added with (32 - fy, fy). A group with a pixel whose neighbourhood is
  * not inside the source with a pixel to spare on the right (the gathers read 8 bytes), and
  * the row's last pixels (the stores write 16 bytes for 12), run rv__warp_rgb_px. */
-static void s_warp_rgb(const uint8_t *src, ptrdiff_t stride, int sw, int sh, int64_t x0,
-                       int64_t y0, int32_t dx, int32_t dy, uint8_t *dst, size_t n)
+static void s_warp_rgb(const uint8_t *src, ptrdiff_t stride, int sw, int sh, const int32_t *ax,
+                       const int32_t *ay, int32_t x0, int32_t y0, uint8_t *dst, size_t n)
 {
     size_t i = 0;
-    const int64_t lim = (int64_t) 1 << 30, dlim = (int64_t) 1 << 26;
-    const int64_t xe = x0 + (int64_t) n * dx, ye = y0 + (int64_t) n * dy;
-    /* every position, and each offset into the source, in 32 bits */
-    if (sw >= 3 && sh >= 2 && stride > 0 && (int64_t) stride * sh < INT32_MAX &&
-        x0 > -lim && x0 < lim && xe > -lim && xe < lim && y0 > -lim && y0 < lim &&
-        ye > -lim && ye < lim && dx > -dlim && dx < dlim && dy > -dlim && dy < dlim) {
-        const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-        const __m256i step_x = _mm256_set1_epi32(8 * dx), step_y = _mm256_set1_epi32(8 * dy);
-        __m256i X = _mm256_add_epi32(_mm256_set1_epi32((int32_t) x0),
-                                     _mm256_mullo_epi32(lane, _mm256_set1_epi32(dx)));
-        __m256i Y = _mm256_add_epi32(_mm256_set1_epi32((int32_t) y0),
-                                     _mm256_mullo_epi32(lane, _mm256_set1_epi32(dy)));
+    /* each offset into the source in 32 bits */
+    if (sw >= 3 && sh >= 2 && stride > 0 && (int64_t) stride * sh < INT32_MAX) {
         const __m256i m1 = _mm256_set1_epi32(-1), xmax = _mm256_set1_epi32(sw - 2),
                       ymax = _mm256_set1_epi32(sh - 1), f31 = _mm256_set1_epi32(31),
                       f32 = _mm256_set1_epi32(32), vstride = _mm256_set1_epi32((int32_t) stride),
-                      round = _mm256_set1_epi32(512), zero = _mm256_setzero_si256();
+                      round = _mm256_set1_epi32(512), zero = _mm256_setzero_si256(),
+                      vx0 = _mm256_set1_epi32(x0), vy0 = _mm256_set1_epi32(y0);
         const __m256i pairs = _mm256_setr_epi8(0, 3, 1, 4, 2, 5, 6, 7, 8, 11, 9, 12, 10, 13, 14,
                                                15, 0, 3, 1, 4, 2, 5, 6, 7, 8, 11, 9, 12, 10, 13,
                                                14, 15);
@@ -510,20 +501,20 @@ static void s_warp_rgb(const uint8_t *src, ptrdiff_t stride, int sw, int sh, int
             {_mm256_setr_epi32(4, 4, 4, 4, 6, 6, 6, 6), _mm256_setr_epi32(5, 5, 5, 5, 7, 7, 7, 7)}};
         const long long *top = (const long long *) (const void *) src;
         const long long *bot = (const long long *) (const void *) (src + stride);
-        for (; i + 10 <= n; i += 8, X = _mm256_add_epi32(X, step_x),
-                            Y = _mm256_add_epi32(Y, step_y)) {
-            __m256i ix = _mm256_srai_epi32(X, 16), iy = _mm256_srai_epi32(Y, 16);
+        for (; i + 10 <= n; i += 8) {
+            __m256i X = _mm256_add_epi32(vx0, _mm256_loadu_si256((const __m256i *) (ax + i)));
+            __m256i Y = _mm256_add_epi32(vy0, _mm256_loadu_si256((const __m256i *) (ay + i)));
+            __m256i ix = _mm256_srai_epi32(X, 10), iy = _mm256_srai_epi32(Y, 10);
             __m256i in = _mm256_and_si256(
                 _mm256_and_si256(_mm256_cmpgt_epi32(ix, m1), _mm256_cmpgt_epi32(xmax, ix)),
                 _mm256_and_si256(_mm256_cmpgt_epi32(iy, m1), _mm256_cmpgt_epi32(ymax, iy)));
             if (_mm256_movemask_ps(_mm256_castsi256_ps(in)) != 0xff) {
                 for (size_t k = i; k < i + 8; k++)
-                    rv__warp_rgb_px(src, stride, sw, sh, x0 + (int64_t) k * dx,
-                                    y0 + (int64_t) k * dy, dst + 3 * k);
+                    rv__warp_rgb_px(src, stride, sw, sh, x0 + ax[k], y0 + ay[k], dst + 3 * k);
                 continue;
             }
-            __m256i fx = _mm256_and_si256(_mm256_srai_epi32(X, 11), f31);
-            __m256i fy = _mm256_and_si256(_mm256_srai_epi32(Y, 11), f31);
+            __m256i fx = _mm256_and_si256(_mm256_srai_epi32(X, 5), f31);
+            __m256i fy = _mm256_and_si256(_mm256_srai_epi32(Y, 5), f31);
             /* (32 - f) in the low 16 bits, f in the high: one pixel's pair of weights */
             __m256i wx = _mm256_or_si256(_mm256_slli_epi32(fx, 16), _mm256_sub_epi32(f32, fx));
             __m256i wy = _mm256_or_si256(_mm256_slli_epi32(fy, 16), _mm256_sub_epi32(f32, fy));
@@ -560,8 +551,7 @@ static void s_warp_rgb(const uint8_t *src, ptrdiff_t stride, int sw, int sh, int
         }
     }
     for (; i < n; i++)
-        rv__warp_rgb_px(src, stride, sw, sh, x0 + (int64_t) i * dx, y0 + (int64_t) i * dy,
-                        dst + 3 * i);
+        rv__warp_rgb_px(src, stride, sw, sh, x0 + ax[i], y0 + ay[i], dst + 3 * i);
 }
 
 void rv__filter_fill_avx2(rv_filter_kernels_t *k)

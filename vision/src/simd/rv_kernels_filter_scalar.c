@@ -183,18 +183,18 @@ static size_t s_max_rows_rsub(const uint8_t *const *rows, int count, const uint8
     return hits;
 }
 
-static void s_warp_rgb(const uint8_t *src, ptrdiff_t stride, int sw, int sh, int64_t x0,
-                       int64_t y0, int32_t dx, int32_t dy, uint8_t *dst, size_t n)
+static void s_warp_rgb(const uint8_t *src, ptrdiff_t stride, int sw, int sh, const int32_t *ax,
+                       const int32_t *ay, int32_t x0, int32_t y0, uint8_t *dst, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
-        int64_t X = x0 + (int64_t) i * dx, Y = y0 + (int64_t) i * dy;
-        int64_t ix = X >> 16, iy = Y >> 16;
+        int32_t X = x0 + ax[i], Y = y0 + ay[i];
+        int32_t ix = X >> 10, iy = Y >> 10;
         if (ix < 0 || iy < 0 || ix >= sw - 1 || iy >= sh - 1) { /* a corner may be outside */
             rv__warp_rgb_px(src, stride, sw, sh, X, Y, dst + 3 * i);
             continue;
         }
         /* all four inside: the same sums without the checks */
-        uint32_t fx = (uint32_t) ((X >> 11) & 31), fy = (uint32_t) ((Y >> 11) & 31);
+        uint32_t fx = (uint32_t) ((X >> 5) & 31), fy = (uint32_t) ((Y >> 5) & 31);
         uint32_t w00 = (32 - fx) * (32 - fy), w01 = fx * (32 - fy), w10 = (32 - fx) * fy,
                  w11 = fx * fy;
         const uint8_t *p = src + (ptrdiff_t) iy * stride + (ptrdiff_t) ix * 3, *q = p + stride;
