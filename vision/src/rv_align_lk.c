@@ -209,35 +209,14 @@ static inline double s_sample(const rv_view_t *v, double x, double y, int *in)
     return val;
 }
 
-/* The gradient of the error over the band, sum of sd_i (v(W(u_i)) - t_i), for the warp
- * w (x = w0 ux + w1 uy + w2 + cx, y = w3 ux + w4 uy + w5 + cy); returns the band pixels inside the
- * view. One function per parameter count so that the sums live in registers: summed
- * through an array in memory, each pixel's addition waited on the last one's store. */
-static size_t s_gradient3(const rv_lk_template_t *s, const rv_view_t *v, const double w[6],
-                          double g[S_MAXP])
-{
-    double g0 = 0, g1 = 0, g2 = 0;
-    size_t used = 0;
-    for (size_t i = 0; i < s->n; i++) {
-        double ux = s->ux[i], uy = s->uy[i];
-        int in;
-        double val = s_sample(v, w[0] * ux + w[1] * uy + w[2] + s->cx,
-                              w[3] * ux + w[4] * uy + w[5] + s->cy, &in);
-        if (!in)
-            continue;
-        double e = val - s->t[i];
-        const float *d = s->sd + i * 3;
-        g0 += d[0] * e;
-        g1 += d[1] * e;
-        g2 += d[2] * e;
-        used++;
-    }
-    g[0] = g0, g[1] = g1, g[2] = g2;
-    return used;
-}
-
-static size_t s_gradient6(const rv_lk_template_t *s, const rv_view_t *v, const double w[6],
-                          double g[S_MAXP])
+/* The gradient of the error over the band, sum of sd_i (v(W(u_i)) - t_i), for the warp w
+ * (x = w0 ux + w1 uy + w2 + cx, y = w3 ux + w4 uy + w5 + cy); returns the band pixels inside
+ * the view. Inlined once per parameter count (np a constant) so that the sums live in
+ * registers: summed through an array in memory, each pixel's addition waited on the last
+ * one's store. */
+static inline __attribute__((always_inline)) size_t
+s_gradient(const rv_lk_template_t *s, const rv_view_t *v, const double w[6], double g[S_MAXP],
+           const int np)
 {
     double g0 = 0, g1 = 0, g2 = 0, g3 = 0, g4 = 0, g5 = 0;
     size_t used = 0;
@@ -249,17 +228,31 @@ static size_t s_gradient6(const rv_lk_template_t *s, const rv_view_t *v, const d
         if (!in)
             continue;
         double e = val - s->t[i];
-        const float *d = s->sd + i * 6;
+        const float *d = s->sd + i * (size_t) np;
         g0 += d[0] * e;
         g1 += d[1] * e;
         g2 += d[2] * e;
-        g3 += d[3] * e;
-        g4 += d[4] * e;
-        g5 += d[5] * e;
+        if (np == 6) {
+            g3 += d[3] * e;
+            g4 += d[4] * e;
+            g5 += d[5] * e;
+        }
         used++;
     }
     g[0] = g0, g[1] = g1, g[2] = g2, g[3] = g3, g[4] = g4, g[5] = g5;
     return used;
+}
+
+static size_t s_gradient3(const rv_lk_template_t *s, const rv_view_t *v, const double w[6],
+                          double g[S_MAXP])
+{
+    return s_gradient(s, v, w, g, 3);
+}
+
+static size_t s_gradient6(const rv_lk_template_t *s, const rv_view_t *v, const double w[6],
+                          double g[S_MAXP])
+{
+    return s_gradient(s, v, w, g, 6);
 }
 
 /* The correlation of the template with the (smoothed) view v carried into the template's
