@@ -590,6 +590,55 @@ static void test_warp(void)
     }
 }
 
+/* bilinear_at: gray sources of odd sizes (widths 1..131) at offsets off alignment with
+ * strides wider than their rows, band positions random (inside, outside, across every edge),
+ * on whole pixels up to the last row and column, through turned, scaled and shifted warps;
+ * the values must be the same doubles (NaN outside) bit for bit. */
+static void test_bilinear_at(void)
+{
+    static const int sizes[][2] = {{1, 1}, {3, 2}, {4, 4}, {5, 3}, {17, 9}, {64, 48}, {131, 77}};
+    static const double warps[][8] = {
+        {1, 0, 0, 0, 1, 0, 0, 0},           {0.99, -0.12, 0.3, 0.12, 0.99, -0.7, 5.5, 3.5},
+        {1.3, 0.2, -4, -0.2, 0.8, 2, 10, 6}, {-1, 0, 0, 0, -1, 0, 20.25, 11.75}};
+    for (size_t si = 0; si < sizeof sizes / sizeof sizes[0]; si++) {
+        int sw = sizes[si][0], sh = sizes[si][1];
+        for (size_t off = 0; off < 3; off++) {
+            size_t stride = (size_t) sw + 3 * off;
+            s_buf_t src = s_buf(stride * (size_t) sh, 0, off * 5);
+            s_fill8(src.p, stride * (size_t) sh, S_RANDOM, 255);
+            enum { N = 203 };
+            float ux[N], uy[N];
+            uint64_t st = s_seed++;
+            for (int i = 0; i < N; i++) {
+                st = st * 6364136223846793005ULL + 1442695040888963407ULL;
+                if (i % 5 == 0) { /* whole pixels, the last row and column among them */
+                    ux[i] = (float) ((int) (st >> 33) % (sw + 2) - 1);
+                    uy[i] = (float) ((int) (st >> 45) % (sh + 2) - 1);
+                } else {
+                    ux[i] = (float) (((double) (st >> 11) / 9007199254740992.0) * (sw + 8) - 4);
+                    st = st * 6364136223846793005ULL + 1442695040888963407ULL;
+                    uy[i] = (float) (((double) (st >> 11) / 9007199254740992.0) * (sh + 8) - 4);
+                }
+            }
+            for (size_t wi = 0; wi < sizeof warps / sizeof warps[0]; wi++) {
+                double w[8];
+                memcpy(w, warps[wi], sizeof w);
+                w[6] *= sw / 20.0, w[7] *= sh / 12.0;
+                for (size_t n = 0; n <= N; n += (n < 24 ? 1 : 29)) {
+                    double e[N + 1], v[N + 1];
+                    memset(e, 0x5a, sizeof e);
+                    memset(v, 0x5a, sizeof v);
+                    S->bilinear_at(src.p, (ptrdiff_t) stride, sw, sh, ux, uy, w, e, n);
+                    V->bilinear_at(src.p, (ptrdiff_t) stride, sw, sh, ux, uy, w, v, n);
+                    S_SAME(!memcmp(e, v, sizeof e), "%s bilinear_at %dx%d stride %zu warp %zu n=%zu",
+                           s_name, sw, sh, stride, wi, n);
+                }
+            }
+            s_free(&src);
+        }
+    }
+}
+
 int main(void)
 {
     rv_kernels_t scalar, t;
@@ -612,6 +661,7 @@ int main(void)
         test_window();
         test_rows();
         test_warp();
+        test_bilinear_at();
         if (rv_simd_supported(s_isa[isa]))
             test_images(isa);
         else

@@ -1,5 +1,6 @@
 /* rv_align_lk.c - inverse-compositional Lucas-Kanade on soft silhouettes (rv_align_lk.h). */
 #include "rv_align_lk.h"
+#include "rv_kernels.h"
 #include "rv_sample.h"
 #include "rv/rv_error.h"
 #include "rv/rv_filter.h"
@@ -201,31 +202,24 @@ nomem:
     return NULL;
 }
 
-/* Bilinear sample of v at (x, y); 0 when outside (returns 0 in *in then). */
-static inline double s_sample(const rv_view_t *v, double x, double y, int *in)
-{
-    double val = 0;
-    *in = rv__bilinear(v, x, y, &val);
-    return val;
-}
-
 /* The gradient of the error over the band, sum of sd_i (v(W(u_i)) - t_i), for the warp w
  * (x = w0 ux + w1 uy + w2 + cx, y = w3 ux + w4 uy + w5 + cy); returns the band pixels inside
- * the view. Inlined once per parameter count (np a constant) so that the sums live in
- * registers: summed through an array in memory, each pixel's addition waited on the last
- * one's store. */
+ * the view. The band's values come from the bilinear_at kernel (vector code, the same
+ * doubles as rv__bilinear) into vals (s->n of them); the sums run in the band's order.
+ * Inlined once per parameter count (np a constant) so that the sums live in registers:
+ * summed through an array in memory, each pixel's addition waited on the last one's store. */
 static inline __attribute__((always_inline)) size_t
-s_gradient(const rv_lk_template_t *s, const rv_view_t *v, const double w[6], double g[S_MAXP],
-           const int np)
+s_gradient(const rv_lk_template_t *s, const rv_view_t *v, const double w[6], double *vals,
+           double g[S_MAXP], const int np)
 {
+    const double ww[8] = {w[0], w[1], w[2], w[3], w[4], w[5], s->cx, s->cy};
+    rv__kernels()->f.bilinear_at(v->data, v->stride, v->width, v->height, s->ux, s->uy, ww,
+                                 vals, s->n);
     double g0 = 0, g1 = 0, g2 = 0, g3 = 0, g4 = 0, g5 = 0;
     size_t used = 0;
     for (size_t i = 0; i < s->n; i++) {
-        double ux = s->ux[i], uy = s->uy[i];
-        int in;
-        double val = s_sample(v, w[0] * ux + w[1] * uy + w[2] + s->cx,
-                              w[3] * ux + w[4] * uy + w[5] + s->cy, &in);
-        if (!in)
+        double val = vals[i];
+        if (val != val) /* NaN: outside the view */
             continue;
         double e = val - s->t[i];
         const float *d = s->sd + i * (size_t) np;
@@ -244,15 +238,15 @@ s_gradient(const rv_lk_template_t *s, const rv_view_t *v, const double w[6], dou
 }
 
 static size_t s_gradient3(const rv_lk_template_t *s, const rv_view_t *v, const double w[6],
-                          double g[S_MAXP])
+                          double *vals, double g[S_MAXP])
 {
-    return s_gradient(s, v, w, g, 3);
+    return s_gradient(s, v, w, vals, g, 3);
 }
 
 static size_t s_gradient6(const rv_lk_template_t *s, const rv_view_t *v, const double w[6],
-                          double g[S_MAXP])
+                          double *vals, double g[S_MAXP])
 {
-    return s_gradient(s, v, w, g, 6);
+    return s_gradient(s, v, w, vals, g, 6);
 }
 
 /* The correlation of the template with the (smoothed) view v carried into the template's
@@ -310,8 +304,12 @@ int rv_lk_register_from(const rv_lk_template_t *s, const rv_view_t *view,
     if (!s || !view || view->fmt != RV_GRAY8 || view->width < 8 || view->height < 8)
         return rv_fail(RV_EINVAL, domain, "the view to register must be gray8, 8x8 or more");
     rv_image_t *sm = s_smooth(view);
-    if (!sm)
+    double *vals = malloc(sizeof *vals * (s->n ? s->n : 1)); /* the band's values */
+    if (!sm || !vals) {
+        rv_image_destroy(&sm);
+        free(vals);
         return rv_fail(RV_ENOMEM, domain, "out of memory");
+    }
     rv_view_t v = rv_image_view(sm);
     /* W: template (centred) -> view (centred), u_v = A u_t + b; from init (template px ->
      * view px, x_v = M x_t + t): A = M, b = M c + t - c */
@@ -326,7 +324,7 @@ int rv_lk_register_from(const rv_lk_template_t *s, const rv_view_t *view,
     for (; it < max_iterations; it++) {
         double g[S_MAXP] = {0};
         double w[6] = {a00, a01, b0, a10, a11, b1};
-        size_t used = s->np == 3 ? s_gradient3(s, &v, w, g) : s_gradient6(s, &v, w, g);
+        size_t used = s->np == 3 ? s_gradient3(s, &v, w, vals, g) : s_gradient6(s, &v, w, vals, g);
         if (used < s->n / 2) {
             rc = rv_fail(RV_EFORMAT, domain, "the silhouette left the view while registering");
             break;
@@ -380,6 +378,7 @@ int rv_lk_register_from(const rv_lk_template_t *s, const rv_view_t *view,
     }
     if (rc == RV_OK && score)
         rc = s_score(s, &v, m, score);
+    free(vals);
     rv_image_destroy(&sm);
     return rc;
 }

@@ -13,6 +13,7 @@
 #ifndef RV_KERNELS_FILTER_H
 #define RV_KERNELS_FILTER_H
 
+#include <math.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -98,7 +99,30 @@ typedef struct rv_filter_kernels {
      * sw x sh. */
     void (*warp_rgb)(const uint8_t *src, ptrdiff_t stride, int sw, int sh, const int32_t *ax,
                      const int32_t *ay, int32_t x0, int32_t y0, uint8_t *dst, size_t n);
+    /* Bilinear values of a GRAY8 image (v: pixel (0, 0); stride bytes per row; vw x vh) at
+     * n positions x_i = ((w0 ux_i + w1 uy_i) + w2) + w6, y_i = ((w3 ux_i + w4 uy_i) + w5)
+     * + w7, in doubles in that order: val[i] = rv__bilinear_px there, NaN where it lies
+     * outside [0, vw - 1] x [0, vh - 1]. Reads only pixels inside vw x vh. */
+    void (*bilinear_at)(const uint8_t *v, ptrdiff_t stride, int vw, int vh, const float *ux,
+                        const float *uy, const double w[8], double *val, size_t n);
 } rv_filter_kernels_t;
+
+/* Bilinear value of a GRAY8 image at (x, y) (pixel centres at integers), NaN outside
+ * [0, w - 1] x [0, h - 1]: x0 = (int) x, x1 = min(x0 + 1, w - 1), fx = x - x0 (likewise y),
+ * a = v(x0, y0) + fx (v(x1, y0) - v(x0, y0)), b the same on row y1, the value a + fy (b - a),
+ * in doubles in that order (the differences of pixels in int). */
+static inline double rv__bilinear_px(const uint8_t *v, ptrdiff_t stride, int w, int h,
+                                     double x, double y)
+{
+    if (!(x >= 0 && y >= 0 && x <= w - 1 && y <= h - 1))
+        return (double) NAN;
+    int x0 = (int) x, y0 = (int) y;
+    int x1 = x0 + 1 < w ? x0 + 1 : x0, y1 = y0 + 1 < h ? y0 + 1 : y0;
+    double fx = x - x0, fy = y - y0;
+    const uint8_t *r0 = v + (ptrdiff_t) y0 * stride, *r1 = v + (ptrdiff_t) y1 * stride;
+    double a = r0[x0] + fx * (r0[x1] - r0[x0]), b = r1[x0] + fx * (r1[x1] - r1[x0]);
+    return a + fy * (b - a);
+}
 
 /* One pixel of warp_rgb at the source position (X, Y) in 1/1024 px: the corner
  * ix = X >> 10, iy = Y >> 10 (floor), the fractions in 1/32 px, fx = (X >> 5) & 31, fy

@@ -554,6 +554,76 @@ static void s_warp_rgb(const uint8_t *src, ptrdiff_t stride, int sw, int sh, con
         rv__warp_rgb_px(src, stride, sw, sh, x0 + ax[i], y0 + ay[i], dst + 3 * i);
 }
 
+/* ---- bilinear values at band positions (Lucas-Kanade) ---- */
+
+/* Four positions at a time in doubles, the same operations in the same order as
+ * rv__bilinear_px (no FMA: this file is compiled for AVX2 alone), the four neighbours
+ * gathered as 32-bit words and masked to their first byte. A group with a position outside,
+ * or a right neighbour within 3 px of the row's end (the words would read past it), runs
+ * rv__bilinear_px. */
+static void s_bilinear_at(const uint8_t *v, ptrdiff_t stride, int vw, int vh, const float *ux,
+                          const float *uy, const double w[8], double *val, size_t n)
+{
+    size_t i = 0;
+    if (vw >= 4 && vh >= 1 && stride > 0 && (int64_t) stride * vh < INT32_MAX) {
+        const __m256d w0 = _mm256_set1_pd(w[0]), w1 = _mm256_set1_pd(w[1]),
+                      w2 = _mm256_set1_pd(w[2]), w3 = _mm256_set1_pd(w[3]),
+                      w4 = _mm256_set1_pd(w[4]), w5 = _mm256_set1_pd(w[5]),
+                      w6 = _mm256_set1_pd(w[6]), w7 = _mm256_set1_pd(w[7]),
+                      zero = _mm256_setzero_pd(), xmax = _mm256_set1_pd(vw - 1),
+                      ymax = _mm256_set1_pd(vh - 1);
+        const __m128i one = _mm_set1_epi32(1), xlast = _mm_set1_epi32(vw - 1),
+                      ylast = _mm_set1_epi32(vh - 1), xword = _mm_set1_epi32(vw - 4),
+                      vs = _mm_set1_epi32((int32_t) stride), byte = _mm_set1_epi32(0xff);
+        const int *base = (const int *) (const void *) v;
+        for (; i + 4 <= n; i += 4) {
+            __m256d u = _mm256_cvtps_pd(_mm_loadu_ps(ux + i)),
+                    t = _mm256_cvtps_pd(_mm_loadu_ps(uy + i));
+            __m256d x = _mm256_add_pd(
+                _mm256_add_pd(_mm256_add_pd(_mm256_mul_pd(w0, u), _mm256_mul_pd(w1, t)), w2), w6);
+            __m256d y = _mm256_add_pd(
+                _mm256_add_pd(_mm256_add_pd(_mm256_mul_pd(w3, u), _mm256_mul_pd(w4, t)), w5), w7);
+            __m256d in = _mm256_and_pd(
+                _mm256_and_pd(_mm256_cmp_pd(x, zero, _CMP_GE_OQ), _mm256_cmp_pd(y, zero, _CMP_GE_OQ)),
+                _mm256_and_pd(_mm256_cmp_pd(x, xmax, _CMP_LE_OQ), _mm256_cmp_pd(y, ymax, _CMP_LE_OQ)));
+            __m128i x0 = _mm_setzero_si128(), x1 = x0;
+            int inside = _mm256_movemask_pd(in) == 0xf;
+            if (inside) {
+                x0 = _mm256_cvttpd_epi32(x);
+                x1 = _mm_min_epi32(_mm_add_epi32(x0, one), xlast);
+                inside = !_mm_movemask_epi8(_mm_cmpgt_epi32(x1, xword));
+            }
+            if (!inside) {
+                for (size_t k = i; k < i + 4; k++) {
+                    double uu = ux[k], tt = uy[k];
+                    val[k] = rv__bilinear_px(v, stride, vw, vh, w[0] * uu + w[1] * tt + w[2] + w[6],
+                                             w[3] * uu + w[4] * tt + w[5] + w[7]);
+                }
+                continue;
+            }
+            __m128i y0 = _mm256_cvttpd_epi32(y);
+            __m128i y1 = _mm_min_epi32(_mm_add_epi32(y0, one), ylast);
+            __m256d fx = _mm256_sub_pd(x, _mm256_cvtepi32_pd(x0));
+            __m256d fy = _mm256_sub_pd(y, _mm256_cvtepi32_pd(y0));
+            __m128i r0 = _mm_mullo_epi32(y0, vs), r1 = _mm_mullo_epi32(y1, vs);
+            __m128i p00 = _mm_and_si128(_mm_i32gather_epi32(base, _mm_add_epi32(r0, x0), 1), byte);
+            __m128i p01 = _mm_and_si128(_mm_i32gather_epi32(base, _mm_add_epi32(r0, x1), 1), byte);
+            __m128i p10 = _mm_and_si128(_mm_i32gather_epi32(base, _mm_add_epi32(r1, x0), 1), byte);
+            __m128i p11 = _mm_and_si128(_mm_i32gather_epi32(base, _mm_add_epi32(r1, x1), 1), byte);
+            __m256d a = _mm256_add_pd(_mm256_cvtepi32_pd(p00),
+                                      _mm256_mul_pd(fx, _mm256_cvtepi32_pd(_mm_sub_epi32(p01, p00))));
+            __m256d b = _mm256_add_pd(_mm256_cvtepi32_pd(p10),
+                                      _mm256_mul_pd(fx, _mm256_cvtepi32_pd(_mm_sub_epi32(p11, p10))));
+            _mm256_storeu_pd(val + i, _mm256_add_pd(a, _mm256_mul_pd(fy, _mm256_sub_pd(b, a))));
+        }
+    }
+    for (; i < n; i++) {
+        double uu = ux[i], tt = uy[i];
+        val[i] = rv__bilinear_px(v, stride, vw, vh, w[0] * uu + w[1] * tt + w[2] + w[6],
+                                 w[3] * uu + w[4] * tt + w[5] + w[7]);
+    }
+}
+
 void rv__filter_fill_avx2(rv_filter_kernels_t *k)
 {
     k->sobel_v = s_sobel_v;
@@ -571,4 +641,5 @@ void rv__filter_fill_avx2(rv_filter_kernels_t *k)
     k->min_rows_sub = s_min_rows_sub;
     k->max_rows_rsub = s_max_rows_rsub;
     k->warp_rgb = s_warp_rgb;
+    k->bilinear_at = s_bilinear_at;
 }

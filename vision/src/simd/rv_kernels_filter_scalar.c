@@ -204,6 +204,16 @@ static void s_warp_rgb(const uint8_t *src, ptrdiff_t stride, int sw, int sh, con
     }
 }
 
+static void s_bilinear_at(const uint8_t *v, ptrdiff_t stride, int vw, int vh, const float *ux,
+                          const float *uy, const double w[8], double *val, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        double u = ux[i], t = uy[i];
+        val[i] = rv__bilinear_px(v, stride, vw, vh, w[0] * u + w[1] * t + w[2] + w[6],
+                                 w[3] * u + w[4] * t + w[5] + w[7]);
+    }
+}
+
 void rv__filter_fill_scalar(rv_filter_kernels_t *k)
 {
     k->sobel_v = s_sobel_v;
@@ -221,4 +231,5 @@ void rv__filter_fill_scalar(rv_filter_kernels_t *k)
     k->min_rows_sub = s_min_rows_sub;
     k->max_rows_rsub = s_max_rows_rsub;
     k->warp_rgb = s_warp_rgb;
+    k->bilinear_at = s_bilinear_at;
 }
