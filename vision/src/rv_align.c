@@ -359,7 +359,8 @@ static int s_solid(const rv_view_t *m)
 /* The silhouette of a part on a contrasting fixture: Otsu's threshold, the class that
  * touches the border least is the part, and the threshold moved half-way towards the
  * background class's mean. */
-static rv_image_t *s_mask_otsu(const rv_view_t *small, const uint32_t hist[256], int thr)
+static rv_image_t *s_mask_otsu(const rv_view_t *small, const uint32_t hist[256], int thr,
+                               size_t *on)
 {
     rv_image_t *mask = rv_image_new(small->width, small->height, RV_GRAY8);
     if (!mask)
@@ -391,12 +392,14 @@ static rv_image_t *s_mask_otsu(const rv_view_t *small, const uint32_t hist[256],
         }
     int t2 = bn > 0 ? (int) lround((thr + bsum / bn) / 2.0) : thr;
     rv_threshold(small, &m, (uint8_t) (t2 < 0 ? 0 : t2 > 254 ? 254 : t2), &count);
+    *on = count;
     if (part_dark) {
         for (int y = 0; y < m.height; y++) {
             uint8_t *r = rv_view_row(&m, y);
             for (int x = 0; x < m.width; x++)
                 r[x] = (uint8_t) ~r[x];
         }
+        *on = (size_t) m.width * (size_t) m.height - count;
     }
     return mask;
 }
@@ -484,14 +487,17 @@ static rv_image_t *s_silhouette(const rv_view_t *small, const rv_align_params_t 
                 "blank or saturated image (gray mean %.0f, standard deviation %.1f)", mean, std);
         return NULL;
     }
-    rv_image_t *mask = p->solid ? s_mask_fixture(small) : s_mask_otsu(small, hist, thr);
+    size_t counted = SIZE_MAX; /* the mask's pixels, where the threshold counted them */
+    rv_image_t *mask =
+        p->solid ? s_mask_fixture(small) : s_mask_otsu(small, hist, thr, &counted);
     if (!mask)
         return NULL;
     rv_view_t m = rv_image_view(mask);
     /* integer sums per row (branch-free, vectorisable); the totals are the exact integers
-     * the moments are made of */
-    uint64_t ai = 0, sxi = 0, syi = 0;
-    for (int y = 0; y < m.height; y++) {
+     * the moments are made of. Without cx (the part mask of an aligned view) only the area
+     * is wanted, and the threshold counted it. */
+    uint64_t ai = counted, sxi = 0, syi = 0;
+    for (int y = 0; (cx || counted == SIZE_MAX) && y < m.height; y++) {
         const uint8_t *r = rv_view_row(&m, y);
         uint32_t cnt = 0;
         uint64_t rx = 0;
@@ -500,7 +506,7 @@ static rv_image_t *s_silhouette(const rv_view_t *small, const rv_align_params_t 
             cnt += on;
             rx += on * (uint32_t) x;
         }
-        ai += cnt;
+        ai = y ? ai + cnt : cnt;
         sxi += rx;
         syi += (uint64_t) cnt * (uint64_t) y;
     }
@@ -514,8 +520,10 @@ static rv_image_t *s_silhouette(const rv_view_t *small, const rv_align_params_t 
         return NULL;
     }
     *area = a;
-    *cx = sx / a;
-    *cy = sy / a;
+    if (cx) {
+        *cx = sx / a;
+        *cy = sy / a;
+    }
     return mask;
 }
 
@@ -1279,8 +1287,8 @@ int rv_align_silhouette_p(const rv_view_t *gray, const rv_view_t *mask,
         p = *params;
     else
         rv_align_params_init(&p);
-    double area, cx, cy;
-    rv_image_t *m = s_silhouette(gray, &p, &area, &cx, &cy);
+    double area;
+    rv_image_t *m = s_silhouette(gray, &p, &area, NULL, NULL);
     if (!m)
         return RV_EFORMAT;
     rv_view_t mv = rv_image_view(m);
