@@ -367,17 +367,17 @@ static rv_image_t *s_mask_otsu(const rv_view_t *small, const uint32_t hist[256],
         return NULL;
     rv_view_t m = rv_image_view(mask);
     size_t count = 0;
-    rv_threshold(small, &m, (uint8_t) thr, &count);
-    /* bright pixels on the border: when most of the border is bright, the part is dark */
+    /* bright pixels on the border (above Otsu's threshold): when most of the border is
+     * bright, the part is dark. Read off the view itself; only the final mask is made. */
     size_t border = 0, bright = 0;
     for (int x = 0; x < m.width; x++) {
-        bright += rv_view_row(&m, 0)[x] != 0;
-        bright += rv_view_row(&m, m.height - 1)[x] != 0;
+        bright += rv_view_row(small, 0)[x] > thr;
+        bright += rv_view_row(small, m.height - 1)[x] > thr;
         border += 2;
     }
     for (int y = 0; y < m.height; y++) {
-        bright += rv_view_row(&m, y)[0] != 0;
-        bright += rv_view_row(&m, y)[m.width - 1] != 0;
+        bright += rv_view_row(small, y)[0] > thr;
+        bright += rv_view_row(small, y)[m.width - 1] > thr;
         border += 2;
     }
     /* The part's own shading (highlights, dark flanks, keyways) must not decide its
