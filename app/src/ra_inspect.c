@@ -257,6 +257,10 @@ static int s_detect_zone(ra_inspector_t *self, const rv_detect_ctx_t *ctx,
 {
     const rm_zone_t *zone = rm_family_zone(self->family, z);
     rv_view_t zv = *zmask;
+    /* the zone (less the mark, or whole) is 0 outside the zone's box: the detectors' box of
+     * it is found reading only there (else each view would scan the frame once a zone) */
+    if (self->cache)
+        (void) rv_detect_cache_zone_within(self->cache, (int) z, zmask, self->zbox[z]);
     const rv_detector_class_t *const *all = rv_detectors();
     for (size_t d = 0; all[d]; d++) {
         const rv_detector_class_t *det = all[d];

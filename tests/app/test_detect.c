@@ -510,6 +510,50 @@ static void s_test_crack_shifted_edge(void)
     s_scene_free(&sc);
 }
 
+/* rv_detect_cache_zone_within: told that the zone is 0 outside a box, the cache finds the
+ * zone's box reading only there, and the findings are the ones found without the hint;
+ * a box that cuts the zone (a broken promise) changes them, so the hint is what is used;
+ * a box outside the view is refused. */
+static void s_test_zone_within(void)
+{
+    s_scene_t sc;
+    s_scene_init(&sc, 400, 300, 0.2, s_cut_pixel, NULL);
+    int zb[4] = {sc.zone.width, sc.zone.height, 0, 0};
+    for (int y = 0; y < sc.zone.height; y++)
+        for (int x = 0; x < sc.zone.width; x++)
+            if (rv_view_row(&sc.zone, y)[x]) {
+                zb[0] = x < zb[0] ? x : zb[0], zb[1] = y < zb[1] ? y : zb[1];
+                zb[2] = x + 1 > zb[2] ? x + 1 : zb[2], zb[3] = y + 1 > zb[3] ? y + 1 : zb[3];
+            }
+    rv_findings_t f[3] = {{0}};
+    const int loose[4] = {zb[0] > 3 ? zb[0] - 3 : 0, zb[1] > 2 ? zb[1] - 2 : 0, zb[2], zb[3]};
+    const int cut[4] = {(zb[0] + zb[2]) / 2, zb[1], zb[2], zb[3]};
+    for (int k = 0; k < 3; k++) {
+        rv_detect_cache_t *cache = rv_detect_cache_new();
+        if (k > 0)
+            RS_CHECK_EQ(rv_detect_cache_zone_within(cache, 0, &sc.zone, k == 1 ? loose : cut), RV_OK);
+        s_scene_cracks(&sc, NULL, 0, cache, &f[k]);
+        rv_detect_cache_destroy(&cache);
+    }
+    int same = f[1].count == f[0].count, cut_same = f[2].count == f[0].count;
+    for (size_t i = 0; same && i < f[0].count; i++)
+        same = !memcmp(f[0].items[i].bbox, f[1].items[i].bbox, sizeof f[0].items[i].bbox) &&
+               f[0].items[i].length_mm == f[1].items[i].length_mm;
+    for (size_t i = 0; cut_same && i < f[0].count; i++)
+        cut_same = !memcmp(f[0].items[i].bbox, f[2].items[i].bbox, sizeof f[0].items[i].bbox);
+    printf("zone box hint: %zu crack(s) without, %zu with the zone's box, %zu with half of it\n",
+           f[0].count, f[1].count, f[2].count);
+    RS_CHECK(f[0].count == 2 && same);
+    RS_CHECK(!cut_same);
+    rv_detect_cache_t *cache = rv_detect_cache_new();
+    const int outside[4] = {0, 0, sc.zone.width + 1, 10};
+    RS_CHECK_EQ(rv_detect_cache_zone_within(cache, 0, &sc.zone, outside), RV_EINVAL);
+    rv_detect_cache_destroy(&cache);
+    for (int k = 0; k < 3; k++)
+        rv_findings_free(&f[k]);
+    s_scene_free(&sc);
+}
+
 static const double s_mark_crack[2][2] = {{40, 60}, {160, 90}}; /* 123.7 px */
 
 static void s_mark_pixel(int x, int y, const void *arg, uint8_t *g, uint8_t *r, uint8_t *pm,
@@ -791,6 +835,7 @@ int main(void)
     memset(&st, 0, sizeof st);
     s_test_configure();
     s_test_crack_cut();
+    s_test_zone_within();
     s_test_crack_shifted_edge();
     s_test_crack_tool_mark();
     s_test_crack_halo();

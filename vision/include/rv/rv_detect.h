@@ -44,6 +44,14 @@ void rv_detect_cache_destroy(rv_detect_cache_t **self_p);
  * cache at the same time must share their maps. */
 void rv_detect_cache_reset(rv_detect_cache_t *self, int keep_reference);
 
+/* Find and remember the box of zone index zone's mask (a width x height view) reading only
+ * within[4] (x0, y0, x1, y1, exclusive), outside which the caller promises the mask is 0:
+ * the same box the detectors would find scanning the whole view, for less reading (a zone
+ * less the part's mark is made anew for every view). RV_OK, or RV_EINVAL for a box outside
+ * the view. */
+int rv_detect_cache_zone_within(rv_detect_cache_t *self, int zone, const rv_view_t *mask,
+                                const int within[4]);
+
 /* What a detector sees: the aligned view and the maps computed once per view. Maps that
  * are not available are NULL (for example no learned reference yet). All views have
  * the same size, in the reference frame of the part family. */

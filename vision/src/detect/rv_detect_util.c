@@ -897,6 +897,49 @@ int rv_det_cached(const rv_detect_ctx_t *ctx, rv_det_map_t kind, int param, cons
     return rc == RV_OK ? 1 : rc;
 }
 
+/* Remember a zone's raw box (margin 0) under its key: replaces an entry of that key. */
+static void s_zone_remember(rv_detect_cache_t *c, int zone, const rv_view_t *mask, int w, int h,
+                            int found, const int raw[4])
+{
+    pthread_mutex_lock(&c->lock);
+    s_zbox_t *z = NULL;
+    for (int i = 0; i < c->nzones && !z; i++)
+        if (c->zones[i].zone == zone && c->zones[i].mask == mask->data &&
+            c->zones[i].stride == mask->stride && c->zones[i].w == w && c->zones[i].h == h)
+            z = &c->zones[i];
+    if (!z && c->nzones < S_CACHE_ZONES)
+        z = &c->zones[c->nzones++];
+    if (z) {
+        z->zone = zone;
+        z->mask = mask->data;
+        z->stride = mask->stride;
+        z->w = w;
+        z->h = h;
+        z->found = found;
+        memcpy(z->box, raw, sizeof z->box);
+    }
+    pthread_mutex_unlock(&c->lock);
+}
+
+int rv_detect_cache_zone_within(rv_detect_cache_t *self, int zone, const rv_view_t *mask,
+                                const int within[4])
+{
+    if (!self || !mask || zone < 0 || within[0] < 0 || within[1] < 0 || within[2] > mask->width ||
+        within[3] > mask->height || within[2] < within[0] || within[3] < within[1])
+        return rv_fail(RV_EINVAL, "rv_detect_cache_zone_within", "the box is not inside the view");
+    int raw[4] = {0, 0, 0, 0}, found = 0;
+    rv_view_t sub;
+    if (within[2] > within[0] && within[3] > within[1] &&
+        rv_view_roi(mask, within[0], within[1], within[2] - within[0], within[3] - within[1],
+                    &sub) == RV_OK &&
+        (found = rv_det_mask_box(&sub, sub.width, sub.height, 0, raw))) {
+        raw[0] += within[0], raw[2] += within[0];
+        raw[1] += within[1], raw[3] += within[1];
+    }
+    s_zone_remember(self, zone, mask, mask->width, mask->height, found, raw);
+    return RV_OK;
+}
+
 int rv_det_zone_box(const rv_detect_ctx_t *ctx, const rv_view_t *mask, int zone, int margin,
                     int box[4])
 {
@@ -918,18 +961,7 @@ int rv_det_zone_box(const rv_detect_ctx_t *ctx, const rv_view_t *mask, int zone,
     if (found < 0) {
         /* the raw box, x1 and y1 exclusive (margin 0) */
         found = rv_det_mask_box(mask, w, h, 0, raw);
-        pthread_mutex_lock(&c->lock);
-        if (c->nzones < S_CACHE_ZONES) {
-            s_zbox_t *z = &c->zones[c->nzones++];
-            z->zone = zone;
-            z->mask = mask->data;
-            z->stride = mask->stride;
-            z->w = w;
-            z->h = h;
-            z->found = found;
-            memcpy(z->box, raw, sizeof raw);
-        }
-        pthread_mutex_unlock(&c->lock);
+        s_zone_remember(c, zone, mask, w, h, found, raw);
     }
     if (!found)
         return 0;
