@@ -222,6 +222,9 @@ collector
 t=0; while [ "$(q "SELECT count(*) FROM rejected WHERE station = 'st-5'")" -lt 1 ] && [ $t -lt 100 ]; do sleep 0.2; t=$((t+1)); done
 check "(d3) the colliding decision in rejected, naming the holder" \
   test "$(q "SELECT count(*) FROM rejected WHERE station = 'st-5' AND seq = $M5 AND reason = 'the id $ID5 is held by station ghost seq 1'")" = 1
+# the collector reports the refusal once the site's insert has ended, after the row is
+# committed: wait for the line too (under the sanitizers it came after the row was seen)
+t=0; until grep -q "REFUSED st-5 seq $M5: the id $ID5 is held by station ghost seq 1" "$work/collector.err" || [ $t -ge 100 ]; do sleep 0.2; t=$((t+1)); done
 check "(d3) reported on stderr" grep -q "REFUSED st-5 seq $M5: the id $ID5 is held by station ghost seq 1" "$work/collector.err"
 check "(d3) not in decisions under st-5" test "$(q "SELECT count(*) FROM decisions WHERE station = 'st-5' AND seq = $M5")" = 0
 kill -TERM "$cpid"; wait "$cpid" || true
