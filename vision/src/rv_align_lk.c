@@ -237,17 +237,6 @@ s_gradient(const rv_lk_template_t *s, const rv_view_t *v, const double w[6], dou
     return used;
 }
 
-static size_t s_gradient3(const rv_lk_template_t *s, const rv_view_t *v, const double w[6],
-                          double *vals, double g[S_MAXP])
-{
-    return s_gradient(s, v, w, vals, g, 3);
-}
-
-static size_t s_gradient6(const rv_lk_template_t *s, const rv_view_t *v, const double w[6],
-                          double *vals, double g[S_MAXP])
-{
-    return s_gradient(s, v, w, vals, g, 6);
-}
 
 /* The correlation of the template with the (smoothed) view v carried into the template's
  * frame through m (view px -> template px) over the whole frame, 0 where m reaches outside
@@ -324,7 +313,8 @@ int rv_lk_register_from(const rv_lk_template_t *s, const rv_view_t *view,
     for (; it < max_iterations; it++) {
         double g[S_MAXP] = {0};
         double w[6] = {a00, a01, b0, a10, a11, b1};
-        size_t used = s->np == 3 ? s_gradient3(s, &v, w, vals, g) : s_gradient6(s, &v, w, vals, g);
+        size_t used = s->np == 3 ? s_gradient(s, &v, w, vals, g, 3)
+                                 : s_gradient(s, &v, w, vals, g, 6);
         if (used < s->n / 2) {
             rc = rv_fail(RV_EFORMAT, domain, "the silhouette left the view while registering");
             break;

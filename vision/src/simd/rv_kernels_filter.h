@@ -124,6 +124,14 @@ static inline double rv__bilinear_px(const uint8_t *v, ptrdiff_t stride, int w, 
     return a + fy * (b - a);
 }
 
+/* One value of bilinear_at: band position (ux, uy) through w. */
+static inline double rv__bilinear_at_px(const uint8_t *v, ptrdiff_t stride, int vw, int vh,
+                                        double ux, double uy, const double w[8])
+{
+    return rv__bilinear_px(v, stride, vw, vh, w[0] * ux + w[1] * uy + w[2] + w[6],
+                           w[3] * ux + w[4] * uy + w[5] + w[7]);
+}
+
 /* One pixel of warp_rgb at the source position (X, Y) in 1/1024 px: the corner
  * ix = X >> 10, iy = Y >> 10 (floor), the fractions in 1/32 px, fx = (X >> 5) & 31, fy
  * likewise; each channel (sum over the 2 x 2 pixels from (ix, iy) of w v + 512) >> 10 with

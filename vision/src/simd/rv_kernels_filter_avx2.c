@@ -594,11 +594,8 @@ static void s_bilinear_at(const uint8_t *v, ptrdiff_t stride, int vw, int vh, co
                 inside = !_mm_movemask_epi8(_mm_cmpgt_epi32(x1, xword));
             }
             if (!inside) {
-                for (size_t k = i; k < i + 4; k++) {
-                    double uu = ux[k], tt = uy[k];
-                    val[k] = rv__bilinear_px(v, stride, vw, vh, w[0] * uu + w[1] * tt + w[2] + w[6],
-                                             w[3] * uu + w[4] * tt + w[5] + w[7]);
-                }
+                for (size_t k = i; k < i + 4; k++)
+                    val[k] = rv__bilinear_at_px(v, stride, vw, vh, ux[k], uy[k], w);
                 continue;
             }
             __m128i y0 = _mm256_cvttpd_epi32(y);
@@ -617,11 +614,8 @@ static void s_bilinear_at(const uint8_t *v, ptrdiff_t stride, int vw, int vh, co
             _mm256_storeu_pd(val + i, _mm256_add_pd(a, _mm256_mul_pd(fy, _mm256_sub_pd(b, a))));
         }
     }
-    for (; i < n; i++) {
-        double uu = ux[i], tt = uy[i];
-        val[i] = rv__bilinear_px(v, stride, vw, vh, w[0] * uu + w[1] * tt + w[2] + w[6],
-                                 w[3] * uu + w[4] * tt + w[5] + w[7]);
-    }
+    for (; i < n; i++)
+        val[i] = rv__bilinear_at_px(v, stride, vw, vh, ux[i], uy[i], w);
 }
 
 void rv__filter_fill_avx2(rv_filter_kernels_t *k)

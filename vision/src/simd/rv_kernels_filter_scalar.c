@@ -207,11 +207,8 @@ static void s_warp_rgb(const uint8_t *src, ptrdiff_t stride, int sw, int sh, con
 static void s_bilinear_at(const uint8_t *v, ptrdiff_t stride, int vw, int vh, const float *ux,
                           const float *uy, const double w[8], double *val, size_t n)
 {
-    for (size_t i = 0; i < n; i++) {
-        double u = ux[i], t = uy[i];
-        val[i] = rv__bilinear_px(v, stride, vw, vh, w[0] * u + w[1] * t + w[2] + w[6],
-                                 w[3] * u + w[4] * t + w[5] + w[7]);
-    }
+    for (size_t i = 0; i < n; i++)
+        val[i] = rv__bilinear_at_px(v, stride, vw, vh, ux[i], uy[i], w);
 }
 
 void rv__filter_fill_scalar(rv_filter_kernels_t *k)
