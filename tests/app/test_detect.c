@@ -662,6 +662,60 @@ static void s_test_crack_halo(void)
     s_scene_free(&sc);
 }
 
+/* a short wide crack (3.9 px, 20 px long: 8.2 mm at the demo's 0.41 mm/px) and a dark
+ * oval pit (8 x 5 px) and a short mark (6 x 2 px), each 100 grey levels under a flat face */
+static const double s_wide[2][2] = {{60, 60}, {79.4, 64.8}};
+
+static void s_wide_pixel(int x, int y, const void *arg, uint8_t *g, uint8_t *r, uint8_t *pm,
+                         uint8_t *z)
+{
+    (void) arg;
+    double d = s_seg_distance(x, y, s_wide[0][0], s_wide[0][1], s_wide[1][0], s_wide[1][1]);
+    double crack = fmin(1, fmax(0, 2.45 - d)); /* 3.9 px wide, a soft edge */
+    double ox = (x - 140) / 4.0, oy = (y - 60) / 2.5, mx = (x - 110) / 3.0, my = (y - 95) / 1.0;
+    int dark = ox * ox + oy * oy <= 1 || mx * mx + my * my <= 1;
+    *r = 170;
+    *g = (uint8_t) lrint(170 - 100 * fmax(crack, dark));
+    *pm = *z = 255;
+}
+
+/* The elongation test judges the band the black-hat thresholds, which is the crack and
+ * the halo the 5 x 5 blur spreads past its rims: on unseen demo shafts a 3.8 px crack of
+ * 23 px had a band of 8.8 px, an elongation of 2.6 against 3 asked, and short wide cracks
+ * (9.7-10.8 mm, 3.5-3.8 px) were missed that way (this one too, before). The width judged
+ * is the band less its halo (3 px) where the band is wider than a thin crack's (5 px): the
+ * crack is found at its length; the pit and the short mark, in a zone that reports cracks
+ * from 0.5 mm, are not cracks. */
+static void s_test_crack_wide(void)
+{
+    double len = hypot(s_wide[1][0] - s_wide[0][0], s_wide[1][1] - s_wide[0][1]);
+    s_scene_t sc;
+    s_scene_init(&sc, 200, 120, 0.41, s_wide_pixel, NULL);
+    rv_param_t kv = {"min_length_mm", 0.5};
+    rv_findings_t f = {0};
+    s_scene_cracks(&sc, &kv, 1, NULL, &f);
+    int crack = 0, other = 0;
+    for (size_t i = 0; i < f.count; i++) {
+        const rv_finding_t *k = &f.items[i];
+        if (k->bbox[0] > 100) {
+            other++;
+            printf("wide crack scene: a finding at (%d, %d), %.2f mm, not the crack\n",
+                   k->bbox[0], k->bbox[1], k->length_mm);
+            continue;
+        }
+        crack++;
+        printf("short wide crack: length %.2f mm, true %.2f mm (%.1f %%), width %.2f mm\n",
+               k->length_mm, len * sc.mmpp, 100 * (k->length_mm / (len * sc.mmpp) - 1),
+               k->width_mm);
+        RS_CHECKF(fabs(k->length_mm - len * sc.mmpp) <= 0.10 * len * sc.mmpp,
+                  "length %.2f mm against %.2f", k->length_mm, len * sc.mmpp);
+    }
+    RS_CHECK_EQ(crack, 1);
+    RS_CHECK_EQ(other, 0);
+    rv_findings_free(&f);
+    s_scene_free(&sc);
+}
+
 /* A face the view shows darker than the learnt mean all over (its exposure, or the lamp's
  * band a little off: 15-40 grey levels on unseen demo shafts; here 36), right of a design
  * step at x = 180 (the face left of it 13 under its mean) whose shadow line is sharper in
@@ -839,6 +893,7 @@ int main(void)
     s_test_crack_shifted_edge();
     s_test_crack_tool_mark();
     s_test_crack_halo();
+    s_test_crack_wide();
     s_test_crack_offset();
     s_test_missing_outline();
     double cal_mm = 0, cal_px = 0, chip_derived = 0;

@@ -88,6 +88,15 @@ static int s_configure(void *params, const rv_param_t *kv, size_t n)
  * crack, max_width_px 4, and a halo its rims leave) */
 #define S_SIDE_PX 7
 
+/* The band the black-hat thresholds is the crack and the halo the 5 x 5 blur spreads past
+ * its rims: 3-5 px wider than the crack (1.8-2.3 px cracks of unseen demo shafts: bands of
+ * 5.0-5.8 px; a 3.8 px one: 8.8 px). The elongation judges a band wider than a thin crack's
+ * (S_THIN_BAND_PX) less the least of that halo: a short wide crack (10 mm, 3.8 px: band
+ * length over band 2.6) is elongated; a band no wider than a thin crack's is judged whole
+ * (short marks and pits of 2-4 px bands stay blobs). */
+#define S_HALO_PX 3
+#define S_THIN_BAND_PX 5
+
 /* Points kept per accepted piece before the finding's polyline is made (a joined crack
  * concatenates its pieces' points, then keeps RV_FINDING_MAX_POINTS of them). */
 #define S_MAX_PTS (4 * RV_FINDING_MAX_POINTS)
@@ -222,7 +231,8 @@ static int s_piece(const s_params_t *p, const rv_detect_ctx_t *ctx, const rv_vie
     if (len < min_len)
         return RV_OK;
     band = b->area / len;
-    if (band > p->max_mask_width_px || len / band < p->min_elongation)
+    if (band > p->max_mask_width_px ||
+        len / fmin(band, fmax(S_THIN_BAND_PX, band - S_HALO_PX)) < p->min_elongation)
         return RV_OK;
     rv_det_piece_sums_t sum;
     rv_det_piece_sums(l, blur, rust, i, 0.5, &sum);
