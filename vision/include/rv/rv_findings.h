@@ -34,7 +34,7 @@ typedef struct rv_finding {
     int npoints;              /* polyline (cracks) or outline samples, in pixels */
     float points[RV_FINDING_MAX_POINTS][2];
     double length_mm;         /* cracks: along the polyline */
-    double width_mm;          /* cracks: the widest point */
+    double width_mm;          /* cracks: the width at half depth, the wider quarter's */
     double orientation_deg;   /* cracks: 0 = along x, 90 = along y */
     double area_mm2;          /* corrosion, missing material, wear, pits */
     double zone_pct;          /* area as a percentage of the zone */
