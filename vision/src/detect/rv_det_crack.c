@@ -330,9 +330,9 @@ static s_walk_t s_follow(const rv_detect_ctx_t *ctx, const rv_view_t *zone_mask,
      * part's own tool marks and streaks lie darker than the learnt mean (each part has its
      * own), and a walk started from the walk's first step alone followed them for up to
      * cap px past the crack's end */
-    int peak = c->ridge;
+    double peak = c->bg > 0 ? c->ridge / c->bg : 0;
     for (int step = 0; step < cap; step++) {
-        int best = -1, bx = 0, by = 0, bk = -1;
+        int best = -1, bx = 0, by = 0, bk = -1, bref = 1;
         for (int k = -1; k <= 1; k++) {
             double dx = ux * co - k * uy * si, dy = k * ux * si + uy * co;
             if (k == 0)
@@ -346,16 +346,20 @@ static s_walk_t s_follow(const rv_detect_ctx_t *ctx, const rv_view_t *zone_mask,
                 continue;
             int d = rv_view_row(ctx->ref_mean, y)[x] - rv_view_row(ctx->blur, y)[x];
             if (d > best)
-                best = d, bx = x, by = y, bk = k;
+                best = d, bx = x, by = y, bk = k, bref = rv_view_row(ctx->ref_mean, y)[x];
         }
-        /* the end of a blurred line is where its darkness falls to half its peak */
-        if (bk < -1 || best <= thr || 2 * best < peak)
+        /* the end of a blurred line is where its darkness falls to half its peak, the
+         * darkness taken relative to the reference there: a crack takes a share of the
+         * light its surface returns, so where it crosses a darker face (a keyway's floor,
+         * a pocket, a shaded flank) its darkness in grey levels falls with the face's */
+        double rel = (double) best / (bref > 0 ? bref : 1);
+        if (bk < -1 || best <= thr || 2 * rel < peak)
             break;
         /* and a crack is darker than the part either side of it: a view darker than the
          * mean all over (its exposure, the lamp's band a little off) is not a ridge */
         if (best - s_side_offset(ctx, cs, bx, by, ux, uy) <= thr)
             break;
-        peak = best > peak ? best : peak;
+        peak = rel > peak ? rel : peak;
         /* another accepted piece within 2 px (a piece can be a thin fringe of its
          * crack's band, beside the ridge the walk follows) */
         int lab = 0;
