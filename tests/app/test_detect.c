@@ -399,6 +399,15 @@ static void s_scene_free(s_scene_t *sc)
         rv_image_destroy(&sc->img[i]);
 }
 
+/* Print a crack finding's length (and width) against the truth; check it within 10 %. */
+static void s_check_length(const char *what, const rv_finding_t *k, double true_mm)
+{
+    printf("%s: length %.2f mm, true %.2f mm (%.1f %%), width %.2f mm\n", what, k->length_mm,
+           true_mm, 100 * (k->length_mm / true_mm - 1), k->width_mm);
+    RS_CHECKF(fabs(k->length_mm - true_mm) <= 0.10 * true_mm, "%s: length %.2f mm against %.2f",
+              what, k->length_mm, true_mm);
+}
+
 /* crack 1: two segments, its bend 1.4 px from the pocket's corner (200, 160); crack 2:
  * level, 30 px long, ending 1 px short of the pocket's left edge */
 static const double s_cut1[3][2] = {{110, 140}, {199, 161}, {280, 170}};
@@ -440,12 +449,10 @@ static void s_test_crack_cut(void)
         RS_CHECK_EQ(c->type, RV_FINDING_CRACK);
         int level = c->bbox[3] < 12;
         double truth = level ? len2 : len1;
-        printf("crack cut by a design edge: %s, length %.2f mm, true %.2f mm (%.1f %%), "
-               "%d points\n",
-               level ? "ending in the margin" : "passing the corner", c->length_mm,
-               truth * mmpp, 100 * (c->length_mm / (truth * mmpp) - 1), c->npoints);
-        RS_CHECKF(fabs(c->length_mm - truth * mmpp) <= 0.10 * truth * mmpp,
-                  "length %.2f mm against %.2f", c->length_mm, truth * mmpp);
+        s_check_length(level ? "crack cut by a design edge, ending in the margin"
+                             : "crack cut by a design edge, passing the corner",
+                       c, truth * mmpp);
+        printf("  %d points\n", c->npoints);
         found1 += !level, found2 += level;
     }
     /* one finding each: the pieces joined, not reported apart */
@@ -593,13 +600,8 @@ static void s_test_crack_tool_mark(void)
     rv_findings_t f = {0};
     s_scene_cracks(&sc, NULL, 0, NULL, &f);
     RS_CHECK_EQ(f.count, 1);
-    for (size_t i = 0; i < f.count; i++) {
-        printf("crack ending on a tool mark: length %.2f mm, true %.2f mm (%.1f %%)\n",
-               f.items[i].length_mm, len * sc.mmpp,
-               100 * (f.items[i].length_mm / (len * sc.mmpp) - 1));
-        RS_CHECKF(fabs(f.items[i].length_mm - len * sc.mmpp) <= 0.10 * len * sc.mmpp,
-                  "length %.2f mm against %.2f", f.items[i].length_mm, len * sc.mmpp);
-    }
+    for (size_t i = 0; i < f.count; i++)
+        s_check_length("crack ending on a tool mark", &f.items[i], len * sc.mmpp);
     rv_findings_free(&f);
     s_scene_free(&sc);
 }
@@ -647,11 +649,8 @@ static void s_test_crack_halo(void)
                 continue;
             }
             crack++;
-            printf("crack in a halo, min_ridge %s: length %.2f mm, true %.2f mm (%.1f %%)\n",
-                   ridge ? "0.22" : "0", k->length_mm, len * sc.mmpp,
-                   100 * (k->length_mm / (len * sc.mmpp) - 1));
-            RS_CHECKF(fabs(k->length_mm - len * sc.mmpp) <= 0.10 * len * sc.mmpp,
-                      "length %.2f mm against %.2f", k->length_mm, len * sc.mmpp);
+            s_check_length(ridge ? "crack in a halo, min_ridge 0.22" : "crack in a halo, min_ridge 0",
+                           k, len * sc.mmpp);
         }
         printf("crack in a halo, min_ridge %s: %d crack(s), %d on the tool mark\n",
                ridge ? "0.22" : "0", crack, mark);
@@ -704,11 +703,7 @@ static void s_test_crack_wide(void)
             continue;
         }
         crack++;
-        printf("short wide crack: length %.2f mm, true %.2f mm (%.1f %%), width %.2f mm\n",
-               k->length_mm, len * sc.mmpp, 100 * (k->length_mm / (len * sc.mmpp) - 1),
-               k->width_mm);
-        RS_CHECKF(fabs(k->length_mm - len * sc.mmpp) <= 0.10 * len * sc.mmpp,
-                  "length %.2f mm against %.2f", k->length_mm, len * sc.mmpp);
+        s_check_length("short wide crack", k, len * sc.mmpp);
         /* its width at half depth (the equivalent width of a black line read 1.05 mm) */
         RS_CHECKF(fabs(k->width_mm - 3.9 * sc.mmpp) <= 0.15 * 3.9 * sc.mmpp,
                   "width %.2f mm against %.2f", k->width_mm, 3.9 * sc.mmpp);
@@ -728,9 +723,7 @@ static void s_cham_pixel(int x, int y, const void *arg, uint8_t *g, uint8_t *r, 
                          uint8_t *z)
 {
     (void) arg;
-    double d = s_seg_distance(x, y, s_cham_crack[0][0], s_cham_crack[0][1], s_cham_crack[1][0],
-                              s_cham_crack[1][1]);
-    double cover = fmin(1, fmax(0, 1.75 - d));
+    double cover = s_cover(x, y, s_cham_crack);
     double face = y >= 100 ? 40 : y >= 92 ? 60 : 170;
     *r = (uint8_t) face;
     *g = (uint8_t) lrint(face * (y >= 100 ? 1 : 1 - 0.78 * cover));
@@ -752,13 +745,8 @@ static void s_test_crack_chamfer(void)
     rv_findings_t f = {0};
     s_scene_cracks(&sc, NULL, 0, NULL, &f);
     RS_CHECK_EQ(f.count, 1);
-    for (size_t i = 0; i < f.count; i++) {
-        printf("crack over a chamfer to the outline: length %.2f mm, true %.2f mm (%.1f %%)\n",
-               f.items[i].length_mm, len * sc.mmpp,
-               100 * (f.items[i].length_mm / (len * sc.mmpp) - 1));
-        RS_CHECKF(fabs(f.items[i].length_mm - len * sc.mmpp) <= 0.10 * len * sc.mmpp,
-                  "length %.2f mm against %.2f", f.items[i].length_mm, len * sc.mmpp);
-    }
+    for (size_t i = 0; i < f.count; i++)
+        s_check_length("crack over a chamfer to the outline", &f.items[i], len * sc.mmpp);
     rv_findings_free(&f);
     s_scene_free(&sc);
 }
