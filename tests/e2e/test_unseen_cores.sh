@@ -134,8 +134,10 @@ EOF
 # cracks through the station (learnt references, alignment, zones): each found, and none
 # measured much longer than it is. Before 2026-12-05 the walk past a crack's end judged
 # darkness against its own first steps and followed the part's own tool marks: 4 of these
-# 30 cracks read 0.6-0.8 times longer than they are (and fail this check).
-check "cracked cores: at least 9 of 10 cracks per shape found, none read over 15 % long, 7 of 10 within 10 %" \
+# 30 cracks read 0.6-0.8 times longer than they are (and fail this check). Since 2026-12-06
+# the walk leaves its zone (a crack is measured whole wherever it runs on the part): 9 of
+# 10 per shape within 10 % here, and on three unseen sets of 240 cracks 0.90 of them.
+check "cracked cores: at least 9 of 10 cracks per shape found, none read over 15 % long, 8 of 10 within 10 %" \
   $PY - "$work" "$src/tests/e2e" <<'EOF'
 import json, sys
 sys.path.insert(0, sys.argv[2])
@@ -155,7 +157,7 @@ for shape in ("disc", "housing", "shaft"):
         within += abs(e) <= 0.10
         over += e > 0.15
     print(f"  {shape}: {hit} of {n} cracks found, {within} within 10 %, {over} over 15 % long")
-    ok &= n == 10 and hit >= 9 and within >= 7 and over == 0
+    ok &= n == 10 and hit >= 9 and within >= 8 and over == 0
 sys.exit(0 if ok else 1)
 EOF
 

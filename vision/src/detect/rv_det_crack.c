@@ -22,10 +22,13 @@
  * leave the code out).
  * With a learned reference, each accepted piece is then followed past its ends along the
  * dark ridge (pixels darker than the reference by dark_thr and by half the crack's own
- * darkness along its skeleton, within the zone, the step chosen among three directions
+ * darkness along its skeleton, on the part, the step chosen among three directions
  * within 35 degrees of the current one): the edge margin
  * and a design edge's black-hat cut a crack that crosses them into pieces, and only the
- * longest would otherwise be measured. A walk that reaches another accepted piece joins
+ * longest would otherwise be measured. The walk may leave the zone (S_CAP_OUT steps more
+ * once out): a crack is measured whole wherever it runs, and the next zone's run, when it
+ * finds the same crack from its side, reports one stretch twice, which the inspector's
+ * join across zones keeps once (the polyline follows the walk's path for that). A walk that reaches another accepted piece joins
  * the two into one crack; one that fades adds its length to the piece's. A walk also stops
  * where the ridge is no darker than the part 7 px either side of it (the lesser side), and
  * the ridge route asks three quarters of min_ridge of the skeleton's darkness less that:
@@ -48,6 +51,10 @@
 #include "rv_sample.h"
 
 static const char *s_domain = "rv_detect_crack";
+
+/* Steps a walk may take past a piece's end once it has left the zone (2026-12-06: 32,
+ * 64 and 128 read the same unseen cracks within one; docs/eval.md) */
+#define S_CAP_OUT 64
 
 typedef struct s_params {
     double min_length_mm; /* shorter line structures are not reported */
@@ -126,7 +133,7 @@ typedef struct s_cracks {
 /* How much darker than the reference the part lies S_SIDE_PX either side of (x, y) across
  * the direction (ux, uy): the lesser of the two sides (a part's own tool mark or streak
  * beside a crack darkens one side, a view darker than the mean all round both), the one
- * side there when the other is outside the box or the reference part, 0 when neither is
+ * side there when the other is outside the view or the reference part, 0 when neither is
  * darker or neither is there. */
 static int s_side_offset(const rv_detect_ctx_t *ctx, const s_cracks_t *cs, int x, int y,
                          double ux, double uy)
@@ -134,7 +141,7 @@ static int s_side_offset(const rv_detect_ctx_t *ctx, const s_cracks_t *cs, int x
     int off = INT_MAX;
     for (int k = -1; k <= 1; k += 2) {
         int px = x + (int) lrint(-k * S_SIDE_PX * uy), py = y + (int) lrint(k * S_SIDE_PX * ux);
-        if (px < cs->box[0] || py < cs->box[1] || px >= cs->box[2] || py >= cs->box[3])
+        if (px < 0 || py < 0 || px >= ctx->blur->width || py >= ctx->blur->height)
             continue;
         if (ctx->ref_part && !rv_view_row(ctx->ref_part, py)[px])
             continue;
@@ -305,21 +312,25 @@ static int s_piece(const s_params_t *p, const rv_detect_ctx_t *ctx, const rv_vie
 
 /* ---- following a crack past its pieces' ends ---------------------------------------- */
 
+#define S_WALK_PTS 48
 typedef struct s_walk {
     double steps;  /* pixels walked */
     double at[2];  /* where it stopped */
     int hit;       /* index of the accepted piece reached, or -1 */
+    int npath;     /* its path: every 4th position, then where it stopped */
+    float path[S_WALK_PTS][2];
 } s_walk_t;
 
 /* Follow the dark ridge from end e of piece i: each step 1 px to the darkest (against the
  * reference) of three pixels ahead, within 35 degrees of the current direction; stop when
- * none is darker than the reference by thr, on leaving the zone or the box, on reaching
- * another accepted piece, or after cap steps. */
+ * none is darker than the reference by thr, on leaving the part or the view, on reaching
+ * another accepted piece, or after cap steps (cap + cap_out once it has left the zone;
+ * cap_out 0: it stays in the zone). */
 static s_walk_t s_follow(const rv_detect_ctx_t *ctx, const rv_view_t *zone_mask,
-                         const s_cracks_t *cs, size_t i, int e, int thr, int cap)
+                         const s_cracks_t *cs, size_t i, int e, int thr, int cap, int cap_out)
 {
     const s_crack_t *c = &cs->items[i];
-    s_walk_t w = {0, {c->end[e][0], c->end[e][1]}, -1};
+    s_walk_t w = {0, {c->end[e][0], c->end[e][1]}, -1, 0, {{0}}};
     double ux = c->dir[e][0], uy = c->dir[e][1];
     if (ux == 0 && uy == 0)
         return w;
@@ -331,16 +342,17 @@ static s_walk_t s_follow(const rv_detect_ctx_t *ctx, const rv_view_t *zone_mask,
      * own), and a walk started from the walk's first step alone followed them for up to
      * cap px past the crack's end */
     double peak = c->bg > 0 ? c->ridge / c->bg : 0;
-    for (int step = 0; step < cap; step++) {
+    int out = 0; /* steps taken outside the zone */
+    for (int step = 0; step < cap + (out ? cap_out : 0); step++) {
         int best = -1, bx = 0, by = 0, bk = -1, bref = 1;
         for (int k = -1; k <= 1; k++) {
             double dx = ux * co - k * uy * si, dy = k * ux * si + uy * co;
             if (k == 0)
                 dx = ux, dy = uy;
             int x = (int) lrint(w.at[0] + dx), y = (int) lrint(w.at[1] + dy);
-            if (x < cs->box[0] || y < cs->box[1] || x >= cs->box[2] || y >= cs->box[3])
+            if (x < 0 || y < 0 || x >= ctx->blur->width || y >= ctx->blur->height)
                 continue;
-            if (zone_mask && !rv_view_row(zone_mask, y)[x])
+            if (cap_out <= 0 && zone_mask && !rv_view_row(zone_mask, y)[x])
                 continue;
             if (ctx->ref_part && !rv_view_row(ctx->ref_part, y)[x])
                 continue;
@@ -363,6 +375,7 @@ static s_walk_t s_follow(const rv_detect_ctx_t *ctx, const rv_view_t *zone_mask,
         /* another accepted piece within 2 px (a piece can be a thin fringe of its
          * crack's band, beside the ridge the walk follows) */
         int lab = 0;
+        out += zone_mask && !rv_view_row(zone_mask, by)[bx];
         for (int y = by - 2; cs->label && !lab && y <= by + 2; y++)
             for (int x = bx - 2; !lab && x <= bx + 2; x++)
                 if (x >= cs->box[0] && y >= cs->box[1] && x < cs->box[2] && y < cs->box[3]) {
@@ -377,6 +390,9 @@ static s_walk_t s_follow(const rv_detect_ctx_t *ctx, const rv_view_t *zone_mask,
         if ((step + 1) % 4 == 0) {
             w.steps += hypot(w.at[0] - anchor[0], w.at[1] - anchor[1]);
             anchor[0] = w.at[0], anchor[1] = w.at[1];
+            if (w.npath < S_WALK_PTS - 1)
+                w.path[w.npath][0] = (float) w.at[0], w.path[w.npath][1] = (float) w.at[1],
+                w.npath++;
         }
         if (lab) {
             w.hit = lab - 1;
@@ -388,6 +404,9 @@ static s_walk_t s_follow(const rv_detect_ctx_t *ctx, const rv_view_t *zone_mask,
         ux /= un, uy /= un;
     }
     w.steps += hypot(w.at[0] - anchor[0], w.at[1] - anchor[1]);
+    if (w.npath == 0 || w.path[w.npath - 1][0] != (float) w.at[0] ||
+        w.path[w.npath - 1][1] != (float) w.at[1])
+        w.path[w.npath][0] = (float) w.at[0], w.path[w.npath][1] = (float) w.at[1], w.npath++;
     return w;
 }
 
@@ -539,8 +558,9 @@ static int s_report(const s_params_t *p, const rv_detect_ctx_t *ctx, const rv_vi
         return rv_fail(RV_ENOMEM, s_domain, "%zu cracks", n);
     for (size_t i = 0; i < n; i++)
         for (int e = 0; e < 2; e++)
-            walks[i][e] = ctx->ref_mean ? s_follow(ctx, zone_mask, cs, i, e, (int) p->dark_thr, cap)
-                                        : (s_walk_t){0, {cs->items[i].end[e][0], cs->items[i].end[e][1]}, -1};
+            walks[i][e] = ctx->ref_mean ? s_follow(ctx, zone_mask, cs, i, e, (int) p->dark_thr, cap,
+                                                   S_CAP_OUT)
+                                        : (s_walk_t){0, {cs->items[i].end[e][0], cs->items[i].end[e][1]}, -1, 0, {{0}}};
     /* joins: piece i's end e reached piece j; j's nearer end to where the walk stopped */
     int (*endof)[2] = malloc((n ? n : 1) * sizeof *endof); /* which original end is each end */
     if (!endof) {
@@ -588,13 +608,22 @@ static int s_report(const s_params_t *p, const rv_detect_ctx_t *ctx, const rv_vi
             if (w->hit >= 0 || w->steps < 2)
                 continue;
             c->len_px += w->steps;
-            float q[1][2] = {{(float) w->at[0], (float) w->at[1]}};
+            /* the walk's path, so the polyline follows the crack where it went (a piece of
+             * the next zone that the walk ran over is then seen to lie on it) */
             if (e == 1) {
-                s_append(c, (const float (*)[2]) q, 1, 0);
+                s_append(c, (const float (*)[2]) w->path, w->npath, 0);
             } else {
-                memmove(c->pts[1], c->pts[0], (size_t) (c->npts < S_MAX_PTS ? c->npts : S_MAX_PTS - 1) * sizeof c->pts[0]);
-                c->pts[0][0] = q[0][0], c->pts[0][1] = q[0][1];
-                c->npts += c->npts < S_MAX_PTS;
+                float (*old)[2] = malloc((size_t) (c->npts ? c->npts : 1) * sizeof *old);
+                if (!old) {
+                    rc = rv_fail(RV_ENOMEM, s_domain, "a crack's points");
+                    break;
+                }
+                int nold = c->npts;
+                memcpy(old, c->pts, (size_t) nold * sizeof *old);
+                c->npts = 0;
+                s_append(c, (const float (*)[2]) w->path, w->npath, 1);
+                s_append(c, (const float (*)[2]) old, nold, 0);
+                free(old);
             }
             int x = (int) lrint(w->at[0]), y = (int) lrint(w->at[1]);
             int *bb = c->f.bbox;
@@ -607,6 +636,8 @@ static int s_report(const s_params_t *p, const rv_detect_ctx_t *ctx, const rv_vi
             if (y >= bb[1] + bb[3])
                 bb[3] = y - bb[1] + 1;
         }
+        if (rc)
+            break;
         rv_finding_t *f = &c->f;
         rv_finding_set_polyline(f, (const float (*)[2]) c->pts, c->npts);
         f->length_mm = c->len_px * ctx->mm_per_px;
