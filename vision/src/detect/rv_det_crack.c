@@ -28,8 +28,8 @@
  * longest would otherwise be measured. The walk may leave the zone (S_CAP_OUT steps more
  * once out): a crack is measured whole wherever it runs, and the next zone's run, when it
  * finds the same crack from its side, reports one stretch twice, which the inspector's
- * join across zones keeps once (the polyline follows the walk's path for that). A walk that reaches another accepted piece joins
- * the two into one crack; one that fades adds its length to the piece's. A walk also stops
+ * join across zones keeps once (the polyline follows the walk's path for that). A walk
+ * that reaches another accepted piece joins the two into one crack; one that fades adds its length to the piece's. A walk also stops
  * where the ridge is no darker than the part 7 px either side of it (the lesser side), and
  * the ridge route asks three quarters of min_ridge of the skeleton's darkness less that:
  * a view darker than the mean all over a face (its exposure, the lamp's band a little
@@ -613,31 +613,26 @@ static int s_report(const s_params_t *p, const rv_detect_ctx_t *ctx, const rv_vi
             if (e == 1) {
                 s_append(c, (const float (*)[2]) w->path, w->npath, 0);
             } else {
-                float (*old)[2] = malloc((size_t) (c->npts ? c->npts : 1) * sizeof *old);
-                if (!old) {
-                    rc = rv_fail(RV_ENOMEM, s_domain, "a crack's points");
-                    break;
-                }
+                float old[S_MAX_PTS][2];
                 int nold = c->npts;
-                memcpy(old, c->pts, (size_t) nold * sizeof *old);
+                memcpy(old, c->pts, (size_t) nold * sizeof old[0]);
                 c->npts = 0;
                 s_append(c, (const float (*)[2]) w->path, w->npath, 1);
                 s_append(c, (const float (*)[2]) old, nold, 0);
-                free(old);
             }
-            int x = (int) lrint(w->at[0]), y = (int) lrint(w->at[1]);
             int *bb = c->f.bbox;
-            if (x < bb[0])
-                bb[2] += bb[0] - x, bb[0] = x;
-            if (y < bb[1])
-                bb[3] += bb[1] - y, bb[1] = y;
-            if (x >= bb[0] + bb[2])
-                bb[2] = x - bb[0] + 1;
-            if (y >= bb[1] + bb[3])
-                bb[3] = y - bb[1] + 1;
+            for (int k = 0; k < w->npath; k++) {
+                int x = (int) lrint(w->path[k][0]), y = (int) lrint(w->path[k][1]);
+                if (x < bb[0])
+                    bb[2] += bb[0] - x, bb[0] = x;
+                if (y < bb[1])
+                    bb[3] += bb[1] - y, bb[1] = y;
+                if (x >= bb[0] + bb[2])
+                    bb[2] = x - bb[0] + 1;
+                if (y >= bb[1] + bb[3])
+                    bb[3] = y - bb[1] + 1;
+            }
         }
-        if (rc)
-            break;
         rv_finding_t *f = &c->f;
         rv_finding_set_polyline(f, (const float (*)[2]) c->pts, c->npts);
         f->length_mm = c->len_px * ctx->mm_per_px;
