@@ -818,6 +818,43 @@ static void s_test_crack_zone_exit(void)
     s_scene_free(&sc);
 }
 
+/* a crack that runs from a face (170, as the reference) onto the next zone's band, which
+ * the view shows lighter than the learnt mean (140 against 100: a disc's hat lit brighter
+ * than the goods' average); 2.5 px wide, it takes 35 % of the light */
+static const double s_light_crack[2][2] = {{40, 60}, {200, 60}}; /* 160 px */
+
+static void s_light_pixel(int x, int y, const void *arg, uint8_t *g, uint8_t *r, uint8_t *pm,
+                          uint8_t *z)
+{
+    (void) arg;
+    int band = x >= 120 && x < 230;
+    *r = (uint8_t) (band ? 100 : 170);
+    *g = (uint8_t) lrint((band ? 140 : 170) * (1 - 0.35 * s_cover(x, y, s_light_crack)));
+    *pm = 255;
+    *z = x < 124 ? 255 : 0; /* the band is the next zone's, as the hat is */
+}
+
+/* The walk past a crack's end judges its darkness against the reference; where the view
+ * is lighter than the mean on both sides of the line, against the part beside it. On the
+ * band the crack lies 49 grey levels under the part beside it but only 9 under the mean
+ * (dark_thr 12): the walk stopped at the band's edge and read this crack 53 % short. On
+ * unseen demo discs cracks ran on into the hat's band that way (disc-850008: 24.4 mm of
+ * 37.6). */
+static void s_test_crack_lighter_face(void)
+{
+    const double(*c)[2] = s_light_crack;
+    double len = hypot(c[1][0] - c[0][0], c[1][1] - c[0][1]);
+    s_scene_t sc;
+    s_scene_init(&sc, 260, 120, 0.2, s_light_pixel, NULL);
+    rv_findings_t f = {0};
+    s_scene_cracks(&sc, NULL, 0, NULL, &f);
+    RS_CHECK_EQ(f.count, 1);
+    for (size_t i = 0; i < f.count; i++)
+        s_check_length("crack onto a face lighter than the mean", &f.items[i], len * sc.mmpp);
+    rv_findings_free(&f);
+    s_scene_free(&sc);
+}
+
 /* A face the view shows darker than the learnt mean all over (its exposure, or the lamp's
  * band a little off: 15-40 grey levels on unseen demo shafts; here 36), right of a design
  * step at x = 180 (the face left of it 13 under its mean) whose shadow line is sharper in
@@ -999,6 +1036,7 @@ int main(void)
     s_test_crack_chamfer();
     s_test_crack_offset();
     s_test_crack_zone_exit();
+    s_test_crack_lighter_face();
     s_test_missing_outline();
     double cal_mm = 0, cal_px = 0, chip_derived = 0;
     s_test_dimension(&cal_mm, &cal_px);

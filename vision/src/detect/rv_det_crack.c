@@ -29,11 +29,14 @@
  * once out): a crack is measured whole wherever it runs, and the next zone's run, when it
  * finds the same crack from its side, reports one stretch twice, which the inspector's
  * join across zones keeps once (the polyline follows the walk's path for that). A walk
- * that reaches another accepted piece joins the two into one crack; one that fades adds its length to the piece's. A walk also stops
- * where the ridge is no darker than the part 7 px either side of it (the lesser side), and
- * the ridge route asks three quarters of min_ridge of the skeleton's darkness less that:
- * a view darker than the mean all over a face (its exposure, the lamp's band a little
- * off) is no line, though against the mean alone it is as dark as one.
+ * that reaches another accepted piece joins the two into one crack; one that fades adds
+ * its length to the piece's. A walk also stops where the ridge is no darker than the part
+ * 7 px either side of it (the lesser side), and the ridge route asks three quarters of
+ * min_ridge of the skeleton's darkness less that: a view darker than the mean all over a
+ * face (its exposure, the lamp's band a little off) is no line, though against the mean
+ * alone it is as dark as one. Where the view is lighter than the mean on both sides (a
+ * band lit brighter than the goods' average), the walk takes the ridge's darkness against
+ * the part beside it, which against the mean alone it would understate.
  * Reported: the skeleton as a polyline, length along it, the equivalent width (darkness
  * integral / background / length: a fully dark line of that width absorbs as much),
  * orientation end to end. */
@@ -149,6 +152,24 @@ static int s_side_offset(const rv_detect_ctx_t *ctx, const s_cracks_t *cs, int x
         off = d < off ? d : off;
     }
     return off == INT_MAX || off < 0 ? 0 : off;
+}
+
+/* How much lighter than the reference the part lies S_SIDE_PX either side of (x, y) across
+ * (ux, uy): the lesser of the two sides when both are there and both lighter (a face the
+ * view shows lighter than the learnt mean all round: a disc's hat band lit brighter than
+ * the goods' average), else 0. */
+static int s_side_lighter(const rv_detect_ctx_t *ctx, int x, int y, double ux, double uy)
+{
+    int light = INT_MAX;
+    for (int k = -1; k <= 1; k += 2) {
+        int px = x + (int) lrint(-k * S_SIDE_PX * uy), py = y + (int) lrint(k * S_SIDE_PX * ux);
+        if (px < 0 || py < 0 || px >= ctx->blur->width || py >= ctx->blur->height ||
+            (ctx->ref_part && !rv_view_row(ctx->ref_part, py)[px]))
+            return 0;
+        int l = rv_view_row(ctx->blur, py)[px] - rv_view_row(ctx->ref_mean, py)[px];
+        light = l < light ? l : light;
+    }
+    return light > 0 ? light : 0;
 }
 
 /* The mean darkness against the reference (ref_mean - blur, 0 where lighter) over a traced
@@ -344,7 +365,7 @@ static s_walk_t s_follow(const rv_detect_ctx_t *ctx, const rv_view_t *zone_mask,
     double peak = c->bg > 0 ? c->ridge / c->bg : 0;
     int out = 0; /* steps taken outside the zone */
     for (int step = 0; step < cap + (out ? cap_out : 0); step++) {
-        int best = -1, bx = 0, by = 0, bk = -1, bref = 1;
+        int best = INT_MIN, bx = 0, by = 0, bk = -2, bref = 1;
         for (int k = -1; k <= 1; k++) {
             double dx = ux * co - k * uy * si, dy = k * ux * si + uy * co;
             if (k == 0)
@@ -364,8 +385,14 @@ static s_walk_t s_follow(const rv_detect_ctx_t *ctx, const rv_view_t *zone_mask,
          * darkness taken relative to the reference there: a crack takes a share of the
          * light its surface returns, so where it crosses a darker face (a keyway's floor,
          * a pocket, a shaded flank) its darkness in grey levels falls with the face's */
+        if (bk < -1)
+            break;
+        /* where the view is lighter than the mean on both sides, the line's darkness is
+         * taken against the part beside it (and so its share of the light) */
+        int light = s_side_lighter(ctx, bx, by, ux, uy);
+        best += light, bref += light;
         double rel = (double) best / (bref > 0 ? bref : 1);
-        if (bk < -1 || best <= thr || 2 * rel < peak)
+        if (best <= thr || 2 * rel < peak)
             break;
         /* and a crack is darker than the part either side of it: a view darker than the
          * mean all over (its exposure, the lamp's band a little off) is not a ridge */
