@@ -133,51 +133,48 @@ typedef struct s_cracks {
     int box[4];      /* the detector's box [x0, y0, x1, y1) in view pixels */
 } s_cracks_t;
 
-/* How much darker than the reference the part lies S_SIDE_PX either side of (x, y) across
- * the direction (ux, uy): the lesser of the two sides (a part's own tool mark or streak
- * beside a crack darkens one side, a view darker than the mean all round both), the one
- * side there when the other is outside the view or the reference part, 0 when neither is
- * darker or neither is there. */
-static int s_side_offset(const rv_detect_ctx_t *ctx, const s_cracks_t *cs, int x, int y,
-                         double ux, double uy)
+/* The reference less the view S_SIDE_PX either side of (x, y) across the direction (ux,
+ * uy), into d[] for each side that is on the view and the reference part: how many (0..2). */
+static int s_sides(const rv_detect_ctx_t *ctx, int x, int y, double ux, double uy, int d[2])
 {
-    int off = INT_MAX;
+    int n = 0;
     for (int k = -1; k <= 1; k += 2) {
         int px = x + (int) lrint(-k * S_SIDE_PX * uy), py = y + (int) lrint(k * S_SIDE_PX * ux);
         if (px < 0 || py < 0 || px >= ctx->blur->width || py >= ctx->blur->height)
             continue;
         if (ctx->ref_part && !rv_view_row(ctx->ref_part, py)[px])
             continue;
-        int d = rv_view_row(ctx->ref_mean, py)[px] - rv_view_row(ctx->blur, py)[px];
-        off = d < off ? d : off;
+        d[n++] = rv_view_row(ctx->ref_mean, py)[px] - rv_view_row(ctx->blur, py)[px];
     }
-    return off == INT_MAX || off < 0 ? 0 : off;
+    return n;
 }
 
-/* How much lighter than the reference the part lies S_SIDE_PX either side of (x, y) across
- * (ux, uy): the lesser of the two sides when both are there and both lighter (a face the
- * view shows lighter than the learnt mean all round: a disc's hat band lit brighter than
- * the goods' average), else 0. */
-static int s_side_lighter(const rv_detect_ctx_t *ctx, int x, int y, double ux, double uy)
+/* How much darker than the reference the part lies beside a line, from its n sides d
+ * (s_sides): the lesser of the two (a part's own tool mark or streak beside a crack
+ * darkens one side, a view darker than the mean all round both), the one side there when
+ * the other is not, 0 when neither is darker or neither is there. */
+static int s_offset_of(const int *d, int n)
 {
-    int light = INT_MAX;
-    for (int k = -1; k <= 1; k += 2) {
-        int px = x + (int) lrint(-k * S_SIDE_PX * uy), py = y + (int) lrint(k * S_SIDE_PX * ux);
-        if (px < 0 || py < 0 || px >= ctx->blur->width || py >= ctx->blur->height ||
-            (ctx->ref_part && !rv_view_row(ctx->ref_part, py)[px]))
-            return 0;
-        int l = rv_view_row(ctx->blur, py)[px] - rv_view_row(ctx->ref_mean, py)[px];
-        light = l < light ? l : light;
-    }
+    int off = n == 2 ? (d[0] < d[1] ? d[0] : d[1]) : n == 1 ? d[0] : 0;
+    return off > 0 ? off : 0;
+}
+
+/* How much lighter than the reference the part lies beside a line, from its n sides d: the
+ * lesser of the two when both are there and both lighter (a face the view shows lighter
+ * than the learnt mean all round: a disc's hat band lit brighter than the goods'
+ * average), else 0. */
+static int s_lighter_of(const int *d, int n)
+{
+    int light = n == 2 ? -(d[0] > d[1] ? d[0] : d[1]) : 0;
     return light > 0 ? light : 0;
 }
 
 /* The mean darkness against the reference (ref_mean - blur, 0 where lighter) over a traced
  * skeleton path (patch coordinates; (ox, oy) is the view pixel of patch (0, 0)), and in
- * *local the same less the part's darkness S_SIDE_PX either side (s_side_offset, across
- * the path's direction over 2 px each way): what is the line's own. */
-static int s_ridge(const rv_detect_ctx_t *ctx, const s_cracks_t *cs, const int *path, int n,
-                   int ox, int oy, int *local)
+ * *local the same less the part's darkness S_SIDE_PX either side (s_sides, s_offset_of,
+ * across the path's direction over 2 px each way): what is the line's own. */
+static int s_ridge(const rv_detect_ctx_t *ctx, const int *path, int n, int ox, int oy,
+                   int *local)
 {
     long sum = 0, own = 0;
     for (int k = 0; k < n; k++) {
@@ -188,7 +185,8 @@ static int s_ridge(const rv_detect_ctx_t *ctx, const s_cracks_t *cs, const int *
         double ux = path[2 * k1] - path[2 * k0], uy = path[2 * k1 + 1] - path[2 * k0 + 1];
         double un = hypot(ux, uy);
         if (un > 0) {
-            int o = d - s_side_offset(ctx, cs, x, y, ux / un, uy / un);
+            int sd[2], ns = s_sides(ctx, x, y, ux / un, uy / un, sd);
+            int o = d - s_offset_of(sd, ns);
             own += o > 0 ? o : 0;
         }
     }
@@ -279,7 +277,7 @@ static int s_piece(const s_params_t *p, const rv_detect_ctx_t *ctx, const rv_vie
      * 7 px at its journal's step: 35 against the mean, 19 its own, 30 needed; the faint
      * disc cracks nearest the limit: 34 and 43, their own 28) */
     int local = 0;
-    int ridge = ctx->ref_mean ? s_ridge(ctx, out, path, n, ox - 1, oy - 1, &local) : 0;
+    int ridge = ctx->ref_mean ? s_ridge(ctx, path, n, ox - 1, oy - 1, &local) : 0;
     double need = p->min_ridge * sum.close / sum.n;
     if (contrast < p->min_contrast && (ridge < need || local < 0.75 * need))
         return RV_OK;
@@ -345,10 +343,10 @@ typedef struct s_walk {
 /* Follow the dark ridge from end e of piece i: each step 1 px to the darkest (against the
  * reference) of three pixels ahead, within 35 degrees of the current direction; stop when
  * none is darker than the reference by thr, on leaving the part or the view, on reaching
- * another accepted piece, or after cap steps (cap + cap_out once it has left the zone;
- * cap_out 0: it stays in the zone). */
+ * another accepted piece, or after cap steps (cap + S_CAP_OUT once it has left the
+ * zone). */
 static s_walk_t s_follow(const rv_detect_ctx_t *ctx, const rv_view_t *zone_mask,
-                         const s_cracks_t *cs, size_t i, int e, int thr, int cap, int cap_out)
+                         const s_cracks_t *cs, size_t i, int e, int thr, int cap)
 {
     const s_crack_t *c = &cs->items[i];
     s_walk_t w = {0, {c->end[e][0], c->end[e][1]}, -1, 0, {{0}}};
@@ -364,7 +362,7 @@ static s_walk_t s_follow(const rv_detect_ctx_t *ctx, const rv_view_t *zone_mask,
      * cap px past the crack's end */
     double peak = c->bg > 0 ? c->ridge / c->bg : 0;
     int out = 0; /* steps taken outside the zone */
-    for (int step = 0; step < cap + (out ? cap_out : 0); step++) {
+    for (int step = 0; step < cap + (out ? S_CAP_OUT : 0); step++) {
         int best = INT_MIN, bx = 0, by = 0, bk = -2, bref = 1;
         for (int k = -1; k <= 1; k++) {
             double dx = ux * co - k * uy * si, dy = k * ux * si + uy * co;
@@ -372,8 +370,6 @@ static s_walk_t s_follow(const rv_detect_ctx_t *ctx, const rv_view_t *zone_mask,
                 dx = ux, dy = uy;
             int x = (int) lrint(w.at[0] + dx), y = (int) lrint(w.at[1] + dy);
             if (x < 0 || y < 0 || x >= ctx->blur->width || y >= ctx->blur->height)
-                continue;
-            if (cap_out <= 0 && zone_mask && !rv_view_row(zone_mask, y)[x])
                 continue;
             if (ctx->ref_part && !rv_view_row(ctx->ref_part, y)[x])
                 continue;
@@ -389,14 +385,15 @@ static s_walk_t s_follow(const rv_detect_ctx_t *ctx, const rv_view_t *zone_mask,
             break;
         /* where the view is lighter than the mean on both sides, the line's darkness is
          * taken against the part beside it (and so its share of the light) */
-        int light = s_side_lighter(ctx, bx, by, ux, uy);
+        int sd[2], ns = s_sides(ctx, bx, by, ux, uy, sd);
+        int light = s_lighter_of(sd, ns);
         best += light, bref += light;
         double rel = (double) best / (bref > 0 ? bref : 1);
         if (best <= thr || 2 * rel < peak)
             break;
         /* and a crack is darker than the part either side of it: a view darker than the
          * mean all over (its exposure, the lamp's band a little off) is not a ridge */
-        if (best - s_side_offset(ctx, cs, bx, by, ux, uy) <= thr)
+        if (best - s_offset_of(sd, ns) <= thr)
             break;
         peak = rel > peak ? rel : peak;
         /* another accepted piece within 2 px (a piece can be a thin fringe of its
@@ -585,8 +582,7 @@ static int s_report(const s_params_t *p, const rv_detect_ctx_t *ctx, const rv_vi
         return rv_fail(RV_ENOMEM, s_domain, "%zu cracks", n);
     for (size_t i = 0; i < n; i++)
         for (int e = 0; e < 2; e++)
-            walks[i][e] = ctx->ref_mean ? s_follow(ctx, zone_mask, cs, i, e, (int) p->dark_thr, cap,
-                                                   S_CAP_OUT)
+            walks[i][e] = ctx->ref_mean ? s_follow(ctx, zone_mask, cs, i, e, (int) p->dark_thr, cap)
                                         : (s_walk_t){0, {cs->items[i].end[e][0], cs->items[i].end[e][1]}, -1, 0, {{0}}};
     /* joins: piece i's end e reached piece j; j's nearer end to where the walk stopped */
     int (*endof)[2] = malloc((n ? n : 1) * sizeof *endof); /* which original end is each end */
