@@ -140,6 +140,27 @@ int ra_part_mask(const rv_view_t *gray, const rv_view_t *mask)
     return rc;
 }
 
+/* 128 + b - m clamped to 0..255 (in 16 bits: the width SSE2's clamps have) */
+static inline uint8_t s_detail_px(uint8_t b, uint8_t m)
+{
+    int16_t v = (int16_t) (128 + (int16_t) b - (int16_t) m);
+    v = v < 0 ? 0 : v;
+    return (uint8_t) (v > 255 ? 255 : v);
+}
+
+/* One row of the detail image. Blocks of 16 (a trip count the compiler knows) on rows
+ * that never overlap (restrict) are what -O2 vectorises; the tail goes one by one. */
+static void s_detail_row(const uint8_t *restrict b, const uint8_t *restrict m,
+                         uint8_t *restrict d, int w)
+{
+    int x = 0;
+    for (; x + 16 <= w; x += 16)
+        for (int i = 0; i < 16; i++)
+            d[x + i] = s_detail_px(b[x + i], m[x + i]);
+    for (; x < w; x++)
+        d[x] = s_detail_px(b[x], m[x]);
+}
+
 int ra_reference_detail(const rv_view_t *blur, const rv_view_t *dst)
 {
     rv_image_t *mean = rv_image_new(blur->width, blur->height, RV_GRAY8);
@@ -147,16 +168,30 @@ int ra_reference_detail(const rv_view_t *blur, const rv_view_t *dst)
         return RV_ENOMEM;
     rv_view_t mv = rv_image_view(mean);
     int rc = rv_box_blur(blur, &mv, 31);
-    for (int y = 0; rc == RV_OK && y < blur->height; y++) {
-        const uint8_t *b = rv_view_row(blur, y), *m = rv_view_row(&mv, y);
-        uint8_t *d = rv_view_row(dst, y);
-        for (int x = 0; x < blur->width; x++) {
-            int v = 128 + b[x] - m[x];
-            d[x] = (uint8_t) (v < 0 ? 0 : v > 255 ? 255 : v);
-        }
-    }
+    for (int y = 0; rc == RV_OK && y < blur->height; y++)
+        s_detail_row(rv_view_row(blur, y), rv_view_row(&mv, y), rv_view_row(dst, y),
+                     blur->width);
     rv_image_destroy(&mean);
     return rc;
+}
+
+/* clamp((v fa + fc) >> 16): v a + c rounded, with fa = a 2^16, fc = c 2^16 + 2^15 */
+static inline uint8_t s_affine_px(uint8_t v, int32_t fa, int32_t fc)
+{
+    int32_t r = (v * fa + fc) >> 16;
+    return (uint8_t) (r < 0 ? 0 : r > 255 ? 255 : r);
+}
+
+/* One row through the affine map in blocks of 16 (as s_detail_row); returns the first
+ * pixel left for the caller. */
+static int s_affine_row(const uint8_t *restrict b, uint8_t *restrict d, int w, int32_t fa,
+                        int32_t fc)
+{
+    int x = 0;
+    for (; x + 16 <= w; x += 16)
+        for (int i = 0; i < 16; i++)
+            d[x + i] = s_affine_px(b[x + i], fa, fc);
+    return x;
 }
 
 int ra_reference_normalize(const ra_reference_t *self, const rv_image_t *target,
@@ -193,10 +228,17 @@ int ra_reference_normalize(const ra_reference_t *self, const rv_image_t *target,
     uint8_t lut[256];
     for (int v = 0; v < 256; v++)
         lut[v] = (uint8_t) fmin(255, fmax(0, lround(a * v + c)));
+    /* The same map in 16.16 fixed point, used where it gives every one of the 256 entries
+     * exactly (it does unless a v + c falls within about 0.002 of a half): arithmetic the
+     * compiler vectorises, where a table lookup per pixel it cannot. */
+    int32_t fa = (int32_t) lround(a * 65536), fc = (int32_t) lround(c * 65536) + 32768;
+    int exact = 1;
+    for (int v = 0; v < 256 && exact; v++)
+        exact = s_affine_px((uint8_t) v, fa, fc) == lut[v];
     for (int y = 0; y < mean.height; y++) {
         const uint8_t *b = rv_view_row(blur, y);
         uint8_t *d = rv_view_row(dst, y);
-        for (int x = 0; x < mean.width; x++)
+        for (int x = exact ? s_affine_row(b, d, mean.width, fa, fc) : 0; x < mean.width; x++)
             d[x] = lut[b[x]];
     }
     return RV_OK;

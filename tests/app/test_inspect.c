@@ -301,9 +301,103 @@ static void s_check_cache(const rm_family_t *fam, const ra_reference_t *ref,
         rv_image_destroy(&img[i]);
 }
 
+/* The two per-pixel maps of the reference domains against their definitions, computed
+ * here pixel by pixel: the detail image 128 + blur - box31(blur) clamped, and the gain
+ * correction clamp(lround(a v + c)) with a, c the least squares fit of the target mean to
+ * the view over the part (every 4th pixel of every 4th row). Widths that leave a tail
+ * after the blocks of 16, and lightings whose fixed-point map is exact and ones where it is
+ * not (a v + c on a half: the table is used there). */
+static void s_check_reference_maps(void)
+{
+    static const int widths[] = {1, 15, 17, 37, 331};
+    int paths[2] = {0, 0}; /* lightings where the fixed-point map was not / was exact */
+    for (size_t wi = 0; wi < sizeof widths / sizeof *widths; wi++) {
+        int w = widths[wi], h = 9;
+        rv_image_t *view = rv_image_new(w, h, RV_GRAY8), *det = rv_image_new(w, h, RV_GRAY8),
+                   *box = rv_image_new(w, h, RV_GRAY8), *out = rv_image_new(w, h, RV_GRAY8);
+        rv_view_t vv = rv_image_view(view), dv = rv_image_view(det), bv = rv_image_view(box),
+                  ov = rv_image_view(out);
+        uint64_t st = 12345 + (uint64_t) w;
+        for (int y = 0; y < h; y++)
+            for (int x = 0; x < w; x++) {
+                st = st * 6364136223846793005u + 1442695040888963407u;
+                rv_view_row(&vv, y)[x] = (uint8_t) (st >> 56);
+            }
+        RS_CHECK_EQ(ra_reference_detail(&vv, &dv), RV_OK);
+        RS_CHECK_EQ(rv_box_blur(&vv, &bv, 31), RV_OK);
+        int bad = 0;
+        for (int y = 0; y < h; y++)
+            for (int x = 0; x < w; x++) {
+                int e = 128 + rv_view_row(&vv, y)[x] - rv_view_row(&bv, y)[x];
+                bad += rv_view_row(&dv, y)[x] != (e < 0 ? 0 : e > 255 ? 255 : e);
+            }
+        RS_CHECKF(bad == 0, "detail, width %d: %d pixels differ", w, bad);
+        for (int li = 0; li < 24; li++) {
+            /* the target's gain and offset against the view (the first: none) */
+            st = st * 6364136223846793005u + 1442695040888963407u;
+            double gain = li ? 0.55 + 1.3 * (double) (st >> 11) / 9007199254740992.0 : 1;
+            st = st * 6364136223846793005u + 1442695040888963407u;
+            double off = li ? -60 + 120 * (double) (st >> 11) / 9007199254740992.0 : 0;
+            ra_reference_t ref;
+            memset(&ref, 0, sizeof ref);
+            ref.mean = rv_image_new(w, h, RV_GRAY8);
+            ref.part = rv_image_new(w, h, RV_GRAY8);
+            rv_view_t mv = rv_image_view(ref.mean), pv = rv_image_view(ref.part);
+            rv_view_fill(&pv, 255);
+            for (int y = 0; y < h; y++)
+                for (int x = 0; x < w; x++) {
+                    double t = gain * rv_view_row(&vv, y)[x] + off;
+                    rv_view_row(&mv, y)[x] = (uint8_t) (t < 0 ? 0 : t > 255 ? 255 : t);
+                }
+            double n = 0, sx = 0, sy = 0, sxx = 0, sxy = 0;
+            for (int y = 0; y < h; y += 4)
+                for (int x = 0; x < w; x += 4) {
+                    double b = rv_view_row(&vv, y)[x], m = rv_view_row(&mv, y)[x];
+                    n++, sx += b, sy += m, sxx += b * b, sxy += b * m;
+                }
+            double a = 1, c = 0, var = n > 1 ? sxx - sx * sx / n : 0;
+            if (var > 1e-6) {
+                a = (sxy - sx * sy / n) / var;
+                c = (sy - a * sx) / n;
+            }
+            if (!(a > 0.5 && a < 2.0))
+                a = 1, c = 0;
+            /* which way ra_reference_normalize goes: its 16.16 map where that equals the
+             * table for all 256 values (counted so the test knows it saw both) */
+            long fa = lround(a * 65536), fc = lround(c * 65536) + 32768;
+            int exact = 1;
+            for (int v = 0; v < 256; v++) {
+                long r = (v * fa + fc) >> 16;
+                long e = (long) fmin(255, fmax(0, lround(a * v + c)));
+                exact &= (r < 0 ? 0 : r > 255 ? 255 : r) == e;
+            }
+            paths[exact]++;
+            RS_CHECK_EQ(ra_reference_normalize(&ref, ref.mean, &vv, &ov), RV_OK);
+            bad = 0;
+            for (int y = 0; y < h; y++)
+                for (int x = 0; x < w; x++) {
+                    double e = fmin(255, fmax(0, lround(a * rv_view_row(&vv, y)[x] + c)));
+                    bad += rv_view_row(&ov, y)[x] != (uint8_t) e;
+                }
+            RS_CHECKF(bad == 0, "normalize, width %d, light %d (a %.4f, c %.3f): %d differ", w,
+                      li, a, c, bad);
+            rv_image_destroy(&ref.mean);
+            rv_image_destroy(&ref.part);
+        }
+        rv_image_destroy(&view);
+        rv_image_destroy(&det);
+        rv_image_destroy(&box);
+        rv_image_destroy(&out);
+    }
+    printf("reference maps: %d lightings through the fixed-point map, %d through the table\n",
+           paths[1], paths[0]);
+    RS_CHECK(paths[0] > 0 && paths[1] > 0);
+}
+
 int main(void)
 {
     rv_init();
+    s_check_reference_maps();
     char tmpl[] = "/tmp/rs_test_inspect_XXXXXX";
     s_dir = mkdtemp(tmpl);
     RS_CHECK(s_dir != NULL);
