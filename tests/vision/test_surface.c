@@ -839,6 +839,98 @@ static void s_check_line_features(const rv_view_t *tv, int n, uint64_t *seed)
     }
 }
 
+/* rv_surface_line_dir against its definition computed here pixel by pixel (every tap
+ * clamped to the image), on odd sizes, lines longer than the image and of one pixel,
+ * every direction. */
+static void s_check_line_dir(uint64_t *seed)
+{
+    static const int sz[][2] = {{17, 16}, {53, 41}, {97, 83}, {8, 200}};
+    static const int lens[] = {1, 9, 31};
+    double worst = 0;
+    for (size_t a = 0; a < sizeof sz / sizeof *sz; a++) {
+        int w = sz[a][0], h = sz[a][1];
+        float *R = malloc(sizeof(float) * (size_t) w * h);
+        float *d = malloc(sizeof(float) * (size_t) w * h);
+        for (int i = 0; i < w * h; i++)
+            R[i] = (float) (2 * s_uniform(seed));
+        for (size_t b = 0; b < sizeof lens / sizeof *lens; b++)
+            for (int t = 0; t < RV_SF_LINE_DIRS; t++) {
+                rv_surface_line_dir(R, w, h, lens[b], t, d);
+                double th = 3.14159265358979323846 * t / RV_SF_LINE_DIRS;
+                int r = lens[b] / 2;
+                for (int y = 0; y < h; y++)
+                    for (int x = 0; x < w; x++) {
+                        double acc = 0;
+                        for (int q = -r; q <= r; q++) {
+                            double fx = fmin(w - 1, fmax(0, x + q * cos(th)));
+                            double fy = fmin(h - 1, fmax(0, y + q * sin(th)));
+                            int x0 = (int) fx, y0 = (int) fy, x1 = x0 + 1 < w ? x0 + 1 : x0,
+                                y1 = y0 + 1 < h ? y0 + 1 : y0;
+                            double ax = fx - x0, ay = fy - y0;
+                            acc += (1 - ay) * ((1 - ax) * R[y0 * w + x0] + ax * R[y0 * w + x1]) +
+                                   ay * ((1 - ax) * R[y1 * w + x0] + ax * R[y1 * w + x1]);
+                        }
+                        double e = fabs(d[y * w + x] - acc / (2 * r + 1));
+                        worst = e > worst ? e : worst;
+                    }
+            }
+        free(R);
+        free(d);
+    }
+    printf("line directions: worst difference from the definition %.2g\n", worst);
+    RS_CHECKF(worst < 1e-5, "line directions differ from the definition by %.3g", worst);
+}
+
+/* RV_SF_LINEMAX alone in a model trained on the goods tv[n] (streaked by their grinding):
+ * a thin crack within 45 degrees of x and a near-vertical one, each as dark as the
+ * streaks are deep, score above the goods, and the map peaks on the near-vertical one. */
+static void s_check_line_model(const rv_view_t *tv, int n, uint64_t *seed)
+{
+    rv_surface_params_t p;
+    rv_surface_params_default(&p);
+    p.nfeatures = 1;
+    p.features[0] = (rv_sf_def_t) {RV_SF_LINEMAX, 31};
+    p.norm = 1;
+    p.topk = 5;
+    rv_surface_model_t *m = rv_surface_model_train(tv, (size_t) n, &p);
+    RS_CHECKF(m != NULL, "line:31 model: %s", rv_last_error());
+    if (!m)
+        return;
+    enum { N = 12 };
+    double good[N], across[N], along[N];
+    int on_it = 0;
+    float *map = malloc(sizeof(float) * W * H);
+    for (int i = 0; i < N; i++) {
+        int hx, hy;
+        rv_image_t *g = s_make(-1, seed), *a = s_make(0, seed), *b = s_make_line(0, seed, &hx, &hy);
+        rv_view_t gv = rv_image_view(g), av = rv_image_view(a), bv = rv_image_view(b);
+        RS_CHECK_EQ(rv_surface_model_score(m, &gv, NULL, 0, &good[i]), RV_OK);
+        RS_CHECK_EQ(rv_surface_model_score(m, &av, NULL, 0, &across[i]), RV_OK);
+        RS_CHECK_EQ(rv_surface_model_score(m, &bv, map, W, &along[i]), RV_OK);
+        /* the peak inside the border the score leaves out, as the score looks */
+        int e = p.border, bx = e, by = e;
+        for (int y = e; y < H - e; y++)
+            for (int x = e; x < W - e; x++)
+                if (map[y * W + x] > map[by * W + bx]) {
+                    bx = x;
+                    by = y;
+                }
+        on_it += abs(bx - hx) <= 12 && abs(by - hy) <= 24;
+        rv_image_destroy(&g);
+        rv_image_destroy(&a);
+        rv_image_destroy(&b);
+    }
+    free(map);
+    double auc_across = s_auroc(across, N, good, N), auc_along = s_auroc(along, N, good, N);
+    printf("line:31 model: cracks across the streaks against goods AUROC %.3f, along them "
+           "%.3f; map peak on the crack along them %d of %d\n",
+           auc_across, auc_along, on_it, N);
+    RS_CHECKF(auc_across >= 0.95, "line:31: cracks across, AUROC %.3f", auc_across);
+    RS_CHECKF(auc_along >= 0.95, "line:31: cracks along, AUROC %.3f", auc_along);
+    RS_CHECKF(on_it >= N - 1, "line:31: the map peaks on the crack in %d of %d", on_it, N);
+    rv_surface_model_destroy(&m);
+}
+
 /* Held-out scores, surprise and channels (rv_surface.h), and their part of the version-5
  * file. m: a model trained on tv[n] with the defaults. */
 static void s_check_channels(rv_surface_model_t *m, const rv_view_t *tv, int n, uint64_t *seed)
@@ -1416,6 +1508,8 @@ int main(void)
     s_check_curvature();
     s_check_blob_model(tv, NTRAIN, &seed);
     s_check_line_features(tv, NTRAIN, &seed);
+    s_check_line_dir(&seed);
+    s_check_line_model(tv, NTRAIN, &seed);
     s_check_channels(m, tv, NTRAIN, &seed);
     s_check_face_ends(tv, NTRAIN, &seed);
     s_check_face_band(&seed);

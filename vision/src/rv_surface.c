@@ -59,7 +59,7 @@ int rv_surface_check_params(const rv_surface_params_t *p, const char *domain)
                        RV_SURFACE_MAX_FEATURES);
     for (int i = 0; i < p->nfeatures; i++) {
         int kind = p->features[i].kind, size = p->features[i].size;
-        if (kind < RV_SF_LOCALDEV || kind > RV_SF_HSTEP)
+        if (kind < RV_SF_LOCALDEV || kind > RV_SF_LINEMAX)
             return rv_fail(RV_EINVAL, domain, "feature %d: unknown kind %d", i, kind);
         if (kind == RV_SF_PCA) {
             int nc = rv_surface_pca_ncomp(p);
@@ -703,6 +703,130 @@ static void s_less_column_median(float *pl, float *tmp, int w, int h)
     }
 }
 
+/* The bilinear sample between columns x0, x1 of rows r0 (top) and r1, weights ax, ay. */
+static inline float s_bilerp(const float *r0, const float *r1, int x0, int x1, float ax,
+                             float ay)
+{
+    return (1 - ay) * ((1 - ax) * r0[x0] + ax * r0[x1]) + ay * ((1 - ax) * r1[x0] + ax * r1[x1]);
+}
+
+/* One tap of a line mean over a run of n pixels: the bilinear sample at a fixed offset
+ * (the run's pixels r0[x], r0[x + 1] and the row below, r1), added to acc. Blocks of 16
+ * (a trip count the compiler knows) on buffers that never overlap vectorise at -O2. */
+static void s_tap_run(float *restrict acc, const float *restrict r0, const float *restrict r1,
+                      int n, float ax, float ay)
+{
+    int x = 0;
+    for (; x + 16 <= n; x += 16)
+        for (int i = 0; i < 16; i++)
+            acc[x + i] += s_bilerp(r0, r1, x + i, x + i + 1, ax, ay);
+    for (; x < n; x++)
+        acc[x] += s_bilerp(r0, r1, x, x + 1, ax, ay);
+}
+
+void rv_surface_line_dir(const float *R, int w, int h, int len, int t, float *dir)
+{
+    int r = len / 2;
+    double th = 3.14159265358979323846 * t / RV_SF_LINE_DIRS, c = cos(th), s = sin(th);
+    /* each tap's whole-pixel offset and bilinear weights (the same for every pixel) */
+    int ox[RV_SF_LINE_MAXTAP], oy[RV_SF_LINE_MAXTAP], lo_x = 0, hi_x = 0, lo_y = 0, hi_y = 0;
+    float wx[RV_SF_LINE_MAXTAP], wy[RV_SF_LINE_MAXTAP];
+    for (int q = -r; q <= r; q++) {
+        double fx = q * c, fy = q * s, x0 = floor(fx), y0 = floor(fy);
+        int k = q + r;
+        ox[k] = (int) x0;
+        oy[k] = (int) y0;
+        wx[k] = (float) (fx - x0);
+        wy[k] = (float) (fy - y0);
+        lo_x = ox[k] < lo_x ? ox[k] : lo_x;
+        hi_x = ox[k] > hi_x ? ox[k] : hi_x;
+        lo_y = oy[k] < lo_y ? oy[k] : lo_y;
+        hi_y = oy[k] > hi_y ? oy[k] : hi_y;
+    }
+    /* pixels whose every tap square lies inside: x + lo_x >= 0, x + hi_x + 1 <= w - 1 */
+    int xa = -lo_x, xb = w - 2 - hi_x, ya = -lo_y, yb = h - 2 - hi_y;
+    float taps = (float) (2 * r + 1);
+    for (int y = 0; y < h; y++) {
+        float *d = dir + (size_t) y * w;
+        int inner = y >= ya && y <= yb && xa <= xb;
+        if (inner) {
+            for (int x = xa; x <= xb; x++)
+                d[x] = 0;
+            for (int k = 0; k < 2 * r + 1; k++) {
+                const float *r0 = R + (size_t) (y + oy[k]) * w + xa + ox[k];
+                s_tap_run(d + xa, r0, r0 + w, xb - xa + 1, wx[k], wy[k]);
+            }
+            for (int x = xa; x <= xb; x++)
+                d[x] /= taps;
+        }
+        /* the rest: each tap clamped to the image, pixel by pixel (the same sums) */
+        for (int x = 0; x < w; x++) {
+            if (inner && x == xa) {
+                x = xb;
+                continue;
+            }
+            float acc = 0;
+            for (int q = -r; q <= r; q++) {
+                double fx = x + q * c, fy = y + q * s;
+                fx = fx < 0 ? 0 : fx > w - 1 ? w - 1 : fx;
+                fy = fy < 0 ? 0 : fy > h - 1 ? h - 1 : fy;
+                int x0 = (int) fx, y0 = (int) fy;
+                int x1 = x0 + 1 < w ? x0 + 1 : x0, y1 = y0 + 1 < h ? y0 + 1 : y0;
+                float ax = (float) (fx - x0), ay = (float) (fy - y0);
+                acc += s_bilerp(R + (size_t) y0 * w, R + (size_t) y1 * w, x0, x1, ax, ay);
+            }
+            d[x] = acc / taps;
+        }
+    }
+}
+
+/* RV_SF_LINEMAX into out (w x h floats; tmp: w x h floats of scratch): see rv_surface.h. */
+static int s_line_max(const rv_view_t *bv, float *out, float *tmp, int w, int h, int len)
+{
+    size_t n = (size_t) w * h;
+    rv_image_t *bh = rv_image_new(w, h, RV_GRAY8), *bx = rv_image_new(w, h, RV_GRAY8);
+    float *dir = malloc(n * sizeof *dir), *scratch = malloc((16384 + 1) * sizeof *scratch);
+    int rc = RV_ENOMEM;
+    if (!bh || !bx || !dir || !scratch) {
+        rv_fail(RV_ENOMEM, DOMAIN, "no memory for the line planes");
+        goto out;
+    }
+    if (len < 1 || len > RV_SF_LINE_MAXTAP) {
+        rc = rv_fail(RV_EINVAL, DOMAIN, "line of %d px: need 1..%d", len, RV_SF_LINE_MAXTAP);
+        goto out;
+    }
+    rv_view_t hv = rv_image_view(bh), xv = rv_image_view(bx);
+    if ((rc = rv_blackhat_disc(bv, &hv, 7)) != RV_OK ||
+        (rc = rv_box_blur(bv, &xv, 31)) != RV_OK)
+        goto out;
+    for (int y = 0; y < h; y++) { /* R: darkness relative to the surface around */
+        const uint8_t *a = rv_view_row(&hv, y), *b = rv_view_row(&xv, y);
+        for (int x = 0; x < w; x++)
+            tmp[(size_t) y * w + x] = (float) a[x] / ((float) b[x] + 4.0f);
+    }
+    /* one-sided: a line lighter than its direction's median is no evidence (two-sided,
+     * the Gaussian would score the flat bright faces of every tile as unusual) */
+    for (size_t i = 0; i < n; i++)
+        out[i] = 0;
+    for (int t = 0; t < RV_SF_LINE_DIRS; t++) {
+        rv_surface_line_dir(tmp, w, h, len, t, dir);
+        float med, mad;
+        s_median_mad(dir, n, scratch, &med, &mad);
+        float inv = 1.0f / (1.4826f * mad + 1e-6f);
+        for (size_t i = 0; i < n; i++) {
+            float z = (dir[i] - med) * inv;
+            out[i] = z > out[i] ? z : out[i];
+        }
+    }
+    rc = RV_OK;
+out:
+    rv_image_destroy(&bh);
+    rv_image_destroy(&bx);
+    free(dir);
+    free(scratch);
+    return rc;
+}
+
 /* Features of one view at working resolution, normalised and pooled (the learnt ones with
  * the model's patch basis). */
 static int s_extract(const rv_surface_model_t *m, const rv_view_t *view, s_feats_t *out)
@@ -764,7 +888,7 @@ static int s_extract(const rv_surface_model_t *m, const rv_view_t *view, s_feats
         int is_learnt = kind == RV_SF_PCA || kind == RV_SF_PCARES;
         int curv = kind == RV_SF_DARKBLOB || kind == RV_SF_DARKRIDGE;
         int in_float = kind == RV_SF_ROWHP || kind == RV_SF_COLHP || kind == RV_SF_HSTEP ||
-                       is_learnt || curv;
+                       kind == RV_SF_LINEMAX || is_learnt || curv;
         if (is_learnt) {
             int at = kind == RV_SF_PCA ? k : m->pca.k + (k > 0 ? k : m->pca.k) - 1;
             memcpy(pl, learnt + (size_t) at * n, n * sizeof *pl);
@@ -782,6 +906,9 @@ static int s_extract(const rv_surface_model_t *m, const rv_view_t *view, s_feats
                 }
                 rv_surface_curvature(pl, tmp, cbuf, w, h, k, kind);
                 free(cbuf);
+            } else if (kind == RV_SF_LINEMAX) {
+                if ((rc = s_line_max(&bv, pl, tmp, w, h, k)) != RV_OK)
+                    goto done;
             } else if (kind == RV_SF_HSTEP) {
                 s_line_mean(pl, tmp, w, h, k / 2, 1);
                 for (int y = 0; y < h; y++) {
@@ -857,7 +984,8 @@ static int s_extract(const rv_surface_model_t *m, const rv_view_t *view, s_feats
             s_less_column_median(pl, tmp, w, h);
         /* robust per-image normalisation: uneven light and exposure drop out */
         float med, mad, inv;
-        if (is_learnt && p->norm == 1) { /* Weber-normalised patches already */
+        if ((is_learnt && p->norm == 1) || kind == RV_SF_LINEMAX) {
+            /* Weber-normalised patches, or z-scores per direction, already */
             med = 0;
             inv = 1.0f;
         } else if (p->norm == 1) {

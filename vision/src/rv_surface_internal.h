@@ -94,6 +94,15 @@ void rv_surface_knn_query_ref(const rv_surface_model_t *m, const float *q, int k
  * floats each. */
 void rv_surface_curvature(float *pl, float *tmp, float *tmp2, int w, int h, int k, int kind);
 
+/* RV_SF_LINEMAX's directions: the mean of R (w x h floats) along a line of len px (odd,
+ * 1..RV_SF_LINE_MAXTAP) through each pixel at angle pi t / RV_SF_LINE_DIRS from the x
+ * axis, taps one pixel apart, bilinear, each clamped to the image, into dir (w x h).
+ * Where every tap's square lies inside, rows of taps at once (vectorised); elsewhere
+ * pixel by pixel; the same sums in the same order either way. */
+#define RV_SF_LINE_DIRS 12
+#define RV_SF_LINE_MAXTAP 255
+void rv_surface_line_dir(const float *R, int w, int h, int len, int t, float *dir);
+
 /* Learnt patch features (rv_surface_pca.c). */
 /* 1 when the feature set holds an RV_SF_PCA or RV_SF_PCARES feature. */
 int rv_surface_uses_pca(const rv_surface_params_t *p);

@@ -98,8 +98,15 @@ typedef enum rv_sf_kind {
     /* A step in brightness along y that lasts along x: |H(y + 3) - H(y - 3)|, H = the mean
      * of B over k px along x. A boundary between a ground and an unground band (uneven
      * grinding) runs across the tile; the grinding streaks run along y and give nothing */
-    RV_SF_HSTEP = 17
-
+    RV_SF_HSTEP = 17,
+    /* A thin dark line of any direction, judged against the image's own lines of that
+     * direction: R = black-hat(B, disc 7) / (box31(B) + 4) (darkness relative to the
+     * surface around), its mean along a line of k px through the pixel at each of 12
+     * directions, each direction's map made a z-score with its own median and MAD over the
+     * image (a grinding texture's streaks raise only their direction's median), the
+     * largest of the 12. A crack integrates along its length where a pit or a speck does
+     * not (nineteenth session, round 21) */
+    RV_SF_LINEMAX = 18
 } rv_sf_kind_t;
 
 #define RV_SURFACE_MAX_FEATURES 24
