@@ -175,25 +175,6 @@ int ra_reference_detail(const rv_view_t *blur, const rv_view_t *dst)
     return rc;
 }
 
-/* clamp((v fa + fc) >> 16): v a + c rounded, with fa = a 2^16, fc = c 2^16 + 2^15 */
-static inline uint8_t s_affine_px(uint8_t v, int32_t fa, int32_t fc)
-{
-    int32_t r = (v * fa + fc) >> 16;
-    return (uint8_t) (r < 0 ? 0 : r > 255 ? 255 : r);
-}
-
-/* One row through the affine map in blocks of 16 (as s_detail_row); returns the first
- * pixel left for the caller. */
-static int s_affine_row(const uint8_t *restrict b, uint8_t *restrict d, int w, int32_t fa,
-                        int32_t fc)
-{
-    int x = 0;
-    for (; x + 16 <= w; x += 16)
-        for (int i = 0; i < 16; i++)
-            d[x + i] = s_affine_px(b[x + i], fa, fc);
-    return x;
-}
-
 int ra_reference_normalize(const ra_reference_t *self, const rv_image_t *target,
                            const rv_view_t *blur, const rv_view_t *dst)
 {
@@ -228,17 +209,10 @@ int ra_reference_normalize(const ra_reference_t *self, const rv_image_t *target,
     uint8_t lut[256];
     for (int v = 0; v < 256; v++)
         lut[v] = (uint8_t) fmin(255, fmax(0, lround(a * v + c)));
-    /* The same map in 16.16 fixed point, used where it gives every one of the 256 entries
-     * exactly (it does unless a v + c falls within about 0.002 of a half): arithmetic the
-     * compiler vectorises, where a table lookup per pixel it cannot. */
-    int32_t fa = (int32_t) lround(a * 65536), fc = (int32_t) lround(c * 65536) + 32768;
-    int exact = 1;
-    for (int v = 0; v < 256 && exact; v++)
-        exact = s_affine_px((uint8_t) v, fa, fc) == lut[v];
     for (int y = 0; y < mean.height; y++) {
         const uint8_t *b = rv_view_row(blur, y);
         uint8_t *d = rv_view_row(dst, y);
-        for (int x = exact ? s_affine_row(b, d, mean.width, fa, fc) : 0; x < mean.width; x++)
+        for (int x = 0; x < mean.width; x++)
             d[x] = lut[b[x]];
     }
     return RV_OK;
