@@ -661,10 +661,13 @@ static rv_image_t *s_working_gray(const rv_view_t *view, int scale)
     return out;
 }
 
+/* s_median_mad reads fewer than this many samples: its scratch needs no more floats */
+#define S_MAD_SAMPLES 16384
+
 /* Median and MAD of a plane from a strided subsample. */
 static void s_median_mad(const float *p, size_t n, float *scratch, float *med, float *mad)
 {
-    size_t step = n / 16384 + 1, m = 0;
+    size_t step = n / S_MAD_SAMPLES + 1, m = 0;
     for (size_t i = 0; i < n; i += step)
         scratch[m++] = p[i];
     float md = s_select(scratch, m, m / 2);
@@ -724,6 +727,23 @@ static void s_tap_run(float *restrict acc, const float *restrict r0, const float
         acc[x] += s_bilerp(r0, r1, x, x + 1, ax, ay);
 }
 
+/* The sum of the 2 r + 1 taps through (x, y) along (c, s), each clamped to the image: the
+ * same sums, in the same order, as the inner rows' s_tap_run. */
+static float s_line_px(const float *R, int w, int h, int x, int y, int r, double c, double s)
+{
+    float acc = 0;
+    for (int q = -r; q <= r; q++) {
+        double fx = x + q * c, fy = y + q * s;
+        fx = fx < 0 ? 0 : fx > w - 1 ? w - 1 : fx;
+        fy = fy < 0 ? 0 : fy > h - 1 ? h - 1 : fy;
+        int x0 = (int) fx, y0 = (int) fy;
+        int x1 = x0 + 1 < w ? x0 + 1 : x0, y1 = y0 + 1 < h ? y0 + 1 : y0;
+        float ax = (float) (fx - x0), ay = (float) (fy - y0);
+        acc += s_bilerp(R + (size_t) y0 * w, R + (size_t) y1 * w, x0, x1, ax, ay);
+    }
+    return acc;
+}
+
 void rv_surface_line_dir(const float *R, int w, int h, int len, int t, float *dir)
 {
     int r = len / 2;
@@ -759,24 +779,11 @@ void rv_surface_line_dir(const float *R, int w, int h, int len, int t, float *di
             for (int x = xa; x <= xb; x++)
                 d[x] /= taps;
         }
-        /* the rest: each tap clamped to the image, pixel by pixel (the same sums) */
-        for (int x = 0; x < w; x++) {
-            if (inner && x == xa) {
-                x = xb;
-                continue;
-            }
-            float acc = 0;
-            for (int q = -r; q <= r; q++) {
-                double fx = x + q * c, fy = y + q * s;
-                fx = fx < 0 ? 0 : fx > w - 1 ? w - 1 : fx;
-                fy = fy < 0 ? 0 : fy > h - 1 ? h - 1 : fy;
-                int x0 = (int) fx, y0 = (int) fy;
-                int x1 = x0 + 1 < w ? x0 + 1 : x0, y1 = y0 + 1 < h ? y0 + 1 : y0;
-                float ax = (float) (fx - x0), ay = (float) (fy - y0);
-                acc += s_bilerp(R + (size_t) y0 * w, R + (size_t) y1 * w, x0, x1, ax, ay);
-            }
-            d[x] = acc / taps;
-        }
+        /* the rest of the row (all of it outside the inner rows): pixel by pixel */
+        for (int x = 0; x < (inner ? xa : w); x++)
+            d[x] = s_line_px(R, w, h, x, y, r, c, s) / taps;
+        for (int x = inner ? xb + 1 : w; x < w; x++)
+            d[x] = s_line_px(R, w, h, x, y, r, c, s) / taps;
     }
 }
 
@@ -785,7 +792,7 @@ static int s_line_max(const rv_view_t *bv, float *out, float *tmp, int w, int h,
 {
     size_t n = (size_t) w * h;
     rv_image_t *bh = rv_image_new(w, h, RV_GRAY8), *bx = rv_image_new(w, h, RV_GRAY8);
-    float *dir = malloc(n * sizeof *dir), *scratch = malloc((16384 + 1) * sizeof *scratch);
+    float *dir = malloc(n * sizeof *dir), *scratch = malloc(S_MAD_SAMPLES * sizeof *scratch);
     int rc = RV_ENOMEM;
     if (!bh || !bx || !dir || !scratch) {
         rv_fail(RV_ENOMEM, DOMAIN, "no memory for the line planes");
