@@ -36,7 +36,11 @@
  * face (its exposure, the lamp's band a little off) is no line, though against the mean
  * alone it is as dark as one. Where the view is lighter than the mean on both sides (a
  * band lit brighter than the goods' average), the walk takes the ridge's darkness against
- * the part beside it, which against the mean alone it would understate.
+ * the part beside it, which against the mean alone it would understate. Where none of
+ * that holds, a step is still taken along a valley: a line darker than the view 4 px
+ * either side of it by dark_thr more than the mean's own valley there, and by a third of
+ * the crack's peak relative darkness (a crack running on into a narrow shadow band that
+ * this part's view shows lighter than the mean).
  * Reported: the skeleton as a polyline, length along it, the equivalent width (darkness
  * integral / background / length: a fully dark line of that width absorbs as much),
  * orientation end to end. */
@@ -98,6 +102,9 @@ static int s_configure(void *params, const rv_param_t *kv, size_t n)
 /* the part beside a crack: this far across its ridge (past the blurred band of the widest
  * crack, max_width_px 4, and a halo its rims leave) */
 #define S_SIDE_PX 7
+/* The walk's valley route: the sides of a line, px across it (a thin crack blurred by the
+ * 5 x 5 Gaussian lies within 3 px; a shadow band beside a hat is about 10 px wide) */
+#define S_VALLEY_PX 4
 
 /* The band the black-hat thresholds is the crack and the halo the 5 x 5 blur spreads past
  * its rims: 3-5 px wider than the crack (1.8-2.3 px cracks of unseen demo shafts: bands of
@@ -167,6 +174,27 @@ static int s_lighter_of(const int *d, int n)
 {
     int light = n == 2 ? -(d[0] > d[1] ? d[0] : d[1]) : 0;
     return light > 0 ? light : 0;
+}
+
+/* How much darker v holds (x, y) (on the view) than the darker of the two pixels r px
+ * either side of it across the direction (ux, uy) (a valley's depth; negative on a slope
+ * or a ridge), and that side's value into *side: INT_MIN when a side is off the view or
+ * off the part. */
+static int s_valley(const rv_view_t *v, const rv_view_t *part, int x, int y, double ux,
+                    double uy, int r, int *side)
+{
+    int lo = INT_MAX;
+    for (int k = -1; k <= 1; k += 2) {
+        int px = x + (int) lrint(-k * r * uy), py = y + (int) lrint(k * r * ux);
+        if (px < 0 || py < 0 || px >= v->width || py >= v->height ||
+            (part && !rv_view_row(part, py)[px]))
+            return INT_MIN;
+        int s = rv_view_row(v, py)[px];
+        lo = s < lo ? s : lo;
+    }
+    if (side)
+        *side = lo;
+    return lo - rv_view_row(v, y)[x];
 }
 
 /* The mean darkness against the reference (ref_mean - blur, 0 where lighter) over a traced
@@ -363,8 +391,8 @@ static s_walk_t s_follow(const rv_detect_ctx_t *ctx, const rv_view_t *zone_mask,
     double peak = c->bg > 0 ? c->ridge / c->bg : 0;
     int out = 0; /* steps taken outside the zone */
     for (int step = 0; step < cap + (out ? S_CAP_OUT : 0); step++) {
-        int best = INT_MIN, bx = 0, by = 0, bk = -2, bref = 1;
-        for (int k = -1; k <= 1; k++) {
+        int best = INT_MIN, bx = 0, by = 0, bk = -2, bref = 1, ax[3], ay[3], na = 0;
+        for (int k = -1; k <= 1; k++) { /* the three steps ahead on the view and the part */
             double dx = ux * co - k * uy * si, dy = k * ux * si + uy * co;
             if (k == 0)
                 dx = ux, dy = uy;
@@ -373,6 +401,7 @@ static s_walk_t s_follow(const rv_detect_ctx_t *ctx, const rv_view_t *zone_mask,
                 continue;
             if (ctx->ref_part && !rv_view_row(ctx->ref_part, y)[x])
                 continue;
+            ax[na] = x, ay[na++] = y;
             int d = rv_view_row(ctx->ref_mean, y)[x] - rv_view_row(ctx->blur, y)[x];
             if (d > best)
                 best = d, bx = x, by = y, bk = k, bref = rv_view_row(ctx->ref_mean, y)[x];
@@ -389,13 +418,33 @@ static s_walk_t s_follow(const rv_detect_ctx_t *ctx, const rv_view_t *zone_mask,
         int light = s_lighter_of(sd, ns);
         best += light, bref += light;
         double rel = (double) best / (bref > 0 ? bref : 1);
-        if (best <= thr || 2 * rel < peak)
-            break;
         /* and a crack is darker than the part either side of it: a view darker than the
          * mean all over (its exposure, the lamp's band a little off) is not a ridge */
-        if (best - s_offset_of(sd, ns) <= thr)
-            break;
-        peak = rel > peak ? rel : peak;
+        if (best <= thr || 2 * rel < peak || best - s_offset_of(sd, ns) <= thr) {
+            /* the valley route: where a crack runs on into a narrow shadow band that the
+             * view shows lighter than the mean by more than the face beside it (each
+             * part's hat casts its shadow a little differently), the line is no darker
+             * than the mean, and the lighter face takes back too little. It is still a
+             * valley: darker than the view S_VALLEY_PX either side of it by more than
+             * the mean's own valley there (a design groove is one in both) by thr, and
+             * by a third of the crack's peak darkness against that side (the band's
+             * narrow sides hold the blurred line's skirt) */
+            int vbest = INT_MIN, vside = 1;
+            for (int a = 0; a < na; a++) {
+                int side = 0, x = ax[a], y = ay[a];
+                int vv = s_valley(ctx->blur, ctx->ref_part, x, y, ux, uy, S_VALLEY_PX, &side);
+                int vr = s_valley(ctx->ref_mean, ctx->ref_part, x, y, ux, uy, S_VALLEY_PX, NULL);
+                if (vv == INT_MIN || vr == INT_MIN)
+                    continue;
+                vv -= vr > 0 ? vr : 0;
+                if (vv > vbest)
+                    vbest = vv, vside = side, bx = x, by = y;
+            }
+            if (vbest <= thr || 3 * ((double) vbest / (vside > 0 ? vside : 1)) < peak)
+                break;
+        } else {
+            peak = rel > peak ? rel : peak;
+        }
         /* another accepted piece within 2 px (a piece can be a thin fringe of its
          * crack's band, beside the ridge the walk follows) */
         int lab = 0;
