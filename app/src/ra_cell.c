@@ -84,6 +84,30 @@ void ra_cell_destroy(ra_cell_t **self_p)
     *self_p = NULL;
 }
 
+/* The largest view of one family into *w x *h (each the larger). */
+static void s_cover_of(const rm_family_t *f, int *w, int *h)
+{
+    for (size_t i = 0; f && i < rm_family_view_count(f); i++) {
+        int vw = 0, vh = 0;
+        if (rm_family_view_size(f, i, &vw, &vh) == RV_OK) {
+            *w = vw > *w ? vw : *w;
+            *h = vh > *h ? vh : *h;
+        }
+    }
+}
+
+void ra_cell_cover_size(const ra_cell_t *self, int *width, int *height)
+{
+    int w = 0, h = 0;
+    if (self->o.forced)
+        s_cover_of(self->o.forced, &w, &h);
+    else
+        for (size_t i = 0; i < rm_registry_count(self->o.registry); i++)
+            s_cover_of(rm_registry_at(self->o.registry, i), &w, &h);
+    *width = w;
+    *height = h;
+}
+
 const rm_family_t *ra_cell_family(ra_cell_t *self, const json_t *line)
 {
     const char *id = json_string_value(json_object_get(line, "family"));
@@ -359,8 +383,11 @@ int ra_cell_inspect(ra_cell_t *c, const char *path, const ra_frame_t *frame, con
                                       c->calib.id, "date", c->calib.date, "mm_per_px",
                                       c->calib.mm_per_px, "rms_px", c->calib.rms_px));
     rv_view_t v = rv_image_view(frame->rgb);
-    json_object_set_new(line, "width", json_integer(v.width));
-    json_object_set_new(line, "height", json_integer(v.height));
+    /* a frame decoded shrunk on load (ra_source_opts_t cover_width) is at 1/scale */
+    int scale = frame->scale > 1 ? frame->scale : 1;
+    json_object_set_new(line, "width", json_integer(frame->width > 0 ? frame->width : v.width));
+    json_object_set_new(line, "height",
+                        json_integer(frame->height > 0 ? frame->height : v.height));
 
     /* identify: the code on the part */
     t_id = s_now_ms();
@@ -373,8 +400,17 @@ int ra_cell_inspect(ra_cell_t *c, const char *path, const ra_frame_t *frame, con
         gray = rv_image_new(v.width, v.height, RV_GRAY8);
         rv_view_t gv = rv_image_view(gray);
         if (gray && rv_gray_from_rgb(&v, &gv) == RV_OK &&
-            ra_identify_any(&gv, s_shrink(&v), c->o.identify_budget, &code) == RV_OK)
+            ra_identify_any(&gv, s_shrink(&v), c->o.identify_budget, &code) == RV_OK) {
             have_code = 1;
+            ra_code_unscale(&code, scale); /* read at 1/scale: corners in frame pixels */
+        } else if (scale > 1) {
+            /* a mark too small to read at 1/scale: the frame's gray in full, read again */
+            rv_image_destroy(&gray);
+            gray = rv_jpeg_decode(frame->jpeg, frame->jpeg_len, RV_GRAY8, 1);
+            rv_view_t fv = rv_image_view(gray);
+            if (gray && ra_identify_any(&fv, s_shrink(&fv), c->o.identify_budget, &code) == RV_OK)
+                have_code = 1;
+        }
     }
     t_id = s_now_ms() - t_id;
     json_t *cj = have_code ? json_pack("{s:s, s:s, s:s}", "text", code.text, "serial",
@@ -421,8 +457,8 @@ int ra_cell_inspect(ra_cell_t *c, const char *path, const ra_frame_t *frame, con
     ra_inspector_t *insp = s_inspector(c, family, why, sizeof why);
     if (!insp)
         goto out;
-    if (ra_inspect_rgb(insp, &v, have_code ? &code : NULL, c->o.overlay_dir || c->o.store || c->o.keep_overlay, &r) !=
-        RV_OK) {
+    if (ra_inspect_scaled(insp, &v, scale, have_code ? &code : NULL,
+                          c->o.overlay_dir || c->o.store || c->o.keep_overlay, &r) != RV_OK) {
         snprintf(why, sizeof why, "%s", rv_last_error());
         goto out;
     }

@@ -88,13 +88,16 @@ static int s_dmtx_search(unsigned char *buf, size_t w, size_t h, int shrink, lon
                     n = sizeof text - 1;
                 memcpy(text, msg->output, n);
                 text[n] = '\0';
-                /* corners: libdmtx maps the unit square through fit2raw; y grows upwards */
+                /* corners: libdmtx maps the unit square through fit2raw into its grid of
+                 * every shrink-th pixel (y grows upwards): in buffer pixels, times shrink
+                 * (read at shrink 2, the corners of a 5 MP frame's mark were half as far
+                 * from the buffer's origin as they are) */
                 DmtxVector2 unit[4] = {{0, 0}, {1, 0}, {1, 1}, {0, 1}};
                 for (int k = 0; k < 4; k++) {
                     DmtxVector2 v = unit[k];
                     dmtxMatrix3VMultiplyBy(&v, reg->fit2raw);
-                    out->corners[k][0] = v.X;
-                    out->corners[k][1] = (double) h - 1 - v.Y;
+                    out->corners[k][0] = v.X * shrink;
+                    out->corners[k][1] = (double) h - 1 - v.Y * shrink;
                 }
                 rc = ra_code_parse(text, out);
                 out->kind = RA_CODE_DATAMATRIX;
@@ -334,6 +337,13 @@ int ra_identify_barcode(const rv_view_t *view, ra_code_t *out)
         rc = s_from_codes(&codes, out, "barcode");
     rv_cv_codes_free(&codes);
     return rc;
+}
+
+void ra_code_unscale(ra_code_t *code, int scale)
+{
+    for (int k = 0; k < 4 && scale > 1; k++)
+        for (int j = 0; j < 2; j++)
+            code->corners[k][j] = code->corners[k][j] * scale + (scale - 1) / 2.0;
 }
 
 int ra_identify_any(const rv_view_t *gray, int shrink, long budget, ra_code_t *out)

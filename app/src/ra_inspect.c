@@ -754,6 +754,12 @@ out:
 int ra_inspect_rgb(ra_inspector_t *self, const rv_view_t *rgb, const ra_code_t *code,
                    int keep_aligned, ra_inspection_t *out)
 {
+    return ra_inspect_scaled(self, rgb, 1, code, keep_aligned, out);
+}
+
+int ra_inspect_scaled(ra_inspector_t *self, const rv_view_t *rgb, int scale,
+                      const ra_code_t *code, int keep_aligned, ra_inspection_t *out)
+{
     double t0 = s_now_ms();
     out->width = rgb->width;
     out->height = rgb->height;
@@ -761,9 +767,12 @@ int ra_inspect_rgb(ra_inspector_t *self, const rv_view_t *rgb, const ra_code_t *
     if (!rgb->data || rgb->fmt != RV_RGB8 || rgb->width <= 0 || rgb->height <= 0 ||
         rgb->stride < (ptrdiff_t) rgb->width * 3)
         return rv_fail(RV_EINVAL, "ra_inspect", "needs an RGB8 view");
+    if (scale != 1 && scale != 2 && scale != 4 && scale != 8)
+        return rv_fail(RV_EINVAL, "ra_inspect", "frame scale 1/%d: not 1/1, 1/2, 1/4 or 1/8",
+                       scale);
     int k = rv_shrink_factor(rgb->width, rgb->height, self->width, self->height);
     if (k <= 1)
-        return s_inspect(self, rgb, 1, code, keep_aligned, out, t0);
+        return s_inspect(self, rgb, scale, code, keep_aligned, out, t0);
     if (!s_image_for(&self->shrunk, rgb->width / k, rgb->height / k, RV_RGB8))
         return RV_ENOMEM;
     rv_view_t sv = rv_image_view(self->shrunk);
@@ -771,7 +780,7 @@ int ra_inspect_rgb(ra_inspector_t *self, const rv_view_t *rgb, const ra_code_t *
     if (rc != RV_OK)
         return rc;
     out->ms_decode = s_now_ms() - t0; /* the shrink counts with getting the pixels */
-    rc = s_inspect(self, &sv, k, code, keep_aligned, out, s_now_ms());
+    rc = s_inspect(self, &sv, scale * k, code, keep_aligned, out, s_now_ms());
     out->ms_total += out->ms_decode;
     return rc;
 }

@@ -20,7 +20,7 @@ void ra_frame_destroy(ra_frame_t **self_p)
     *self_p = NULL;
 }
 
-ra_frame_t *ra_frame_from_jpeg(uint8_t *jpeg, size_t len)
+ra_frame_t *ra_frame_from_jpeg(uint8_t *jpeg, size_t len, const ra_source_opts_t *o)
 {
     ra_frame_t *f = calloc(1, sizeof *f);
     if (!f) {
@@ -32,9 +32,15 @@ ra_frame_t *ra_frame_from_jpeg(uint8_t *jpeg, size_t len)
     f->jpeg_len = len;
     /* the decoder treats libjpeg's warnings (premature end, corrupt data) as errors, so a
      * half-written or damaged file never becomes a frame */
-    f->rgb = rv_jpeg_decode(jpeg, len, RV_RGB8, 1);
-    if (!f->rgb)
+    rv_jpeg_info_t info;
+    int cw = o ? o->cover_width : 0, ch = o ? o->cover_height : 0;
+    f->rgb = rv_jpeg_decode_cover(jpeg, len, RV_RGB8, cw, ch, &info, &f->scale);
+    if (!f->rgb) {
         ra_frame_destroy(&f);
+        return NULL;
+    }
+    f->width = info.width;
+    f->height = info.height;
     return f;
 }
 

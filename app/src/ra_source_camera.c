@@ -56,7 +56,7 @@ static rv_cv_capture_t *s_open(const ra_source_opts_t *o, const char *device, ch
 
 /* One frame from an open handle. RV_OK with *out, RV_EIO when the device stopped, another
  * error for a bad frame (dropped). */
-static int s_grab(s_camera_t *c, ra_frame_t **out)
+static int s_grab(s_camera_t *c, const ra_source_opts_t *o, ra_frame_t **out)
 {
     if (c->raw != 0) {
         uint8_t *jpeg = NULL;
@@ -71,7 +71,7 @@ static int s_grab(s_camera_t *c, ra_frame_t **out)
             }
             memcpy(own, jpeg, len);
             rv_cv_bytes_free(&jpeg);
-            ra_frame_t *fr = ra_frame_from_jpeg(own, len);
+            ra_frame_t *fr = ra_frame_from_jpeg(own, len, o);
             if (!fr)
                 return RV_EFORMAT;
             *out = fr;
@@ -101,7 +101,7 @@ static int s_grab(s_camera_t *c, ra_frame_t **out)
     rv_jpeg_free(&jpeg);
     /* the image graded is decoded from the evidence bytes, not the camera's pixels, so a
      * re-inspection of the stored evidence years later sees exactly the same image */
-    ra_frame_t *fr = ra_frame_from_jpeg(own, len);
+    ra_frame_t *fr = ra_frame_from_jpeg(own, len, o);
     if (!fr)
         return RV_EFORMAT;
     fr->encoded_by_station = 1;
@@ -129,7 +129,7 @@ static int s_next(ra_source_t *self, int timeout_ms, ra_frame_t **out)
         if (c->cap) {
             snprintf(self->current, sizeof self->current, "camera:%s#%llu", c->device,
                      (unsigned long long) self->seq + 1);
-            int rc = s_grab(c, out);
+            int rc = s_grab(c, &self->opts, out);
             if (rc == RV_OK) {
                 snprintf((*out)->name, sizeof (*out)->name, "%s", self->current);
                 return RV_OK;

@@ -52,7 +52,7 @@ static int s_next(ra_source_t *self, int timeout_ms, ra_frame_t **out)
     int rc = rv_file_read(path, self->opts.max_bytes, &bytes, &len);
     if (rc != RV_OK)
         return rc;
-    ra_frame_t *fr = ra_frame_from_jpeg(bytes, len);
+    ra_frame_t *fr = ra_frame_from_jpeg(bytes, len, &self->opts);
     if (!fr)
         return RV_EFORMAT; /* rv_last_error() keeps the decoder's own words */
     snprintf(fr->name, sizeof fr->name, "%s", path);

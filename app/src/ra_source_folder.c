@@ -243,7 +243,7 @@ static int s_try(ra_source_t *self, s_folder_t *f, size_t idx, ra_frame_t **out)
     } else {
         uint8_t *bytes = NULL;
         if (s_read_fd(fd, (size_t) st.st_size, &bytes) == RV_OK &&
-            !(fr = ra_frame_from_jpeg(bytes, (size_t) st.st_size)))
+            !(fr = ra_frame_from_jpeg(bytes, (size_t) st.st_size, &self->opts)))
             snprintf(why, sizeof why, "not a complete JPEG: %s", rv_last_error());
     }
     if (!fr) {
@@ -275,7 +275,7 @@ static int s_try(ra_source_t *self, s_folder_t *f, size_t idx, ra_frame_t **out)
         ra_frame_destroy(&fr);
         uint8_t *bytes = NULL;
         if (s_read_fd(fd, (size_t) st2.st_size, &bytes) == RV_OK)
-            fr = ra_frame_from_jpeg(bytes, (size_t) st2.st_size);
+            fr = ra_frame_from_jpeg(bytes, (size_t) st2.st_size, &self->opts);
         if (!fr) {
             /* rejected/ is a sibling of taken/: the file goes over, its reason with it */
             const char *slash = strrchr(final, '/');

@@ -26,9 +26,10 @@ struct ra_source {
 ra_source_t *ra_source_wrap(const ra_source_ops_t *ops, void *impl, const char *name,
                             const ra_source_opts_t *opts);
 
-/* A new frame owning jpeg (malloc'ed; freed here on failure), decoded in full now. NULL
- * when the bytes are not a complete JPEG (rv_last_error says why). */
-ra_frame_t *ra_frame_from_jpeg(uint8_t *jpeg, size_t len);
+/* A new frame owning jpeg (malloc'ed; freed here on failure), decoded now: in full, or
+ * shrunk on load to cover o->cover_width x o->cover_height (o NULL: in full). NULL when
+ * the bytes are not a complete JPEG (rv_last_error says why). */
+ra_frame_t *ra_frame_from_jpeg(uint8_t *jpeg, size_t len, const ra_source_opts_t *o);
 
 double ra_source_now_ms(void);   /* monotonic */
 void ra_source_sleep_ms(int ms);

@@ -592,6 +592,11 @@ int main(int argc, char **argv)
         goto done;
     }
     sopts.max_bytes = MAX_FILE_BYTES;
+    /* each frame decoded at the DCT scale that still covers the largest family: a 5 MP
+     * frame for a 1280 x 960 family at 1/2, as ra_inspect_jpeg does, instead of in full
+     * and then averaged down (the code on the part is read on that frame, and on the
+     * frame in full only when it is too small to read there) */
+    ra_cell_cover_size(c.cell, &sopts.cover_width, &sopts.cover_height);
     src = ra_source_open(source_spec, (const char *const *) files, nfiles, &sopts);
     if (!src) {
         fprintf(stderr, "reman-inspect: source: %s\n", rv_last_error());

@@ -210,6 +210,10 @@ ra_source_t *rh_station_source(RhStation *st, GError **error)
 {
     ra_source_opts_t so;
     ra_source_opts_default(&so);
+    /* frames decoded at the DCT scale that still covers the largest family (a 5 MP frame
+     * for the 1280 x 960 demo families at 1/2): what the inspection works at, and no
+     * smaller than the live view shows it */
+    ra_cell_cover_size(st->cell, &so.cover_width, &so.cover_height);
     const char *spec = st->cfg->source;
     size_t n = st->cfg->images ? g_strv_length(st->cfg->images) : 0;
     ra_source_t *src = NULL;

@@ -3,12 +3,15 @@
  * inspected and graded; and the refusals: another family's part, a blank frame, a 1x1
  * image, a truncated JPEG, a reference trained for another family file. */
 #include "rs_test.h"
+#include "ra/ra_cell.h"
 #include "ra/ra_gencore.h"
 #include "ra/ra_identify.h"
 #include "ra/ra_inspect.h"
 #include "ra/ra_reference.h"
+#include "ra/ra_source.h"
 #include "rm/rm_family.h"
 #include "rm/rm_grade.h"
+#include "rm/rm_registry.h"
 #include "rv/rv.h"
 #include "rv/rv_detect.h"
 #include "rv/rv_jpeg.h"
@@ -379,6 +382,117 @@ static void s_check_reference_maps(void)
     }
 }
 
+/* The cell (as reman-inspect runs it) on a frame a source decoded shrunk on load: a
+ * defective disc seen with twice the pixels each way (2560 x 1920). The source covers
+ * the families' largest view (1280 x 960), so it decodes the frame at 1/2; the mark is
+ * read there, the line names the frame as delivered and the shrink, and the proposal is
+ * the frame decoded in full's (never reuse). famdir: the shipped families; s_dir holds
+ * (in cell/) the references the main loop trained. */
+static void s_check_cell_scaled(const char *famdir)
+{
+    rm_registry_t *reg = rm_registry_load_dir(famdir);
+    RS_CHECKF(reg != NULL, "%s", rv_last_error());
+    ra_cell_opts_t co;
+    memset(&co, 0, sizeof co);
+    co.registry = reg;
+    char refs[1100];
+    snprintf(refs, sizeof refs, "%s/cell", s_dir);
+    co.references = refs;
+    co.identify = 1;
+    co.identify_budget = RA_IDENTIFY_BUDGET;
+    co.files_mode = 1;
+    ra_cell_t *cell = reg ? ra_cell_new(&co) : NULL;
+    RS_CHECKF(cell != NULL, "%s", rv_last_error());
+    ra_gencore_params_t bp;
+    ra_gencore_params_init(&bp);
+    bp.shape = RA_GENCORE_DISC;
+    bp.seed = 700;
+    bp.defects = RA_GENCORE_DEFECTS_ALL;
+    bp.width = 2560;
+    bp.height = 1920;
+    ra_gencore_t *big = ra_gencore_render(&bp);
+    size_t blen = 0;
+    const uint8_t *bj = big ? ra_gencore_jpeg(big, &blen) : NULL;
+    char path[1200];
+    snprintf(path, sizeof path, "%s/big-disc.jpg", s_dir);
+    FILE *f = fopen(path, "wb");
+    RS_CHECK(f && bj && fwrite(bj, 1, blen, f) == blen);
+    if (f)
+        fclose(f);
+    /* the mark read on the frame in full with the search shrunk by 2 (a short side of
+     * 1600 px or more): its corners in the frame's pixels, where the generator put them
+     * (they were half as far from the search window's origin before 2026-12-06, and the
+     * mark's modules were graded as pits) */
+    rv_image_t *fg = bj ? rv_jpeg_decode(bj, blen, RV_GRAY8, 1) : NULL;
+    rv_view_t fgv = rv_image_view(fg);
+    for (int sh = 1; fg && sh <= 2; sh++) {
+        ra_code_t cc;
+        RS_CHECK_EQ(ra_identify_any(&fgv, sh, 0, &cc), RV_OK);
+        const double(*tc)[2] = ra_gencore_code(big)->corners;
+        double cx = 0, cy = 0, tx = 0, ty = 0;
+        for (int q = 0; q < 4; q++) {
+            cx += cc.corners[q][0] / 4, cy += cc.corners[q][1] / 4;
+            tx += tc[q][0] / 4, ty += tc[q][1] / 4;
+        }
+        RS_CHECKF(hypot(cx - tx, cy - ty) < 2.0,
+                  "shrink %d: the mark read centred at (%.1f, %.1f), the generator's at (%.1f, "
+                  "%.1f)",
+                  sh, cx, cy, tx, ty);
+    }
+    rv_image_destroy(&fg);
+    const char *paths[1] = {path};
+    char proposal[2][32] = {"", ""};
+    for (int full = 0; cell && big && full < 2; full++) {
+        ra_source_opts_t so;
+        ra_source_opts_default(&so);
+        if (!full) {
+            ra_cell_cover_size(cell, &so.cover_width, &so.cover_height);
+            RS_CHECK(so.cover_width == 1280 && so.cover_height == 960);
+        }
+        ra_source_t *src = ra_source_files_new(paths, 1, &so);
+        ra_frame_t *fr = NULL;
+        RS_CHECK(src && ra_source_next(src, -1, &fr) == RV_OK && fr);
+        if (!fr) {
+            ra_source_destroy(&src);
+            continue;
+        }
+        RS_CHECK(fr->scale == (full ? 1 : 2) && fr->width == 2560 && fr->height == 1920);
+        RS_CHECK(rv_image_width(fr->rgb) == (full ? 2560 : 1280));
+        ra_cell_result_t res;
+        RS_CHECK_EQ(ra_cell_inspect(cell, path, fr, "", 0, NULL, &res), 0);
+        json_t *l = res.line;
+        if (json_object_get(l, "refused"))
+            printf("  refused: %s\n", json_string_value(json_object_get(l, "refused")));
+        /* the mark lies on the friction ring: the core has one pit of its own, and the
+         * mark's modules, left in the zone, read as 10 more */
+        size_t pits = 0;
+        json_t *fa = json_object_get(l, "findings");
+        for (size_t q = 0; q < json_array_size(fa); q++)
+            pits += !strcmp(json_string_value(json_object_get(json_array_get(fa, q), "type")),
+                            "pit");
+        RS_CHECKF(pits <= 2, "%zu pits on the 2x disc decoded %s", pits, full ? "in full" : "at 1/2");
+        const char *p = json_string_value(json_object_get(l, "proposal"));
+        const char *serial = json_string_value(json_object_get(json_object_get(l, "code"), "serial"));
+        RS_CHECKF(serial && !strcmp(serial, ra_gencore_serial(big)), "serial %s",
+                  serial ? serial : "(none)");
+        RS_CHECK(json_integer_value(json_object_get(l, "width")) == 2560 &&
+                 json_integer_value(json_object_get(l, "height")) == 1920);
+        RS_CHECK(json_integer_value(json_object_get(json_object_get(l, "alignment"), "shrink")) == 2);
+        RS_CHECKF(p && strcmp(p, "reuse") != 0, "proposal %s", p ? p : "(refused)");
+        snprintf(proposal[full], sizeof proposal[full], "%s", p ? p : "");
+        printf("  cell, 2x disc decoded %s: %s, %zu findings\n", full ? "in full" : "at 1/2",
+               p ? p : "refused", json_array_size(json_object_get(l, "findings")));
+        ra_cell_result_free(&res);
+        ra_frame_destroy(&fr);
+        ra_source_destroy(&src);
+    }
+    RS_CHECK(!strcmp(proposal[0], proposal[1]));
+    unlink(path);
+    ra_gencore_destroy(&big);
+    ra_cell_destroy(&cell);
+    rm_registry_destroy(&reg);
+}
+
 int main(void)
 {
     rv_init();
@@ -409,6 +523,12 @@ int main(void)
         char refpath[1200];
         snprintf(refpath, sizeof refpath, "%s/%s.ref", s_dir, rm_family_id(fam));
         RS_CHECK_EQ(ra_reference_save(ref, refpath), RV_OK);
+        /* and a copy the cell's check reads (the one above is damaged below) */
+        char cellref[1300];
+        snprintf(cellref, sizeof cellref, "%s/cell", s_dir);
+        mkdir(cellref, 0700);
+        snprintf(cellref, sizeof cellref, "%s/cell/%s.ref", s_dir, rm_family_id(fam));
+        RS_CHECK_EQ(ra_reference_save(ref, cellref), RV_OK);
         ra_reference_t *back = ra_reference_load(refpath);
         RS_CHECK(back && back->anomaly_threshold == ref->anomaly_threshold);
         /* version 5 keeps the outline's share; the nominal material lies inside the median
@@ -596,6 +716,51 @@ int main(void)
                 RS_CHECKF(kb == kn, "finding kinds %#x shrunk, %#x native (%s)", kb, kn,
                           b ? "RGB" : "JPEG");
             }
+            /* the frame a source decoded shrunk on load (ra_source_opts_t cover_width): at
+             * 1/2 by the DCT, as ra_inspect_jpeg decodes it, and said so: the same
+             * inspection to the bit; the mark read on it and restated in frame pixels
+             * lands where the generator put it */
+            rv_image_t *hrgb2 = rv_jpeg_decode(bj, blen, RV_RGB8, 2);
+            rv_view_t h2 = rv_image_view(hrgb2);
+            ra_inspection_t rs;
+            memset(&rs, 0, sizeof rs);
+            RS_CHECK_EQ(ra_inspect_scaled(insp, &h2, 2, NULL, 0, &rs), RV_OK);
+            RS_CHECK(!rs.refused && rs.shrink == 2);
+            RS_CHECK(memcmp(rs.align.m, rb.align.m, sizeof rs.align.m) == 0);
+            RS_CHECK_EQ(rs.findings.count, rb.findings.count);
+            for (size_t q = 0; q < rs.findings.count && q < rb.findings.count; q++)
+                RS_CHECK(rs.findings.items[q].type == rb.findings.items[q].type &&
+                         !memcmp(rs.findings.items[q].bbox, rb.findings.items[q].bbox,
+                                 sizeof rs.findings.items[q].bbox));
+            RS_CHECK(rs.grade && rb.grade &&
+                     !strcmp(rm_grade_proposal(rs.grade), rm_grade_proposal(rb.grade)));
+            ra_inspection_t bad;
+            memset(&bad, 0, sizeof bad);
+            RS_CHECK_EQ(ra_inspect_scaled(insp, &h2, 3, NULL, 0, &bad), RV_EINVAL);
+            RS_CHECK_MSG(rv_last_error(), "frame scale 1/3");
+            rv_image_t *g2 = rv_image_new(h2.width, h2.height, RV_GRAY8);
+            rv_view_t g2v = rv_image_view(g2);
+            ra_code_t half;
+            RS_CHECK(g2 && rv_gray_from_rgb(&h2, &g2v) == RV_OK);
+            RS_CHECK_EQ(ra_identify_any(&g2v, 1, 0, &half), RV_OK);
+            if (big && !strcmp(half.serial, ra_gencore_serial(big))) {
+                ra_code_unscale(&half, 2);
+                const double(*tc)[2] = ra_gencore_code(big)->corners;
+                double hx = 0, hy = 0, tx = 0, ty = 0;
+                for (int q = 0; q < 4; q++) {
+                    hx += half.corners[q][0] / 4, hy += half.corners[q][1] / 4;
+                    tx += tc[q][0] / 4, ty += tc[q][1] / 4;
+                }
+                RS_CHECKF(hypot(hx - tx, hy - ty) < 2.0,
+                          "the mark read at 1/2 is centred at (%.1f, %.1f) in frame pixels, "
+                          "the generator's at (%.1f, %.1f)",
+                          hx, hy, tx, ty);
+            } else {
+                RS_CHECKF(0, "the mark of the 2x core not read at 1/2 (%s)", half.serial);
+            }
+            rv_image_destroy(&g2);
+            ra_inspection_free(&rs);
+            rv_image_destroy(&hrgb2);
             printf("  shrink-on-load: %zu findings natively, %zu from a 2x JPEG, %zu from a 2x "
                    "RGB frame; %.1f / %.1f / %.1f ms\n",
                    rn.findings.count, rb.findings.count, rr.findings.count, rn.ms_total,
@@ -689,6 +854,7 @@ int main(void)
     printf("identified %d of 12 cores by their DataMatrix\n", identified);
     RS_CHECK(identified >= 10);
     RS_CHECK_EQ(defects_not_reuse, n_defects);
+    s_check_cell_scaled(famdir);
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", s_dir);
     RS_CHECK_EQ(system(cmd), 0);

@@ -153,6 +153,56 @@ static void test_files(const char *dir)
         unlink(p[i]);
 }
 
+/* Shrink on load: a 256 x 192 JPEG from a source told to cover 100 x 80 is decoded at
+ * 1/2 (1/4 would not cover), says so, and keeps its delivered size and bytes; told to
+ * cover more than it has, or nothing, it is decoded in full; truncated, it is refused
+ * as ever (the scaled decode still reads every entropy-coded byte). */
+static void test_cover(const char *dir)
+{
+    rv_image_t *img = rv_image_new(256, 192, RV_RGB8);
+    rv_view_t v = rv_image_view(img);
+    for (int y = 0; y < 192; y++)
+        for (int x = 0; x < 256; x++) {
+            uint8_t *p = rv_view_row(&v, y) + 3 * x;
+            p[0] = (uint8_t) x, p[1] = (uint8_t) y, p[2] = (uint8_t) (x ^ y);
+        }
+    uint8_t *jpeg = NULL;
+    size_t len = 0;
+    RS_CHECK_EQ(rv_jpeg_encode(&v, 90, &jpeg, &len), RV_OK);
+    char p[2][600];
+    snprintf(p[0], sizeof p[0], "%s/big.jpg", dir);
+    snprintf(p[1], sizeof p[1], "%s/cut.jpg", dir);
+    RS_CHECK_EQ(write_file(p[0], jpeg, len), 0);
+    RS_CHECK_EQ(write_file(p[1], jpeg, len * 2 / 3), 0);
+    static const int cover[4][2] = {{100, 80}, {0, 0}, {300, 100}, {64, 48}};
+    static const int want[4] = {2, 1, 1, 4};
+    for (int c = 0; c < 4; c++) {
+        ra_source_opts_t o;
+        ra_source_opts_default(&o);
+        o.cover_width = cover[c][0], o.cover_height = cover[c][1];
+        const char *paths[2] = {p[0], p[1]};
+        ra_source_t *s = ra_source_files_new(paths, 2, &o);
+        ra_frame_t *f = NULL;
+        RS_CHECK(s && ra_source_next(s, -1, &f) == RV_OK && f);
+        if (f) {
+            RS_CHECKF(f->scale == want[c], "cover %dx%d: scale %d, want %d", cover[c][0],
+                      cover[c][1], f->scale, want[c]);
+            RS_CHECK(f->width == 256 && f->height == 192);
+            RS_CHECK(rv_image_width(f->rgb) == 256 / want[c] &&
+                     rv_image_height(f->rgb) == 192 / want[c]);
+            RS_CHECK(f->jpeg_len == len && !memcmp(f->jpeg, jpeg, len));
+        }
+        ra_frame_destroy(&f);
+        RS_CHECK(s && ra_source_next(s, -1, &f) == RV_EFORMAT && !f);
+        RS_CHECK_MSG(rv_last_error(), "truncated JPEG");
+        ra_source_destroy(&s);
+    }
+    unlink(p[0]);
+    unlink(p[1]);
+    rv_jpeg_free(&jpeg);
+    rv_image_destroy(&img);
+}
+
 /* ---- hot folder ------------------------------------------------------------------------ */
 
 typedef struct {
@@ -444,6 +494,7 @@ int main(void)
         return rs_test_skip("app.source", "no temporary folder");
     char sub[200];
     test_files(dir);
+    test_cover(dir);
     snprintf(sub, sizeof sub, "%s/hot", dir);
     mkdir(sub, 0777);
     test_folder_cases(sub);

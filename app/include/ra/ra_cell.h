@@ -71,6 +71,12 @@ int ra_cell_inspect(ra_cell_t *self, const char *name, const ra_frame_t *frame,
                     ra_cell_result_t *out);
 void ra_cell_result_free(ra_cell_result_t *r);
 
+/* The size a frame must keep for every family this cell may grade: the forced family's
+ * largest view, else the largest view of any family in the registry (0 x 0 when none).
+ * A source told to cover it (ra_source_opts_t cover_width) decodes a larger frame shrunk
+ * on load, which the inspection would have averaged down to its family's size anyway. */
+void ra_cell_cover_size(const ra_cell_t *self, int *width, int *height);
+
 /* The family an inspection line names (from the cell's registry), or NULL. */
 const rm_family_t *ra_cell_family(ra_cell_t *self, const json_t *line);
 

@@ -74,6 +74,11 @@ int ra_code128_encode(const char *text, uint8_t *modules, int cap);
  * Code 128: the first that decodes. gray: GRAY8; shrink and budget as for the DataMatrix. */
 int ra_identify_any(const rv_view_t *gray, int shrink, long budget, ra_code_t *out);
 
+/* A code read on a frame decoded at 1/scale (1, 2, 4, 8): its corners restated in the
+ * delivered frame's pixels (frame x = x * scale + (scale - 1) / 2, the centre of the
+ * scale x scale pixels a decoded pixel stands for). */
+void ra_code_unscale(ra_code_t *code, int scale);
+
 /* A line typed at the bench or sent by a keyboard-wedge scanner: trailing CR/LF and
  * surrounding blanks removed; an AIM symbology prefix (]d2 DataMatrix, ]Q1 QR, ]E0 EAN,
  * ]C1 Code 128 ...) removed and remembered as kind; GS (0x1D, the wedge's FNC1) read as

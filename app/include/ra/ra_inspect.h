@@ -65,6 +65,12 @@ int ra_inspect_jpeg(ra_inspector_t *self, const uint8_t *jpeg, size_t len, const
 int ra_inspect_rgb(ra_inspector_t *self, const rv_view_t *rgb, const ra_code_t *code,
                    int keep_aligned, ra_inspection_t *out);
 
+/* The same from a frame decoded shrunk on load: rgb is the delivered frame at 1/scale (1,
+ * 2, 4 or 8; the DCT's scaling, or a box average, of scale x scale pixels). The alignment
+ * reported and code's corners are in the delivered frame's pixels, as for ra_inspect_rgb. */
+int ra_inspect_scaled(ra_inspector_t *self, const rv_view_t *rgb, int scale,
+                      const ra_code_t *code, int keep_aligned, ra_inspection_t *out);
+
 void ra_inspection_free(ra_inspection_t *r);
 
 /* Draw the findings and zone outlines onto an RGB8 view of the master's frame. */

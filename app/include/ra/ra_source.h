@@ -44,7 +44,9 @@ typedef enum ra_source_status {
 typedef struct ra_frame {
     uint8_t *jpeg;            /* the evidence bytes, as delivered (or as encoded once) */
     size_t jpeg_len;
-    rv_image_t *rgb;          /* decoded from jpeg, RGB8 */
+    rv_image_t *rgb;          /* decoded from jpeg, RGB8: the frame at 1/scale */
+    int scale;                /* 1; 2, 4 or 8 when decoded shrunk on load (cover_width) */
+    int width, height;        /* the frame as delivered: the JPEG's own size */
     char source[4160];        /* "files", "folder:/in", "camera:0" */
     char name[4096];          /* files: the path; folder: where the file now lies (taken/);
                                  camera: "camera:0#17" */
@@ -73,6 +75,10 @@ typedef struct ra_source_opts {
     int reconnect_ms;     /* between reconnection attempts (default 1000) */
     /* all */
     size_t max_bytes;     /* largest file or frame accepted (default 256 MiB) */
+    int cover_width, cover_height; /* decode each frame at the smallest DCT scale (1/2,
+                                    * 1/4, 1/8) that still covers this size (the families'
+                                    * largest view: ra_cell_cover_size), the entropy data
+                                    * checked whole as ever; 0 = in full (the default) */
 } ra_source_opts_t;
 
 void ra_source_opts_default(ra_source_opts_t *opts);
