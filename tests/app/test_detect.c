@@ -408,6 +408,21 @@ static void s_check_length(const char *what, const rv_finding_t *k, double true_
               what, k->length_mm, true_mm);
 }
 
+/* A w x h scene (0.2 mm per px) with one crack of true length len_px: exactly one
+ * finding, within 10 % of it (s_check_length). */
+static void s_one_crack(const char *what, int w, int h, s_pixel_fn fill, double len_px)
+{
+    s_scene_t sc;
+    s_scene_init(&sc, w, h, 0.2, fill, NULL);
+    rv_findings_t f = {0};
+    s_scene_cracks(&sc, NULL, 0, NULL, &f);
+    RS_CHECK_EQ(f.count, 1);
+    for (size_t i = 0; i < f.count; i++)
+        s_check_length(what, &f.items[i], len_px * sc.mmpp);
+    rv_findings_free(&f);
+    s_scene_free(&sc);
+}
+
 /* crack 1: two segments, its bend 1.4 px from the pocket's corner (200, 160); crack 2:
  * level, 30 px long, ending 1 px short of the pocket's left edge */
 static const double s_cut1[3][2] = {{110, 140}, {199, 161}, {280, 170}};
@@ -594,16 +609,8 @@ static void s_mark_pixel(int x, int y, const void *arg, uint8_t *g, uint8_t *r, 
 static void s_test_crack_tool_mark(void)
 {
     const double(*c)[2] = s_mark_crack;
-    double len = hypot(c[1][0] - c[0][0], c[1][1] - c[0][1]);
-    s_scene_t sc;
-    s_scene_init(&sc, 360, 160, 0.2, s_mark_pixel, NULL);
-    rv_findings_t f = {0};
-    s_scene_cracks(&sc, NULL, 0, NULL, &f);
-    RS_CHECK_EQ(f.count, 1);
-    for (size_t i = 0; i < f.count; i++)
-        s_check_length("crack ending on a tool mark", &f.items[i], len * sc.mmpp);
-    rv_findings_free(&f);
-    s_scene_free(&sc);
+    s_one_crack("crack ending on a tool mark", 360, 160, s_mark_pixel,
+                hypot(c[1][0] - c[0][0], c[1][1] - c[0][1]));
 }
 
 /* two lines across a flat part: a crack with a dark core (2.5 px, 50 grey levels) in a wide
@@ -843,16 +850,8 @@ static void s_light_pixel(int x, int y, const void *arg, uint8_t *g, uint8_t *r,
 static void s_test_crack_lighter_face(void)
 {
     const double(*c)[2] = s_light_crack;
-    double len = hypot(c[1][0] - c[0][0], c[1][1] - c[0][1]);
-    s_scene_t sc;
-    s_scene_init(&sc, 260, 120, 0.2, s_light_pixel, NULL);
-    rv_findings_t f = {0};
-    s_scene_cracks(&sc, NULL, 0, NULL, &f);
-    RS_CHECK_EQ(f.count, 1);
-    for (size_t i = 0; i < f.count; i++)
-        s_check_length("crack onto a face lighter than the mean", &f.items[i], len * sc.mmpp);
-    rv_findings_free(&f);
-    s_scene_free(&sc);
+    s_one_crack("crack onto a face lighter than the mean", 260, 120, s_light_pixel,
+                hypot(c[1][0] - c[0][0], c[1][1] - c[0][1]));
 }
 
 /* A crack that runs from a face into a narrow shadow band (a disc's groove beside its hat)
@@ -887,18 +886,9 @@ static void s_band_pixel(int x, int y, const void *arg, uint8_t *g, uint8_t *r, 
 static void s_test_crack_band(void)
 {
     const double(*c)[2] = s_band_crack;
-    double len = hypot(c[1][0] - c[0][0], c[1][1] - c[0][1]) +
-                 hypot(c[2][0] - c[1][0], c[2][1] - c[1][1]);
-    s_scene_t sc;
-    s_scene_init(&sc, 200, 200, 0.2, s_band_pixel, NULL);
-    rv_findings_t f = {0};
-    s_scene_cracks(&sc, NULL, 0, NULL, &f);
-    RS_CHECK_EQ(f.count, 1);
-    for (size_t i = 0; i < f.count; i++)
-        s_check_length("crack on into a shadow band lighter than the mean", &f.items[i],
-                       len * sc.mmpp);
-    rv_findings_free(&f);
-    s_scene_free(&sc);
+    s_one_crack("crack on into a shadow band lighter than the mean", 200, 200, s_band_pixel,
+                hypot(c[1][0] - c[0][0], c[1][1] - c[0][1]) +
+                    hypot(c[2][0] - c[1][0], c[2][1] - c[1][1]));
 }
 
 /* A face the view shows darker than the learnt mean all over (its exposure, or the lamp's

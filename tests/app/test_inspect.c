@@ -382,6 +382,19 @@ static void s_check_reference_maps(void)
     }
 }
 
+/* How far the centre of a mark read (corners in the frame's pixels) lies from where the
+ * generator painted it. */
+static double s_mark_off(const ra_code_t *c, const ra_gencore_t *g)
+{
+    const double(*tc)[2] = ra_gencore_code(g)->corners;
+    double cx = 0, cy = 0, tx = 0, ty = 0;
+    for (int q = 0; q < 4; q++) {
+        cx += c->corners[q][0] / 4, cy += c->corners[q][1] / 4;
+        tx += tc[q][0] / 4, ty += tc[q][1] / 4;
+    }
+    return hypot(cx - tx, cy - ty);
+}
+
 /* The cell (as reman-inspect runs it) on a frame a source decoded shrunk on load: a
  * defective disc seen with twice the pixels each way (2560 x 1920). The source covers
  * the families' largest view (1280 x 960), so it decodes the frame at 1/2; the mark is
@@ -428,16 +441,9 @@ static void s_check_cell_scaled(const char *famdir)
     for (int sh = 1; fg && sh <= 2; sh++) {
         ra_code_t cc;
         RS_CHECK_EQ(ra_identify_any(&fgv, sh, 0, &cc), RV_OK);
-        const double(*tc)[2] = ra_gencore_code(big)->corners;
-        double cx = 0, cy = 0, tx = 0, ty = 0;
-        for (int q = 0; q < 4; q++) {
-            cx += cc.corners[q][0] / 4, cy += cc.corners[q][1] / 4;
-            tx += tc[q][0] / 4, ty += tc[q][1] / 4;
-        }
-        RS_CHECKF(hypot(cx - tx, cy - ty) < 2.0,
-                  "shrink %d: the mark read centred at (%.1f, %.1f), the generator's at (%.1f, "
-                  "%.1f)",
-                  sh, cx, cy, tx, ty);
+        double off = s_mark_off(&cc, big);
+        RS_CHECKF(off < 2.0, "search shrunk by %d: the mark read %.1f px from the generator's",
+                  sh, off);
     }
     rv_image_destroy(&fg);
     const char *paths[1] = {path};
@@ -745,16 +751,9 @@ int main(void)
             RS_CHECK_EQ(ra_identify_any(&g2v, 1, 0, &half), RV_OK);
             if (big && !strcmp(half.serial, ra_gencore_serial(big))) {
                 ra_code_unscale(&half, 2);
-                const double(*tc)[2] = ra_gencore_code(big)->corners;
-                double hx = 0, hy = 0, tx = 0, ty = 0;
-                for (int q = 0; q < 4; q++) {
-                    hx += half.corners[q][0] / 4, hy += half.corners[q][1] / 4;
-                    tx += tc[q][0] / 4, ty += tc[q][1] / 4;
-                }
-                RS_CHECKF(hypot(hx - tx, hy - ty) < 2.0,
-                          "the mark read at 1/2 is centred at (%.1f, %.1f) in frame pixels, "
-                          "the generator's at (%.1f, %.1f)",
-                          hx, hy, tx, ty);
+                double off = s_mark_off(&half, big);
+                RS_CHECKF(off < 2.0, "the mark read at 1/2 lies %.1f px from the generator's",
+                          off);
             } else {
                 RS_CHECKF(0, "the mark of the 2x core not read at 1/2 (%s)", half.serial);
             }
