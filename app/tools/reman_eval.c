@@ -1317,16 +1317,17 @@ static double s_deep_term(const opts_t *o, double su, double floor)
     return o->deep_weight * (su > floor ? su - floor : 0);
 }
 
-/* One model's score, or the channels' combined score (sum of surprises; each channel's
- * own surprise into each when it is not NULL); with a deep model, its surprise beyond the
- * floor times o->deep_weight is added (and is each[n]). */
-static int s_surf_score(const opts_t *o, rv_surface_model_t *const *m, int n, double floor,
-                        const rv_deep_model_t *deep, const rv_view_t *v, float *map,
-                        size_t stride, double *s, double *each)
+/* One model's score, or (sum: 1) the channels' combined score (sum of surprises beyond
+ * the floor, even of one model: the base left out of two; each channel's own surprise into
+ * each when it is not NULL); with a deep model, its surprise beyond the floor times
+ * o->deep_weight is added (and is each[n]). */
+static int s_surf_score(const opts_t *o, rv_surface_model_t *const *m, int n, int sum,
+                        double floor, const rv_deep_model_t *deep, const rv_view_t *v,
+                        float *map, size_t stride, double *s, double *each)
 {
     if (!deep)
-        return n > 1 ? rv_surface_channels_score(m, n, floor, v, map, stride, s, each)
-                     : rv_surface_model_score(m[0], v, map, stride, s);
+        return sum ? rv_surface_channels_score(m, n, floor, v, map, stride, s, each)
+                   : rv_surface_model_score(m[0], v, map, stride, s);
     int rc = rv_surface_channels_score(m, n, floor, v, map, stride, s, each);
     double ds = 0;
     if (!rc)
@@ -1622,8 +1623,8 @@ static int s_eval_set(const opts_t *o, const set_t *tr, const set_t *te)
         double s = 0;
         int src = have_ref ? s_ref_score(&refm, &v, map, &s)
                   : pmodel ? rv_polar_model_score(pmodel, &v, map, (size_t) v.width, &s)
-                           : s_surf_score(o, models + first, nmod - first, chfloor, deep, &v,
-                                          map, (size_t) v.width, &s,
+                           : s_surf_score(o, models + first, nmod - first, nmod > 1, chfloor,
+                                          deep, &v, map, (size_t) v.width, &s,
                                           each_of ? each_of + i * (size_t) ncol + first : NULL);
         nrefused += have_ref && s >= REF_REFUSED;
         double c = s_now_ms();
@@ -1700,8 +1701,8 @@ static int s_eval_set(const opts_t *o, const set_t *tr, const set_t *te)
         rv_view_t v = rv_image_view(img);
         float *m2 = malloc((size_t) v.width * v.height * sizeof *m2);
         double s2 = 0;
-        if (m2 && s_surf_score(o, models + first, nmod - first, chfloor, deep, &v, m2,
-                               (size_t) v.width, &s2, NULL) == RV_OK) {
+        if (m2 && s_surf_score(o, models + first, nmod - first, nmod > 1, chfloor, deep, &v,
+                               m2, (size_t) v.width, &s2, NULL) == RV_OK) {
             char tag[32];
             snprintf(tag, sizeof tag, "topgood%d", rank);
             s_write_overlay(o->plot, name, best, tag, &v, m2, thr, NULL);

@@ -104,6 +104,38 @@ cat "$work/list.txt"
 check "--list: every image on exactly one side" test "$(sort -u "$work/list.txt" | wc -l)" -eq 3
 check "--list: the defective one is defective" grep -q "^defective,.*$(ls "$work/data/tiny"/*.jpg | sed -n 3p | xargs basename)" "$work/list.txt"
 
+# --base-sum 0 with one --channel: the base model is trained but left out, and the one
+# channel left is still scored as the sum scores it (its surprise beyond the floor, against
+# the sum's threshold), not by its raw score: small generated cores, 10 goods to train,
+# 4 goods and 3 defectives to test
+for side in train test; do
+  mkdir -p "$work/bs/$side/gen"
+done
+"$bin/reman-gencore" --out "$work/bs/train/gen" --seed 40 --count 10 --clean --size 640x480 --quiet
+"$bin/reman-gencore" --out "$work/bs/test/gen" --seed 60 --count 4 --clean --size 640x480 --quiet
+"$bin/reman-gencore" --out "$work/bs/test/gen" --seed 70 --count 3 --defects crack,pit --size 640x480 --quiet
+for side in train test; do
+  { echo "image,mask,class,defective"
+    for f in "$work/bs/$side/gen"/*.jpg; do
+      b=$(basename "$f")
+      case "$b" in *-00007?.jpg) echo "$b,,crack,1" ;; *) echo "$b,,good,0" ;; esac
+    done; } >"$work/bs/$side/gen/manifest.csv"
+done
+"$bin/reman-eval" --train "$work/bs/train" --test "$work/bs/test" --sets gen --json \
+  --channel blob:13@5 --base-sum 0 --scores "$work/bs.csv" >"$work/bs.json" 2>"$work/bs.err"
+check "--base-sum 0, one channel: the base out (nan), the score the channel's surprise beyond the floor" \
+  $PY - "$work/bs.json" "$work/bs.csv" <<'PYEOF'
+import json, math, sys
+d = json.loads(open(sys.argv[1]).readline())
+rows = [l.strip().split(",") for l in open(sys.argv[2]) if l.strip()]
+fl = d["model"]["channel_floor"]
+ok = (d["model"]["base_in_sum"] is False and d["n_test"] == 7 and len(rows) == 7
+      and all(r[4] == "nan" and abs(float(r[3]) - max(0.0, float(r[5]) - fl)) < 1e-4 for r in rows)
+      and math.isfinite(d["kfold_threshold"]["threshold"]))
+print("base out:", d["model"]["base_in_sum"] is False, "floor", fl, "rows", rows[:2])
+sys.exit(0 if ok else 1)
+PYEOF
+
 # --on dev on the real magnetic tile set, where it is present: the training goods are
 # split in two (one half trains, the other is tested beside the validation side)
 ds="$src/../shared/datasets"
