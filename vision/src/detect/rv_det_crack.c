@@ -21,7 +21,8 @@
  * The DataMatrix modules are compact squares, never elongated (and the family's zones
  * leave the code out).
  * With a learned reference, each accepted piece is then followed past its ends along the
- * dark ridge (pixels darker than the reference by dark_thr and by half the crack's own
+ * dark ridge (pixels darker than the reference by dark_thr, less on a face darker than
+ * the crack's own background, and by half the crack's own
  * darkness along its skeleton, on the part, the step chosen among three directions
  * within 35 degrees of the current one): the edge margin
  * and a design edge's black-hat cut a crack that crosses them into pieces, and only the
@@ -420,7 +421,12 @@ static s_walk_t s_follow(const rv_detect_ctx_t *ctx, const rv_view_t *zone_mask,
         double rel = (double) best / (bref > 0 ? bref : 1);
         /* and a crack is darker than the part either side of it: a view darker than the
          * mean all over (its exposure, the lamp's band a little off) is not a ridge */
-        if (best <= thr || 2 * rel < peak || best - s_offset_of(sd, ns) <= thr) {
+        /* the darkness asked of a step falls with the face's light where the face is
+         * darker than the crack's own background: by the square root of their ratio (the
+         * crack's darkness in grey levels falls with the light, the noise more slowly; a
+         * crack running on across a shaft's shaded lower flank or a keyway's rim) */
+        double tl = c->bg > 0 && bref < c->bg ? thr * sqrt(fmax(bref, 1) / c->bg) : thr;
+        if (best <= tl || 2 * rel < peak || best - s_offset_of(sd, ns) <= tl) {
             /* the valley route: where a crack runs on into a narrow shadow band that the
              * view shows lighter than the mean by more than the face beside it (each
              * part's hat casts its shadow a little differently), the line is no darker
@@ -440,7 +446,7 @@ static s_walk_t s_follow(const rv_detect_ctx_t *ctx, const rv_view_t *zone_mask,
                 if (vv > vbest)
                     vbest = vv, vside = side, bx = x, by = y;
             }
-            if (vbest <= thr || 3 * ((double) vbest / (vside > 0 ? vside : 1)) < peak)
+            if (vbest <= tl || 3 * ((double) vbest / (vside > 0 ? vside : 1)) < peak)
                 break;
         } else {
             peak = rel > peak ? rel : peak;
