@@ -35,6 +35,8 @@ struct ra_inspector {
     double zero[S_MAX_ZONES]; /* each zone's caliper zero (s_zero_calipers), mm */
     double zpx[S_MAX_ZONES];  /* each zone's area, px */
     int zrank[S_MAX_ZONES];   /* each zone's precedence: critical 2, mating 1, cosmetic 0 */
+    rv_image_t *near[S_MAX_ZONES]; /* each zone grown by RV_ZONE_NEAR_PX (ctx->zone_near) */
+    int nbox[S_MAX_ZONES][4];      /* its box; x0 == x1 when empty */
     rv_image_t *lo, *hi, *scratch, *part, *warped, *norm, *detail, *iblur, *exclude, *zone_eff;
     rv_frontend_t *front;
     rv_detect_cache_t *cache; /* maps the zones share (black-hats, eroded part, wear band) */
@@ -42,6 +44,7 @@ struct ra_inspector {
                                  along (a part that is not solid; NULL otherwise) */
     int threads;                           /* zones inspected at once (1: in this thread) */
     rv_image_t *zone_eff_t[S_MAX_THREADS]; /* a zone less the mark, per worker */
+    rv_image_t *near_eff, *near_eff_t[S_MAX_THREADS]; /* a grown zone less the mark */
     rv_image_t *shrunk; /* a frame shrunk on load to the reference's resolution (kept) */
     /* the rings model (a reference that has one): it scores the frame as delivered, so
      * these have the frame's size (reallocated when it changes), and its map is carried
@@ -58,13 +61,22 @@ static double s_now_ms(void)
     return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
+/* Whether two boxes [x0, y0, x1, y1) meet. */
+static int s_boxes_meet(const int a[4], const int b[4])
+{
+    return a[0] < b[2] && b[0] < a[2] && a[1] < b[3] && b[1] < a[3];
+}
+
 void ra_inspector_destroy(ra_inspector_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
     ra_inspector_t *s = *self_p;
-    for (size_t i = 0; i < s->nzones; i++)
+    for (size_t i = 0; i < s->nzones; i++) {
         rv_image_destroy(&s->zone[i]);
+        rv_image_destroy(&s->near[i]);
+    }
+    rv_image_destroy(&s->near_eff);
     rv_image_destroy(&s->lo);
     rv_image_destroy(&s->hi);
     rv_image_destroy(&s->scratch);
@@ -81,8 +93,10 @@ void ra_inspector_destroy(ra_inspector_t **self_p)
     rv_image_destroy(&s->rings_gray);
     rv_image_destroy(&s->rings_e8);
     rv_image_destroy(&s->rings_ref);
-    for (int i = 0; i < S_MAX_THREADS; i++)
+    for (int i = 0; i < S_MAX_THREADS; i++) {
         rv_image_destroy(&s->zone_eff_t[i]);
+        rv_image_destroy(&s->near_eff_t[i]);
+    }
     rv_frontend_destroy(&s->front);
     rv_detect_cache_destroy(&s->cache);
     rv_align_ref_destroy(&s->aref);
@@ -195,6 +209,21 @@ ra_inspector_t *ra_inspector_new(rm_family_t *family, const ra_reference_t *ref)
         }
         if (b[2] == 0)
             b[0] = b[1] = b[2] = b[3] = 0;
+        /* the zone grown by RV_ZONE_NEAR_PX, where a crack reaching into it is judged whole */
+        const int g = RV_ZONE_NEAR_PX;
+        int *nb = self->nbox[i];
+        nb[0] = b[0] - g < 0 ? 0 : b[0] - g, nb[1] = b[1] - g < 0 ? 0 : b[1] - g;
+        nb[2] = b[2] + g > w ? w : b[2] + g, nb[3] = b[3] + g > h ? h : b[3] + g;
+        if (b[0] == b[2])
+            nb[0] = nb[1] = nb[2] = nb[3] = 0;
+        if (!(self->near[i] = rv_image_new_filled(w, h, RV_GRAY8, 0)))
+            goto fail;
+        rv_view_t nv = rv_image_view(self->near[i]), zs, ns;
+        if (nb[0] != nb[2] &&
+            (rv_view_roi(&zv, nb[0], nb[1], nb[2] - nb[0], nb[3] - nb[1], &zs) != RV_OK ||
+             rv_view_roi(&nv, nb[0], nb[1], nb[2] - nb[0], nb[3] - nb[1], &ns) != RV_OK ||
+             rv_dilate_rect(&zs, &ns, 2 * g + 1, 2 * g + 1) != RV_OK))
+            goto fail;
     }
     self->lo = rv_image_new(w, h, RV_GRAY8);
     self->hi = rv_image_new(w, h, RV_GRAY8);
@@ -207,13 +236,14 @@ ra_inspector_t *ra_inspector_new(rm_family_t *family, const ra_reference_t *ref)
     self->exclude = rv_image_new(w, h, RV_GRAY8);
     /* a zone less the mark is made inside the zone's box only: the rest stays 0 */
     self->zone_eff = rv_image_new_filled(w, h, RV_GRAY8, 0);
+    self->near_eff = rv_image_new_filled(w, h, RV_GRAY8, 0);
     self->threads = 1;
     self->front = rv_frontend_new(w, h);
     self->cache = rv_detect_cache_new();
     if (ref->rings && !(self->rings_ref = rv_image_new(w, h, RV_GRAY8)))
         goto fail;
     if (!self->cache || !self->lo || !self->hi || !self->scratch || !self->part || !self->warped || !self->norm || !self->detail || !self->iblur || !self->exclude ||
-        !self->zone_eff || !self->front)
+        !self->zone_eff || !self->near_eff || !self->front)
         goto fail;
     rv_view_t lo = rv_image_view(self->lo), hi = rv_image_view(self->hi),
               master = rv_image_view(ref->master);
@@ -251,11 +281,14 @@ void ra_inspection_free(ra_inspection_t *r)
 }
 
 /* Run every detector in one zone with the zone's parameters. */
-static int s_detect_zone(ra_inspector_t *self, const rv_detect_ctx_t *ctx,
-                         const rv_detect_ctx_t *wear_ctx, size_t z, const rv_view_t *zmask,
-                         rv_findings_t *out)
+static int s_detect_zone(ra_inspector_t *self, const rv_detect_ctx_t *ctx0,
+                         const rv_detect_ctx_t *wear_ctx0, size_t z, const rv_view_t *zmask,
+                         const rv_view_t *near, rv_findings_t *out)
 {
     const rm_zone_t *zone = rm_family_zone(self->family, z);
+    rv_detect_ctx_t zc = *ctx0, wc = *wear_ctx0;
+    zc.zone_near = wc.zone_near = near;
+    const rv_detect_ctx_t *ctx = &zc, *wear_ctx = &wc;
     rv_view_t zv = *zmask;
     /* the zone (less the mark, or whole) is 0 outside the zone's box: the detectors' box of
      * it is found reading only there (else each view would scan the frame once a zone) */
@@ -312,13 +345,12 @@ static int s_detect_zone(ra_inspector_t *self, const rv_detect_ctx_t *ctx,
 /* ze = the zone less the mark (ex). ze is 0 outside the zone's box on entry and on
  * return of s_zone_clear, so only the box is written: the same mask as rv_sub_sat over the
  * whole view. */
-static int s_zone_less_mark(const ra_inspector_t *self, size_t z, const rv_view_t *ex,
-                            const rv_view_t *ze)
+static int s_less_mark(const rv_image_t *zone, const int *b, const rv_view_t *ex,
+                       const rv_view_t *ze)
 {
-    const int *b = self->zbox[z];
     if (b[0] == b[2])
         return RV_OK; /* an empty zone: ze stays 0 */
-    rv_view_t zv = rv_image_view(self->zone[z]), zs, es, ds;
+    rv_view_t zv = rv_image_view(zone), zs, es, ds;
     int rc = rv_view_roi(&zv, b[0], b[1], b[2] - b[0], b[3] - b[1], &zs);
     if (rc == RV_OK)
         rc = rv_view_roi(ex, b[0], b[1], b[2] - b[0], b[3] - b[1], &es);
@@ -327,14 +359,27 @@ static int s_zone_less_mark(const ra_inspector_t *self, size_t z, const rv_view_
     return rc == RV_OK ? rv_sub_sat(&zs, &es, &ds) : rc;
 }
 
-static void s_zone_clear(const ra_inspector_t *self, size_t z, const rv_view_t *ze)
+static int s_zone_less_mark(const ra_inspector_t *self, size_t z, const rv_view_t *ex,
+                            const rv_view_t *ze, const rv_view_t *ne)
 {
-    const int *b = self->zbox[z];
+    int rc = s_less_mark(self->zone[z], self->zbox[z], ex, ze);
+    return rc == RV_OK ? s_less_mark(self->near[z], self->nbox[z], ex, ne) : rc;
+}
+
+static void s_box_clear(const int *b, const rv_view_t *ze)
+{
     if (b[0] == b[2])
         return;
     rv_view_t ds;
     if (rv_view_roi(ze, b[0], b[1], b[2] - b[0], b[3] - b[1], &ds) == RV_OK)
         rv_view_fill(&ds, 0);
+}
+
+static void s_zone_clear(const ra_inspector_t *self, size_t z, const rv_view_t *ze,
+                         const rv_view_t *ne)
+{
+    s_box_clear(self->zbox[z], ze);
+    s_box_clear(self->nbox[z], ne);
 }
 
 /* The zones shared among worker threads: each takes the next zone not yet taken and keeps
@@ -344,6 +389,7 @@ typedef struct {
     ra_inspector_t *self;
     const rv_detect_ctx_t *ctx, *wear_ctx;
     const rv_view_t *exclude; /* the part mark, or NULL */
+    int mbox[4];              /* its box */
     rv_findings_t *per_zone;
     atomic_size_t next;
     atomic_int failed;
@@ -362,20 +408,21 @@ static void *s_zones_worker(void *arg)
     s_zones_arg_t *a = arg;
     s_zones_job_t *j = a->job;
     ra_inspector_t *self = j->self;
-    rv_view_t ze = rv_image_view(self->zone_eff_t[a->worker]);
+    rv_view_t ze = rv_image_view(self->zone_eff_t[a->worker]),
+              ne = rv_image_view(self->near_eff_t[a->worker]);
     for (;;) {
         size_t z = atomic_fetch_add(&j->next, 1);
         if (z >= self->nzones || atomic_load(&j->failed))
             break;
-        rv_view_t zv = rv_image_view(self->zone[z]);
-        int rc = RV_OK;
-        if (j->exclude)
-            rc = s_zone_less_mark(self, z, j->exclude, &ze);
+        rv_view_t zv = rv_image_view(self->zone[z]), nv = rv_image_view(self->near[z]);
+        int rc = RV_OK, mark = j->exclude && s_boxes_meet(j->mbox, self->nbox[z]);
+        if (mark)
+            rc = s_zone_less_mark(self, z, j->exclude, &ze, &ne);
         if (rc == RV_OK)
-            rc = s_detect_zone(self, j->ctx, j->wear_ctx, z, j->exclude ? &ze : &zv,
+            rc = s_detect_zone(self, j->ctx, j->wear_ctx, z, mark ? &ze : &zv, mark ? &ne : &nv,
                                &j->per_zone[z]);
-        if (j->exclude)
-            s_zone_clear(self, z, &ze);
+        if (mark)
+            s_zone_clear(self, z, &ze, &ne);
         if (rc != RV_OK) {
             /* the message lives in this thread's error slot: hand it over */
             pthread_mutex_lock(&j->lock);
@@ -393,9 +440,10 @@ static void *s_zones_worker(void *arg)
 
 static int s_detect_zones_mt(ra_inspector_t *self, const rv_detect_ctx_t *ctx,
                              const rv_detect_ctx_t *wear_ctx, const rv_view_t *exclude,
-                             rv_findings_t *out)
+                             const int mbox[4], rv_findings_t *out)
 {
     s_zones_job_t j = {.self = self, .ctx = ctx, .wear_ctx = wear_ctx, .exclude = exclude};
+    memcpy(j.mbox, mbox, sizeof j.mbox);
     atomic_init(&j.next, 0);
     atomic_init(&j.failed, 0);
     pthread_mutex_init(&j.lock, NULL);
@@ -434,8 +482,10 @@ int ra_inspector_set_threads(ra_inspector_t *self, int threads)
     if (!self || threads < 1 || threads > S_MAX_THREADS)
         return rv_fail(RV_EINVAL, "ra_inspect", "threads must be 1..%d", S_MAX_THREADS);
     for (int i = 0; i < threads; i++) {
-        if (!self->zone_eff_t[i] &&
-            !(self->zone_eff_t[i] = rv_image_new_filled(self->width, self->height, RV_GRAY8, 0)))
+        if ((!self->zone_eff_t[i] &&
+             !(self->zone_eff_t[i] = rv_image_new_filled(self->width, self->height, RV_GRAY8, 0))) ||
+            (!self->near_eff_t[i] &&
+             !(self->near_eff_t[i] = rv_image_new_filled(self->width, self->height, RV_GRAY8, 0))))
             return rv_fail(RV_ENOMEM, "ra_inspect", "out of memory");
     }
     self->threads = threads;
@@ -467,11 +517,13 @@ static void s_fill_quad(const rv_view_t *m, const double q[4][2])
     }
 }
 
-/* The part mark's area in the reference frame, grown by 20 % around its centre. 0 when
- * there is none. */
-static int s_code_mask(const ra_inspection_t *out, const ra_code_t *code, const rv_view_t *m)
+/* The part mark's area in the reference frame, grown by 20 % around its centre, and the
+ * box [x0, y0, x1) of what it filled (mbox). 0 when there is none. */
+static int s_code_mask(const ra_inspection_t *out, const ra_code_t *code, const rv_view_t *m,
+                       int mbox[4])
 {
     rv_view_fill(m, 0);
+    mbox[0] = mbox[1] = mbox[2] = mbox[3] = 0;
     if (!code)
         return 0;
     double q[4][2], cx = 0, cy = 0;
@@ -482,13 +534,22 @@ static int s_code_mask(const ra_inspection_t *out, const ra_code_t *code, const 
         cx += q[k][0] / 4;
         cy += q[k][1] / 4;
     }
+    double x0 = 1e9, y0 = 1e9, x1 = -1e9, y1 = -1e9;
     for (int k = 0; k < 4; k++) {
         q[k][0] = cx + 1.2 * (q[k][0] - cx);
         q[k][1] = cy + 1.2 * (q[k][1] - cy);
+        x0 = fmin(x0, q[k][0]), x1 = fmax(x1, q[k][0]);
+        y0 = fmin(y0, q[k][1]), y1 = fmax(y1, q[k][1]);
     }
     s_fill_quad(m, q);
+    /* the pixels s_fill_quad can have set (centres inside), a pixel to spare */
+    mbox[0] = (int) fmax(0, floor(x0) - 1), mbox[1] = (int) fmax(0, floor(y0) - 1);
+    mbox[2] = (int) fmin(m->width, ceil(x1) + 2), mbox[3] = (int) fmin(m->height, ceil(y1) + 2);
+    if (mbox[0] >= mbox[2] || mbox[1] >= mbox[3])
+        mbox[0] = mbox[1] = mbox[2] = mbox[3] = 0;
     return 1;
 }
+
 
 /* A transform found on a view shrunk by k, restated for the frame as delivered (frame x
  * maps to shrunk (x - (k-1)/2) / k): what the record reports and what the mark's corners,
@@ -662,21 +723,26 @@ static int s_inspect(ra_inspector_t *self, const rv_view_t *rgb, int k, const ra
     rv_detect_ctx_t wear_ctx = ctx;
     wear_ctx.blur = &nb;
     wear_ctx.ref_mean = &mean;
-    rv_view_t ex = rv_image_view(self->exclude), ze = rv_image_view(self->zone_eff);
-    int have_code = s_code_mask(out, code, &ex);
+    rv_view_t ex = rv_image_view(self->exclude), ze = rv_image_view(self->zone_eff),
+              ne = rv_image_view(self->near_eff);
+    int mbox[4];
+    int have_code = s_code_mask(out, code, &ex, mbox);
     if (self->threads > 1) {
-        if ((rc = s_detect_zones_mt(self, &ctx, &wear_ctx, have_code ? &ex : NULL,
+        if ((rc = s_detect_zones_mt(self, &ctx, &wear_ctx, have_code ? &ex : NULL, mbox,
                                     &out->findings)) != RV_OK)
             goto out;
     } else {
         for (size_t z = 0; z < self->nzones; z++) {
-            rv_view_t zv = rv_image_view(self->zone[z]);
-            if (have_code && (rc = s_zone_less_mark(self, z, &ex, &ze)) == RV_OK)
-                rc = s_detect_zone(self, &ctx, &wear_ctx, z, &ze, &out->findings);
-            else if (!have_code)
-                rc = s_detect_zone(self, &ctx, &wear_ctx, z, &zv, &out->findings);
-            if (have_code)
-                s_zone_clear(self, z, &ze);
+            rv_view_t zv = rv_image_view(self->zone[z]), nv = rv_image_view(self->near[z]);
+            /* the zone less the mark where the mark's box meets the grown zone's (the zone's
+             * lies inside it), else the zone as it is */
+            int mark = have_code && s_boxes_meet(mbox, self->nbox[z]);
+            if (mark && (rc = s_zone_less_mark(self, z, &ex, &ze, &ne)) == RV_OK)
+                rc = s_detect_zone(self, &ctx, &wear_ctx, z, &ze, &ne, &out->findings);
+            else if (!mark)
+                rc = s_detect_zone(self, &ctx, &wear_ctx, z, &zv, &nv, &out->findings);
+            if (mark)
+                s_zone_clear(self, z, &ze, &ne);
             if (rc != RV_OK)
                 goto out;
         }

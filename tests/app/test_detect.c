@@ -923,6 +923,45 @@ static void s_test_crack_shade(void)
                     hypot(c[2][0] - c[1][0], c[2][1] - c[1][1]));
 }
 
+/* A short crack across the boundary between two zones (x = 120), 6.9 mm long, 2.6 and 4.3
+ * mm on either side: each zone's piece alone is under min_length_mm (4 mm) once its band's
+ * ends are taken back, so neither zone's run found it (shaft-850028: 10.8 mm across a
+ * shaft's body and shoulder, found by neither). Each zone's run now looks for candidates
+ * on its zone grown by RV_ZONE_NEAR_PX and keeps the whole crack when it reaches into the
+ * zone: both runs find it whole (the inspector's join keeps it once). */
+static const double s_across_crack[2][2] = {{107, 60}, {141, 66}};
+
+static void s_across_pixel(int x, int y, const void *arg, uint8_t *g, uint8_t *r, uint8_t *pm,
+                           uint8_t *z)
+{
+    int right = *(const int *) arg;
+    double cover = s_cover(x, y, s_across_crack);
+    *r = 160;
+    *g = (uint8_t) lrint(160 * (1 - 0.45 * cover));
+    *pm = 255;
+    *z = (x >= 120) == right ? 255 : 0;
+}
+
+static void s_test_crack_across_zones(void)
+{
+    const double(*c)[2] = s_across_crack;
+    double len = hypot(c[1][0] - c[0][0], c[1][1] - c[0][1]);
+    for (int right = 0; right <= 1; right++) {
+        s_scene_t sc;
+        s_scene_init(&sc, 240, 120, 0.2, s_across_pixel, &right);
+        rv_findings_t f = {0};
+        s_scene_cracks(&sc, NULL, 0, NULL, &f);
+        char what[64];
+        snprintf(what, sizeof what, "crack across two zones, the %s zone's run",
+                 right ? "right" : "left");
+        RS_CHECKF(f.count == 1, "%s: %zu findings", what, f.count);
+        for (size_t i = 0; i < f.count; i++)
+            s_check_length(what, &f.items[i], len * sc.mmpp);
+        rv_findings_free(&f);
+        s_scene_free(&sc);
+    }
+}
+
 /* A face the view shows darker than the learnt mean all over (its exposure, or the lamp's
  * band a little off: 15-40 grey levels on unseen demo shafts; here 36), right of a design
  * step at x = 180 (the face left of it 13 under its mean) whose shadow line is sharper in
@@ -1107,6 +1146,7 @@ int main(void)
     s_test_crack_lighter_face();
     s_test_crack_band();
     s_test_crack_shade();
+    s_test_crack_across_zones();
     s_test_missing_outline();
     double cal_mm = 0, cal_px = 0, chip_derived = 0;
     s_test_dimension(&cal_mm, &cal_px);

@@ -72,7 +72,15 @@ typedef struct rv_detect_ctx {
                                      measured to ref_part */
     double mm_per_px;            /* calibration on the working plane */
     rv_detect_cache_t *cache;    /* optional (NULL: every run computes its own maps) */
+    const rv_view_t *zone_near;  /* optional GRAY8: the zone being run grown by
+                                    RV_ZONE_NEAR_PX px (less the part mark), where a
+                                    detector judges a defect that crosses the zone's
+                                    boundary whole (the crack detector's candidates);
+                                    NULL: such a detector grows the zone itself */
 } rv_detect_ctx_t;
+
+/* How far past its zone a defect that reaches into the zone is judged whole, px. */
+#define RV_ZONE_NEAR_PX 13
 
 typedef struct rv_detector_class {
     const char *name;   /* "crack", "corrosion", "pit", "missing", "wear", "dimension" */
