@@ -960,6 +960,26 @@ static void s_test_crack_across_zones(void)
         rv_findings_free(&f);
         s_scene_free(&sc);
     }
+    /* a grown zone of another size than the view is refused, naming it */
+    int right = 0;
+    s_scene_t sc;
+    s_scene_init(&sc, 240, 120, 0.2, s_across_pixel, &right);
+    uint8_t small[10 * 10] = {0};
+    rv_view_t nv;
+    RS_CHECK(rv_view_wrap(small, 10, 10, 10, RV_GRAY8, &nv) == 0);
+    rv_detect_ctx_t ctx = {.gray = &sc.gray, .blur = &sc.blur, .rust = &sc.zero,
+                           .ref_mean = &sc.ref, .ref_spread = &sc.ref0, .ref_part = &sc.part,
+                           .part = &sc.part, .mm_per_px = sc.mmpp, .zone_near = &nv};
+    const rv_detector_class_t *d = rv_detector_find("crack");
+    void *params = calloc(1, d->params_size);
+    rv_findings_t f = {0};
+    RS_CHECK(params && d->configure(params, NULL, 0) == 0);
+    RS_CHECK(params && d->run(params, &ctx, &sc.zone, 0, &f) < 0);
+    RS_CHECKF(strstr(rv_last_error(), "zone_near") != NULL, "error: %s", rv_last_error());
+    RS_CHECK_EQ(f.count, 0);
+    free(params);
+    rv_findings_free(&f);
+    s_scene_free(&sc);
 }
 
 /* A face the view shows darker than the learnt mean all over (its exposure, or the lamp's

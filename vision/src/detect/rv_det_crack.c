@@ -779,6 +779,12 @@ static int s_run(const void *params, const rv_detect_ctx_t *ctx, const rv_view_t
         int bw = box[2] - box[0], bh = box[3] - box[1];
         const rv_view_t *pm = ctx->part ? ctx->part : ctx->ref_part;
         if (ctx->zone_near) {
+            if (ctx->zone_near->width != ctx->gray->width ||
+                ctx->zone_near->height != ctx->gray->height || ctx->zone_near->fmt != RV_GRAY8) {
+                rc = rv_fail(RV_EINVAL, s_domain, "zone_near must be a GRAY8 view of %dx%d",
+                             ctx->gray->width, ctx->gray->height);
+                goto done;
+            }
             near = rv_det_sub(ctx->zone_near, box);
         } else {
             rv_view_t zs = rv_det_sub(zone_mask, box);
