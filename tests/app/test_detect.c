@@ -379,13 +379,19 @@ static void s_scene_init(s_scene_t *sc, int w, int h, double mmpp, s_pixel_fn fi
     rv_view_fill(&sc->ref0, RA_TRUTH_SPREAD);
 }
 
+/* The detectors' context on the scene. */
+static rv_detect_ctx_t s_scene_ctx(s_scene_t *sc, rv_detect_cache_t *cache)
+{
+    return (rv_detect_ctx_t){.gray = &sc->gray, .blur = &sc->blur, .rust = &sc->zero,
+                             .ref_mean = &sc->ref, .ref_spread = &sc->ref0, .ref_part = &sc->part,
+                             .part = &sc->part, .mm_per_px = sc->mmpp, .cache = cache};
+}
+
 /* The crack detector on the scene's zone, configured with kv (n pairs; none: defaults). */
 static void s_scene_cracks(s_scene_t *sc, const rv_param_t *kv, size_t n, rv_detect_cache_t *cache,
                            rv_findings_t *f)
 {
-    rv_detect_ctx_t ctx = {.gray = &sc->gray, .blur = &sc->blur, .rust = &sc->zero,
-                           .ref_mean = &sc->ref, .ref_spread = &sc->ref0, .ref_part = &sc->part,
-                           .part = &sc->part, .mm_per_px = sc->mmpp, .cache = cache};
+    rv_detect_ctx_t ctx = s_scene_ctx(sc, cache);
     const rv_detector_class_t *d = rv_detector_find("crack");
     void *params = calloc(1, d->params_size);
     RS_CHECK(params && d->configure(params, kv, n) == 0);
@@ -406,6 +412,12 @@ static void s_check_length(const char *what, const rv_finding_t *k, double true_
            true_mm, 100 * (k->length_mm / true_mm - 1), k->width_mm);
     RS_CHECKF(fabs(k->length_mm - true_mm) <= 0.10 * true_mm, "%s: length %.2f mm against %.2f",
               what, k->length_mm, true_mm);
+}
+
+/* The length of a crack of two segments (three points), px. */
+static double s_len3(const double (*c)[2])
+{
+    return hypot(c[1][0] - c[0][0], c[1][1] - c[0][1]) + hypot(c[2][0] - c[1][0], c[2][1] - c[1][1]);
 }
 
 /* A w x h scene (0.2 mm per px) with one crack of true length len_px: exactly one
@@ -885,10 +897,8 @@ static void s_band_pixel(int x, int y, const void *arg, uint8_t *g, uint8_t *r, 
  * the view 4 px either side of it by more than the mean's own valley there. */
 static void s_test_crack_band(void)
 {
-    const double(*c)[2] = s_band_crack;
     s_one_crack("crack on into a shadow band lighter than the mean", 200, 200, s_band_pixel,
-                hypot(c[1][0] - c[0][0], c[1][1] - c[0][1]) +
-                    hypot(c[2][0] - c[1][0], c[2][1] - c[1][1]));
+                s_len3(s_band_crack));
 }
 
 /* A crack that runs from a lit face (170) on across a shaded one (40: a shaft's lower
@@ -917,10 +927,7 @@ static void s_shade_pixel(int x, int y, const void *arg, uint8_t *g, uint8_t *r,
 
 static void s_test_crack_shade(void)
 {
-    const double(*c)[2] = s_shade_crack;
-    s_one_crack("crack on across a shaded face", 240, 120, s_shade_pixel,
-                hypot(c[1][0] - c[0][0], c[1][1] - c[0][1]) +
-                    hypot(c[2][0] - c[1][0], c[2][1] - c[1][1]));
+    s_one_crack("crack on across a shaded face", 240, 120, s_shade_pixel, s_len3(s_shade_crack));
 }
 
 /* A short crack across the boundary between two zones (x = 120), 6.9 mm long, 2.6 and 4.3
@@ -967,9 +974,8 @@ static void s_test_crack_across_zones(void)
     uint8_t small[10 * 10] = {0};
     rv_view_t nv;
     RS_CHECK(rv_view_wrap(small, 10, 10, 10, RV_GRAY8, &nv) == 0);
-    rv_detect_ctx_t ctx = {.gray = &sc.gray, .blur = &sc.blur, .rust = &sc.zero,
-                           .ref_mean = &sc.ref, .ref_spread = &sc.ref0, .ref_part = &sc.part,
-                           .part = &sc.part, .mm_per_px = sc.mmpp, .zone_near = &nv};
+    rv_detect_ctx_t ctx = s_scene_ctx(&sc, NULL);
+    ctx.zone_near = &nv;
     const rv_detector_class_t *d = rv_detector_find("crack");
     void *params = calloc(1, d->params_size);
     rv_findings_t f = {0};

@@ -775,9 +775,9 @@ static int s_run(const void *params, const rv_detect_ctx_t *ctx, const rv_view_t
      * and the inspector's join across zones keeps it once. */
     rv_view_t near = {0}, er = {0};
     int have_near = zone_mask && allowed;
+    const rv_view_t *pm = ctx->part ? ctx->part : ctx->ref_part;
     if (have_near) {
         int bw = box[2] - box[0], bh = box[3] - box[1];
-        const rv_view_t *pm = ctx->part ? ctx->part : ctx->ref_part;
         if (ctx->zone_near) {
             if (ctx->zone_near->width != ctx->gray->width ||
                 ctx->zone_near->height != ctx->gray->height || ctx->zone_near->fmt != RV_GRAY8) {
@@ -814,8 +814,6 @@ static int s_run(const void *params, const rv_detect_ctx_t *ctx, const rv_view_t
             if (rc != RV_OK)
                 goto done;
         }
-        if (!pm)
-            er = near;
     }
     memcpy(cracks.box, box, sizeof cracks.box);
     rv_view_t blur = rv_det_sub(ctx->blur, box), rust = rv_det_sub(ctx->rust, box);
@@ -849,7 +847,7 @@ static int s_run(const void *params, const rv_detect_ctx_t *ctx, const rv_view_t
     }
     if (rc == RV_OK && have_near) {
         rc = rv_min(&mask, &near, &mask);
-        if (rc == RV_OK)
+        if (rc == RV_OK && pm)
             rc = rv_min(&mask, &er, &mask);
     } else if (rc == RV_OK && allowed) {
         rv_view_t a = rv_image_view(allowed);
@@ -864,18 +862,10 @@ static int s_run(const void *params, const rv_detect_ctx_t *ctx, const rv_view_t
         goto done;
     rc = rv_det_runs_by_blob(&blobs, &first, &order);
     for (size_t i = 0; rc == RV_OK && i < blobs.count; i++) {
-        if (have_near) { /* a candidate near the zone that does not reach into it */
-            rv_view_t a = rv_image_view(allowed);
-            int in = 0;
-            for (uint32_t k = first[i]; !in && k < first[i + 1]; k++) {
-                const rv_run_t *r = &blobs.runs[order[k]];
-                const uint8_t *row = rv_view_row(&a, r->y);
-                for (int x = r->x0; !in && x < r->x1; x++)
-                    in = row[x] != 0;
-            }
-            if (!in)
-                continue;
-        }
+        rv_view_t a = have_near ? rv_image_view(allowed) : (rv_view_t){0};
+        /* a candidate near the zone that does not reach into it */
+        if (have_near && rv_det_blob_mean(&a, &blobs, order, first[i], first[i + 1]) == 0)
+            continue;
         rc = s_judge(p, ctx, &blur, ctx->ref_mean ? &ref : NULL, ctx->rust ? &rust : NULL,
                      &blobs, i, order, first[i],
                      first[i + 1], disc, box, zone, path, &cracks);
