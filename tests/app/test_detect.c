@@ -1119,6 +1119,104 @@ static void s_test_missing_outline(void)
     rv_findings_free(&h);
 }
 
+/* A chip on a face whose goods' outlines disagreed (the shaft's dark lower flank): the
+ * true outline at y = 100 (part above), the nominal (ref_part) 8 px inside it, the learned
+ * outline's share 200 over those 8 rows. The chip is a shallow wide bite (a half ellipse,
+ * 40 x 7 px, centred at x = 104: all in the band) and, at its right end, a deep small one
+ * (a disc of radius 16 at x = 120, 8 rows into the nominal). Only the deep bite's piece is
+ * a gap of the nominal; followed outward only, the shallow bite beside it is lost. The
+ * flood (flood_mm) measures the whole chip: within 6 % of its area, outward steps alone
+ * under 75 %. The same chip across a zone boundary through the deep bite (x < 120 | x >=
+ * 120): zone 0's piece is measured whole, and rv_findings_join_zones keeps one finding of
+ * that area, not the sum of the pieces. */
+static void s_missing_flank(double flood_mm, rv_findings_t *f, int zones)
+{
+    enum { W = 220, H = 160 };
+    static uint8_t gray[W * H], part[W * H], ref[W * H], outl[W * H], zm[2][W * H];
+    for (int y = 0; y < H; y++)
+        for (int x = 0; x < W; x++) {
+            size_t i = (size_t) y * W + x;
+            double ex = (x - 104) / 20.0, ey = (y - 100) / 7.0;
+            int bitten = ex * ex + ey * ey <= 1 ||
+                         (x - 120) * (x - 120) + (y - 100) * (y - 100) <= 16 * 16;
+            part[i] = y < 100 && !bitten ? 255 : 0;
+            gray[i] = part[i] ? 120 : 40;
+            ref[i] = y < 92 ? 255 : 0;
+            outl[i] = y < 92 ? 255 : y < 100 ? 200 : 0;
+            zm[0][i] = y < 92 && x < 120 ? 255 : 0;
+            zm[1][i] = y < 92 && x >= 120 ? 255 : 0;
+        }
+    rv_view_t g, pm, rp, ro, z0, z1;
+    RS_CHECK(rv_view_wrap(gray, W, H, W, RV_GRAY8, &g) == 0 &&
+             rv_view_wrap(part, W, H, W, RV_GRAY8, &pm) == 0 &&
+             rv_view_wrap(ref, W, H, W, RV_GRAY8, &rp) == 0 &&
+             rv_view_wrap(outl, W, H, W, RV_GRAY8, &ro) == 0 &&
+             rv_view_wrap(zm[0], W, H, W, RV_GRAY8, &z0) == 0 &&
+             rv_view_wrap(zm[1], W, H, W, RV_GRAY8, &z1) == 0);
+    rv_detect_ctx_t ctx = {.gray = &g, .blur = &g, .ref_part = &rp, .part = &pm,
+                           .ref_outline = &ro, .mm_per_px = 0.3};
+    const rv_detector_class_t *d = rv_detector_find("missing");
+    void *params = calloc(1, d->params_size);
+    const rv_param_t kv[] = {{"min_area_mm2", 0.5}, {"flood_mm", flood_mm}};
+    RS_CHECK(params && d->configure(params, kv, 2) == 0);
+    if (!zones) {
+        RS_CHECK(params && d->run(params, &ctx, NULL, 0, f) == 0);
+    } else {
+        RS_CHECK(params && d->run(params, &ctx, &z0, 0, f) == 0);
+        RS_CHECK(params && d->run(params, &ctx, &z1, 1, f) == 0);
+    }
+    free(params);
+}
+
+static void s_test_missing_flank(void)
+{
+    int truth = 0;
+    for (int y = 0; y < 100; y++)
+        for (int x = 0; x < 220; x++) {
+            double ex = (x - 104) / 20.0, ey = (y - 100) / 7.0;
+            truth += ex * ex + ey * ey <= 1 ||
+                     (x - 120) * (x - 120) + (y - 100) * (y - 100) <= 16 * 16;
+        }
+    const double mm2 = 0.09;
+    rv_findings_t f = {0}, g = {0}, h = {0};
+    s_missing_flank(8, &f, 0);
+    s_missing_flank(0, &g, 0);
+    s_missing_flank(8, &h, 1);
+    RS_CHECK_EQ(f.count, 1);
+    RS_CHECK_EQ(g.count, 1);
+    /* a piece in each zone: zone 0's measured whole, zone 1's (its flood's window ends
+     * before the chip does) by outward steps, inside the other's box */
+    RS_CHECK_EQ(h.count, 2);
+    if (h.count == 2 && f.count == 1)
+        RS_CHECKF(h.items[0].area_mm2 == f.items[0].area_mm2 &&
+                      h.items[1].area_mm2 < f.items[0].area_mm2,
+                  "pieces %.2f, %.2f mm2, whole %.2f", h.items[0].area_mm2, h.items[1].area_mm2,
+                  f.items[0].area_mm2);
+    const int rank[2] = {0, 1};
+    RS_CHECK_EQ(rv_findings_join_zones(&h, rank, NULL, 2, 30, 6, 0.3), 1);
+    RS_CHECK_EQ(h.count, 1);
+    if (f.count == 1 && g.count == 1) {
+        double flood = f.items[0].area_mm2 / mm2, outward = g.items[0].area_mm2 / mm2;
+        printf("missing on a flank: a chip of %d px, followed in any direction %.0f px (%+.1f "
+               "%%), outward only %.0f px (%+.1f %%)\n",
+               truth, flood, 100 * (flood / truth - 1), outward, 100 * (outward / truth - 1));
+        RS_CHECKF(fabs(flood / truth - 1) <= 0.06, "flood %.0f px of %d", flood, truth);
+        RS_CHECKF(outward < 0.75 * truth, "outward %.0f px of %d", outward, truth);
+        /* its box is the chip's: x 84..136 (the opening takes the ends), rows 84..99 */
+        RS_CHECKF(f.items[0].bbox[0] <= 92 && f.items[0].bbox[0] + f.items[0].bbox[2] >= 135 &&
+                      f.items[0].bbox[1] + f.items[0].bbox[3] == 100,
+                  "box %d %d %d %d", f.items[0].bbox[0], f.items[0].bbox[1], f.items[0].bbox[2],
+                  f.items[0].bbox[3]);
+    }
+    if (h.count == 1 && f.count == 1)
+        RS_CHECKF(h.items[0].area_mm2 == f.items[0].area_mm2 && h.items[0].zone == 1,
+                  "joined %.2f mm2 in zone %d, whole %.2f", h.items[0].area_mm2, h.items[0].zone,
+                  f.items[0].area_mm2);
+    rv_findings_free(&f);
+    rv_findings_free(&g);
+    rv_findings_free(&h);
+}
+
 static void s_test_speed(void)
 {
     double best[RA_TRUTH_NDET];
@@ -1174,6 +1272,7 @@ int main(void)
     s_test_crack_shade();
     s_test_crack_across_zones();
     s_test_missing_outline();
+    s_test_missing_flank();
     double cal_mm = 0, cal_px = 0, chip_derived = 0;
     s_test_dimension(&cal_mm, &cal_px);
     printf("caliper: bore diameter error max %.3f mm (%.2f px)\n", cal_mm, cal_px);

@@ -1,7 +1,8 @@
 /* test_findings.c - the findings list, and one defect across zones (rv_findings_join_zones):
  * a crack whose pieces meet at a zone boundary, or either side of a design edge along it,
- * becomes one crack of their whole length in the most critical zone it reaches; a chip's pieces in two zones one chip of their summed
- * area; pieces too far apart, in one zone, or of other types stay apart. */
+ * becomes one crack of their whole length in the most critical zone it reaches; a chip's
+ * pieces in two zones one chip of their summed area, a chip measured whole from two zones
+ * one chip of that area; pieces too far apart, in one zone, or of other types stay apart. */
 #include "rs_test.h"
 #include "rv/rv_findings.h"
 
@@ -145,6 +146,21 @@ int main(void)
     RS_CHECK(rv_findings_push(&l, &s) == 0);
     RS_CHECK_EQ(rv_findings_join_zones(&l, rank, zpx, 4, 6, 6, mmpp), 0);
     RS_CHECK_EQ(l.count, 3);
+    rv_findings_free(&l);
+
+    /* one gap measured whole from each zone's piece of it (rv_det_missing's flood): the
+     * same box, or one box holding the other, is the same pixels, kept once (the larger
+     * area, the critical zone); boxes that only touch are pieces, summed (above) */
+    rv_finding_t w0 = s_missing(0, 100, 200, 30, 12, 50.0);
+    rv_finding_t w2 = s_missing(2, 100, 200, 30, 12, 50.0);
+    rv_finding_t w1 = s_missing(1, 112, 203, 9, 9, 12.0);
+    RS_CHECK(rv_findings_push(&l, &w0) == 0 && rv_findings_push(&l, &w2) == 0 &&
+             rv_findings_push(&l, &w1) == 0);
+    RS_CHECK_EQ(rv_findings_join_zones(&l, rank, zpx, 4, 6, 6, mmpp), 2);
+    RS_CHECKF(l.count == 1 && l.items[0].zone == 1 && l.items[0].zones == 7 &&
+                  fabs(l.items[0].area_mm2 - 50) < 1e-9 && l.items[0].bbox[2] == 30,
+              "count %zu zone %d zones %llx area %.1f", l.count, l.items[0].zone,
+              (unsigned long long) l.items[0].zones, l.items[0].area_mm2);
     rv_findings_free(&l);
     return rs_test_end("vision.findings");
 }

@@ -141,6 +141,14 @@ static int s_boxes_near(const rv_finding_t *a, const rv_finding_t *b, double gap
     return dx <= gap && dy <= gap;
 }
 
+/* 1 when a's box holds b's, give or take tol px. */
+static int s_box_holds(const rv_finding_t *a, const rv_finding_t *b, int tol)
+{
+    return b->bbox[0] >= a->bbox[0] - tol && b->bbox[1] >= a->bbox[1] - tol &&
+           b->bbox[0] + b->bbox[2] <= a->bbox[0] + a->bbox[2] + tol &&
+           b->bbox[1] + b->bbox[3] <= a->bbox[1] + a->bbox[3] + tol;
+}
+
 /* b's polyline after a's, a's end ea meeting b's end eb (rv_finding_set_polyline). */
 static void s_chain(rv_finding_t *a, int ea, const rv_finding_t *b, int eb)
 {
@@ -184,6 +192,10 @@ int rv_findings_join_zones(rv_findings_t *list, const int *rank, const double *z
                         continue;
                 } else if (!s_boxes_near(a, b, box_gap_px)) {
                     continue;
+                } else {
+                    /* a gap followed across zones (rv_det_missing's flood) is measured whole
+                     * from each zone's piece of it: one box holds the other */
+                    dup = s_box_holds(a, b, 1) || s_box_holds(b, a, 1);
                 }
                 /* the zone: the higher rank, else the larger piece's */
                 double sa = a->type == RV_FINDING_CRACK ? a->length_mm : a->area_mm2;
