@@ -375,14 +375,26 @@ static void s_place_chip(s_ctx_t *c, int count, double rmin_mm, double rmax_mm)
                 uint8_t *p = rv_view_row(&c->rgb, yy), *l = rv_view_row(&c->lab, yy);
                 gc_shape_span(g, yy, box[0], n, plain, g->row_sdf, g->row_tone, g->row_bgf);
                 for (int xx = box[0]; xx < box[2]; xx++) {
-                    float cov = gc_clampf(0.5f - g->row_sdf[xx - box[0]], 0.0f, 1.0f);
-                    if (cov <= 0)
-                        continue;
+                    float sdf = g->row_sdf[xx - box[0]];
+                    float cov = gc_clampf(0.5f - sdf, 0.0f, 1.0f);
                     float fx = (float) xx, fy = (float) yy;
                     float dx = fx - (float) x, dy = fy - (float) y;
                     float rr = (float) R * (1.0f + 0.36f * (gc_vnoise2(fx * kn, fy * kn, bs) -
                                                             0.5f));
                     float dc = sqrtf(dx * dx + dy * dy) - rr; /* px, < 0 inside the notch */
+                    if (cov <= 0) {
+                        /* the fixture off the notch's mouth: the material that shaded it is
+                         * gone, the nearest left is the notch's wall (a shadow along the
+                         * outline that was would fence the notch's floor off from the open
+                         * fixture, which no real chip shows) */
+                        if (-dc > sdf) {
+                            float lift = gc_fixture_ao(-dc * (float) g->mmpp) /
+                                         gc_fixture_ao(sdf * (float) g->mmpp);
+                            for (int ch = 0; ch < 3; ch++)
+                                p[3 * xx + ch] = s_u8(p[3 * xx + ch] * lift);
+                        }
+                        continue;
+                    }
                     float keep = gc_clampf(0.5f + dc, 0.0f, 1.0f);
                     if (keep < 1.0f) {
                         float fix = gc_fixture(g, xx, yy, -dc * (float) g->mmpp, 1.0f);

@@ -625,12 +625,15 @@ float gc_fixture(const gc_t *g, int x, int y, float sdf_mm, float bgf)
     float base = 46.0f + 7.0f * (gc_hash01(x, y, g->tex_seed ^ 0x55u) - 0.5f) +
                  2.0f * gc_tab1(g->brush_tab, (float) x * 0.7f + (float) y * 0.013f) +
                  10.0f * (gc_grid_at(&g->fix_grid, (float) x, (float) y) - 0.5f);
-    float ao = 1.0f;
-    if (sdf_mm < 7.0f) {
-        float t = gc_clampf(1.0f - sdf_mm / 7.0f, 0.0f, 1.0f);
-        ao = 1.0f - 0.55f * t * t;
-    }
-    return base * gc_light(g, x, y) * bgf * ao;
+    return base * gc_light(g, x, y) * bgf * gc_fixture_ao(sdf_mm);
+}
+
+float gc_fixture_ao(float sdf_mm)
+{
+    if (sdf_mm >= 7.0f)
+        return 1.0f;
+    float t = gc_clampf(1.0f - sdf_mm / 7.0f, 0.0f, 1.0f);
+    return 1.0f - 0.55f * t * t;
 }
 
 void gc_compose_span(const gc_t *g, int y, int x0, int n, const float *sdf_px,
