@@ -209,13 +209,7 @@ int ra_reference_normalize(const ra_reference_t *self, const rv_image_t *target,
     uint8_t lut[256];
     for (int v = 0; v < 256; v++)
         lut[v] = (uint8_t) fmin(255, fmax(0, lround(a * v + c)));
-    for (int y = 0; y < mean.height; y++) {
-        const uint8_t *b = rv_view_row(blur, y);
-        uint8_t *d = rv_view_row(dst, y);
-        for (int x = 0; x < mean.width; x++)
-            d[x] = lut[b[x]];
-    }
-    return RV_OK;
+    return rv_lut(blur, dst, lut);
 }
 
 int ra_reference_anomaly(const ra_reference_t *self, const rv_view_t *blur, const rv_view_t *lo,

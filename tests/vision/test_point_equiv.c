@@ -98,14 +98,27 @@ static bool s_out_guards_ok(const out_t *o)
 
 enum {
     K_GRAY, K_ABSDIFF, K_MAX, K_MIN, K_SUB_SAT, K_THRESHOLD, K_BAND, K_RUST, K_FRONT, K_HIST,
-    K_INTEGRAL, K_COUNT
+    K_INTEGRAL, K_LUT, K_COUNT
 };
 static const char *const s_kernel_names[K_COUNT] = {
     "gray_from_rgb", "absdiff", "max", "min", "sub_sat", "threshold", "band", "rust", "front",
-    "hist", "integral_row"};
+    "hist", "integral_row", "lut"};
 
 /* Inputs per kernel: number, and bytes per element of each. */
-static const int s_nin[K_COUNT] = {1, 2, 2, 2, 2, 1, 3, 1, 1, 1, 2};
+static const int s_nin[K_COUNT] = {1, 2, 2, 2, 2, 1, 3, 1, 1, 1, 2, 1};
+/* lut's tables: an identity, a reversal, a gain with clamps (as the gain correction makes)
+ * and random ones; the case's thr picks one */
+static uint8_t s_tables[4][256];
+static void s_tables_init(void)
+{
+    for (int v = 0; v < 256; v++) {
+        s_tables[0][v] = (uint8_t) v;
+        s_tables[1][v] = (uint8_t) (255 - v);
+        int g = (int) lround(1.37 * v - 21);
+        s_tables[2][v] = (uint8_t) (g < 0 ? 0 : g > 255 ? 255 : g);
+    }
+    rs_fill_random(s_tables[3], 256, 99);
+}
 static size_t s_in_esize(int k, int i)
 {
     if (k == K_GRAY || k == K_RUST || k == K_FRONT)
@@ -138,6 +151,7 @@ static size_t s_run(const rv_point_kernels_t *t, int k, uint8_t *const in[3], ui
     case K_RUST: t->rust(in[0], out[0], n); return 0;
     case K_FRONT: return t->front(in[0], out[0], out[1], n, thr);
     case K_HIST: t->hist(in[0], n, hist); return 0;
+    case K_LUT: t->lut(in[0], out[0], n, s_tables[thr % 4]); return 0;
     case K_INTEGRAL:
         t->integral_row(in[0], (const uint32_t *) (const void *) in[1],
                         (uint32_t *) (void *) out[0], n);
@@ -317,6 +331,10 @@ static void s_test_in_place(void)
         memcpy(igot, above, sizeof igot);
         t->integral_row(a, igot, igot, N);
         RS_CHECKF(memcmp(igot, iwant, sizeof igot) == 0, "%s: integral_row in place", name);
+        s_ref.p.lut(a, want, N, s_tables[3]);
+        memcpy(got, a, N);
+        t->lut(got, got, N, s_tables[3]);
+        RS_CHECKF(memcmp(got, want, N) == 0, "%s: lut in place", name);
     }
 }
 
@@ -626,6 +644,7 @@ int main(void)
             printf("point_equiv: %s: skipped (not supported by this CPU or build)\n",
                    s_isa_names[isa]);
     }
+    s_tables_init();
     s_test_rows();
     s_test_in_place();
     s_test_all_colours();

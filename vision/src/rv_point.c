@@ -91,6 +91,21 @@ int rv_sub_sat(const rv_view_t *a, const rv_view_t *b, const rv_view_t *dst)
     return s_binary("rv_sub_sat", s_kernels()->sub_sat, a, b, dst);
 }
 
+int rv_lut(const rv_view_t *src, const rv_view_t *dst, const uint8_t table[256])
+{
+    static const char *const domain = "rv_lut";
+    int rc;
+    if (!table)
+        return rv_fail(RV_EINVAL, domain, "no table");
+    if ((rc = s_check(domain, "src", src, RV_GRAY8)) || (rc = s_check(domain, "dst", dst, RV_GRAY8))
+        || (rc = s_same_size(domain, "src", src, "dst", dst)))
+        return rc;
+    const rv_point_kernels_t *k = s_kernels();
+    for (int y = 0; y < src->height; y++)
+        k->lut(rv_view_row(src, y), rv_view_row(dst, y), (size_t) src->width, table);
+    return RV_OK;
+}
+
 int rv_threshold(const rv_view_t *src, const rv_view_t *dst, uint8_t thr, size_t *count)
 {
     static const char *const domain = "rv_threshold";

@@ -29,6 +29,9 @@ int rv_max(const rv_view_t *a, const rv_view_t *b, const rv_view_t *dst);
 int rv_min(const rv_view_t *a, const rv_view_t *b, const rv_view_t *dst);
 int rv_sub_sat(const rv_view_t *a, const rv_view_t *b, const rv_view_t *dst);
 
+/* dst = table[src] (GRAY8, the same size; dst may be src). */
+int rv_lut(const rv_view_t *src, const rv_view_t *dst, const uint8_t table[256]);
+
 /* dst = src > thr ? 255 : 0 (GRAY8); *count = number of 255s. */
 int rv_threshold(const rv_view_t *src, const rv_view_t *dst, uint8_t thr, size_t *count);
 

@@ -39,6 +39,9 @@ typedef struct rv_point_kernels {
      * returns the number of pixels with rust > thr. */
     size_t (*front)(const uint8_t *rgb, uint8_t *gray, uint8_t *rust, size_t n, uint8_t thr);
 
+    /* dst[i] = table[src[i]] (a 256-entry lookup table). */
+    void (*lut)(const uint8_t *src, uint8_t *dst, size_t n, const uint8_t table[256]);
+
     /* hist[v] += number of i with src[i] == v. */
     void (*hist)(const uint8_t *src, size_t n, uint32_t hist[256]);
 
@@ -60,6 +63,7 @@ size_t rv__band_scalar(const uint8_t *src, const uint8_t *lo, const uint8_t *hi,
 void rv__rust_scalar(const uint8_t *rgb, uint8_t *dst, size_t n);
 size_t rv__front_scalar(const uint8_t *rgb, uint8_t *gray, uint8_t *rust, size_t n,
                         uint8_t thr);
+void rv__lut_scalar(const uint8_t *src, uint8_t *dst, size_t n, const uint8_t table[256]);
 void rv__hist_scalar(const uint8_t *src, size_t n, uint32_t hist[256]);
 void rv__integral_row_scalar(const uint8_t *src, const uint32_t *above, uint32_t *dst,
                              size_t n);

@@ -212,6 +212,28 @@ S_BINARY(s_max, _mm512_max_epu8)
 S_BINARY(s_min, _mm512_min_epu8)
 S_BINARY(s_sub_sat, _mm512_subs_epu8)
 
+/* The table as 16 rows of 16 entries (the high nibble picks the row, the low one the
+ * entry): each row, in all four lanes, shuffled by the low nibble and kept where the high
+ * nibble is the row's. */
+static void s_lut(const uint8_t *src, uint8_t *dst, size_t n, const uint8_t table[256])
+{
+    __m512i rows[16];
+    for (int h = 0; h < 16; h++)
+        rows[h] = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *) (table + 16 * h)));
+    const __m512i nib = _mm512_set1_epi8(0x0f);
+    for (size_t i = 0; i < n; i += 64) {
+        size_t m = n - i < 64 ? n - i : 64;
+        __m512i v = m == 64 ? s_load(src + i) : s_load_part(src + i, m);
+        __m512i lo = _mm512_and_si512(v, nib);
+        __m512i hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), nib);
+        __m512i r = _mm512_setzero_si512();
+        for (int h = 0; h < 16; h++)
+            r = _mm512_mask_shuffle_epi8(r, _mm512_cmpeq_epi8_mask(hi, _mm512_set1_epi8((char) h)),
+                                         rows[h], lo);
+        _mm512_mask_storeu_epi8(dst + i, s_first(m), r);
+    }
+}
+
 static size_t s_threshold(const uint8_t *src, uint8_t *dst, size_t n, uint8_t thr)
 {
     const __m512i t = _mm512_set1_epi8((char) thr);
@@ -370,4 +392,5 @@ void rv__point_fill_avx512(rv_point_kernels_t *k)
     k->rust = s_rust;
     k->front = s_front;
     k->integral_row = s_integral_row;
+    k->lut = s_lut;
 }

@@ -70,6 +70,12 @@ void rv__sub_sat_scalar(const uint8_t *a, const uint8_t *b, uint8_t *dst, size_t
         dst[i] = (uint8_t) (a[i] > b[i] ? a[i] - b[i] : 0);
 }
 
+void rv__lut_scalar(const uint8_t *src, uint8_t *dst, size_t n, const uint8_t table[256])
+{
+    for (size_t i = 0; i < n; i++)
+        dst[i] = table[src[i]];
+}
+
 size_t rv__threshold_scalar(const uint8_t *src, uint8_t *dst, size_t n, uint8_t thr)
 {
     size_t count = 0;
@@ -162,6 +168,7 @@ void rv__point_fill_scalar(rv_point_kernels_t *k)
     k->band = rv__band_scalar;
     k->rust = rv__rust_scalar;
     k->front = rv__front_scalar;
+    k->lut = rv__lut_scalar;
     k->hist = rv__hist_scalar;
     k->integral_row = rv__integral_row_scalar;
 }
