@@ -354,7 +354,7 @@ static void s_box_meet(const int *zb, const int *mb, int b[4])
 }
 
 static int s_mark_out(rv_image_t *zone, const int *zb, const int *mb, const rv_view_t *ex,
-                      const rv_view_t *save)
+                      const rv_view_t *save, int *saved)
 {
     int b[4];
     s_box_meet(zb, mb, b);
@@ -366,8 +366,8 @@ static int s_mark_out(rv_image_t *zone, const int *zb, const int *mb, const rv_v
         rc = rv_view_roi(ex, b[0], b[1], b[2] - b[0], b[3] - b[1], &es);
     if (rc == RV_OK)
         rc = rv_view_roi(save, b[0], b[1], b[2] - b[0], b[3] - b[1], &ss);
-    if (rc == RV_OK)
-        rc = rv_view_copy(&zs, &ss);
+    if (rc == RV_OK && (rc = rv_view_copy(&zs, &ss)) == RV_OK)
+        *saved = 1; /* from here on the mask is put back, whatever follows */
     return rc == RV_OK ? rv_sub_sat(&zs, &es, &zs) : rc;
 }
 
@@ -392,15 +392,15 @@ static int s_detect_zone_marked(ra_inspector_t *self, const rv_detect_ctx_t *ctx
                                 rv_findings_t *out)
 {
     rv_view_t zv = rv_image_view(self->zone[z]), nv = rv_image_view(self->near[z]);
-    int mark = ex && s_boxes_meet(mb, self->nbox[z]), rc = RV_OK;
-    if (mark && (rc = s_mark_out(self->zone[z], self->zbox[z], mb, ex, ze)) == RV_OK)
-        rc = s_mark_out(self->near[z], self->nbox[z], mb, ex, ne);
+    int mark = ex && s_boxes_meet(mb, self->nbox[z]), rc = RV_OK, zsaved = 0, nsaved = 0;
+    if (mark && (rc = s_mark_out(self->zone[z], self->zbox[z], mb, ex, ze, &zsaved)) == RV_OK)
+        rc = s_mark_out(self->near[z], self->nbox[z], mb, ex, ne, &nsaved);
     if (rc == RV_OK)
         rc = s_detect_zone(self, ctx, wear_ctx, z, &zv, &nv, out);
-    if (mark) {
+    if (zsaved)
         s_mark_back(self->zone[z], self->zbox[z], mb, ze);
+    if (nsaved)
         s_mark_back(self->near[z], self->nbox[z], mb, ne);
-    }
     return rc;
 }
 

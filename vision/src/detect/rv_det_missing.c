@@ -149,6 +149,18 @@ static double s_depth(const rv_view_t *ref, int thr, const rv_blob_t *b, const r
     return best > 0 ? best / 3.0 - 0.5 : 0;
 }
 
+/* The component's box (corner bx, by of the view) grown by grow px, clipped to the view:
+ * [x0, x1) x [y0, y1). */
+static void s_window(const rv_detect_ctx_t *ctx, const rv_blob_t *b, int bx, int by, int grow,
+                     int *x0, int *y0, int *x1, int *y1)
+{
+    int w = ctx->ref_part->width, h = ctx->ref_part->height;
+    *x0 = b->x0 + bx - grow < 0 ? 0 : b->x0 + bx - grow;
+    *y0 = b->y0 + by - grow < 0 ? 0 : b->y0 + by - grow;
+    *x1 = b->x1 + bx + grow + 1 > w ? w : b->x1 + bx + grow + 1;
+    *y1 = b->y1 + by + grow + 1 > h ? h : b->y1 + by + grow + 1;
+}
+
 /* The gap measured to the median outline: the component's pixels (its runs, in box
  * coordinates; the box's corner at bx, by of the view) and the pixels of the band between
  * ref_part and ref_outline (share othr or more) that this view's part lacks, reached from
@@ -158,11 +170,8 @@ static long s_to_outline(const rv_detect_ctx_t *ctx, const rv_blobs_t *blobs,
                          const uint32_t *order, uint32_t begin, uint32_t end, const rv_blob_t *b,
                          int bx, int by, int reach, int othr, int bb[4], double c[2])
 {
-    int w = ctx->ref_part->width, h = ctx->ref_part->height;
-    int x0 = b->x0 + bx - reach, y0 = b->y0 + by - reach;
-    int x1 = b->x1 + bx + reach + 1, y1 = b->y1 + by + reach + 1;
-    x0 = x0 < 0 ? 0 : x0, y0 = y0 < 0 ? 0 : y0;
-    x1 = x1 > w ? w : x1, y1 = y1 > h ? h : y1;
+    int w = ctx->ref_part->width, h = ctx->ref_part->height, x0, y0, x1, y1;
+    s_window(ctx, b, bx, by, reach, &x0, &y0, &x1, &y1);
     int lw = x1 - x0, lh = y1 - y0;
     uint8_t *cur = calloc((size_t) lw * lh, 2);
     if (!cur)
@@ -257,11 +266,8 @@ static long s_flood(const rv_detect_ctx_t *ctx, const rv_blobs_t *blobs, const u
 {
     const rv_blob_t *b = &blobs->items[blob];
     uint32_t begin = first[blob], end = first[blob + 1];
-    int w = ctx->ref_part->width, h = ctx->ref_part->height;
-    int x0 = b->x0 + bx - margin, y0 = b->y0 + by - margin;
-    int x1 = b->x1 + bx + margin + 1, y1 = b->y1 + by + margin + 1;
-    x0 = x0 < 0 ? 0 : x0, y0 = y0 < 0 ? 0 : y0;
-    x1 = x1 > w ? w : x1, y1 = y1 > h ? h : y1;
+    int w = ctx->ref_part->width, h = ctx->ref_part->height, x0, y0, x1, y1;
+    s_window(ctx, b, bx, by, margin, &x0, &y0, &x1, &y1);
     int lw = x1 - x0, lh = y1 - y0;
     rv_image_t *li = rv_image_new(lw, lh, RV_GRAY8), *ti = rv_image_new(lw, lh, RV_GRAY8);
     uint8_t *cur = calloc((size_t) lw * lh, 1);
