@@ -200,6 +200,13 @@ static void s_test_configure(void)
     RS_CHECK_EQ(pit->configure(params, kv, 2), RV_EINVAL);
     RS_CHECK_MSG(rv_last_error(), "max_diameter_mm");
     free(params);
+    /* the missing detector's flood: a negative reach is refused by name */
+    const rv_detector_class_t *mis = rv_detector_find("missing");
+    params = calloc(1, mis->params_size);
+    rv_param_t flood = {"flood_mm", -1};
+    RS_CHECK_EQ(mis->configure(params, &flood, 1), RV_EINVAL);
+    RS_CHECK_MSG(rv_last_error(), "flood_mm");
+    free(params);
 }
 
 /* The bore of a generated part, from the reference labels: the largest background

@@ -176,6 +176,15 @@ static void s_test_api(void)
     RS_CHECK(rv_view_row(&o, 1)[2] == 0 && rv_view_row(&o, 2)[0] == 255);
     RS_CHECK_EQ(rv_threshold(&v, &o, 6, NULL), RV_OK);
 
+    /* a table lookup, and its refusals: no table, another size, another format */
+    uint8_t rev[256];
+    for (int i = 0; i < 256; i++)
+        rev[i] = (uint8_t) (255 - i);
+    RS_CHECK_EQ(rv_lut(&v, &o, rev), RV_OK);
+    RS_CHECK(rv_view_row(&o, 0)[0] == 254 && rv_view_row(&o, 2)[2] == 246);
+    RS_CHECK_EQ(rv_lut(&v, &o, NULL), RV_EINVAL);
+    RS_CHECK_MSG(rv_last_error(), "rv_lut: no table");
+
     /* band from statistics: mean 100, spread 10, k = 2.5: e = (640 * 10 + 128) >> 8 = 25 */
     rv_view_fill(&o, 100);
     rv_view_fill(&o2, 10);
@@ -210,6 +219,10 @@ static void s_test_api(void)
     /* a size mismatch is refused with a message */
     RS_CHECK_EQ(rv_absdiff(&v, &vg, &o), RV_EINVAL);
     RS_CHECK_MSG(rv_last_error(), "rv_absdiff: sizes differ");
+    RS_CHECK_EQ(rv_lut(&v, &vg, rev), RV_EINVAL);
+    RS_CHECK_MSG(rv_last_error(), "rv_lut: sizes differ");
+    RS_CHECK_EQ(rv_lut(&c, &c, rev), RV_EINVAL);
+    RS_CHECK_MSG(rv_last_error(), "rv_lut: src must be");
 
     rv_image_destroy(&img);
     rv_image_destroy(&rgb);
