@@ -603,6 +603,92 @@ S_MORPH(min, _mm512_min_epu8)
 S_HAT(s_min_rows_sub, _mm512_min_epu8, v, r)
 S_HAT(s_max_rows_rsub, _mm512_max_epu8, r, v)
 
+/* ---- bilinear warp, RGB8 ---- */
+
+/* Sixteen destination pixels at a time. A pixel's 2 x 2 neighbourhood is two 8-byte
+ * gathers, on its row and the row below (R G B of the pixel, R G B of the next, 2 spare),
+ * in gathers of eight whose 128-bit lanes hold pixels (4L, 4L + 1) and (4L + 2, 4L + 3),
+ * so that the packs leave lane L with pixels 4L..4L + 3 in order. The bytes are paired
+ * (left, right) per channel and multiply-added as bytes with (32 - fx, fx) (at most 255 x
+ * 32, no saturation), the two rows' sums paired and multiply-added with (32 - fy, fy):
+ * the scalar kernel's sum, exactly. A group with a pixel whose neighbourhood (and the
+ * gather's 2 spare bytes) is not inside the source runs rv__warp_rgb_px; the row's last
+ * group is masked, so nothing past n pixels is read from ax, ay or written to dst. */
+static void s_warp_rgb(const uint8_t *src, ptrdiff_t stride, int sw, int sh, const int32_t *ax,
+                       const int32_t *ay, int32_t x0, int32_t y0, uint8_t *dst, size_t n)
+{
+    size_t i = 0;
+    if (sw >= 3 && sh >= 2 && stride > 0 && (int64_t) stride * sh < INT32_MAX) {
+        const __m512i zero = _mm512_setzero_si512(), xmax = _mm512_set1_epi32(sw - 2),
+                      ymax = _mm512_set1_epi32(sh - 1), f31 = _mm512_set1_epi32(31),
+                      f32 = _mm512_set1_epi32(32), vstride = _mm512_set1_epi32((int32_t) stride),
+                      round = _mm512_set1_epi32(512), vx0 = _mm512_set1_epi32(x0),
+                      vy0 = _mm512_set1_epi32(y0);
+        /* per 64-bit lane: R0 R1 G0 G1 B0 B1 0 0 (-128 clears) */
+        const __m512i pairs = _mm512_broadcast_i32x4(
+            _mm_setr_epi8(0, 3, 1, 4, 2, 5, -128, -128, 8, 11, 9, 12, 10, 13, -128, -128));
+        /* per 128-bit lane: four pixels' R G B 0 -> twelve bytes */
+        const __m512i pack = _mm512_broadcast_i32x4(
+            _mm_setr_epi8(0, 1, 2, 4, 5, 6, 8, 9, 10, 12, 13, 14, -128, -128, -128, -128));
+        const __m512i pix_a = _mm512_setr_epi32(0, 1, 4, 5, 8, 9, 12, 13, 0, 0, 0, 0, 0, 0, 0, 0),
+                      pix_b = _mm512_setr_epi32(2, 3, 6, 7, 10, 11, 14, 15, 0, 0, 0, 0, 0, 0, 0, 0),
+                      squeeze = _mm512_setr_epi32(0, 1, 2, 4, 5, 6, 8, 9, 10, 12, 13, 14, 0, 0, 0, 0);
+        const __m512i spread[4] = {
+            _mm512_setr_epi32(0, 0, 0, 0, 4, 4, 4, 4, 8, 8, 8, 8, 12, 12, 12, 12),
+            _mm512_setr_epi32(1, 1, 1, 1, 5, 5, 5, 5, 9, 9, 9, 9, 13, 13, 13, 13),
+            _mm512_setr_epi32(2, 2, 2, 2, 6, 6, 6, 6, 10, 10, 10, 10, 14, 14, 14, 14),
+            _mm512_setr_epi32(3, 3, 3, 3, 7, 7, 7, 7, 11, 11, 11, 11, 15, 15, 15, 15)};
+        const uint8_t *bot = src + stride;
+        for (; i < n; i += 16) {
+            size_t rem = n - i;
+            __mmask16 act = rem >= 16 ? (__mmask16) 0xffff : (__mmask16) ((1u << rem) - 1);
+            __m512i X = _mm512_add_epi32(vx0, _mm512_maskz_loadu_epi32(act, ax + i));
+            __m512i Y = _mm512_add_epi32(vy0, _mm512_maskz_loadu_epi32(act, ay + i));
+            __m512i ix = _mm512_srai_epi32(X, 10), iy = _mm512_srai_epi32(Y, 10);
+            __mmask16 in = _mm512_cmpge_epi32_mask(ix, zero) & _mm512_cmplt_epi32_mask(ix, xmax) &
+                           _mm512_cmpge_epi32_mask(iy, zero) & _mm512_cmplt_epi32_mask(iy, ymax);
+            if ((in & act) != act) {
+                for (size_t k = i; k < i + (rem < 16 ? rem : 16); k++)
+                    rv__warp_rgb_px(src, stride, sw, sh, x0 + ax[k], y0 + ay[k], dst + 3 * k);
+                continue;
+            }
+            __m512i fx = _mm512_and_si512(_mm512_srai_epi32(X, 5), f31);
+            __m512i fy = _mm512_and_si512(_mm512_srai_epi32(Y, 5), f31);
+            __m512i wx = _mm512_or_si512(_mm512_sub_epi32(f32, fx), _mm512_slli_epi32(fx, 8));
+            __m512i wy = _mm512_or_si512(_mm512_sub_epi32(f32, fy), _mm512_slli_epi32(fy, 16));
+            __m512i off = _mm512_add_epi32(_mm512_mullo_epi32(iy, vstride),
+                                           _mm512_add_epi32(ix, _mm512_add_epi32(ix, ix)));
+            __m512i s[2][2]; /* [gather a, b][pixel 4L + 2g, 4L + 2g + 1] */
+            for (int g = 0; g < 2; g++) {
+                const __m512i pick = g ? pix_b : pix_a;
+                __m256i o = _mm512_castsi512_si256(_mm512_permutexvar_epi32(pick, off));
+                __mmask8 k8 = (__mmask8) _pext_u32(act, g ? 0xccccu : 0x3333u);
+                __m512i t = _mm512_mask_i32gather_epi64(zero, k8, o, src, 1);
+                __m512i b = _mm512_mask_i32gather_epi64(zero, k8, o, bot, 1);
+                /* (32 - fx, fx) thrice per 64-bit lane, as bytes */
+                __m512i w = _mm512_cvtepu32_epi64(
+                    _mm512_castsi512_si256(_mm512_permutexvar_epi32(pick, wx)));
+                w = _mm512_or_si512(w, _mm512_or_si512(_mm512_slli_epi64(w, 16),
+                                                       _mm512_slli_epi64(w, 32)));
+                __m512i ht = _mm512_maddubs_epi16(_mm512_shuffle_epi8(t, pairs), w);
+                __m512i hb = _mm512_maddubs_epi16(_mm512_shuffle_epi8(b, pairs), w);
+                for (int u = 0; u < 2; u++) {
+                    __m512i tb = u ? _mm512_unpackhi_epi16(ht, hb) : _mm512_unpacklo_epi16(ht, hb);
+                    __m512i v = _mm512_madd_epi16(tb, _mm512_permutexvar_epi32(spread[2 * g + u], wy));
+                    s[g][u] = _mm512_srli_epi32(_mm512_add_epi32(v, round), 10);
+                }
+            }
+            __m512i q = _mm512_packus_epi16(_mm512_packus_epi32(s[0][0], s[0][1]),
+                                            _mm512_packus_epi32(s[1][0], s[1][1]));
+            q = _mm512_permutexvar_epi32(squeeze, _mm512_shuffle_epi8(q, pack));
+            size_t cnt = rem < 16 ? rem : 16;
+            _mm512_mask_storeu_epi8(dst + 3 * i, _bzhi_u64(~0ull, (unsigned) (3 * cnt)), q);
+        }
+    }
+    for (; i < n; i++)
+        rv__warp_rgb_px(src, stride, sw, sh, x0 + ax[i], y0 + ay[i], dst + 3 * i);
+}
+
 void rv__filter_fill_avx512(rv_filter_kernels_t *k)
 {
     k->sobel_v = s_sobel_v;
@@ -619,4 +705,5 @@ void rv__filter_fill_avx512(rv_filter_kernels_t *k)
     k->min_rows = s_min_rows;
     k->min_rows_sub = s_min_rows_sub;
     k->max_rows_rsub = s_max_rows_rsub;
+    k->warp_rgb = s_warp_rgb;
 }
