@@ -41,17 +41,33 @@
 #define S_FIX_FAR 8
 #define S_DMAX 64 /* distances binned per px up to this */
 #define S_MIN_GAP 9 /* px: a smaller gap cannot hold the missing detector's 3 x 3 opening */
+#define S_MOUTH_FAR 2     /* the mouth: fixture within this many px of the outline and the gap */
+#define S_MOUTH_MIN 8     /* px of mouth to judge its shade */
+#define S_MOUTH_SHADE 3.0 /* grey levels the mouth lies below the fixture: in contact shadow */
+#define S_SHADED_T 0.05   /* the least t of a gap with a shaded mouth that is part */
 
 static const char *s_domain = "rv_align_part_mend";
 
 typedef struct s_acc {
-    double gsum, psum[S_DMAX], fsum;
-    size_t gn, gd[S_DMAX], pn[S_DMAX], fn;
+    double gsum, psum[S_DMAX], fsum, msum;
+    size_t gn, gd[S_DMAX], pn[S_DMAX], fn, mn;
     uint32_t ph[S_DMAX][256]; /* the part beside the gap: its grey's histogram per distance
                                  (zero between gaps: only the rows used are cleared) */
 } s_acc_t;
 
 static int s_decide(const s_acc_t *a);
+
+/* 1 when a gap pixel lies within S_MOUTH_FAR px (either way, in x and y) of (x, y) */
+static int s_near_gap(const uint8_t *in_gap, int lw, int lh, int x, int y)
+{
+    int ya = y - S_MOUTH_FAR < 0 ? 0 : y - S_MOUTH_FAR, yb = y + S_MOUTH_FAR >= lh ? lh - 1 : y + S_MOUTH_FAR;
+    int xa = x - S_MOUTH_FAR < 0 ? 0 : x - S_MOUTH_FAR, xb = x + S_MOUTH_FAR >= lw ? lw - 1 : x + S_MOUTH_FAR;
+    for (int yy = ya; yy <= yb; yy++)
+        for (int xx = xa; xx <= xb; xx++)
+            if (in_gap[(size_t) yy * lw + xx])
+                return 1;
+    return 0;
+}
 
 struct rv_mend {
     int w, h;
@@ -93,6 +109,9 @@ static int s_judge(const rv_mend_t *mend, const rv_view_t *gray, const rv_view_t
             } else if (dn[x] >= S_FIX_NEAR && dn[x] <= S_FIX_FAR) {
                 a->fsum += g[x];
                 a->fn++;
+            } else if (dn[x] >= 1 && dn[x] <= S_MOUTH_FAR && s_near_gap(in_gap, lw, lh, x, y)) {
+                a->msum += g[x];
+                a->mn++;
             }
         }
     }
@@ -140,7 +159,15 @@ static int s_decide(const s_acc_t *a)
     /* t, with the streaks taken at least S_MIN_CONTRAST / 2 from the fixture (the darkest
      * streaks can lie at its grey, and t would be noise) */
     double sgn = side > 0 ? 1 : -1, den = fmax(sgn * (p - f), S_MIN_CONTRAST / 2);
-    return sgn * (g - f) / den >= S_MEND_T;
+    double t = sgn * (g - f) / den;
+    if (t >= S_MEND_T)
+        return 1;
+    /* a part brighter than its fixture casts a contact shadow along its outline; a notch
+     * moves the outline, and the shadow with it, so the fixture across a chip's mouth is
+     * lit as the open fixture is. A gap at least as bright as the fixture whose mouth is
+     * still in shadow is a face turned from the lamp. */
+    return side > 0 && t >= S_SHADED_T && a->mn >= S_MOUTH_MIN &&
+           f - a->msum / (double) a->mn >= S_MOUTH_SHADE;
 }
 
 void rv_mend_destroy(rv_mend_t **mend)
