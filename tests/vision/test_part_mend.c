@@ -122,7 +122,8 @@ int main(void)
     s_scene(&v, &t, 95, 1);
     s_inputs(&t, &m, &o, 1);
     RS_CHECK_EQ(rv_align_part_mend(&v, &m, &o, 128, &mended), RV_OK);
-    size_t dark_in = s_count(&m, DX0, DX1, Y1 - DD, Y1), lit_in = s_count(&m, LX0, LX1, Y1 - LD, Y1);
+    size_t dark_in = s_count(&m, DX0, DX1, Y1 - DD, Y1);
+    size_t lit_in = s_count(&m, LX0, LX1, Y1 - LD, Y1);
     printf("shaded mouths: mended %zu px; the darker bite %zu of %zu px part, the lit chip %zu of "
            "%zu\n", mended, dark_in, dark_px, lit_in, lit_px);
     RS_CHECK_EQ(dark_in, dark_px);

@@ -21,7 +21,16 @@
  * px or more at t >= 0.41 but one (73 of 74, the other at a step's corner); against the
  * flank's mean instead of its darker streaks the two overlapped. A gap is left as it is
  * when it cannot be judged: too little contrast, fewer than half its pixels with part
- * beside them at their distance, or no fixture in reach. */
+ * beside them at their distance, or no fixture in reach.
+ *
+ * At a step's corner the flank also lies in the next wall's shadow, and a streak there can
+ * be as dark as the fixture (t 0.1-0.35 on sound shafts). Its mouth tells it from a chip:
+ * a part brighter than its fixture casts a contact shadow along its outline, and a notch
+ * moves the outline and the shadow with it, so the fixture across a chip's mouth is lit as
+ * the open fixture is. So a gap with t >= S_SHADED_T whose mouth (the fixture 1 to
+ * S_MOUTH_FAR px outside the outline and within S_MOUTH_FAR px of the gap, at least
+ * S_MOUTH_MIN px of it) lies S_MOUTH_SHADE grey levels or more below f is part too. On
+ * generated shafts every true chip lay at t < 0 (docs/eval.md, twenty-third session). */
 #include <math.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -60,8 +69,10 @@ static int s_decide(const s_acc_t *a);
 /* 1 when a gap pixel lies within S_MOUTH_FAR px (either way, in x and y) of (x, y) */
 static int s_near_gap(const uint8_t *in_gap, int lw, int lh, int x, int y)
 {
-    int ya = y - S_MOUTH_FAR < 0 ? 0 : y - S_MOUTH_FAR, yb = y + S_MOUTH_FAR >= lh ? lh - 1 : y + S_MOUTH_FAR;
-    int xa = x - S_MOUTH_FAR < 0 ? 0 : x - S_MOUTH_FAR, xb = x + S_MOUTH_FAR >= lw ? lw - 1 : x + S_MOUTH_FAR;
+    int ya = y - S_MOUTH_FAR < 0 ? 0 : y - S_MOUTH_FAR;
+    int yb = y + S_MOUTH_FAR >= lh ? lh - 1 : y + S_MOUTH_FAR;
+    int xa = x - S_MOUTH_FAR < 0 ? 0 : x - S_MOUTH_FAR;
+    int xb = x + S_MOUTH_FAR >= lw ? lw - 1 : x + S_MOUTH_FAR;
     for (int yy = ya; yy <= yb; yy++)
         for (int xx = xa; xx <= xb; xx++)
             if (in_gap[(size_t) yy * lw + xx])

@@ -630,9 +630,10 @@ static void s_warp_rgb(const uint8_t *src, ptrdiff_t stride, int sw, int sh, con
         /* per 128-bit lane: four pixels' R G B 0 -> twelve bytes */
         const __m512i pack = _mm512_broadcast_i32x4(
             _mm_setr_epi8(0, 1, 2, 4, 5, 6, 8, 9, 10, 12, 13, 14, -128, -128, -128, -128));
-        const __m512i pix_a = _mm512_setr_epi32(0, 1, 4, 5, 8, 9, 12, 13, 0, 0, 0, 0, 0, 0, 0, 0),
-                      pix_b = _mm512_setr_epi32(2, 3, 6, 7, 10, 11, 14, 15, 0, 0, 0, 0, 0, 0, 0, 0),
-                      squeeze = _mm512_setr_epi32(0, 1, 2, 4, 5, 6, 8, 9, 10, 12, 13, 14, 0, 0, 0, 0);
+        const __m512i pix_a = _mm512_setr_epi32(0, 1, 4, 5, 8, 9, 12, 13, 0, 0, 0, 0, 0, 0, 0, 0);
+        const __m512i pix_b = _mm512_setr_epi32(2, 3, 6, 7, 10, 11, 14, 15, 0, 0, 0, 0, 0, 0, 0, 0);
+        const __m512i squeeze =
+            _mm512_setr_epi32(0, 1, 2, 4, 5, 6, 8, 9, 10, 12, 13, 14, 0, 0, 0, 0);
         const __m512i spread[4] = {
             _mm512_setr_epi32(0, 0, 0, 0, 4, 4, 4, 4, 8, 8, 8, 8, 12, 12, 12, 12),
             _mm512_setr_epi32(1, 1, 1, 1, 5, 5, 5, 5, 9, 9, 9, 9, 13, 13, 13, 13),
@@ -674,7 +675,8 @@ static void s_warp_rgb(const uint8_t *src, ptrdiff_t stride, int sw, int sh, con
                 __m512i hb = _mm512_maddubs_epi16(_mm512_shuffle_epi8(b, pairs), w);
                 for (int u = 0; u < 2; u++) {
                     __m512i tb = u ? _mm512_unpackhi_epi16(ht, hb) : _mm512_unpacklo_epi16(ht, hb);
-                    __m512i v = _mm512_madd_epi16(tb, _mm512_permutexvar_epi32(spread[2 * g + u], wy));
+                    __m512i wyu = _mm512_permutexvar_epi32(spread[2 * g + u], wy);
+                    __m512i v = _mm512_madd_epi16(tb, wyu);
                     s[g][u] = _mm512_srli_epi32(_mm512_add_epi32(v, round), 10);
                 }
             }
