@@ -99,6 +99,30 @@ int main(void)
         }
     }
 
+    /* the row scans read eight bytes at a time: sparse and dense masks whose set bytes are
+     * any non-zero value (1, 0x7f, 0x80, 0x81, 0xfe, 0xff: a word's zero-byte test must not
+     * take a byte borrowed into for zero), of widths around the word sizes, at offsets */
+    static const uint8_t vals[] = {1, 0x7f, 0x80, 0x81, 0xfe, 0xff};
+    for (int wdt = 1; wdt <= 131; wdt += (wdt < 70 ? 1 : 13))
+        for (int mode = 0; mode < 3; mode++) {
+            rv_image_t *img = rv_image_new(wdt + 11, 9, RV_GRAY8);
+            rv_view_t full = rv_image_view(img), v;
+            for (int y = 0; y < full.height; y++)
+                for (int x = 0; x < full.width; x++) {
+                    uint64_t r = rs_rand(&seed);
+                    /* mode 0: one in 40 set; 1: runs of set bytes; 2: one in 40 clear */
+                    int set = mode == 0 ? r % 40 == 0 : mode == 1 ? (x / 5 + y) % 3 != 0
+                                                                   : r % 40 != 0;
+                    rv_view_row(&full, y)[x] = set ? vals[(r >> 8) % 6] : 0;
+                }
+            for (int off = 0; off < 11; off += 5) {
+                rv_view_roi(&full, off, 0, wdt, full.height, &v);
+                s_compare(&v, 4);
+                s_compare(&v, 8);
+            }
+            rv_image_destroy(&img);
+        }
+
     /* shapes: a ring (one component with a hole), a diagonal line (8- but not 4-connected),
      * a U (merges late), centroid of a rectangle */
     rv_image_t *img = rv_image_new_filled(60, 40, RV_GRAY8, 0);

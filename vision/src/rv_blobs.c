@@ -50,28 +50,48 @@ static int s_push(s_state_t *st, int y, int x0, int x1)
     return RV_OK;
 }
 
-/* Index of the first non-zero byte of row[x .. w-1], or w. Whole zero words are skipped. */
+/* Index of the first non-zero byte of row[x .. w-1], or w. Eight bytes at a time: zero
+ * words (most of a mask) are skipped four at once, and in a word that is not zero the
+ * first non-zero byte is its lowest (little-endian) set byte. */
 static int s_next_set(const uint8_t *row, int x, int w)
 {
-    while (x < w && ((uintptr_t) (row + x) & 7))
-        if (row[x])
-            return x;
-        else
-            x++;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    while (x + 32 <= w) {
+        uint64_t v[4];
+        memcpy(v, row + x, 32);
+        if (v[0] | v[1] | v[2] | v[3])
+            break;
+        x += 32;
+    }
     while (x + 8 <= w) {
         uint64_t v;
         memcpy(&v, row + x, 8);
         if (v)
-            break;
+            return x + (__builtin_ctzll(v) >> 3);
         x += 8;
     }
+#endif
     while (x < w && !row[x])
         x++;
     return x;
 }
 
+/* Index of the first zero byte of row[x .. w-1], or w. Eight bytes at a time: the lowest
+ * byte flagged by (v - 0x01..01) & ~v & 0x80..80 is the word's first zero byte (a flag
+ * above it can be false, never one below). */
 static int s_next_clear(const uint8_t *row, int x, int w)
 {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+    while (x + 8 <= w) {
+        uint64_t v;
+        memcpy(&v, row + x, 8);
+        uint64_t z = (v - ones) & ~v & highs;
+        if (z)
+            return x + (__builtin_ctzll(z) >> 3);
+        x += 8;
+    }
+#endif
     while (x < w && row[x])
         x++;
     return x;
