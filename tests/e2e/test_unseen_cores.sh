@@ -35,6 +35,12 @@ done
 # a sound shaft that was scrapped for a 28 mm "crack" along its journal's step (2026-12-06):
 # the view darker than the mean all round the step's shadow line
 "$bin/reman-gencore" --quiet --shape shaft --seed 870168 --clean --out "$work/known-shaft"
+# two sound discs that were scrapped for a 53-81 mm "crack" along the friction ring's inner
+# edge (2026-12-07): the groove there lay 1.3-2 px off the mean's (an alignment residual),
+# and its dark side read as a line beyond the one pixel the crack test allowed the reference
+for seed in 990023 1400168; do
+  "$bin/reman-gencore" --quiet --shape disc --seed "$seed" --clean --out "$work/known-disc"
+done
 for d in "$work"/clean-* "$work"/chip-* "$work"/crack-* "$work"/worn-* "$work"/known-*; do
   "$bin/reman-inspect" --references "$refs" "$d"/*.jpg >"$d.jsonl" 2>"$d.err" || true
 done
@@ -63,6 +69,16 @@ lines = [json.loads(l) for l in open(f"{sys.argv[1]}/known-shaft.jsonl")]
 cracks = [f for l in lines for f in l.get("findings", []) if f["type"] == "crack"]
 print("  ", [l.get("proposal") for l in lines], [round(f["length_mm"], 1) for f in cracks])
 sys.exit(0 if len(lines) == 1 and not cracks and lines[0].get("proposal") == "reuse" else 1)
+EOF
+
+check "sound discs 990023, 1400168: no crack along the friction ring's inner edge" \
+  $PY - "$work" <<'EOF'
+import json, sys
+lines = [json.loads(l) for l in open(f"{sys.argv[1]}/known-disc.jsonl")]
+cracks = [f for l in lines for f in l.get("findings", []) if f["type"] == "crack"]
+print("  ", [l.get("proposal") for l in lines], [round(f["length_mm"], 1) for f in cracks])
+sys.exit(0 if len(lines) == 2 and not cracks and
+         all(l.get("proposal") == "reuse" for l in lines) else 1)
 EOF
 
 check "chipped cores: every chip reported as missing material where the truth puts it" \
