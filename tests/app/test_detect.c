@@ -551,6 +551,59 @@ static void s_test_crack_shifted_edge(void)
     s_scene_free(&sc);
 }
 
+/* Two lines alike, 30 grey levels under the reference's 100 along 160 px: one where the
+ * good parts' spread is 12 (a line of shade whose depth varies with the lamp, as along the
+ * demo housing's ID pad), one on a face where it is RA_TRUTH_SPREAD. */
+static const double s_shade_line[2][2] = {{60, 40}, {70, 200}};
+static const double s_face_line[2][2] = {{220, 40}, {230, 200}};
+
+static void s_spread_pixel(int x, int y, const void *arg, uint8_t *g, uint8_t *r, uint8_t *pm,
+                           uint8_t *z)
+{
+    (void) arg;
+    double cover = fmax(s_cover(x, y, s_shade_line), s_cover(x, y, s_face_line));
+    *r = 100;
+    *g = (uint8_t) lrint(100 - 30 * cover);
+    *pm = *z = 255;
+}
+
+/* spread_gate (default 2.5): a piece no darker than the reference by 2.5 times the goods'
+ * spread along its skeleton is not a crack. Only the line on the quiet face is reported,
+ * at its length; with the gate off (0) the shade line is reported too, so the test can
+ * fail. */
+static void s_test_crack_spread(void)
+{
+    s_scene_t sc;
+    s_scene_init(&sc, 300, 240, 0.2, s_spread_pixel, NULL);
+    for (int y = 0; y < sc.ref0.height; y++)
+        for (int x = 30; x < 100; x++)
+            rv_view_row(&sc.ref0, y)[x] = 12;
+    const double(*c)[2] = s_face_line;
+    double len = hypot(c[1][0] - c[0][0], c[1][1] - c[0][1]);
+    for (int gate = 0; gate <= 1; gate++) {
+        rv_param_t kv = {"spread_gate", 0};
+        rv_findings_t f = {0};
+        s_scene_cracks(&sc, gate ? NULL : &kv, gate ? 0 : 1, NULL, &f);
+        int face = 0, shade = 0;
+        for (size_t i = 0; i < f.count; i++) {
+            const rv_finding_t *k = &f.items[i];
+            if (k->bbox[0] >= 150) {
+                face++;
+                s_check_length("line on a quiet face", k, len * sc.mmpp);
+            } else {
+                shade++;
+            }
+        }
+        printf("spread_gate %s: %d crack(s) on the quiet face, %d on the shade line\n",
+               gate ? "2.5 (default)" : "0", face, shade);
+        RS_CHECK_EQ(face, 1);
+        RS_CHECKF(gate ? shade == 0 : shade >= 1, "spread_gate %s: %d on the shade line",
+                  gate ? "default" : "0", shade);
+        rv_findings_free(&f);
+    }
+    s_scene_free(&sc);
+}
+
 /* rv_detect_cache_zone_within: told that the zone is 0 outside a box, the cache finds the
  * zone's box reading only there, and the findings are the ones found without the hint;
  * a box that cuts the zone (a broken promise) changes them, so the hint is what is used;
@@ -1268,6 +1321,7 @@ int main(void)
     s_test_crack_cut();
     s_test_zone_within();
     s_test_crack_shifted_edge();
+    s_test_crack_spread();
     s_test_crack_tool_mark();
     s_test_crack_halo();
     s_test_crack_wide();
