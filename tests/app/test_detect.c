@@ -567,7 +567,7 @@ static void s_spread_pixel(int x, int y, const void *arg, uint8_t *g, uint8_t *r
     *pm = *z = 255;
 }
 
-/* spread_gate (default 2.5): a piece no darker than the reference by 2.5 times the goods'
+/* spread_gate (default 3.5): a piece no darker than the reference by 3.5 times the goods'
  * spread along its skeleton is not a crack. Only the line on the quiet face is reported,
  * at its length; with the gate off (0) the shade line is reported too, so the test can
  * fail. */
@@ -595,7 +595,7 @@ static void s_test_crack_spread(void)
             }
         }
         printf("spread_gate %s: %d crack(s) on the quiet face, %d on the shade line\n",
-               gate ? "2.5 (default)" : "0", face, shade);
+               gate ? "3.5 (default)" : "0", face, shade);
         RS_CHECK_EQ(face, 1);
         RS_CHECKF(gate ? shade == 0 : shade >= 1, "spread_gate %s: %d on the shade line",
                   gate ? "default" : "0", shade);
