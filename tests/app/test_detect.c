@@ -406,6 +406,15 @@ static void s_scene_cracks(s_scene_t *sc, const rv_param_t *kv, size_t n, rv_det
     free(params);
 }
 
+/* The crack detector on the scene with its defaults (on = 1), or with key set to 0 (on = 0:
+ * that check off). */
+static void s_scene_cracks_knob(s_scene_t *sc, const char *key, int on, rv_detect_cache_t *cache,
+                                rv_findings_t *f)
+{
+    rv_param_t kv = {key, 0};
+    s_scene_cracks(sc, on ? NULL : &kv, on ? 0 : 1, cache, f);
+}
+
 static void s_scene_free(s_scene_t *sc)
 {
     for (int i = 0; i < 7; i++)
@@ -524,10 +533,9 @@ static void s_test_crack_shifted_edge(void)
     for (int shift = 0; shift <= 1; shift++)
         for (int cached = 0; cached <= 1; cached++) {
             rv_detect_cache_t *cache = cached ? rv_detect_cache_new() : NULL;
-            rv_param_t kv = {"ref_shift_px", shift};
             rv_findings_t f = {0};
             /* shift 1 is the default: configured without a key */
-            s_scene_cracks(&sc, shift ? NULL : &kv, shift ? 0 : 1, cache, &f);
+            s_scene_cracks_knob(&sc, "ref_shift_px", shift, cache, &f);
             int crack = 0, rim = 0;
             for (size_t i = 0; i < f.count; i++) {
                 const rv_finding_t *k = &f.items[i];
@@ -581,9 +589,8 @@ static void s_test_crack_spread(void)
     const double(*c)[2] = s_face_line;
     double len = hypot(c[1][0] - c[0][0], c[1][1] - c[0][1]);
     for (int gate = 0; gate <= 1; gate++) {
-        rv_param_t kv = {"spread_gate", 0};
         rv_findings_t f = {0};
-        s_scene_cracks(&sc, gate ? NULL : &kv, gate ? 0 : 1, NULL, &f);
+        s_scene_cracks_knob(&sc, "spread_gate", gate, NULL, &f);
         int face = 0, shade = 0;
         for (size_t i = 0; i < f.count; i++) {
             const rv_finding_t *k = &f.items[i];
@@ -717,9 +724,8 @@ static void s_test_crack_halo(void)
     s_scene_t sc;
     s_scene_init(&sc, 260, 220, 0.2, s_halo_pixel, NULL);
     for (int ridge = 0; ridge <= 1; ridge++) {
-        rv_param_t kv = {"min_ridge", 0};
         rv_findings_t f = {0};
-        s_scene_cracks(&sc, ridge ? NULL : &kv, ridge ? 0 : 1, NULL, &f);
+        s_scene_cracks_knob(&sc, "min_ridge", ridge, NULL, &f);
         int crack = 0, mark = 0;
         for (size_t i = 0; i < f.count; i++) {
             const rv_finding_t *k = &f.items[i];
