@@ -463,8 +463,10 @@ int ra_cell_inspect(ra_cell_t *c, const char *path, const ra_frame_t *frame, con
         goto out;
     }
     json_object_set_new(line, "alignment",
-                        json_pack("{s:f, s:f, s:f, s:s, s:i}", "angle_deg", r.align.angle_deg,
-                                  "scale", r.align.scale, "iou", r.align.iou, "method",
+                        json_pack("{s:f, s:f, s:f, s:f, s:i, s:s, s:i}", "angle_deg",
+                                  r.align.angle_deg, "scale", r.align.scale, "iou", r.align.iou,
+                                  "residual_px", r.align.residual_px, "edge_points",
+                                  r.align.inliers, "method",
                                   r.align.method ? r.align.method : "none", "shrink",
                                   r.shrink > 0 ? r.shrink : 1));
     if (r.refused) {

@@ -37,7 +37,8 @@ done
 "$bin/reman-gencore" --quiet --shape shaft --seed 870168 --clean --out "$work/known-shaft"
 # two sound discs that were scrapped for a 53-81 mm "crack" along the friction ring's inner
 # edge (2026-12-07): the groove there lay 1.3-2 px off the mean's (an alignment residual),
-# and its dark side read as a line beyond the one pixel the crack test allowed the reference
+# and its dark side read as a line beyond the one pixel the crack test allowed the reference;
+# the alignment's last step (the outline's edge points) now takes that residual out
 for seed in 990023 1400168; do
   "$bin/reman-gencore" --quiet --shape disc --seed "$seed" --clean --out "$work/known-disc"
 done
@@ -67,6 +68,25 @@ for shape in ("disc", "housing", "shaft"):
     print(f"  {shape}: {len(lines)} inspected, {props.count('reuse')} reuse, "
           f"others {[p for p in props if p != 'reuse']}, finding types {found}")
     ok &= len(lines) == 10 and props.count("reuse") >= 9
+sys.exit(0 if ok else 1)
+EOF
+
+# the alignment's residual (the median offset of the view's outline edges from the
+# master's, rv_align_residual): before 2026-12-07 discs kept up to 2-4 px of pose error
+# from bevels the lamp lights on one side (990023 read 1.09 px, its set 0.27-0.41); the
+# outline's edge points now correct it
+check "sound cores and discs 990023, 1400168: aligned to within 0.5 px of their outline" \
+  $PY - "$work" <<'EOF'
+import json, sys
+ok = True
+for name in ("clean-disc", "clean-housing", "clean-shaft", "known-disc"):
+    lines = [json.loads(l) for l in open(f"{sys.argv[1]}/{name}.jsonl")]
+    res = [l.get("alignment", {}).get("residual_px") for l in lines]
+    pts = [l.get("alignment", {}).get("edge_points") for l in lines]
+    print(f"  {name}: residual_px {[round(r, 2) if r is not None else None for r in res]}, "
+          f"edge points {min(p or 0 for p in pts)}..{max(p or 0 for p in pts)}")
+    ok &= len(lines) >= 2 and all(r is not None and 0 <= r <= 0.5 for r in res)
+    ok &= all(p is not None and p >= 200 for p in pts)
 sys.exit(0 if ok else 1)
 EOF
 

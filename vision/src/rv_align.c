@@ -1,5 +1,6 @@
 /* rv_align.c - registration of a view to the family's reference view. */
 #include "rv/rv_align.h"
+#include "rv_align_edges.h"
 #include "rv_align_lk.h"
 #include "rv/rv_blobs.h"
 #include "rv/rv_error.h"
@@ -34,6 +35,7 @@ struct rv_align_ref {
     int ffac, fw, fh;
     rv_lk_template_t *elk[2];
     int ebox[2][4]; /* each band's box in its frame: x0, y0, x1, y1 (exclusive) */
+    rv_edge_pts_t *edges; /* the outline's edge points: the residual (rv_align_edges.h) */
 };
 
 static rv_image_t *s_detail(const rv_view_t *small);
@@ -551,6 +553,12 @@ static void s_compose(const double a[2][3], const double b[2][3], double c[2][3]
 #define S_BAND 12
 #define S_BAND_SMALL 5
 #define S_MAX_MOVE 4.0 /* small px: a refinement that moves the part further is not one */
+#define S_EDGE_PASSES 6 /* the outline edges' correction: at most this many passes */
+/* px: the least correction applied. Over 40 unseen clean cores per shape (seeds 700000..
+ * and 810000..), 0.3 keeps the shafts and housings at their edge fit's 0.08-0.10 px mean
+ * error while the discs go from 0.93-0.97 to 0.11 (applied always: shafts and housings
+ * 0.10-0.12; from 0.5 px: discs 0.17, from 1 px: 0.25) */
+#define S_EDGE_GATE 0.3
 
 /* Gradient magnitude of g (GRAY8) into a new image. */
 static rv_image_t *s_edges(const rv_view_t *g)
@@ -779,6 +787,10 @@ rv_align_ref_t *rv_align_ref_new(const rv_view_t *ref_gray, const rv_view_t *ref
         free(sig);
         goto fail;
     }
+    if (!(self->edges = rv_edge_pts_new(ref_gray, &rmv, self->factor))) {
+        free(sig);
+        goto fail;
+    }
     s_polar(&rmv, self->cx, self->cy, self->area, sig);
     self->sig_max = 0;
     for (int i = 0; i < 2 * S_SECTORS * S_BANDS; i++) {
@@ -808,6 +820,7 @@ void rv_align_ref_destroy(rv_align_ref_t **self_p)
     rv_lk_template_destroy(&(*self_p)->elk[1]);
     free((*self_p)->sig2);
     free((*self_p)->sig2_16);
+    rv_edge_pts_destroy(&(*self_p)->edges);
     free(*self_p);
     *self_p = NULL;
 }
@@ -1200,7 +1213,6 @@ int rv_align_rgb(const rv_align_ref_t *ref, const rv_view_t *gray, rv_align_resu
     double det = ms[0][0] * ms[1][1] - ms[0][1] * ms[1][0];
     out->scale = sqrt(fabs(det)) * ref->factor / (double) f;
     out->angle_deg = atan2(ms[1][0], ms[0][0]) * 180.0 / M_PI;
-    out->residual_px = -1;
     if (ref->p.affine) {
         /* the fitted transform must still be a view of the part: no mirror, a scale in
          * range, and axis scales (singular values) within max_aniso of each other */
@@ -1235,8 +1247,50 @@ int rv_align_rgb(const rv_align_ref_t *ref, const rv_view_t *gray, rv_align_resu
     }
     if (s_refine_fine(ref, gray, out->m))
         out->method = "silhouette+edges";
+    rv_align_residual_t res;
+    /* the last step: the rigid motion that the outline's grey edges say is left (points
+     * placed on each edge's largest derivative, rv_align_edges.h) is undone, pass after
+     * pass until it is under 0.02 px. The edges' gradient magnitude fitted above is pulled
+     * by a bevel the lamp lights on one side only (the demo disc's rim, bore and bolt
+     * holes: 0.93-0.97 px mean error on the part's box over 40 unseen discs, worst 3.35-3.86);
+     * an edge's place across the outline is not (0.09-0.11, worst 0.23-0.29;
+     * tests/app/test_align.c) */
+    int moved = 0, stale = 1; /* stale: res was not measured at out->m */
+    for (int it = 0; it < S_EDGE_PASSES; it++) {
+        if ((rc = rv_edge_pts_measure(ref->edges, gray, out->m, &res)) != RV_OK)
+            goto out;
+        stale = 0;
+        double th = res.turn_deg * M_PI / 180.0;
+        if (res.median_px < 0 || hypot(res.shift_px[0], res.shift_px[1]) > 3.0 ||
+            fabs(res.turn_deg) > 1.0)
+            break;
+        /* a motion that moves no part of the frame by S_EDGE_GATE is within the points'
+         * own noise: the fit stays as the edges' magnitude left it; under 0.02 px the
+         * passes have converged */
+        double far = hypot(ref->width, ref->height) / 2 * fabs(th);
+        double most = hypot(res.shift_px[0], res.shift_px[1]) + far;
+        if ((it == 0 && most < S_EDGE_GATE) || most < 0.02)
+            break;
+        /* C: p -> R(-th) (p - c) + c - t, the motion undone; m = C m */
+        double c = cos(th), sn = sin(th), ox = res.centre[0], oy = res.centre[1];
+        double C[2][3] = {{c, sn, ox - c * ox - sn * oy - res.shift_px[0]},
+                          {-sn, c, oy + sn * ox - c * oy - res.shift_px[1]}};
+        double nm[2][3];
+        s_compose(C, out->m, nm);
+        memcpy(out->m, nm, sizeof nm);
+        moved = stale = 1;
+    }
+    if (stale && (rc = rv_edge_pts_measure(ref->edges, gray, out->m, &res)) != RV_OK)
+        goto out;
+    if (moved)
+        out->method = !strcmp(out->method, "silhouette+edges") ? "silhouette+edges+outline"
+                      : !strcmp(out->method, "silhouette+lk") ? "silhouette+lk+outline"
+                                                               : "silhouette+outline";
+    out->residual_px = res.median_px;
+    out->inliers = res.points;
     out->tx = out->m[0][2];
     out->ty = out->m[1][2];
+    out->angle_deg = atan2(out->m[1][0], out->m[0][0]) * 180.0 / M_PI;
     /* identity when no corner of the reference frame moves by more than 0.05 px */
     double worst = 0;
     int cw[4][2] = {{0, 0}, {ref->width, 0}, {0, ref->height}, {ref->width, ref->height}};
@@ -1255,6 +1309,21 @@ out:
     rv_image_destroy(&pre);
     rv_image_destroy(&soft_v);
     rv_image_destroy(&vdetail);
+    return rc;
+}
+
+int rv_align_residual(const rv_align_ref_t *ref, const rv_view_t *gray, const double m[2][3],
+                      rv_align_residual_t *out)
+{
+    if (!ref || !gray || !m || !out || (gray->fmt != RV_GRAY8 && gray->fmt != RV_RGB8))
+        return rv_fail(RV_EINVAL, "rv_align_residual",
+                       "needs a reference, a gray8 or RGB8 view, a transform and a result");
+    rv_image_t *g = gray->fmt == RV_RGB8 ? s_gray_of(gray) : NULL;
+    if (gray->fmt == RV_RGB8 && !g)
+        return RV_ENOMEM;
+    rv_view_t gv = g ? rv_image_view(g) : *gray;
+    int rc = rv_edge_pts_measure(ref->edges, &gv, m, out);
+    rv_image_destroy(&g);
     return rc;
 }
 

@@ -52,14 +52,30 @@ typedef struct rv_align_result {
     double angle_deg;   /* rotation of the view relative to the reference */
     double tx, ty;      /* px, reference frame */
     double iou;         /* silhouette overlap where the silhouettes fit best */
-    double residual_px; /* reserved: -1 (the silhouette overlap is the quality figure) */
-    int inliers;        /* reserved: 0 */
+    double residual_px; /* the median distance of the view's outline edges from the
+                           reference's after alignment (rv_align_residual), reference px;
+                           -1 when fewer than 8 outline points found an edge */
+    int inliers;        /* the outline points that found their edge in the view */
     const char *method; /* "silhouette", "silhouette+lk" (refined on the soft outline band)
-                           or "silhouette+edges" (and on the edges) */
+                           or "silhouette+edges" (and on the edges), each followed by
+                           "+outline" when the outline's edge points moved it last
+                           (rv_align_residual's motion undone) */
     int identity;       /* 1 when the transform moves no pixel by more than 0.05 px */
 } rv_align_result_t;
 
 typedef struct rv_align_ref rv_align_ref_t;
+
+/* How far a view's edges lie from the reference's under a transform (rv_align_residual). */
+typedef struct rv_align_residual {
+    double median_px;   /* median size of the offsets, reference px (-1: too few points) */
+    double p90_px;      /* their 90th percentile (-1: too few points) */
+    double shift_px[2]; /* the rigid motion of the view's outline (reference px) that best
+                           explains the offsets: its shift (x, y) at centre, and */
+    double turn_deg;    /* its turn about centre (degrees, as angle_deg turns) */
+    double centre[2];   /* the measured outline points' centroid, reference px */
+    int points;         /* outline points that found an edge of their polarity in the view */
+    int outline_points; /* outline points of the reference (at most 720) */
+} rv_align_residual_t;
 
 void rv_align_params_init(rv_align_params_t *p);
 
@@ -81,6 +97,17 @@ int rv_align(const rv_align_ref_t *ref, const rv_view_t *gray, rv_align_result_t
  * (rv_gray_from_rgb), without making the full-size gray image (only the downscaled copy is
  * made, from gray rows converted one at a time). */
 int rv_align_rgb(const rv_align_ref_t *ref, const rv_view_t *rgb, rv_align_result_t *out);
+
+/* The alignment's residual: up to 720 points along the reference silhouette's outline
+ * (outer outline and holes), each on the grey edge it follows (the largest derivative
+ * across the outline, sub-pixel, with its polarity), are carried into gray (GRAY8 or
+ * RGB8, the view) through m (view px -> reference px: rv_align's, or any other); across
+ * the outline, within 4 reference px, the largest derivative of the same polarity is the
+ * view's edge and its signed distance the point's offset (positive: outwards). A point
+ * whose view edge is missing (a chip, a shadow, the view's border) is not counted. RV_OK
+ * with out filled; RV_EINVAL for a singular transform or a view of another format. */
+int rv_align_residual(const rv_align_ref_t *ref, const rv_view_t *gray, const double m[2][3],
+                      rv_align_residual_t *out);
 
 /* Resample src (GRAY8 or RGB8) into dst, a view of the reference size and the same
  * format, bilinear; copies when the transform is the identity. */
