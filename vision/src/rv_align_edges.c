@@ -41,11 +41,6 @@ void rv_edge_pts_destroy(rv_edge_pts_t **self_p)
     *self_p = NULL;
 }
 
-int rv_edge_pts_count(const rv_edge_pts_t *self)
-{
-    return self ? self->n : 0;
-}
-
 /* The derivative across the outline at (px, py) along (dx, dy) (one unit per px of t) with
  * tangent (tx, ty), for t in [-reach, reach] every S_STEP: averaged over three parallel
  * lines a unit apart, central differences over one px. 0 when a sample falls outside
@@ -136,9 +131,9 @@ rv_edge_pts_t *rv_edge_pts_new(const rv_view_t *ref_gray, const rv_view_t *small
                 double gx = 0, gy = 0;
                 for (int j = -2; j <= 2; j++) {
                     const uint8_t *rj = rv_view_row(small_mask, y + j);
-                    gx += (rj[x + 1] + rj[x + 2] - rj[x - 1] - rj[x - 2]) / 255.0;
+                    gx += (rj[x + 1] != 0) + (rj[x + 2] != 0) - (rj[x - 1] != 0) - (rj[x - 2] != 0);
                     for (int i = -2; i <= 2; i++)
-                        gy += (j > 0 ? 1 : j < 0 ? -1 : 0) * (rj[x + i] ? 1.0 : 0.0);
+                        gy += (j > 0 ? 1 : j < 0 ? -1 : 0) * (rj[x + i] != 0);
                 }
                 double gn = hypot(gx, gy);
                 if (gn < 3)
