@@ -203,6 +203,8 @@ static json_t *s_grade_json(const rm_grade_t *g, json_t *line)
         json_array_append_new(why, json_string("anomaly score in uncertain band"));
     if (g->review_why & RM_REVIEW_CREDIT)
         json_array_append_new(why, json_string("credit measurement in guard band"));
+    if (g->review_why & RM_REVIEW_ALIGN)
+        json_array_append_new(why, json_string("alignment residual over its limit"));
     json_object_set_new(line, "review", json_boolean(g->review));
     json_object_set_new(line, "review_why", why);
     json_t *reasons = json_array();

@@ -27,6 +27,7 @@ struct ra_inspector {
     const ra_reference_t *ref;
     rv_align_ref_t *aref;
     rv_align_params_t align; /* the family's alignment settings */
+    double max_residual;     /* px: a residual over it proposes review (0: never) */
     int width, height;
     double mm_per_px;
     size_t nzones;
@@ -250,6 +251,8 @@ ra_inspector_t *ra_inspector_new(rm_family_t *family, const ra_reference_t *ref)
     if (ra_reference_band(ref, &lo, &hi) != RV_OK)
         goto fail;
     (void) ra_align_params_of(family, 0, &self->align);
+    rm_view_align_t va;
+    self->max_residual = rm_family_view_align(family, 0, &va) == RV_OK ? va.max_residual : 0.5;
     if (!(self->aref = rv_align_ref_new(&master, NULL, &self->align)) ||
         s_zero_calipers(self, &master) != RV_OK)
         goto fail;
@@ -785,6 +788,10 @@ static int s_inspect(ra_inspector_t *self, const rv_view_t *rgb, int k, const ra
     }
     if ((rc = rm_grade(self->family, &out->findings, out->anomaly_score, out->grade)) != RV_OK)
         goto out;
+    /* zones placed through an alignment whose outline edges lie off the master's: what was
+     * found in them (or not) is no ground for a route (docs/inspection.md, "The residual") */
+    (void) rm_grade_review_alignment(self->family, out->align.residual_px, self->max_residual,
+                                     out->grade);
     out->ms_grade = s_now_ms() - t;
     if (keep_aligned) {
         out->aligned = rv_image_new(self->width, self->height, RV_RGB8);
@@ -831,6 +838,7 @@ int ra_inspect_rgb(ra_inspector_t *self, const rv_view_t *rgb, const ra_code_t *
 int ra_inspect_scaled(ra_inspector_t *self, const rv_view_t *rgb, int scale,
                       const ra_code_t *code, int keep_aligned, ra_inspection_t *out)
 {
+    memset(out, 0, sizeof *out); /* as ra_inspect_jpeg: nothing of the caller's is read */
     double t0 = s_now_ms();
     out->width = rgb->width;
     out->height = rgb->height;

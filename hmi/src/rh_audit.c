@@ -52,6 +52,8 @@ static const char *review_why_label(const char *why)
         return _("anomaly score in uncertain band");
     if (!strcmp(why, "credit measurement in guard band"))
         return _("credit measurement in guard band");
+    if (!strcmp(why, "alignment residual over its limit"))
+        return _("alignment residual over its limit");
     return why;
 }
 

@@ -821,6 +821,9 @@ static void s_render(RhWindow *self, double ms, const char *store_error, int64_t
                                            ? _("The anomaly score lies in its uncertain band.")
                                        : !g_strcmp0(r, "credit measurement in guard band")
                                            ? _("The core-credit measurement lies in its guard band.")
+                                       : !g_strcmp0(r, "alignment residual over its limit")
+                                           ? _("The part's outline lies off the master's after "
+                                               "alignment: the zones may be misplaced.")
                                            : r);
             }
             g_free(t);

@@ -363,7 +363,7 @@ static int s_view_align(s_ctx_t *c, json_t *view, rm_view_align_t *a)
 {
     static const char *const keys[] = {"motion",         "solid",      "rotation",
                                        "scale",          "max_axis_ratio", "work_width",
-                                       "min_overlap",    NULL};
+                                       "min_overlap",    "max_residual_px", NULL};
     static const char *const motions[] = {"rigid", "affine"};
     a->affine = 0;
     a->solid = 0;
@@ -373,6 +373,7 @@ static int s_view_align(s_ctx_t *c, json_t *view, rm_view_align_t *a)
     a->max_aniso = 1.5;
     a->work_width = 512;
     a->min_overlap = 0.85;
+    a->max_residual = 0.5;
     json_t *al, *v = NULL;
     int rc = s_member(c, view, "align", 0, &al);
     if (rc || !al)
@@ -416,6 +417,8 @@ static int s_view_align(s_ctx_t *c, json_t *view, rm_view_align_t *a)
         rc = s_num(c, al, "max_axis_ratio", 0, 1.0, 4.0, &a->max_aniso);
     if (!rc)
         rc = s_num(c, al, "min_overlap", 0, 0.5, 0.99, &a->min_overlap);
+    if (!rc)
+        rc = s_num(c, al, "max_residual_px", 0, 0.0, 10.0, &a->max_residual);
     if (!rc && json_object_get(al, "work_width"))
         rc = s_int(c, al, "work_width", 64, 4096, &a->work_width);
     s_pop(c);

@@ -459,3 +459,35 @@ int rm_grade(const rm_family_t *family, const rv_findings_t *findings, double an
     memcpy(out->family_hash, family->hash_hex, sizeof out->family_hash);
     return RV_OK;
 }
+
+int rm_grade_review_alignment(const rm_family_t *family, double residual_px, double limit_px,
+                              rm_grade_t *grade)
+{
+    if (!family || !grade)
+        return rv_fail(RV_EINVAL, S_DOMAIN, "no family or grade");
+    if (!(residual_px > limit_px) || !(limit_px > 0) || !isfinite(residual_px) ||
+        grade->nreasons >= RM_MAX_REASONS)
+        return 0;
+    grade->review = 1;
+    grade->review_why |= RM_REVIEW_ALIGN;
+    grade->route_best = family->routes[0];
+    grade->route_worst = RM_ROUTE_SCRAP;
+    rm_reason_t *r = &grade->reasons[grade->nreasons++];
+    memset(r, 0, sizeof *r);
+    r->kind = RM_REASON_ALIGN;
+    snprintf(r->rule_id, sizeof r->rule_id, "alignment");
+    snprintf(r->code, sizeof r->code, "ALIGN-RESIDUAL");
+    r->fired = 1;
+    r->deciding = 1;
+    r->value = residual_px;
+    r->limit = limit_px;
+    r->zone = -1;
+    snprintf(r->text_en, sizeof r->text_en,
+             "The part's outline lies %.2f px from the master's after alignment, over the "
+             "%.2f px limit: the zones may sit off their features; a person decides",
+             residual_px, limit_px);
+    snprintf(r->text_zh, sizeof r->text_zh,
+             "对齐后零件轮廓偏离主图像 %.2f px，超过 %.2f px 限值：检测区域可能错位，须人工判定",
+             residual_px, limit_px);
+    return 1;
+}

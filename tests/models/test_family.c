@@ -202,6 +202,9 @@ static const bad_case_t s_bad[] = {
      "zones[0].name_zh: expected a string, not a number (line 10)"},
     {"alignment overlap", "\"height\": 80}", "\"height\": 80, \"align\": {\"min_overlap\": 1.2}}",
      "views[0].align.min_overlap: 1.2 is out of range [0.5, 0.99] (line 7)"},
+    {"alignment residual", "\"height\": 80}",
+     "\"height\": 80, \"align\": {\"max_residual_px\": -0.5}}",
+     "views[0].align.max_residual_px: -0.5 is out of range [0, 10] (line 7)"},
     {"unknown anomaly model", "{\"threshold\": 0.6,", "{\"model\": \"blobs\", \"threshold\": 0.6,",
      "anomaly.model: \"blobs\" is not one of band, rings (line 35)"},
     {"even rings window", "{\"threshold\": 0.6,", "{\"model\": \"rings\", \"window\": 20, \"threshold\": 0.6,",
@@ -242,7 +245,8 @@ static void test_align(void)
 {
     char *text = s_edit("\"height\": 80}", "\"height\": 80, \"align\": {\"motion\": \"affine\", "
                         "\"solid\": true, \"rotation\": false, \"scale\": [0.67, 1.5], "
-                        "\"max_axis_ratio\": 1.3, \"work_width\": 256, \"min_overlap\": 0.8}}");
+                        "\"max_axis_ratio\": 1.3, \"work_width\": 256, \"min_overlap\": 0.8, "
+                        "\"max_residual_px\": 1.25}}");
     rm_family_t *f = rm_family_load_text(text, strlen(text), "align.json");
     RS_CHECKF(f != NULL, "%s", rv_last_error());
     rm_view_align_t va;
@@ -250,7 +254,7 @@ static void test_align(void)
         RS_CHECK(va.affine == 1 && va.solid == 1 && va.rotation == 0);
         RS_CHECK(va.min_scale == 0.67 && va.max_scale == 1.5 && va.max_aniso == 1.3);
         RS_CHECK_EQ(va.work_width, 256);
-        RS_CHECK(va.min_overlap == 0.8);
+        RS_CHECK(va.min_overlap == 0.8 && va.max_residual == 1.25);
     }
     rm_family_destroy(&f);
     free(text);
@@ -291,7 +295,7 @@ static void test_base(void)
     RS_CHECK(rm_family_view_align(f, 0, &va) == RV_OK);
     RS_CHECK(va.affine == 0 && va.solid == 0 && va.rotation == 1 && va.min_scale == 0.8 &&
              va.max_scale == 1.25 && va.max_aniso == 1.5 && va.work_width == 512 &&
-                 va.min_overlap == 0.85);
+                 va.min_overlap == 0.85 && va.max_residual == 0.5);
     RS_CHECK(rm_family_view_align(f, 1, &va) == RV_EINVAL);
     RS_CHECK(rm_family_mm_per_px(f) == 0.5);
     RS_CHECK(rm_family_calibration_record(f) == NULL);

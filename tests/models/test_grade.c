@@ -531,6 +531,58 @@ static void test_long_text(void)
     }
 }
 
+
+/* The alignment's residual over the view's limit: the proposal becomes review whatever
+ * the findings said, the route and the other reasons stay; at or under the limit, with the
+ * limit off, or with no residual measured, nothing changes. */
+static void test_alignment_review(rm_family_t *f)
+{
+    static rm_grade_t g, before;
+    rv_findings_t list;
+    fx_t none[] = {FX_END}, pit[] = {PIT(0, 1), FX_END};
+    s_findings(none, &list);
+    RS_CHECK(rm_grade(f, &list, NAN, &g) == RV_OK);
+    RS_CHECK(g.route == RM_ROUTE_REUSE && !g.review && g.nreasons == 0);
+    before = g;
+    const double quiet[][2] = {{0.5, 0.5}, {0.3, 0.5}, {2.0, 0}, {-1, 0.5}, {NAN, 0.5},
+                               {INFINITY, 0.5}};
+    for (size_t i = 0; i < sizeof quiet / sizeof quiet[0]; i++) {
+        RS_CHECK_EQ(rm_grade_review_alignment(f, quiet[i][0], quiet[i][1], &g), 0);
+        RS_CHECKF(g.review == before.review && g.review_why == before.review_why &&
+                      g.nreasons == before.nreasons && g.route == before.route &&
+                      g.route_best == before.route_best && g.route_worst == before.route_worst,
+                  "residual %g, limit %g changed the grade", quiet[i][0], quiet[i][1]);
+    }
+    RS_CHECK_EQ(rm_grade_review_alignment(f, 0.81, 0.5, &g), 1);
+    RS_CHECK(g.review && g.review_why == RM_REVIEW_ALIGN && g.route == RM_ROUTE_REUSE);
+    RS_CHECK(g.route_best == RM_ROUTE_REUSE && g.route_worst == RM_ROUTE_SCRAP);
+    RS_CHECK(strcmp(rm_grade_proposal(&g), "review") == 0);
+    RS_CHECK(g.nreasons == 1 && g.reasons[0].kind == RM_REASON_ALIGN);
+    const rm_reason_t *r = &g.reasons[0];
+    RS_CHECK(strcmp(r->rule_id, "alignment") == 0 && strcmp(r->code, "ALIGN-RESIDUAL") == 0);
+    RS_CHECK(r->fired && r->deciding && r->value == 0.81 && r->limit == 0.5 && r->excludes == 0);
+    RS_CHECKF(strstr(r->text_en, "0.81 px") && strstr(r->text_en, "0.50 px limit"), "%s",
+              r->text_en);
+    RS_CHECKF(strstr(r->text_zh, "0.81 px") && strstr(r->text_zh, "人工"), "%s", r->text_zh);
+    rv_findings_free(&list);
+    /* a scrapped part is proposed for review too: its findings may be the misplacement's */
+    fx_t crack[] = {CRACK(0, 3.0), FX_END};
+    s_findings(crack, &list);
+    RS_CHECK(rm_grade(f, &list, NAN, &g) == RV_OK);
+    rm_route_t route = g.route;
+    size_t n = g.nreasons;
+    RS_CHECK(!g.review && n > 0);
+    RS_CHECK_EQ(rm_grade_review_alignment(f, 1.5, 0.5, &g), 1);
+    RS_CHECK(g.review && g.route == route && g.nreasons == n + 1 &&
+             g.reasons[n].kind == RM_REASON_ALIGN);
+    rv_findings_free(&list);
+    s_findings(pit, &list);
+    RS_CHECK(rm_grade(f, &list, NAN, &g) == RV_OK);
+    RS_CHECK(rm_grade_review_alignment(NULL, 1, 0.5, &g) == RV_EINVAL);
+    RS_CHECK(rm_grade_review_alignment(f, 1, 0.5, NULL) == RV_EINVAL);
+    rv_findings_free(&list);
+}
+
 int main(void)
 {
     rm_family_t *f = rm_family_load_text(s_family, strlen(s_family), "grade.json");
@@ -540,6 +592,7 @@ int main(void)
         test_details(f);
         test_refusals(f);
         test_names(f);
+        test_alignment_review(f);
     }
     test_route_order();
     test_long_text();

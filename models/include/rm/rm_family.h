@@ -129,6 +129,10 @@ typedef struct rm_view_align {
                          512; smaller is faster and coarser) */
     double min_overlap; /* "min_overlap": the silhouettes' overlap (IoU) below which a view
                            is refused as the wrong part, view or pose (default 0.85) */
+    double max_residual; /* "max_residual_px": the alignment's residual (the median distance
+                            of the view's outline edges from the master's, master px) over
+                            which the view's grade is proposed for review: its zones may lie
+                            off the features they describe (default 0.5; 0: never) */
 } rm_view_align_t;
 
 /* The alignment settings of view i (defaults where the file gives none). RV_EINVAL for an

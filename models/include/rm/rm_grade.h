@@ -47,15 +47,17 @@ typedef enum rm_credit {
 typedef enum rm_reason_kind {
     RM_REASON_ROUTE = 0,  /* a grading rule (excludes routes) */
     RM_REASON_ANOMALY = 1,/* the anomaly score against the family's threshold */
-    RM_REASON_CREDIT = 2  /* a core-credit rule */
+    RM_REASON_CREDIT = 2, /* a core-credit rule */
+    RM_REASON_ALIGN = 3   /* the alignment's residual over the view's limit */
 } rm_reason_kind_t;
 
 /* Why the proposal is "review" (bits of rm_grade_t.review_why). */
 #define RM_REVIEW_ROUTE 1u   /* a measurement in its guard band could move the route */
 #define RM_REVIEW_ANOMALY 2u /* the anomaly score lies in the uncertain band */
 #define RM_REVIEW_CREDIT 4u  /* a measurement in its guard band could move the credit */
+#define RM_REVIEW_ALIGN 8u   /* the view's outline lies off the master's: zones may be misplaced */
 
-#define RM_MAX_REASONS (RM_MAX_RULES + RM_MAX_CREDIT_RULES + 1)
+#define RM_MAX_REASONS (RM_MAX_RULES + RM_MAX_CREDIT_RULES + 2)
 #define RM_REASON_TEXT_SIZE 512 /* a rendered text: a template and up to 4 placeholders */
 
 typedef struct rm_reason {
@@ -95,7 +97,8 @@ typedef struct rm_grade {
     int family_revision;
     char family_hash[65];       /* SHA-256 of the family file, hex */
     /* Reasons: every fired rule, and every unfired rule whose value is deciding, in
-     * family order (route rules, anomaly, credit rules). */
+     * family order (route rules, anomaly, credit rules); then the alignment's, when
+     * rm_grade_review_alignment added it. */
     size_t nreasons;
     rm_reason_t reasons[RM_MAX_REASONS];
 } rm_grade_t;
@@ -106,6 +109,17 @@ typedef struct rm_grade {
  * a measurement that is not finite. rm_grade_t is large (~110 kB): keep it off small stacks. */
 int rm_grade(const rm_family_t *family, const rv_findings_t *findings, double anomaly_score,
              rm_grade_t *out);
+
+/* After rm_grade: a view whose outline edges lie further than limit_px from the master's
+ * once aligned (residual_px: rv_align_result_t.residual_px, master px) may have its zones
+ * off the features they describe, so its findings (and the absence of any) cannot be
+ * trusted to choose a route: the proposal becomes review (RM_REVIEW_ALIGN; best route the
+ * family's first, worst scrap) with a reason "alignment" (code ALIGN-RESIDUAL) that
+ * excludes nothing; grade->route stays what the findings gave. Returns 1 when it did so,
+ * 0 when residual_px <= limit_px, limit_px <= 0 or the residual is unknown (< 0 or NaN),
+ * RV_EINVAL for a NULL grade or family. */
+int rm_grade_review_alignment(const rm_family_t *family, double residual_px, double limit_px,
+                              rm_grade_t *grade);
 
 /* "review" when grade->review, else the route's name. */
 const char *rm_grade_proposal(const rm_grade_t *grade);
