@@ -251,6 +251,36 @@ static int s_shrink(const rv_view_t *v)
     return s < 1 ? 1 : s > 4 ? 4 : s;
 }
 
+/* Read the part's mark on frame (v: its pixels at 1/scale), into *code with corners in
+ * frame pixels; *gray keeps the gray image it was read on. 1 when a code was read. */
+static int s_read_mark(ra_cell_t *c, const ra_frame_t *frame, const rv_view_t *v, int scale,
+                       rv_image_t **gray, ra_code_t *code)
+{
+    rv_image_destroy(gray);
+    *gray = rv_image_new(v->width, v->height, RV_GRAY8);
+    rv_view_t gv = rv_image_view(*gray);
+    if (*gray && rv_gray_from_rgb(v, &gv) == RV_OK &&
+        ra_identify_any(&gv, s_shrink(v), c->o.identify_budget, code) == RV_OK) {
+        ra_code_unscale(code, scale); /* read at 1/scale: corners in frame pixels */
+        return 1;
+    }
+    if (scale > 1 && frame->jpeg) {
+        /* a mark too small to read at 1/scale: the frame's gray in full, read again */
+        rv_image_destroy(gray);
+        *gray = rv_jpeg_decode(frame->jpeg, frame->jpeg_len, RV_GRAY8, 1);
+        rv_view_t fv = rv_image_view(*gray);
+        if (*gray && ra_identify_any(&fv, s_shrink(&fv), c->o.identify_budget, code) == RV_OK)
+            return 1;
+    }
+    return 0;
+}
+
+/* Two fields of a code disagree: both given, and not the same text. */
+static int s_fields_differ(const char *a, const char *b)
+{
+    return a[0] && b[0] && strcmp(a, b) != 0;
+}
+
 static void s_sha256(json_t *line, const uint8_t *bytes, size_t len)
 {
     unsigned char digest[crypto_hash_sha256_BYTES];
@@ -393,26 +423,28 @@ int ra_cell_inspect(ra_cell_t *c, const char *path, const ra_frame_t *frame, con
 
     /* identify: the code on the part */
     t_id = s_now_ms();
-    ra_code_t code;
-    int have_code = 0;
+    ra_code_t code, mark;
+    int have_code = 0, mark_read = -1; /* -1: not looked for */
     if (given) {
         code = *given;
         have_code = 1;
-    } else if (c->o.identify) {
-        gray = rv_image_new(v.width, v.height, RV_GRAY8);
-        rv_view_t gv = rv_image_view(gray);
-        if (gray && rv_gray_from_rgb(&v, &gv) == RV_OK &&
-            ra_identify_any(&gv, s_shrink(&v), c->o.identify_budget, &code) == RV_OK) {
-            have_code = 1;
-            ra_code_unscale(&code, scale); /* read at 1/scale: corners in frame pixels */
-        } else if (scale > 1) {
-            /* a mark too small to read at 1/scale: the frame's gray in full, read again */
-            rv_image_destroy(&gray);
-            gray = rv_jpeg_decode(frame->jpeg, frame->jpeg_len, RV_GRAY8, 1);
-            rv_view_t fv = rv_image_view(gray);
-            if (gray && ra_identify_any(&fv, s_shrink(&fv), c->o.identify_budget, &code) == RV_OK)
-                have_code = 1;
+        /* a code typed or scanned at the bench names the part, but its mark is still on
+         * the part: found, its area is left out as a marking (not read as pits), and what
+         * it says must be what was given. Not looked for where the code carries its
+         * corners, or is the part's code carried from another view (already looked for) */
+        if (c->o.identify && !ra_code_located(given) && given->kind != RA_CODE_CARRIED) {
+            mark_read = s_read_mark(c, frame, &v, scale, &gray, &mark);
+            if (mark_read) {
+                memcpy(code.corners, mark.corners, sizeof code.corners);
+                /* what was not given (a serial scanned alone) the mark tells, if it agrees */
+                if (!code.serial[0])
+                    memcpy(code.serial, mark.serial, sizeof code.serial);
+                if (!code.part_number[0])
+                    memcpy(code.part_number, mark.part_number, sizeof code.part_number);
+            }
         }
+    } else if (c->o.identify) {
+        have_code = s_read_mark(c, frame, &v, scale, &gray, &code);
     }
     t_id = s_now_ms() - t_id;
     json_t *cj = have_code ? json_pack("{s:s, s:s, s:s}", "text", code.text, "serial",
@@ -420,7 +452,26 @@ int ra_cell_inspect(ra_cell_t *c, const char *path, const ra_frame_t *frame, con
                            : json_null();
     if (have_code && code.kind != RA_CODE_DATAMATRIX) /* DataMatrix lines stay as they were */
         json_object_set_new(cj, "kind", json_string(ra_code_kind_name(code.kind)));
+    int differs = mark_read > 0 && (s_fields_differ(code.serial, mark.serial) ||
+                                    s_fields_differ(code.part_number, mark.part_number));
+    if (mark_read >= 0) /* a given code: was the part's own mark found, and does it agree? */
+        json_object_set_new(cj, "mark", json_string(!mark_read ? "not found"
+                                                    : differs  ? "differs"
+                                                               : "agrees"));
     json_object_set_new(line, "code", cj);
+    if (differs) {
+        json_object_set_new(cj, "mark_code",
+                            json_pack("{s:s, s:s, s:s}", "text", mark.text, "serial", mark.serial,
+                                      "part_number", mark.part_number));
+        snprintf(why, sizeof why,
+                 "the code given (serial %s, part number %s) is not the mark on the part "
+                 "(serial %s, part number %s): not graded under either",
+                 code.serial[0] ? code.serial : "none",
+                 code.part_number[0] ? code.part_number : "none",
+                 mark.serial[0] ? mark.serial : "none",
+                 mark.part_number[0] ? mark.part_number : "none");
+        goto out;
+    }
     const rm_family_t *family = c->o.forced;
     if (have_code && code.part_number[0]) {
         if (family && !rm_family_matches(family, code.part_number)) {

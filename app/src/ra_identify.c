@@ -7,6 +7,7 @@
 #include "rv/rv_filter.h"
 
 #include <dmtx.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -270,6 +271,7 @@ const char *ra_code_kind_name(int kind)
     case RA_CODE_BARCODE: return "barcode";
     case RA_CODE_MANUAL: return "manual";
     case RA_CODE_CODE128: return "code128";
+    case RA_CODE_CARRIED: return "carried";
     default: return "unknown";
     }
 }
@@ -402,4 +404,16 @@ int ra_identify_manual(const char *line, ra_code_t *out)
     if (rc == RV_OK)
         out->kind = kind;
     return rc;
+}
+
+int ra_code_located(const ra_code_t *code)
+{
+    if (!code)
+        return 0;
+    double area = 0; /* the quad's area, shoelace */
+    for (int k = 0; k < 4; k++) {
+        const double *p = code->corners[k], *q = code->corners[(k + 1) % 4];
+        area += p[0] * q[1] - q[0] * p[1];
+    }
+    return fabs(area) / 2 >= 1.0;
 }

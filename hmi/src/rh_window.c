@@ -956,8 +956,10 @@ static void s_inspect(RhWindow *self, RhFrame *frame)
         const s_view_t *first = self->views->pdata[0];
         const char *text = json_string_value(json_object_get(json_object_get(first->part,
                                                                              "code"), "text"));
-        if (text && ra_identify_manual(text, &j->part_code) == RV_OK)
+        if (text && ra_identify_manual(text, &j->part_code) == RV_OK) {
+            j->part_code.kind = RA_CODE_CARRIED; /* this view was searched already */
             j->have_part_code = 1;
+        }
         for (guint i = 0; i < self->views->len; i++) {
             const s_view_t *v = self->views->pdata[i];
             j->prev[i] = json_incref(v->line);

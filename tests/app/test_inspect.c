@@ -500,6 +500,109 @@ static void s_check_cell_scaled(const char *famdir)
     rm_registry_destroy(&reg);
 }
 
+/* A code typed or scanned at the bench: the mark on the part is still found, so its
+ * modules are not graded as pits (before 2026-12-07 a clean disc given its code lost
+ * reuse to four 1.6-4.8 mm "pits" on the friction ring), and a code that is not the
+ * mark's is refused; a code carried from another view is not looked for again. */
+static void s_check_cell_typed(const char *famdir)
+{
+    rm_registry_t *reg = rm_registry_load_dir(famdir);
+    RS_CHECKF(reg != NULL, "%s", rv_last_error());
+    ra_cell_opts_t co;
+    memset(&co, 0, sizeof co);
+    co.registry = reg;
+    char refs[1100];
+    snprintf(refs, sizeof refs, "%s/cell", s_dir);
+    co.references = refs;
+    co.identify = 1;
+    co.identify_budget = RA_IDENTIFY_BUDGET;
+    co.files_mode = 1;
+    ra_cell_t *cell = reg ? ra_cell_new(&co) : NULL;
+    RS_CHECKF(cell != NULL, "%s", rv_last_error());
+    ra_gencore_t *core = s_core(RA_GENCORE_DISC, 702, 1, 0);
+    char path[1200];
+    snprintf(path, sizeof path, "%s/typed-disc.jpg", s_dir);
+    size_t len = 0;
+    const uint8_t *jpeg = core ? ra_gencore_jpeg(core, &len) : NULL;
+    FILE *f = fopen(path, "wb");
+    RS_CHECK(f && jpeg && fwrite(jpeg, 1, len, f) == len);
+    if (f)
+        fclose(f);
+    const char *serial = core ? ra_gencore_serial(core) : "";
+    char full[160], alone[100], other[160];
+    snprintf(full, sizeof full, "S:%s;P:BRK-DISC-300", serial);
+    snprintf(alone, sizeof alone, "S:%s", serial);
+    snprintf(other, sizeof other, "S:%s9;P:BRK-DISC-300", serial);
+    /* given: none (read from the part), the mark's text, the serial alone, another
+     * serial, the mark's text carried from another view */
+    const char *given[] = {NULL, full, alone, other, full};
+    const char *mark[] = {NULL, "agrees", "agrees", "differs", NULL};
+    const char *paths[1] = {path};
+    char first[32] = "";
+    size_t first_findings = 0;
+    for (int k = 0; cell && core && k < 5; k++) {
+        ra_source_opts_t so;
+        ra_source_opts_default(&so);
+        ra_source_t *src = ra_source_files_new(paths, 1, &so);
+        ra_frame_t *fr = NULL;
+        RS_CHECK(src && ra_source_next(src, -1, &fr) == RV_OK && fr);
+        ra_code_t code;
+        if (given[k])
+            RS_CHECK_EQ(ra_identify_manual(given[k], &code), RV_OK);
+        if (k == 4)
+            code.kind = RA_CODE_CARRIED;
+        ra_cell_result_t res;
+        memset(&res, 0, sizeof res);
+        if (fr)
+            RS_CHECK_EQ(ra_cell_inspect(cell, path, fr, "", 0, given[k] ? &code : NULL, &res),
+                        k == 3 ? 1 : 0);
+        json_t *l = res.line, *cj = json_object_get(l, "code");
+        const char *p = json_string_value(json_object_get(l, "proposal"));
+        const char *m = json_string_value(json_object_get(cj, "mark"));
+        size_t nf = 0, pits = 0;
+        json_t *fa = json_object_get(l, "findings");
+        for (size_t q = 0; q < json_array_size(fa); q++) {
+            const char *t = json_string_value(json_object_get(json_array_get(fa, q), "type"));
+            nf += strcmp(t, "dimension") != 0;
+            pits += !strcmp(t, "pit");
+        }
+        printf("  cell, clean disc given %s: %s (mark %s), %zu findings, %zu pits\n",
+               given[k] ? given[k] : "no code", p ? p : json_string_value(json_object_get(l,
+               "refused")), m ? m : "not looked for", nf, pits);
+        RS_CHECKF(mark[k] ? m && !strcmp(m, mark[k]) : !m, "mark %s", m ? m : "(none)");
+        if (k == 0) {
+            snprintf(first, sizeof first, "%s", p ? p : "");
+            first_findings = nf;
+            RS_CHECKF(p && !strcmp(p, "reuse") && pits == 0, "read from the part: %s, %zu pits",
+                      p ? p : "(refused)", pits);
+        } else if (k == 1 || k == 2) {
+            RS_CHECKF(p && !strcmp(p, first) && nf == first_findings && pits == 0,
+                      "given %s: %s, %zu findings (%zu pits)", given[k], p ? p : "(refused)", nf,
+                      pits);
+            RS_CHECK(!strcmp(json_string_value(json_object_get(cj, "part_number")),
+                             "BRK-DISC-300"));
+        } else if (k == 3) {
+            const char *why = json_string_value(json_object_get(l, "refused"));
+            RS_CHECKF(!p && why && strstr(why, "is not the mark on the part") &&
+                          strstr(why, serial),
+                      "%s", why ? why : "(graded)");
+            RS_CHECK(!strcmp(json_string_value(json_object_get(json_object_get(cj, "mark_code"),
+                                                               "serial")),
+                             serial));
+        } else {
+            RS_CHECK(p != NULL);
+            RS_CHECK(!strcmp(json_string_value(json_object_get(cj, "kind")), "carried"));
+        }
+        ra_cell_result_free(&res);
+        ra_frame_destroy(&fr);
+        ra_source_destroy(&src);
+    }
+    unlink(path);
+    ra_gencore_destroy(&core);
+    ra_cell_destroy(&cell);
+    rm_registry_destroy(&reg);
+}
+
 int main(void)
 {
     rv_init();
@@ -899,6 +1002,7 @@ int main(void)
     RS_CHECK(identified >= 10);
     RS_CHECK_EQ(defects_not_reuse, n_defects);
     s_check_cell_scaled(famdir);
+    s_check_cell_typed(famdir);
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", s_dir);
     RS_CHECK_EQ(system(cmd), 0);

@@ -33,10 +33,12 @@ typedef enum ra_code_kind {
     RA_CODE_UPCE = 6,
     RA_CODE_BARCODE = 7, /* another 1-D symbology */
     RA_CODE_MANUAL = 8,  /* typed, or a keyboard-wedge scanner */
-    RA_CODE_CODE128 = 9
+    RA_CODE_CODE128 = 9,
+    RA_CODE_CARRIED = 10 /* the part's code, read on another view of it (the station's
+                            views of one part: the mark is on one face) */
 } ra_code_kind_t;
 
-/* "datamatrix", "qr", "ean13", ... "manual". Static. */
+/* "datamatrix", "qr", "ean13", ... "manual", "carried". Static. */
 const char *ra_code_kind_name(int kind);
 
 /* The default work budget: scan locations (libdmtx's grid, every location of it scanned
@@ -84,6 +86,10 @@ void ra_code_unscale(ra_code_t *code, int scale);
  * ]C1 Code 128 ...) removed and remembered as kind; GS (0x1D, the wedge's FNC1) read as
  * ';'. Other control characters are refused (RV_EFORMAT): a stray key is not a serial. */
 int ra_identify_manual(const char *line, ra_code_t *out);
+
+/* 1 when the code's corners mark a place on the view (a code read from it), 0 when they
+ * do not (a code typed, scanned at the bench or carried: its corners are all 0). */
+int ra_code_located(const ra_code_t *code);
 
 /* Split "S:<serial>;P:<part number>" (either order, other fields ignored); a text without
  * those fields becomes the serial. RV_EFORMAT for an empty or over-long text. */
