@@ -823,7 +823,8 @@ static void s_render(RhWindow *self, double ms, const char *store_error, int64_t
                                            ? _("The core-credit measurement lies in its guard band.")
                                        : !g_strcmp0(r, "alignment residual over its limit")
                                            ? _("The part's outline lies off the master's after "
-                                               "alignment: the zones may be misplaced.")
+                                               "alignment: the zones may be misplaced. Seat the "
+                                               "part as the fixture shows and retake (F6).")
                                            : r);
             }
             g_free(t);
