@@ -46,6 +46,7 @@ static ra_reference_t *s_new(int w, int h)
         return NULL;
     r->width = w;
     r->height = h;
+    r->train_residual_median = r->train_residual_max = -1;
     r->master = rv_image_new(w, h, RV_GRAY8);
     r->mean = rv_image_new(w, h, RV_GRAY8);
     r->spread = rv_image_new(w, h, RV_GRAY8);
@@ -285,7 +286,8 @@ static rv_image_t *s_decode(const char *path, rv_format_t fmt)
 /* Align one good image to the master; its blurred gray in the master's frame goes to
  * *blur_out and the detail image (ra_reference_detail) to *detail_out. */
 static int s_aligned(const rv_align_ref_t *aref, const char *path, int w, int h,
-                     rv_image_t **blur_out, rv_image_t **detail_out, rv_image_t **gray_out)
+                     rv_image_t **blur_out, rv_image_t **detail_out, rv_image_t **gray_out,
+                     double *residual)
 {
     rv_image_t *gray = s_decode_for(path, RV_GRAY8, w, h), *warped = NULL, *blur = NULL,
                *det = NULL;
@@ -300,6 +302,7 @@ static int s_aligned(const rv_align_ref_t *aref, const char *path, int w, int h,
         rv_fail(RV_EFORMAT, "reman-train", "%s: %s", path, msg);
         goto out;
     }
+    *residual = r.residual_px;
     warped = rv_image_new(w, h, RV_GRAY8);
     blur = rv_image_new(w, h, RV_GRAY8);
     det = rv_image_new(w, h, RV_GRAY8);
@@ -428,13 +431,30 @@ ra_reference_t *ra_reference_train(const rm_family_t *family, const char *master
     int window = 21, rings = rm_family_anomaly_model(family, &window) == RM_ANOMALY_RINGS;
     if (rings && !(raws = calloc(n, sizeof *raws)))
         goto fail;
+    size_t nres = 0;
+    double *resid = calloc(n, sizeof *resid);
+    if (!resid)
+        goto fail;
     for (size_t i = 0; i < n; i++) {
-        if (s_aligned(aref, paths[i], w, h, &blurs[i], &imgs[i], rings ? &raws[i] : NULL) !=
-            RV_OK)
+        double res = -1;
+        if (s_aligned(aref, paths[i], w, h, &blurs[i], &imgs[i], rings ? &raws[i] : NULL,
+                      &res) != RV_OK) {
+            free(resid);
             goto fail;
+        }
+        if (res >= 0)
+            resid[nres++] = res;
         if (p.verbose)
-            fprintf(stderr, "reman-train: aligned %zu/%zu %s\n", i + 1, n, paths[i]);
+            fprintf(stderr, "reman-train: aligned %zu/%zu %s (residual %.2f px)\n", i + 1, n,
+                    paths[i], res);
     }
+    /* the goods' alignment residual, which the family's max_residual_px must clear */
+    if (nres) {
+        qsort(resid, nres, sizeof *resid, s_cmp_double);
+        r->train_residual_median = resid[nres / 2];
+        r->train_residual_max = resid[nres - 1];
+    }
+    free(resid);
     /* the nominal material: where the master and every aligned good part have it. A
      * face turned from the lamp may leave a part's mask short of its outline under one
      * light and not under another (rv_align_part_mask grows across most of them); first

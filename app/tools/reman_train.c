@@ -27,7 +27,9 @@ static void s_usage(FILE *f)
             "an anomaly threshold set from a target false-alarm rate on good images held out\n"
             "from training (k-fold). That needs 1 / RATE - 1 good images or more (49 for\n"
             "2 %%); with fewer, a warning says what they hold the false alarms to (the JSON\n"
-            "line's fa_expected).\n"
+            "line's fa_expected). The JSON line's residual_px gives the good images'\n"
+            "alignment residual (median, max) beside the family's review limit; a warning\n"
+            "says when the goods themselves would be proposed for review.\n"
             "\n"
             "options:\n"
             "  --master FILE   the master image (JPEG, the family's view size)\n"
@@ -125,10 +127,24 @@ int main(int argc, char **argv)
                 "%zu or more good images are needed for %g %%\n",
                 ref->n_train, 100 * p.fa_target, 100 * fa_expected, 1 / fa_expected,
                 rv_fa_goods_needed(p.fa_target), 100 * p.fa_target);
+    /* the goods' alignment residual against the family's review limit: a limit they reach
+     * would send every part like them to review */
+    rm_view_align_t va;
+    double limit = rm_family_view_align(family, 0, &va) == RV_OK ? va.max_residual : 0;
+    if (limit > 0 && ref->train_residual_max > limit)
+        fprintf(stderr,
+                "reman-train: warning: the good images' alignment residual reaches %.2f px "
+                "(median %.2f), over the family's views[0].align.max_residual_px %.2f: parts "
+                "photographed like them will be proposed for review; raise the limit above "
+                "what the goods read, or 0 for a family whose zones need no pixel placement\n",
+                ref->train_residual_max, ref->train_residual_median, limit);
     printf("{\"family\":\"%s\",\"reference\":\"%s\",\"n_train\":%d,\"folds\":%d,\"fa_target\":%g,"
            "\"fa_expected\":%.4f,\"anomaly_threshold_mm2\":%.4f,\"width\":%d,\"height\":%d",
            rm_family_id(family), out, ref->n_train, p.folds, p.fa_target, fa_expected,
            ref->anomaly_threshold, ref->width, ref->height);
+    if (ref->train_residual_max >= 0)
+        printf(",\"residual_px\":{\"median\":%.3f,\"max\":%.3f,\"limit\":%g}",
+               ref->train_residual_median, ref->train_residual_max, limit);
     if (ref->rings) /* the family's anomaly model is "rings": its own threshold */
         printf(",\"anomaly_model\":\"rings\",\"rings_threshold\":%.4f,\"rings_folds\":%d",
                rv_polar_model_threshold(ref->rings), rv_polar_model_folds(ref->rings));

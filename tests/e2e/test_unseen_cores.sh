@@ -288,6 +288,27 @@ sys.exit(0 if j.get("n_train") == 12 and abs(j.get("fa_expected", 0) - 1 / 13) <
          and "12 good images cannot hold the false alarms to 2 %" in err
          and "49 or more good images are needed" in err else 1)
 EOF
+# the goods' alignment residual in reman-train's line, beside the family's review limit;
+# a limit the goods themselves reach draws a warning (the cast impeller's goods read
+# 0.7-1.7 px against the default 0.5: docs/inspection.md, "The residual")
+sed 's|"height": 960}|"height": 960, "align": {"max_residual_px": 0.05}}|' \
+  "$src/models/families/demo-housing.json" >"$work/tight-housing.json"
+"$bin/reman-train" --quiet "$work/tight-housing.json" --master "$work/train-master.jpg" \
+  --out "$work/h12t.ref" "$work/train12" >"$work/train12t.json" 2>"$work/train12t.err" || true
+check "reman-train reports the goods' residual; a limit they reach is warned of, the default is not" \
+  $PY - "$work" <<'EOF'
+import json, sys
+w = sys.argv[1]
+a, b = json.load(open(f"{w}/train12.json")), json.load(open(f"{w}/train12t.json"))
+ea, eb = open(f"{w}/train12.err").read(), open(f"{w}/train12t.err").read()
+ra, rb = a.get("residual_px", {}), b.get("residual_px", {})
+print("  ", ra, rb, eb.strip().splitlines()[-1:] if eb.strip() else "")
+ok = 0 < ra.get("median", -1) <= ra.get("max", -1) <= 0.5 and ra.get("limit") == 0.5
+ok &= "alignment residual" not in ea
+ok &= rb.get("max") == ra.get("max") and rb.get("limit") == 0.05
+ok &= "over the family's views[0].align.max_residual_px 0.05" in eb
+sys.exit(0 if ok else 1)
+EOF
 check "the demo references hold 2 %: each learnt from 49 good cores or more" \
   $PY - "$refs" <<'EOF'
 import struct, sys

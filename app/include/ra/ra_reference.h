@@ -46,6 +46,9 @@ typedef struct ra_reference {
     rv_polar_model_t *rings;   /* a family whose anomaly model is "rings": each ring's
                                   spread and the threshold, learnt from the same goods on
                                   their aligned gray (rv_polar.h); NULL otherwise */
+    double train_residual_median; /* the good images' alignment residual (px, rv_align's
+                                     residual_px): median and largest, as trained (-1: not */
+    double train_residual_max;    /* measured, and for a reference loaded from a file) */
 } ra_reference_t;
 
 typedef struct ra_train_params {
