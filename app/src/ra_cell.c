@@ -424,6 +424,7 @@ int ra_cell_inspect(ra_cell_t *c, const char *path, const ra_frame_t *frame, con
     /* identify: the code on the part */
     t_id = s_now_ms();
     ra_code_t code, mark;
+    memset(&mark, 0, sizeof mark); /* read only where mark_read > 0 */
     int have_code = 0, mark_read = -1; /* -1: not looked for */
     if (given) {
         code = *given;
