@@ -252,7 +252,7 @@ ra_inspector_t *ra_inspector_new(rm_family_t *family, const ra_reference_t *ref)
         goto fail;
     (void) ra_align_params_of(family, 0, &self->align);
     rm_view_align_t va;
-    self->max_residual = rm_family_view_align(family, 0, &va) == RV_OK ? va.max_residual : 0.5;
+    self->max_residual = rm_family_view_align(family, 0, &va) == RV_OK ? va.max_residual : 0;
     if (!(self->aref = rv_align_ref_new(&master, NULL, &self->align)) ||
         s_zero_calipers(self, &master) != RV_OK)
         goto fail;

@@ -41,8 +41,9 @@ static const char *route_label(const char *id)
     return id;
 }
 
-/* The grader's English words for why a part needs review, in the reader's language. */
-static const char *review_why_label(const char *why)
+/* The grader's English words for why a part needs review (review_why), in the reader's
+ * language; "?" for none. */
+const char *rh_review_why_label(const char *why)
 {
     if (!why)
         return "?";
@@ -1211,7 +1212,7 @@ static void show_detail(RhAudit *self, Detail *d)
         json_t *v;
         json_array_foreach(why, i, v)
             g_string_append_printf(w, "%s%s", w->len ? "; " : "",
-                                   review_why_label(json_string_value(v)));
+                                   rh_review_why_label(json_string_value(v)));
         t = g_strdup_printf(_("review: %s"), w->len ? w->str : "–");
         add_fact(self, &row, _("Proposal"), t, FALSE);
         g_free(t);

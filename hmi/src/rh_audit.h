@@ -35,5 +35,10 @@ void rh_audit_open_decision(RhAudit *self, guint64 seq);
  * else reman-audit beside this program, else on PATH. */
 void rh_audit_export(RhAudit *self, const char *format, const char *path);
 
+/* A review_why entry of an inspection line, in the reader's language (the auditor's and
+ * the supervisor's pages); the entry itself when it is not one the grader writes, "?" for
+ * NULL. */
+const char *rh_review_why_label(const char *why);
+
 G_END_DECLS
 #endif

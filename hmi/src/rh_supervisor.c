@@ -13,6 +13,7 @@
  * polls the site every 2 s instead (only the decisions not read yet, and the health view);
  * its decisions feed the same counts (sv_apply_decision). */
 #include "rh_supervisor.h"
+#include "rh_audit.h"
 
 #include <glib/gi18n.h>
 #include <jansson.h>
@@ -250,20 +251,6 @@ typedef struct {
     gint64 request, req_ts; /* the upgrade request waiting, 0 when none */
     char *req_op, *req_from, *req_route, *req_reason, *req_text;
 } RhWait;
-
-/* The grader's English words for why a part needs review, in the reader's language. */
-static const char *review_why_label(const char *why)
-{
-    if (!strcmp(why, "measurement in guard band"))
-        return _("measurement in guard band");
-    if (!strcmp(why, "anomaly score in uncertain band"))
-        return _("anomaly score in uncertain band");
-    if (!strcmp(why, "credit measurement in guard band"))
-        return _("credit measurement in guard band");
-    if (!strcmp(why, "alignment residual over its limit"))
-        return _("alignment residual over its limit");
-    return why;
-}
 
 static void wait_free(gpointer p)
 {
@@ -742,7 +729,7 @@ static int queue_scan_record(void *arg, int64_t n, const char *kind, const char 
             json_array_foreach(json_object_get(root, "review_why"), i, v) {
                 if (json_is_string(v))
                     g_string_append_printf(why, "%s%s", why->len ? "; " : "",
-                                           review_why_label(json_string_value(v)));
+                                           rh_review_why_label(json_string_value(v)));
             }
             w->why = g_string_free(why, FALSE);
             g_hash_table_replace(q->waiting, &w->n, w);
