@@ -66,6 +66,10 @@ static const char *s_domain = "rv_detect_crack";
 /* Steps a walk may take past a piece's end once it has left the zone (2026-12-06: 32,
  * 64 and 128 read the same unseen cracks within one; docs/eval.md) */
 #define S_CAP_OUT 64
+/* Steps in a row a walk may take that fail its test, kept when a step after them passes (a
+ * crack's depth varies along it: one or two shallow steps along a disc's hat band stopped
+ * walks 11-52 % short of the crack's end; 2026-12-07, docs/eval.md) */
+#define S_PATIENCE 2
 
 typedef struct s_params {
     double min_length_mm; /* shorter line structures are not reported */
@@ -394,7 +398,8 @@ typedef struct s_walk {
 
 /* Follow the dark ridge from end e of piece i: each step 1 px to the darkest (against the
  * reference) of three pixels ahead, within 35 degrees of the current direction; stop when
- * none is darker than the reference by thr, on leaving the part or the view, on reaching
+ * none is darker than the reference by thr (more than S_PATIENCE steps in a row: the walk
+ * ends at the last step that passed), on leaving the part or the view, on reaching
  * another accepted piece, or after cap steps (cap + S_CAP_OUT once it has left the
  * zone). */
 static s_walk_t s_follow(const rv_detect_ctx_t *ctx, const rv_view_t *zone_mask,
@@ -414,6 +419,11 @@ static s_walk_t s_follow(const rv_detect_ctx_t *ctx, const rv_view_t *zone_mask,
      * cap px past the crack's end */
     double peak = c->bg > 0 ? c->ridge / c->bg : 0;
     int out = 0; /* steps taken outside the zone */
+    /* the walk as it stood after its last step that passed (a run of misses that does not
+     * end in a pass is taken back) */
+    s_walk_t kept = w;
+    double kept_anchor[2] = {anchor[0], anchor[1]};
+    int miss = 0;
     for (int step = 0; step < cap + (out ? S_CAP_OUT : 0); step++) {
         int best = INT_MIN, bx = 0, by = 0, bk = -2, bref = 1, ax[3], ay[3], na = 0;
         for (int k = -1; k <= 1; k++) { /* the three steps ahead on the view and the part */
@@ -449,6 +459,7 @@ static s_walk_t s_follow(const rv_detect_ctx_t *ctx, const rv_view_t *zone_mask,
          * crack's darkness in grey levels falls with the light, the noise more slowly; a
          * crack running on across a shaft's shaded lower flank or a keyway's rim) */
         double tl = c->bg > 0 && bref < c->bg ? thr * sqrt(fmax(bref, 1) / c->bg) : thr;
+        int pass = 1;
         if (best <= tl || 2 * rel < peak || best - s_offset_of(sd, ns) <= tl) {
             /* the valley route: where a crack runs on into a narrow shadow band that the
              * view shows lighter than the mean by more than the face beside it (each
@@ -469,11 +480,12 @@ static s_walk_t s_follow(const rv_detect_ctx_t *ctx, const rv_view_t *zone_mask,
                 if (vv > vbest)
                     vbest = vv, vside = side, bx = x, by = y;
             }
-            if (vbest <= tl || 3 * ((double) vbest / (vside > 0 ? vside : 1)) < peak)
-                break;
+            pass = !(vbest <= tl || 3 * ((double) vbest / (vside > 0 ? vside : 1)) < peak);
         } else {
             peak = rel > peak ? rel : peak;
         }
+        if (!pass && ++miss > S_PATIENCE)
+            break;
         /* another accepted piece within 2 px (a piece can be a thin fringe of its
          * crack's band, beside the ridge the walk follows) */
         int lab = 0;
@@ -498,12 +510,22 @@ static s_walk_t s_follow(const rv_detect_ctx_t *ctx, const rv_view_t *zone_mask,
         }
         if (lab) {
             w.hit = lab - 1;
+            miss = 0;
             break;
         }
         /* the direction turns slowly with the ridge */
         ux = 0.6 * ux + 0.4 * sx / sn, uy = 0.6 * uy + 0.4 * sy / sn;
         double un = hypot(ux, uy);
         ux /= un, uy /= un;
+        if (pass) {
+            miss = 0;
+            kept = w;
+            kept_anchor[0] = anchor[0], kept_anchor[1] = anchor[1];
+        }
+    }
+    if (miss) { /* it ended in steps that failed: back to the last one that passed */
+        w = kept;
+        anchor[0] = kept_anchor[0], anchor[1] = kept_anchor[1];
     }
     w.steps += hypot(w.at[0] - anchor[0], w.at[1] - anchor[1]);
     if (w.npath == 0 || w.path[w.npath - 1][0] != (float) w.at[0] ||
