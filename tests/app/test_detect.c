@@ -932,6 +932,62 @@ static void s_test_crack_lighter_face(void)
                 hypot(c[1][0] - c[0][0], c[1][1] - c[0][1]));
 }
 
+/* A thin crack on a face the view shows lighter than the learnt mean (124 against 114: the
+ * lamp lit this part more than the goods' average), 1 px at full depth with a soft edge,
+ * taking 32 % of the light: blurred, its line lies 24 grey levels under the face but only
+ * 14 under the mean at its middle, and 12 or less on stretches of it, where the
+ * candidates asked more than 12 under the mean: no candidate was long enough, and it was
+ * not found (an unseen demo disc's 23.5 mm hub crack, disc-2420007, was missed so, its
+ * lit face taking back what the crack darkened). The candidates now ask less by the
+ * view's lightness around a pixel over 6 grey levels (rv_det_crack.c, s_lit_threshold;
+ * with that margin at 100, the lift off, this test fails). Also the lit face alone, and
+ * the same crack on a face lit as the goods were: no finding, and found, as before. */
+static const double s_lit_crack[2][2] = {{40, 50}, {190, 70}};
+
+static void s_lit_pixel(int x, int y, const void *arg, uint8_t *g, uint8_t *r, uint8_t *pm,
+                        uint8_t *z)
+{
+    const double *p = arg; /* the view's face, the crack's share of the light */
+    double d = s_seg_distance(x, y, s_lit_crack[0][0], s_lit_crack[0][1], s_lit_crack[1][0],
+                              s_lit_crack[1][1]);
+    double cover = fmin(1, fmax(0, 1.0 - 0.5 * d));
+    *r = 114;
+    *g = (uint8_t) lrint(p[0] * (1 - p[1] * cover));
+    *pm = 255;
+    *z = 255;
+}
+
+static void s_test_crack_lit_face(void)
+{
+    const double len = hypot(s_lit_crack[1][0] - s_lit_crack[0][0],
+                             s_lit_crack[1][1] - s_lit_crack[0][1]);
+    const double cases[3][2] = {{124, 0.32}, {124, 0}, {114, 0.32}};
+    for (int i = 0; i < 3; i++) {
+        s_scene_t sc;
+        s_scene_init(&sc, 230, 120, 0.39, s_lit_pixel, cases[i]);
+        rv_findings_t f = {0};
+        s_scene_cracks(&sc, NULL, 0, NULL, &f);
+        int cy = 60, cx = 115; /* the blurred line's depth at its middle */
+        int under_mean = rv_view_row(&sc.ref, cy)[cx] - rv_view_row(&sc.blur, cy)[cx];
+        int under_face = rv_view_row(&sc.blur, cy - 8)[cx] - rv_view_row(&sc.blur, cy)[cx];
+        printf("thin crack, face %.0f against a mean of 114, %.0f %% of the light: %d under the "
+               "mean, %d under the face; %zu finding(s)\n",
+               cases[i][0], 100 * cases[i][1], under_mean, under_face, f.count);
+        if (cases[i][1] == 0) {
+            RS_CHECK_EQ(f.count, 0);
+        } else {
+            RS_CHECK_EQ(f.count, 1);
+            if (f.count == 1)
+                s_check_length(i == 0 ? "thin crack on a lit face" : "thin crack, face as lit",
+                               &f.items[0], len * sc.mmpp);
+        }
+        if (i == 0) /* the case: near the candidates' 12 under the mean, 10 more under the face */
+            RS_CHECK(under_mean <= 15 && under_face - under_mean >= 9);
+        rv_findings_free(&f);
+        s_scene_free(&sc);
+    }
+}
+
 /* A crack that runs from a face into a narrow shadow band (a disc's groove beside its hat)
  * and on along it. The view shows the face 8 grey levels lighter than the learnt mean, the
  * band 24 lighter (109 against 85: the hat's shadow falls a little differently on every
@@ -1398,6 +1454,7 @@ int main(void)
     s_test_crack_lighter_face();
     s_test_crack_band();
     s_test_crack_band_faint();
+    s_test_crack_lit_face();
     s_test_crack_shade();
     s_test_crack_across_zones();
     s_test_missing_outline();

@@ -793,6 +793,88 @@ static int s_judge(const s_params_t *p, const rv_detect_ctx_t *ctx, const rv_vie
     return rc;
 }
 
+/* The candidates' threshold where the view is lit lighter than the goods' mean. mask holds
+ * how much darker than the mean each pixel is (saturated). A crack takes a share of its
+ * face's light, so on a face the lamp lights more than it lit the goods, its line lies
+ * fewer grey levels under the mean than under the face beside it (disc-2420007: a 1 px hub
+ * crack 21 under the face and 11-13 under the mean, where the candidates ask 12). The
+ * view's lightness o around a pixel is the mean of blur - ref over S_LIT_BLOCK px blocks
+ * (every pixel of every fourth row) smoothed over 3 x 3 blocks, held to 0..thr - 1; what
+ * of it is over S_LIT_MARGIN comes off the threshold, so a candidate is still darker than
+ * the mean by thr + S_LIT_MARGIN - o (at least S_LIT_MARGIN + 1) and a view lit as the
+ * goods were asks thr as before (2026-12-07, docs/eval.md). */
+#define S_LIT_BLOCK 16
+#define S_LIT_MARGIN 6
+static int s_lit_threshold(const rv_view_t *blur, const rv_view_t *ref, const rv_view_t *mask,
+                           int thr)
+{
+    int w = mask->width, h = mask->height, bw = (w + S_LIT_BLOCK - 1) / S_LIT_BLOCK,
+        bh = (h + S_LIT_BLOCK - 1) / S_LIT_BLOCK;
+    int32_t *sum = calloc((size_t) bw * bh * 2, sizeof *sum);
+    uint8_t *t = malloc((size_t) bw * bh);
+    if (!sum || !t) {
+        free(sum);
+        free(t);
+        return rv_fail(RV_ENOMEM, s_domain, "lightness blocks %dx%d", bw, bh);
+    }
+    int32_t *cnt = sum + (size_t) bw * bh;
+    for (int y = 0; y < h; y += 4) {
+        const uint8_t *g = rv_view_row(blur, y), *r = rv_view_row(ref, y);
+        int32_t *srow = sum + (size_t) (y / S_LIT_BLOCK) * bw;
+        int32_t *crow = cnt + (size_t) (y / S_LIT_BLOCK) * bw;
+        for (int bx = 0; bx < bw; bx++) {
+            int x0 = bx * S_LIT_BLOCK, x1 = x0 + S_LIT_BLOCK < w ? x0 + S_LIT_BLOCK : w;
+            int32_t d = 0;
+            if (x1 - x0 == S_LIT_BLOCK) /* a whole block: a loop of known length */
+                for (int k = 0; k < S_LIT_BLOCK; k++)
+                    d += g[x0 + k] - r[x0 + k];
+            else
+                for (int x = x0; x < x1; x++)
+                    d += g[x] - r[x];
+            srow[bx] += d;
+            crow[bx] += x1 - x0;
+        }
+    }
+    int lit_any = 0;
+    for (int by = 0; by < bh; by++)
+        for (int bx = 0; bx < bw; bx++) {
+            int64_t sd = 0, n = 0;
+            for (int yy = by - 1; yy <= by + 1; yy++)
+                for (int xx = bx - 1; xx <= bx + 1; xx++)
+                    if (yy >= 0 && xx >= 0 && yy < bh && xx < bw) {
+                        sd += sum[(size_t) yy * bw + xx];
+                        n += cnt[(size_t) yy * bw + xx];
+                    }
+            double lit = n > 0 ? (double) sd / (double) n : 0;
+            int o = lit <= 0 ? 0 : lit >= thr - 1 ? thr - 1 : (int) lit;
+            int need = thr + S_LIT_MARGIN - o < thr ? thr + S_LIT_MARGIN - o : thr;
+            t[(size_t) by * bw + bx] = (uint8_t) need;
+            lit_any |= need < thr;
+        }
+    int rc = RV_OK;
+    if (!lit_any) { /* lit as the goods were: the one threshold */
+        rc = rv_threshold(mask, mask, (uint8_t) thr, NULL);
+    } else {
+        for (int y = 0; y < h; y++) {
+            uint8_t *m = rv_view_row(mask, y);
+            const uint8_t *trow = t + (size_t) (y / S_LIT_BLOCK) * bw;
+            for (int bx = 0; bx < bw; bx++) {
+                int x0 = bx * S_LIT_BLOCK, x1 = x0 + S_LIT_BLOCK < w ? x0 + S_LIT_BLOCK : w;
+                uint8_t tv = trow[bx], *mb = m + x0;
+                if (x1 - x0 == S_LIT_BLOCK)
+                    for (int k = 0; k < S_LIT_BLOCK; k++)
+                        mb[k] = mb[k] > tv ? 255 : 0;
+                else
+                    for (int x = x0; x < x1; x++)
+                        m[x] = m[x] > tv ? 255 : 0;
+            }
+        }
+    }
+    free(sum);
+    free(t);
+    return rc;
+}
+
 static int s_run(const void *params, const rv_detect_ctx_t *ctx, const rv_view_t *zone_mask,
                  int zone, rv_findings_t *out)
 {
@@ -886,7 +968,7 @@ static int s_run(const void *params, const rv_detect_ctx_t *ctx, const rv_view_t
             rc = rv_sub_sat(&low, &blur, &mask);
         rv_image_destroy(&low_img);
         if (rc == RV_OK)
-            rc = rv_threshold(&mask, &mask, (uint8_t) p->dark_thr, NULL);
+            rc = s_lit_threshold(&blur, &ref, &mask, (int) p->dark_thr);
     } else {
         rc = rv_blackhat_disc_threshold(&blur, &mask, disc, (uint8_t) p->dark_thr, NULL);
     }
