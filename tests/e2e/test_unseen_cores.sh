@@ -45,8 +45,10 @@ done
 # sound housings that read a 27-39 mm "crack" along the ID pad's edge (2026-12-07: a line
 # of shade 14-19 under the mean where the goods' spread is 8-9; their anomaly sends them to
 # review or remanufacture, which is not what this checks), and one scrapped for an 8.6 mm
-# one on the inlet ring's shaded edge
-for seed in 1200100 1500048 1600016; do
+# one on the inlet ring's shaded edge; and one scrapped for a 3.5 mm by 2.0 mm "crack", a
+# spot where the outlet's shadow band meets the volute's rim (a crack is now at least twice
+# as long as its width at half depth)
+for seed in 1200100 1500048 1600016 2400038; do
   "$bin/reman-gencore" --quiet --shape housing --seed "$seed" --clean --out "$work/known-housing"
 done
 for d in "$work"/clean-* "$work"/chip-* "$work"/crack-* "$work"/worn-* "$work"/known-*; do
@@ -109,14 +111,14 @@ sys.exit(0 if len(lines) == 2 and not cracks and
          all(l.get("proposal") == "reuse" for l in lines) else 1)
 EOF
 
-check "sound housings 1200100, 1500048, 1600016: no crack along a line of shade" \
+check "sound housings 1200100, 1500048, 1600016, 2400038: no crack along a line of shade" \
   $PY - "$work" <<'EOF'
 import json, sys
 lines = [json.loads(l) for l in open(f"{sys.argv[1]}/known-housing.jsonl")]
 cracks = [(f["zone"], round(f["length_mm"], 1)) for l in lines for f in l.get("findings", [])
           if f["type"] == "crack"]
 print("  ", [l.get("proposal") for l in lines], cracks)
-sys.exit(0 if len(lines) == 3 and all(l.get("proposal") for l in lines) and not cracks else 1)
+sys.exit(0 if len(lines) == 4 and all(l.get("proposal") for l in lines) and not cracks else 1)
 EOF
 
 check "chipped cores: every chip reported as missing material where the truth puts it" \
