@@ -2,6 +2,7 @@
 #include "ra/ra_inspect.h"
 #include "rv/rv.h"
 #include "rv/rv_align.h"
+#include "rv/rv_blobs.h"
 #include "rv/rv_detect.h"
 
 #include <math.h>
@@ -707,6 +708,7 @@ static int s_inspect(ra_inspector_t *self, const rv_view_t *rgb, int k, const ra
      * in a notch is not) */
     if ((self->align.solid ? rv_align_silhouette_p(&fg, &pv, &self->align)
                            : ra_part_mask(&fg, &pv)) != RV_OK ||
+        (self->align.blind_holes && !self->align.solid && rv_fill_holes(&pv) != RV_OK) ||
         (self->mend && rv_mend_run(self->mend, &fg, &pv, NULL) != RV_OK))
         rv_view_fill(&pv, 0);
     out->ms_front = s_now_ms() - t;

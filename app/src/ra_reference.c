@@ -2,6 +2,7 @@
 #include "ra/ra_reference.h"
 #include "rv/rv.h"
 #include "rv/rv_align.h"
+#include "rv/rv_blobs.h"
 #include "rv/rv_surface.h"
 
 #include <errno.h>
@@ -86,6 +87,7 @@ int ra_align_params_of(const rm_family_t *family, size_t view, rv_align_params_t
         return rc;
     ap->affine = va.affine;
     ap->solid = va.solid;
+    ap->blind_holes = va.blind_holes;
     ap->rotate = va.rotation;
     ap->min_scale = va.min_scale;
     ap->max_scale = va.max_scale;
@@ -109,13 +111,15 @@ static void s_cover_add(uint16_t *cover, const rv_view_t *mask)
     }
 }
 
-/* The part's mask as ra_part_mask makes it, or for a solid part (ap->solid) its solid
- * silhouette (already closed and filled). */
+/* The part's mask as ra_part_mask makes it (its holes filled when they are blind,
+ * ap->blind_holes), or for a solid part (ap->solid) its solid silhouette (already closed
+ * and filled). */
 static int s_part_mask(const rv_view_t *gray, const rv_view_t *mask, const rv_align_params_t *ap)
 {
     if (ap && ap->solid)
         return rv_align_silhouette_p(gray, mask, ap);
-    return ra_part_mask(gray, mask);
+    int rc = ra_part_mask(gray, mask);
+    return rc == RV_OK && ap && ap->blind_holes ? rv_fill_holes(mask) : rc;
 }
 
 int ra_part_mask(const rv_view_t *gray, const rv_view_t *mask)

@@ -363,10 +363,12 @@ static int s_view_align(s_ctx_t *c, json_t *view, rm_view_align_t *a)
 {
     static const char *const keys[] = {"motion",         "solid",      "rotation",
                                        "scale",          "max_axis_ratio", "work_width",
-                                       "min_overlap",    "max_residual_px", NULL};
+                                       "min_overlap",    "max_residual_px", "blind_holes",
+                                       NULL};
     static const char *const motions[] = {"rigid", "affine"};
     a->affine = 0;
     a->solid = 0;
+    a->blind_holes = 0;
     a->rotation = 1;
     a->min_scale = 0.8;
     a->max_scale = 1.25;
@@ -391,6 +393,14 @@ static int s_view_align(s_ctx_t *c, json_t *view, rm_view_align_t *a)
         rc = s_want(c, v, json_is_boolean(v), "true or false");
         s_pop(c);
         a->solid = json_is_true(v);
+    }
+    if (!rc)
+        rc = s_member(c, al, "blind_holes", 0, &v);
+    if (!rc && v) {
+        s_push_key(c, "blind_holes");
+        rc = s_want(c, v, json_is_boolean(v), "true or false");
+        s_pop(c);
+        a->blind_holes = json_is_true(v);
     }
     if (!rc)
         rc = s_member(c, al, "rotation", 0, &v);

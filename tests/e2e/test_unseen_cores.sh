@@ -51,6 +51,13 @@ done
 for seed in 1200100 1500048 1600016 2400038; do
   "$bin/reman-gencore" --quiet --shape housing --seed "$seed" --clean --out "$work/known-housing"
 done
+# two cracked shafts whose crack crosses the keyway's rim: before the keyway was a blind hole
+# (demo-shaft revision 5, its floor in the part's mask) the crack's cut of the rim read as
+# 9.3 mm2 of missing material besides the crack
+for seed in 2420026 2420033; do
+  "$bin/reman-gencore" --quiet --shape shaft --seed "$seed" --defects crack --per-type 2 \
+    --out "$work/known-keyway"
+done
 for d in "$work"/clean-* "$work"/chip-* "$work"/crack-* "$work"/worn-* "$work"/known-*; do
   "$bin/reman-inspect" --references "$refs" "$d"/*.jpg >"$d.jsonl" 2>"$d.err" || true
 done
@@ -119,6 +126,17 @@ cracks = [(f["zone"], round(f["length_mm"], 1)) for l in lines for f in l.get("f
           if f["type"] == "crack"]
 print("  ", [l.get("proposal") for l in lines], cracks)
 sys.exit(0 if len(lines) == 4 and all(l.get("proposal") for l in lines) and not cracks else 1)
+EOF
+
+check "cracked shafts 2420026, 2420033: the crack across the keyway's rim, and no missing material" \
+  $PY - "$work" <<'EOF'
+import json, sys
+lines = [json.loads(l) for l in open(f"{sys.argv[1]}/known-keyway.jsonl")]
+found = [[(f["type"], f["zone"]) for f in l.get("findings", []) if f["type"] != "dimension"]
+         for l in lines]
+print("  ", [l.get("proposal") for l in lines], found)
+sys.exit(0 if len(lines) == 2 and all(("crack", "hub-seat") in f for f in found) and
+         not any(t == "missing" for f in found for t, _ in f) else 1)
 EOF
 
 check "chipped cores: every chip reported as missing material where the truth puts it" \

@@ -194,6 +194,9 @@ static const bad_case_t s_bad[] = {
      "views[0].align.scale: expected an array [min, max]"},
     {"alignment solid not boolean", "\"height\": 80}", "\"height\": 80, \"align\": {\"solid\": 1}}",
      "views[0].align.solid: expected true or false"},
+    {"blind holes not boolean", "\"height\": 80}",
+     "\"height\": 80, \"align\": {\"blind_holes\": \"yes\"}}",
+     "views[0].align.blind_holes: expected true or false"},
     {"alignment unknown key", "\"height\": 80}", "\"height\": 80, \"align\": {\"soild\": true}}",
      "views[0].align.soild: unknown key (line 7)"},
     {"alignment work width", "\"height\": 80}", "\"height\": 80, \"align\": {\"work_width\": 8}}",
@@ -246,12 +249,12 @@ static void test_align(void)
     char *text = s_edit("\"height\": 80}", "\"height\": 80, \"align\": {\"motion\": \"affine\", "
                         "\"solid\": true, \"rotation\": false, \"scale\": [0.67, 1.5], "
                         "\"max_axis_ratio\": 1.3, \"work_width\": 256, \"min_overlap\": 0.8, "
-                        "\"max_residual_px\": 1.25}}");
+                        "\"max_residual_px\": 1.25, \"blind_holes\": true}}");
     rm_family_t *f = rm_family_load_text(text, strlen(text), "align.json");
     RS_CHECKF(f != NULL, "%s", rv_last_error());
     rm_view_align_t va;
     if (f && rm_family_view_align(f, 0, &va) == RV_OK) {
-        RS_CHECK(va.affine == 1 && va.solid == 1 && va.rotation == 0);
+        RS_CHECK(va.affine == 1 && va.solid == 1 && va.rotation == 0 && va.blind_holes == 1);
         RS_CHECK(va.min_scale == 0.67 && va.max_scale == 1.5 && va.max_aniso == 1.3);
         RS_CHECK_EQ(va.work_width, 256);
         RS_CHECK(va.min_overlap == 0.8 && va.max_residual == 1.25);
@@ -293,7 +296,8 @@ static void test_base(void)
     /* no "align": the station's defaults (rigid at the camera's scale, Otsu's outline) */
     rm_view_align_t va;
     RS_CHECK(rm_family_view_align(f, 0, &va) == RV_OK);
-    RS_CHECK(va.affine == 0 && va.solid == 0 && va.rotation == 1 && va.min_scale == 0.8 &&
+    RS_CHECK(va.affine == 0 && va.solid == 0 && va.blind_holes == 0 && va.rotation == 1 &&
+             va.min_scale == 0.8 &&
              va.max_scale == 1.25 && va.max_aniso == 1.5 && va.work_width == 512 &&
                  va.min_overlap == 0.85 && va.max_residual == 0.5);
     RS_CHECK(rm_family_view_align(f, 1, &va) == RV_EINVAL);
@@ -423,6 +427,9 @@ static void test_shipped(void)
         int imp = strcmp(fams[i].id, "cast-impeller") == 0;
         RS_CHECKF(va.affine == imp && va.solid == imp, "%s: affine %d solid %d", fams[i].id,
                   va.affine, va.solid);
+        /* the shaft's one hole, its keyway, is blind: its floor is inspected */
+        int shaft = strcmp(fams[i].id, "demo-shaft") == 0;
+        RS_CHECKF(va.blind_holes == shaft, "%s: blind_holes %d", fams[i].id, va.blind_holes);
         /* and its surface judged ring by ring (rv_polar.h); the demo cores by their band */
         int window = 0;
         RS_CHECK_EQ(rm_family_anomaly_model(f, &window), imp ? RM_ANOMALY_RINGS : RM_ANOMALY_BAND);

@@ -76,8 +76,54 @@ static void s_compare(const rv_view_t *m, int conn)
     free(bbox);
 }
 
+/* rv_fill_holes: a ring with a slot-shaped hole (a keyway seen from above), a notch open
+ * to the border, and a hole that touches the border: only the enclosed slot is filled
+ * (checked against a flood fill of the zeros from the border), on the whole image and on a
+ * region of interest whose border cuts the notch's region */
+static void s_test_fill_holes(void)
+{
+    rv_image_t *img = rv_image_new(60, 40, RV_GRAY8);
+    rv_view_t v = rv_image_view(img);
+    for (int y = 0; y < 40; y++)
+        for (int x = 0; x < 60; x++) {
+            int part = x >= 5 && x < 55 && y >= 5 && y < 35;
+            int slot = x >= 15 && x < 40 && y >= 15 && y < 20; /* enclosed */
+            int notch = x >= 45 && x < 50 && y >= 25;          /* open to the lower edge */
+            rv_view_row(&v, y)[x] = part && !slot && !notch ? 255 : 0;
+        }
+    RS_CHECK_EQ(rv_fill_holes(&v), RV_OK);
+    int slot_part = 0, notch_part = 0, outside_part = 0;
+    for (int y = 0; y < 40; y++)
+        for (int x = 0; x < 60; x++) {
+            int on = rv_view_row(&v, y)[x] != 0;
+            slot_part += on && x >= 15 && x < 40 && y >= 15 && y < 20;
+            notch_part += on && x >= 45 && x < 50 && y >= 25;
+            outside_part += on && !(x >= 5 && x < 55 && y >= 5 && y < 35);
+        }
+    printf("fill holes: slot %d of 125 px filled, notch %d, outside %d\n", slot_part,
+           notch_part, outside_part);
+    RS_CHECK_EQ(slot_part, 125);
+    RS_CHECK_EQ(notch_part, 0);
+    RS_CHECK_EQ(outside_part, 0);
+    /* a region of interest: the part's left half, its slot cut by the roi's right edge,
+     * so the slot's zeros reach the roi's border and stay */
+    for (int y = 15; y < 20; y++)
+        for (int x = 15; x < 40; x++)
+            rv_view_row(&v, y)[x] = 0;
+    rv_view_t roi;
+    rv_view_roi(&v, 0, 0, 30, 40, &roi);
+    RS_CHECK_EQ(rv_fill_holes(&roi), RV_OK);
+    RS_CHECK_EQ(rv_view_row(&v, 17)[20], 0);
+    rv_view_roi(&v, 0, 0, 60, 40, &roi);
+    RS_CHECK_EQ(rv_fill_holes(&roi), RV_OK);
+    RS_CHECK_EQ(rv_view_row(&v, 17)[20], 255);
+    RS_CHECK(rv_fill_holes(NULL) == RV_EINVAL);
+    rv_image_destroy(&img);
+}
+
 int main(void)
 {
+    s_test_fill_holes();
     uint64_t seed = 42;
     int sizes[][2] = {{1, 1}, {1, 9}, {9, 1}, {17, 13}, {64, 3}, {101, 77}, {300, 200}};
     for (int s = 0; s < 7; s++) {

@@ -54,6 +54,7 @@ void rv_align_params_init(rv_align_params_t *p)
     p->affine = 0;
     p->max_aniso = 1.5;
     p->solid = 0;
+    p->blind_holes = 0;
     p->rotate = 1;
 }
 
@@ -314,34 +315,14 @@ static int s_drop_small(const rv_view_t *m, uint32_t min_area)
 }
 
 /* A solid part's silhouette is its outer outline: every hole (a region of fixture grey
- * not reached from the view's border) becomes part, and only the largest piece stays. */
+ * not reached from the view's border) becomes part (rv_fill_holes), and only the largest
+ * piece stays. */
 static int s_solid(const rv_view_t *m)
 {
-    int w = m->width, h = m->height;
-    rv_image_t *inv = rv_image_new(w, h, RV_GRAY8);
-    if (!inv)
-        return rv_fail(RV_ENOMEM, "rv_align", "out of memory");
-    rv_view_t iv = rv_image_view(inv);
-    for (int y = 0; y < h; y++) {
-        const uint8_t *a = rv_view_row(m, y);
-        uint8_t *b = rv_view_row(&iv, y);
-        for (int x = 0; x < w; x++)
-            b[x] = (uint8_t) ~a[x];
-    }
     rv_blobs_t bl;
-    int rc = rv_components(&iv, 4, 1, &bl);
-    if (rc == RV_OK) {
-        for (size_t i = 0; i < bl.nruns; i++) {
-            const rv_run_t *r = &bl.runs[i];
-            if (r->blob == UINT32_MAX)
-                continue;
-            const rv_blob_t *b = &bl.items[r->blob];
-            if (b->x0 > 0 && b->y0 > 0 && b->x1 < w - 1 && b->y1 < h - 1)
-                memset(rv_view_row(m, r->y) + r->x0, 255, (size_t) (r->x1 - r->x0));
-        }
-        rv_blobs_free(&bl);
+    int rc = rv_fill_holes(m);
+    if (rc == RV_OK)
         rc = rv_components(m, 8, 1, &bl);
-    }
     if (rc == RV_OK) {
         size_t big = 0;
         for (size_t i = 1; i < bl.count; i++)
@@ -354,7 +335,6 @@ static int s_solid(const rv_view_t *m)
         }
         rv_blobs_free(&bl);
     }
-    rv_image_destroy(&inv);
     return rc;
 }
 

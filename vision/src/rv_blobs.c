@@ -246,3 +246,35 @@ void rv_chamfer34(int32_t *d, int w, int h)
             *c = v;
         }
 }
+
+int rv_fill_holes(const rv_view_t *m)
+{
+    if (!m || !m->data || m->fmt != RV_GRAY8)
+        return rv_fail(RV_EINVAL, "rv_fill_holes", "the mask must be a gray8 view");
+    int w = m->width, h = m->height;
+    rv_image_t *inv = rv_image_new(w, h, RV_GRAY8);
+    if (!inv)
+        return rv_fail(RV_ENOMEM, "rv_fill_holes", "out of memory");
+    rv_view_t iv = rv_image_view(inv);
+    for (int y = 0; y < h; y++) {
+        const uint8_t *a = rv_view_row(m, y);
+        uint8_t *b = rv_view_row(&iv, y);
+        for (int x = 0; x < w; x++)
+            b[x] = (uint8_t) ~a[x];
+    }
+    rv_blobs_t bl;
+    int rc = rv_components(&iv, 4, 1, &bl);
+    if (rc == RV_OK) {
+        for (size_t i = 0; i < bl.nruns; i++) {
+            const rv_run_t *r = &bl.runs[i];
+            if (r->blob == UINT32_MAX)
+                continue;
+            const rv_blob_t *b = &bl.items[r->blob];
+            if (b->x0 > 0 && b->y0 > 0 && b->x1 < w - 1 && b->y1 < h - 1)
+                memset(rv_view_row(m, r->y) + r->x0, 255, (size_t) (r->x1 - r->x0));
+        }
+        rv_blobs_free(&bl);
+    }
+    rv_image_destroy(&inv);
+    return rc;
+}

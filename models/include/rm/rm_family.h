@@ -118,6 +118,9 @@ typedef struct rm_view_align {
                          distance or angle to the part varies) */
     int solid;        /* "solid": true when the part has no through-hole in this view, so its
                          silhouette is its outer outline (default false) */
+    int blind_holes;  /* "blind_holes": true when the part's holes in this view are blind
+                         (a keyway, a pocket): their floors are part of the part's mask and
+                         inspected (default false: a hole shows the fixture through it) */
     int rotation;     /* "rotation": false for a round part under a light that stays with the
                          camera: its rotation is not searched (default true) */
     double min_scale; /* "scale": [min, max], the accepted size of the part relative to the

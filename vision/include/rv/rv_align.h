@@ -40,6 +40,10 @@ typedef struct rv_align_params {
     int solid;          /* 1: the part has no through-holes in this view: its silhouette is
                            its outer outline (holes filled, largest piece), so surfaces that
                            happen to match the fixture's grey stay part (default 0) */
+    int blind_holes;    /* 1: the part's holes in this view are blind (a keyway's floor, a
+                           pocket), not through: its mask (ra_part_mask's callers) holds them
+                           as part, so the detectors inspect their floors; the silhouette the
+                           view is aligned by is unchanged (default 0) */
     int rotate;         /* 1 (default): rotation found from the silhouette's angular
                            signature and the surface; 0: a round part photographed under a
                            light that stays with the camera, whose rotation is not searched

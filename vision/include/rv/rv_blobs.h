@@ -43,6 +43,10 @@ int rv_components(const rv_view_t *mask, int connectivity, uint32_t min_area, rv
 
 void rv_blobs_free(rv_blobs_t *blobs);
 
+/* Fill the holes of a 0 / 255 mask in place: every 4-connected region of zeros that does not
+ * touch the mask's border becomes 255 (a part's through-holes and blind ones alike). */
+int rv_fill_holes(const rv_view_t *mask);
+
 /* Chamfer 3-4 distances in place over a w x h grid (row-major): 0 at the sources, a large
  * value (1 << 28) elsewhere on entry; on return 3 per pixel straight, 4 diagonally, from
  * the nearest source. */
