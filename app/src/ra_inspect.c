@@ -2,7 +2,6 @@
 #include "ra/ra_inspect.h"
 #include "rv/rv.h"
 #include "rv/rv_align.h"
-#include "rv/rv_blobs.h"
 #include "rv/rv_detect.h"
 
 #include <math.h>
@@ -702,13 +701,11 @@ static int s_inspect(ra_inspector_t *self, const rv_view_t *rgb, int k, const ra
     if ((rc = rv_front(&wv, &fg, &fr, 96, &rust_px)) != RV_OK || (rc = rv_gauss5(&fg, &fb)) != RV_OK)
         goto out;
     rv_view_t pv = rv_image_view(self->part);
-    /* a solid part's mask is its solid silhouette (the fill of the warp is no fixture);
-     * another's is mended along the reference's median outline, as its goods' were (a
-     * streak of a face turned from the lamp that stopped it short is part, the fixture
-     * in a notch is not) */
-    if ((self->align.solid ? rv_align_silhouette_p(&fg, &pv, &self->align)
-                           : ra_part_mask(&fg, &pv)) != RV_OK ||
-        (self->align.blind_holes && !self->align.solid && rv_fill_holes(&pv) != RV_OK) ||
+    /* the mask as training made it (ra_part_mask_p): a solid part's is its solid
+     * silhouette (the fill of the warp is no fixture); another's is mended along the
+     * reference's median outline, as its goods' were (a streak of a face turned from the
+     * lamp that stopped it short is part, the fixture in a notch is not) */
+    if (ra_part_mask_p(&fg, &pv, &self->align) != RV_OK ||
         (self->mend && rv_mend_run(self->mend, &fg, &pv, NULL) != RV_OK))
         rv_view_fill(&pv, 0);
     out->ms_front = s_now_ms() - t;

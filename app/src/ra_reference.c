@@ -111,10 +111,7 @@ static void s_cover_add(uint16_t *cover, const rv_view_t *mask)
     }
 }
 
-/* The part's mask as ra_part_mask makes it (its holes filled when they are blind,
- * ap->blind_holes), or for a solid part (ap->solid) its solid silhouette (already closed
- * and filled). */
-static int s_part_mask(const rv_view_t *gray, const rv_view_t *mask, const rv_align_params_t *ap)
+int ra_part_mask_p(const rv_view_t *gray, const rv_view_t *mask, const rv_align_params_t *ap)
 {
     if (ap && ap->solid)
         return rv_align_silhouette_p(gray, mask, ap);
@@ -428,7 +425,7 @@ ra_reference_t *ra_reference_train(const rm_family_t *family, const char *master
     rv_view_copy(&mv, &rmv);
     rv_align_params_t ap;
     (void) ra_align_params_of(family, 0, &ap);
-    if (s_part_mask(&mv, &pv, &ap) != RV_OK)
+    if (ra_part_mask_p(&mv, &pv, &ap) != RV_OK)
         goto fail;
     if (!(aref = rv_align_ref_new(&mv, NULL, &ap)))
         goto fail;
@@ -497,7 +494,7 @@ ra_reference_t *ra_reference_train(const rm_family_t *family, const char *master
         }
         for (size_t i = 0; ok && i < n; i++) {
             rv_view_t bv = rv_image_view(blurs[i]);
-            int rc = s_part_mask(&bv, &gm, &ap);
+            int rc = ra_part_mask_p(&bv, &gm, &ap);
             if (rc == RV_OK && pass == 0)
                 s_cover_add(cover, &gm);
             if (rc == RV_OK && pass == 1 && !ap.solid)

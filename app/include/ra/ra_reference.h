@@ -93,6 +93,12 @@ int ra_reference_normalize(const ra_reference_t *self, const rv_image_t *target,
  * about 1/100 of the short side, so dark marks on the part are part and holes stay holes. */
 int ra_part_mask(const rv_view_t *gray, const rv_view_t *mask);
 
+/* The part's mask as a view's align parameters ask for it, in training and in inspection
+ * alike: for a solid part (ap->solid) its solid silhouette (closed and filled); else
+ * ra_part_mask's, its holes filled when they are blind (ap->blind_holes). ap may be NULL
+ * (ra_part_mask). */
+int ra_part_mask_p(const rv_view_t *gray, const rv_view_t *mask, const rv_align_params_t *ap);
+
 /* The share of good parts (0..255) that the median outline is drawn at: a part's mask is
  * mended along it (rv_align_part_mend) in training and in inspection. */
 #define RA_OUTLINE_SHARE 128
